@@ -1,0 +1,38 @@
+"""NN Playground's headless engine: specs, registries, data, training, probes.
+
+Importing it pulls in JAX, optax and NumPy only, never a UI library::
+
+    import engine
+    result = engine.run(engine.preset("xor_backprop"), epochs=500)
+    print(result.metrics["test_accuracy"])
+"""
+
+from engine.activations import ACTIVATIONS
+from engine.data import DATASETS, DataArrays, Dataset, RawData, build_dataset, load_csv
+from engine.errors import DataError, EngineError, SpecError
+from engine.experiment import Experiment, Result, build, run
+from engine.features import FEATURES
+from engine.initializers import INITIALIZERS
+from engine.layers import LAYERS
+from engine.losses import LOSSES
+from engine.optimizers import OPTIMIZERS
+from engine.schedules import SCHEDULES
+from engine.spec import (
+    DataSpec,
+    EarlyStoppingSpec,
+    LayerSpec,
+    ModelSpec,
+    OptimizerSpec,
+    RegularizationSpec,
+    ScheduleSpec,
+    Spec,
+)
+from engine.training import METRICS, Chunk, Monitor, Structure, TrainState
+
+__all__ = [
+    "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LAYERS", "LOSSES", "METRICS",
+    "OPTIMIZERS", "SCHEDULES", "Chunk", "DataArrays", "DataError", "DataSpec", "Dataset",
+    "EarlyStoppingSpec", "EngineError", "Experiment", "LayerSpec", "ModelSpec", "Monitor",
+    "OptimizerSpec", "RawData", "RegularizationSpec", "Result", "ScheduleSpec", "Spec",
+    "SpecError", "Structure", "TrainState", "build", "build_dataset", "load_csv", "run",
+]

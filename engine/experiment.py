@@ -1,0 +1,209 @@
+"""The engine's front door: build an experiment from a spec and train it.
+
+``build(spec)`` makes the data, resolves the network and fetches the compiled
+functions (cached by structure). An ``Experiment`` is immutable; training
+state lives in ``TrainState`` values you pass in and get back::
+
+    exp = engine.build(engine.Spec.from_dict({"data": {"name": "xor"}}))
+    state = exp.init()
+    state, chunk = exp.train(state, epochs=100)
+    print(exp.metrics(state))
+
+``run(spec, epochs)`` does the whole loop headless and returns a ``Result``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from engine.data import Dataset, RawData, build_dataset, load_csv
+from engine.errors import DataError
+from engine.model import build_network, layer_values
+from engine.spec import Spec
+from engine.training import (
+    METRICS,
+    Chunk,
+    Compiled,
+    Structure,
+    TrainState,
+    compiled,
+    init_state,
+    to_numpy,
+)
+
+
+def _values(spec: Spec, dataset: Dataset, structure: Structure) -> dict[str, Any]:
+    """The traced values: every number a user can change without changing shapes."""
+    opt, sched, reg, es = spec.optimizer, spec.optimizer.schedule, spec.regularization, \
+        spec.early_stopping
+    f = np.float32
+    return {
+        "learning_rate": f(opt.learning_rate), "momentum": f(opt.momentum), "b1": f(opt.b1),
+        "b2": f(opt.b2), "eps": f(opt.eps), "decay": f(opt.decay),
+        "weight_decay": f(opt.weight_decay), "clip_norm": f(opt.clip_norm),
+        "warmup_steps": f(sched.warmup_steps), "decay_steps": f(sched.decay_steps),
+        "decay_rate": f(sched.decay_rate), "alpha": f(sched.alpha),
+        "l1": f(reg.rate if reg.kind == "l1" else 0.0),
+        "l2": f(reg.rate if reg.kind == "l2" else 0.0),
+        "patience": f(es.patience), "min_delta": f(es.min_delta),
+        "extent": f(dataset.extent),
+        "layers": layer_values(structure.net),
+    }
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A spec made concrete: its data, its network structure and its compiled functions.
+
+    Attributes:
+        spec: the validated spec.
+        dataset: the generated (or loaded) data, split and on the device.
+        structure: the hashable structure (cache key of compiled functions).
+        values: traced hyperparameter values (a pytree of float32 scalars).
+    """
+
+    spec: Spec
+    dataset: Dataset
+    structure: Structure
+    values: dict[str, Any] = dataclasses.field(compare=False)
+
+    @property
+    def fns(self) -> Compiled:
+        """The compiled functions (shared by every experiment of this structure)."""
+        return compiled(self.structure)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps per epoch: floor(n_train / batch size), at least 1."""
+        n = self.dataset.arrays.x_train.shape[0]
+        return max(1, n // min(self.spec.batch_size, n))
+
+    def init(self, seed: int | None = None) -> TrainState:
+        """A fresh state; ``seed`` defaults to ``spec.seed`` (same seed, same weights)."""
+        key = jax.random.PRNGKey(self.spec.seed if seed is None else seed)
+        return init_state(self.structure, self.values, key)
+
+    def train(self, state: TrainState, epochs: int, *, probes: bool = False,
+              resolution: int = 100, neuron_resolution: int = 24) -> tuple[TrainState, Chunk]:
+        """Train ``epochs`` epochs in one compiled call; returns (new state, chunk).
+
+        Nothing happens to a state that has stopped early or diverged (its
+        epochs come back with ``trained`` False).
+        """
+        return self.fns.train_chunk(state, self.dataset.arrays, self.values, epochs=epochs,
+                                    probes=probes, resolution=resolution,
+                                    neuron_resolution=neuron_resolution)
+
+    def probe(self, state: TrainState, *, resolution: int = 100,
+              neuron_resolution: int = 24):
+        """Probes (decision grid, neurons, gradient norms, histograms) of a state."""
+        return self.fns.probe(state, self.dataset.arrays, self.values, resolution=resolution,
+                              neuron_resolution=neuron_resolution)
+
+    def metrics(self, state: TrainState) -> dict[str, float | None]:
+        """Loss and accuracy on each split as Python floats (None when not defined)."""
+        m = to_numpy(self.fns.evaluate(state, self.dataset.arrays, self.values))
+        return {k: (None if math.isnan(float(v)) else float(v)) for k, v in m.items()}
+
+    def predict(self, state: TrainState, x: Any) -> np.ndarray:
+        """Network outputs (after the output activation) for raw points x (n, d)."""
+        x = jnp.asarray(x, jnp.float32)
+        return np.asarray(self.fns.predict(state, x, self.dataset.arrays, self.values))
+
+    def with_spec(self, spec: Spec, raw: RawData | None = None) -> Experiment:
+        """The experiment for a changed spec, reusing the data when only values changed."""
+        if spec.data == self.spec.data and raw is None:
+            return _make(spec, self.dataset)
+        return build(spec, raw)
+
+
+def _make(spec: Spec, dataset: Dataset) -> Experiment:
+    net = build_network(spec, dataset.features, dataset.task, dataset.n_classes)
+    structure = Structure(
+        net=net, input_dim=dataset.input_dim, optimizer=spec.optimizer.name,
+        schedule=spec.optimizer.schedule.name, regularization=spec.regularization.kind,
+        clip=spec.optimizer.clip_norm > 0, batch_size=spec.batch_size)
+    return Experiment(spec, dataset, structure, _values(spec, dataset, structure))
+
+
+def build(spec: Spec, raw: RawData | None = None) -> Experiment:
+    """Make an ``Experiment``: generate or load the data, resolve the network.
+
+    Args:
+        spec: a validated spec.
+        raw: uploaded data for ``data.name == "csv"``; when None, the CSV at
+            ``data.path`` is read.
+
+    Raises:
+        SpecError: the spec does not fit the data (e.g. softmax on regression).
+        DataError: the data cannot be made or read.
+    """
+    if spec.data.name == "csv" and raw is None:
+        if not spec.data.path:
+            raise DataError("dataset 'csv' needs a file: set data.path or upload a CSV")
+        try:
+            with open(spec.data.path, encoding="utf-8") as fh:
+                text = fh.read(50_000_000)
+        except OSError as err:
+            raise DataError(f"cannot read data.path {spec.data.path!r}: {err.strerror}") from None
+        except UnicodeDecodeError:
+            raise DataError(f"data.path {spec.data.path!r} is not a UTF-8 text file") from None
+        raw = load_csv(text, label_column=spec.data.label_column)
+    return _make(spec, build_dataset(spec.data, raw))
+
+
+@dataclass
+class Result:
+    """The outcome of ``run``.
+
+    Attributes:
+        experiment: the experiment trained.
+        state: the final state.
+        history: per-epoch metrics as NumPy arrays (only epochs actually trained).
+        metrics: final metrics (see ``Experiment.metrics``) plus epochs, steps,
+            stopped_early, best_epoch and diverged.
+        seconds: wall time of training (compile included).
+    """
+
+    experiment: Experiment
+    state: TrainState
+    history: dict[str, np.ndarray]
+    metrics: dict[str, Any]
+    seconds: float
+
+
+def run(spec: Spec, epochs: int, *, raw: RawData | None = None, chunk: int = 200) -> Result:
+    """Train ``spec`` headless for up to ``epochs`` epochs (fewer if it stops or diverges)."""
+    exp = build(spec, raw)
+    state = exp.init()
+    t0 = time.perf_counter()
+    parts: list[dict[str, np.ndarray]] = []
+    done = 0
+    while done < epochs:
+        k = min(chunk, epochs - done)
+        state, out = exp.train(state, k)
+        parts.append(to_numpy(out.history))
+        done += k
+        if bool(state.monitor.stopped) or bool(state.monitor.diverged):
+            break
+    seconds = time.perf_counter() - t0
+    history = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    trained = history.pop("trained")
+    history = {key: v[trained] for key, v in history.items()}
+    metrics: dict[str, Any] = exp.metrics(state)
+    metrics.update(epochs=int(state.epoch), steps=int(state.step),
+                   stopped_early=bool(state.monitor.stopped),
+                   best_epoch=int(state.monitor.best_epoch),
+                   diverged=bool(state.monitor.diverged))
+    return Result(exp, state, history, metrics, seconds)
+
+
+__all__ = ["METRICS", "Experiment", "Result", "build", "run"]

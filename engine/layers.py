@@ -1,0 +1,167 @@
+"""Layers as pairs of pure functions, in one registry.
+
+Every layer kind offers
+
+* ``init(key, in_shape, opts, init_name) -> (params, state, out_shape)``
+* ``apply(params, state, x, values, opts, *, key, train) -> (y, state)``
+
+in the spirit of ``jax.example_libraries.stax``, plus ``state`` for layers that
+keep running statistics (batch norm). ``opts`` holds the layer's structural
+options (units, activation); ``values`` its numeric options (dropout rate,
+epsilon), which are traced so that changing them never recompiles.
+Shapes exclude the batch axis: a dense layer maps ``(..., fan_in)`` to
+``(..., units)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from engine.activations import ACTIVATIONS
+from engine.initializers import INITIALIZERS
+from engine.registry import Registry
+from engine.schema import Num, OneOf
+
+Params = dict[str, jax.Array]
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """A kind of layer: its options (check and default), and its two functions.
+
+    Attributes:
+        options: option name -> (check, default).
+        values: names of the options passed as traced values at apply time.
+        init: builds parameters and state for an input shape.
+        apply: runs the layer.
+        has_neurons: whether the layer's outputs are "neurons" the app draws.
+    """
+
+    options: Mapping[str, tuple[Callable[[Any, str], Any], Any]]
+    init: Callable[..., tuple[Params, Params, Shape]]
+    apply: Callable[..., tuple[jax.Array, Params]]
+    values: tuple[str, ...] = field(default=())
+    has_neurons: bool = True
+
+
+def _dense_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
+    units = opts["units"]
+    name = init_name if opts["init"] == "default" else opts["init"]
+    ini = INITIALIZERS.get(name)
+    params = {
+        "w": ini.weights(key, (in_shape[-1], units), jnp.float32),  # (fan_in, units)
+        "b": jnp.full((units,), ini.bias, jnp.float32),
+    }
+    act = ACTIVATIONS.get(opts["activation"])
+    if act.param_init is not None:
+        params["alpha"] = jnp.full((units,), act.param_init, jnp.float32)
+    return params, {}, (*in_shape[:-1], units)
+
+
+def _dense_apply(params, state, x, values, opts, *, key, train):
+    z = x @ params["w"] + params["b"]  # (..., units)
+    act = ACTIVATIONS.get(opts["activation"])
+    y = act.fn(z) if act.param_init is None else act.fn(z, params["alpha"])
+    return y, state
+
+
+def _activation_init(key, in_shape, opts, init_name):
+    act = ACTIVATIONS.get(opts["activation"])
+    params = {}
+    if act.param_init is not None:
+        params["alpha"] = jnp.full((in_shape[-1],), act.param_init, jnp.float32)
+    return params, {}, in_shape
+
+
+def _activation_apply(params, state, x, values, opts, *, key, train):
+    act = ACTIVATIONS.get(opts["activation"])
+    return (act.fn(x) if act.param_init is None else act.fn(x, params["alpha"])), state
+
+
+def _dropout_init(key, in_shape, opts, init_name):
+    return {}, {}, in_shape
+
+
+def _dropout_apply(params, state, x, values, opts, *, key, train):
+    if not train:
+        return x, state
+    keep = 1.0 - values["rate"]
+    mask = jax.random.uniform(key, x.shape) < keep
+    # Inverted dropout: scale at train time so evaluation needs no change.
+    return jnp.where(mask, x / keep, 0.0), state
+
+
+def _norm_params(in_shape: Shape) -> Params:
+    return {"scale": jnp.ones(in_shape[-1:], jnp.float32),
+            "offset": jnp.zeros(in_shape[-1:], jnp.float32)}
+
+
+def _batch_norm_init(key, in_shape, opts, init_name):
+    state = {"mean": jnp.zeros(in_shape[-1:], jnp.float32),
+             "var": jnp.ones(in_shape[-1:], jnp.float32)}
+    return _norm_params(in_shape), state, in_shape
+
+
+def _batch_norm_apply(params, state, x, values, opts, *, key, train):
+    axes = tuple(range(x.ndim - 1))  # normalise every axis but the features
+    if train:
+        mean, var = jnp.mean(x, axes), jnp.var(x, axes)
+        m = values["momentum"]
+        state = {"mean": m * state["mean"] + (1 - m) * mean,
+                 "var": m * state["var"] + (1 - m) * var}
+    else:
+        mean, var = state["mean"], state["var"]
+    y = (x - mean) * jax.lax.rsqrt(var + values["eps"])
+    return y * params["scale"] + params["offset"], state
+
+
+def _layer_norm_init(key, in_shape, opts, init_name):
+    return _norm_params(in_shape), {}, in_shape
+
+
+def _layer_norm_apply(params, state, x, values, opts, *, key, train):
+    mean = jnp.mean(x, -1, keepdims=True)
+    var = jnp.var(x, -1, keepdims=True)
+    y = (x - mean) * jax.lax.rsqrt(var + values["eps"])
+    return y * params["scale"] + params["offset"], state
+
+
+_ACT = (OneOf(ACTIVATIONS), "relu")
+_EPS = (Num(0.0, 1.0, lo_open=True), 1e-5)
+
+LAYERS: Registry[LayerKind] = Registry("layer type")
+LAYERS.register(
+    "dense",
+    LayerKind({"units": (Num(1, 512, integer=True), 8), "activation": _ACT,
+               "init": (OneOf(INITIALIZERS, ("default",)), "default")},
+              _dense_init, _dense_apply),
+    "Fully connected: every output unit sees every input, y = f(x W + b).",
+)
+LAYERS.register(
+    "activation",
+    LayerKind({"activation": _ACT}, _activation_init, _activation_apply),
+    "Applies an activation function on its own, e.g. after batch norm.",
+)
+LAYERS.register(
+    "dropout",
+    LayerKind({"rate": (Num(0.0, 0.95), 0.2)}, _dropout_init, _dropout_apply,
+              values=("rate",), has_neurons=False),
+    "Zeroes each input with probability `rate` while training (a regulariser).",
+)
+LAYERS.register(
+    "batch_norm",
+    LayerKind({"momentum": (Num(0.0, 0.999), 0.9), "eps": _EPS},
+              _batch_norm_init, _batch_norm_apply, values=("momentum", "eps")),
+    "Normalises each unit over the batch, then scales and shifts it (learned).",
+)
+LAYERS.register(
+    "layer_norm",
+    LayerKind({"eps": _EPS}, _layer_norm_init, _layer_norm_apply, values=("eps",)),
+    "Normalises each example over its units, then scales and shifts it (learned).",
+)

@@ -1,0 +1,178 @@
+"""Networks: resolve a spec against its data, build parameters, run forward.
+
+A ``Network`` is the static, hashable description the compiled functions are
+keyed by: the hidden layers, the input features, and the output ``Head``.
+Parameters are a list of dicts (one per layer, the output layer last); state
+(batch-norm running statistics) is a list of the same length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from engine.activations import ACTIVATIONS
+from engine.errors import SpecError
+from engine.features import apply_features
+from engine.layers import LAYERS
+from engine.losses import LOSSES, Head
+from engine.spec import LayerSpec, Spec
+
+Params = list[dict[str, jax.Array]]
+
+
+@dataclass(frozen=True)
+class Network:
+    """The static structure of a network.
+
+    Attributes:
+        layers: hidden layers, validated (options filled in).
+        features: input feature names (``engine.features``), F of them.
+        head: the output layer's facts (task, classes, units, activation).
+        loss: the resolved loss name.
+        init: the default weight initialiser name.
+    """
+
+    layers: tuple[LayerSpec, ...]
+    features: tuple[str, ...]
+    head: Head
+    loss: str
+    init: str
+
+    @property
+    def in_dim(self) -> int:
+        """Number of input features F."""
+        return len(self.features)
+
+
+def resolve_head(spec: Spec, task: str, n_classes: int) -> tuple[Head, str]:
+    """Resolve ``"auto"`` output activation and loss for a task; check they fit.
+
+    ``auto`` gives sigmoid + binary cross-entropy for two classes, softmax +
+    categorical cross-entropy for more, linear + MSE for regression. Raises
+    ``SpecError`` for combinations that make no sense (softmax on regression,
+    binary cross-entropy after tanh, ...), saying what to pick instead.
+    """
+    act, loss = spec.model.output_activation, spec.loss
+    binary = task == "classification" and n_classes == 2
+    if act == "auto":
+        if loss != "auto" and LOSSES.get(loss).needs_activation:
+            act = LOSSES.get(loss).needs_activation
+        elif loss == "hinge":
+            act = "linear"
+        elif task == "regression":
+            act = "linear"
+        else:
+            act = "sigmoid" if binary else "softmax"
+    if loss == "auto":
+        if task == "regression":
+            loss = "mse"
+        elif act == "sigmoid" and binary:
+            loss = "binary_crossentropy"
+        elif act == "softmax":
+            loss = "categorical_crossentropy"
+        else:
+            loss = "mse"
+    entry = LOSSES.get(loss, "loss")
+    if task not in entry.tasks:
+        raise SpecError("loss", f"{loss} is for classification; this data is a regression task "
+                                "(use mse, half_mse, mae or huber)")
+    if entry.needs_activation and act != entry.needs_activation:
+        raise SpecError("model.output_activation",
+                        f"{loss} needs output_activation {entry.needs_activation!r} "
+                        f"(got {act!r}); set it to {entry.needs_activation!r} or 'auto'")
+    if loss == "binary_crossentropy" and not binary:
+        raise SpecError("loss", f"binary_crossentropy is for two classes; this data has "
+                                f"{n_classes}: use categorical_crossentropy")
+    if act == "softmax" and task == "regression":
+        raise SpecError("model.output_activation",
+                        "softmax outputs class probabilities; a regression task needs "
+                        "'linear' (or 'auto')")
+    if task == "regression":
+        out_dim = 1
+    else:
+        out_dim = n_classes if (n_classes > 2 or act == "softmax") else 1
+    return Head(task, n_classes if task == "classification" else 0, out_dim, act), loss
+
+
+def build_network(spec: Spec, features: Sequence[str], task: str, n_classes: int) -> Network:
+    """The ``Network`` for ``spec`` on data with this task and class count."""
+    head, loss = resolve_head(spec, task, n_classes)
+    return Network(tuple(spec.model.layers), tuple(features), head, loss, spec.model.init)
+
+
+def _output_layer(net: Network) -> LayerSpec:
+    opts = {"units": net.head.out_dim, "activation": "linear", "init": "default"}
+    return LayerSpec("dense", tuple(sorted(opts.items())))
+
+
+def init_network(net: Network, key: jax.Array) -> tuple[Params, list[dict]]:
+    """Draw parameters and initial state from ``key``: (params, model_state).
+
+    Each layer gets its own key (``fold_in(key, i)``) so adding a layer at the
+    end leaves the earlier layers' draws unchanged. The output layer is a
+    linear dense layer; its activation is applied by ``apply_network``.
+    """
+    params, states = [], []
+    shape: tuple[int, ...] = (net.in_dim,)
+    for i, layer in enumerate((*net.layers, _output_layer(net))):
+        p, s, shape = LAYERS.get(layer.type).init(
+            jax.random.fold_in(key, i), shape, layer.opts(), net.init)
+        params.append(p)
+        states.append(s)
+    if ACTIVATIONS.get(net.head.activation).param_init is not None:
+        params[-1]["alpha"] = jnp.full((net.head.out_dim,),
+                                       ACTIVATIONS.get(net.head.activation).param_init)
+    return params, states
+
+
+def featurize(net: Network, x: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
+    """Raw points (..., d) -> standardised input features (..., F)."""
+    return (apply_features(x, net.features) - mean) / std
+
+
+def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
+                  values: Mapping[str, Any], *, key: jax.Array | None, train: bool,
+                  collect: bool = False):
+    """Run the network on input features.
+
+    Args:
+        net: the structure.
+        params, state: from ``init_network`` (or training).
+        h: input features, (batch, F).
+        values: traced values; ``values["layers"][i]`` holds layer i's numeric options.
+        key: PRNG key for dropout (only read when ``train``).
+        train: training mode (dropout on, batch statistics in batch norm).
+        collect: also return every layer's output.
+
+    Returns:
+        ``(z, o, new_state, outputs)``: output pre-activation z (batch, out),
+        output o = activation(z) (batch, out), the new state list, and the list
+        of hidden layers' outputs (empty unless ``collect``).
+    """
+    outputs, new_state = [], []
+    for i, layer in enumerate(net.layers):
+        k = jax.random.fold_in(key, i) if key is not None else None
+        h, s = LAYERS.get(layer.type).apply(params[i], state[i], h, values["layers"][i],
+                                            layer.opts(), key=k, train=train)
+        new_state.append(s)
+        if collect:
+            outputs.append(h)
+    z = h @ params[-1]["w"] + params[-1]["b"]  # (batch, out)
+    act = ACTIVATIONS.get(net.head.activation)
+    o = act.fn(z) if act.param_init is None else act.fn(z, params[-1]["alpha"])
+    new_state.append(state[-1])
+    return z, o, new_state, outputs
+
+
+def layer_values(net: Network) -> list[dict[str, jax.Array]]:
+    """Each hidden layer's traced numeric options, as float32 scalars."""
+    out = []
+    for layer in net.layers:
+        kind, opts = LAYERS.get(layer.type), layer.opts()
+        out.append({name: jnp.float32(opts[name]) for name in kind.values})
+    return out

@@ -1,0 +1,61 @@
+"""A tiny registry: one per concept (activations, losses, optimizers, ...).
+
+The engine owns each registry; the UI builds its menus from ``names()`` and
+``describe()``, so adding an entry is one line in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+from engine.errors import SpecError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """An ordered, read-only-after-import mapping from a name to an entry.
+
+    Args:
+        concept: what the entries are, in words (used in error messages).
+    """
+
+    def __init__(self, concept: str):
+        self.concept = concept
+        self._entries: dict[str, T] = {}
+        self._docs: dict[str, str] = {}
+
+    def register(self, name: str, entry: T, doc: str = "") -> T:
+        """Add ``entry`` under ``name``; a duplicate name is a programming error."""
+        if name in self._entries:
+            raise KeyError(f"{self.concept} {name!r} is already registered")
+        self._entries[name] = entry
+        self._docs[name] = doc
+        return entry
+
+    def get(self, name: str, field: str = "") -> T:
+        """Return the entry for ``name`` or raise a ``SpecError`` listing the choices."""
+        if not isinstance(name, str) or name not in self._entries:
+            raise SpecError(
+                field,
+                f"unknown {self.concept} {name!r}; choose one of: {', '.join(self._entries)}",
+            )
+        return self._entries[name]
+
+    def names(self) -> list[str]:
+        """All registered names, in registration order (menu order)."""
+        return list(self._entries)
+
+    def describe(self, name: str) -> str:
+        """One-sentence description of an entry, for menus and help text."""
+        return self._docs[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)

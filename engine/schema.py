@@ -1,0 +1,147 @@
+"""Field checks shared by the spec and the layer options.
+
+A check is a small frozen object: ``check(value, field) -> normalised value``,
+raising ``SpecError`` with the field, the bad value and what is allowed. One
+mechanism validates every section of the spec and every layer's options.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import SpecError
+from engine.registry import Registry
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number in ``[lo, hi]`` (``lo`` excluded when ``lo_open``); ints when ``integer``."""
+
+    lo: float
+    hi: float
+    integer: bool = False
+    lo_open: bool = False
+
+    def allowed(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        left = "(" if self.lo_open else "["
+        return f"{kind} in {left}{self.lo:g}, {self.hi:g}]"
+
+    def __call__(self, value: Any, field: str) -> int | float:
+        ok_type = isinstance(value, int) if self.integer else isinstance(value, int | float)
+        if isinstance(value, float) and self.integer and value.is_integer():
+            value, ok_type = int(value), True
+        if isinstance(value, bool) or not ok_type:
+            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+        if not math.isfinite(value):
+            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+        too_low = value <= self.lo if self.lo_open else value < self.lo
+        if too_low or value > self.hi:
+            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+        return int(value) if self.integer else float(value)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A JSON boolean."""
+
+    def allowed(self) -> str:
+        return "true or false"
+
+    def __call__(self, value: Any, field: str) -> bool:
+        if not isinstance(value, bool):
+            raise SpecError(field, f"got {_show(value)}; expected true or false")
+        return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A name from a registry, or one of ``extra`` (e.g. ``"auto"``)."""
+
+    registry: Registry
+    extra: tuple[str, ...] = ()
+
+    def choices(self) -> list[str]:
+        return [*self.extra, *self.registry.names()]
+
+    def allowed(self) -> str:
+        return "one of: " + ", ".join(self.choices())
+
+    def __call__(self, value: Any, field: str) -> str:
+        if isinstance(value, str) and value in self.extra:
+            return value
+        if not isinstance(value, str) or value not in self.registry:
+            raise SpecError(
+                field, f"unknown {self.registry.concept} {_show(value)}; {self.allowed()}"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of strings."""
+
+    options: tuple[str, ...]
+
+    def allowed(self) -> str:
+        return "one of: " + ", ".join(self.options)
+
+    def __call__(self, value: Any, field: str) -> str:
+        if not isinstance(value, str) or value not in self.options:
+            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+        return value
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string of at most ``max_len`` characters, or null when ``optional``."""
+
+    max_len: int = 500
+    optional: bool = True
+
+    def allowed(self) -> str:
+        return f"a string of at most {self.max_len} characters" + (" or null" if self.optional else "")
+
+    def __call__(self, value: Any, field: str) -> str | None:
+        if value is None and self.optional:
+            return None
+        if not isinstance(value, str) or len(value) > self.max_len:
+            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+        return value
+
+
+@dataclass(frozen=True)
+class Names:
+    """A non-empty list of distinct strings of at most ``max_items`` items."""
+
+    max_items: int = 16
+
+    def allowed(self) -> str:
+        return f"a list of 1 to {self.max_items} distinct names"
+
+    def __call__(self, value: Any, field: str) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple) or not 1 <= len(value) <= self.max_items:
+            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+        if not all(isinstance(v, str) for v in value) or len(set(value)) != len(value):
+            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+        return tuple(value)
+
+
+def check_object(value: Any, field: str, known: list[str]) -> dict[str, Any]:
+    """Check ``value`` is a JSON object whose keys are all in ``known``."""
+    if not isinstance(value, dict):
+        raise SpecError(field, f"got {_show(value)}; expected a JSON object")
+    unknown = [k for k in value if k not in known]
+    if unknown:
+        raise SpecError(
+            f"{field}.{unknown[0]}" if field else str(unknown[0]),
+            f"unknown field; known fields here: {', '.join(known)}",
+        )
+    return value

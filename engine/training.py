@@ -1,0 +1,317 @@
+"""Training: a ``TrainState`` pytree and one jitted function that trains K epochs.
+
+``train_chunk`` runs K epochs with ``jax.lax.scan`` (epochs outside, mini-batch
+steps inside), evaluates train/validation/test loss and accuracy after every
+epoch, applies early stopping and divergence detection, and optionally
+returns the probes for the app's pictures. Everything numeric that a user can
+change without changing shapes (learning rate, momentum, regularisation rate,
+dropout rate, ...) enters as the ``values`` pytree, so changing it never
+recompiles; the compiled functions are cached by ``Structure`` alone.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from engine.data import DataArrays
+from engine.layers import LAYERS
+from engine.losses import LOSSES
+from engine.model import Network, apply_network, featurize, init_network
+from engine.optimizers import make_optimizer, set_hyperparams
+from engine.probes import HIST_BINS, Probes, grid_points, grid_shape, histogram, tree_norm
+from engine.schedules import learning_rate
+
+SPLITS = ("train", "val", "test")
+METRICS = ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
+           "test_accuracy")
+
+
+class Monitor(NamedTuple):
+    """Early-stopping and divergence bookkeeping (all scalars)."""
+
+    best_val: jax.Array  # best validation loss so far (inf before the first epoch)
+    best_epoch: jax.Array  # epoch (1-based) of that loss, 0 if none
+    bad_epochs: jax.Array  # epochs since the last improvement
+    stopped: jax.Array  # early stopping fired
+    diverged: jax.Array  # a NaN/inf appeared; the last finite state was kept
+
+
+class TrainState(NamedTuple):
+    """Everything that changes while training, as one pytree.
+
+    Attributes:
+        params: list (one per layer, output last) of dicts of arrays.
+        opt_state: optax state, hyperparameters included.
+        model_state: batch-norm running statistics, list per layer.
+        key: PRNG key for shuffling and dropout.
+        step: optimizer steps taken (int32).
+        epoch: epochs completed (int32).
+        monitor: early stopping and divergence.
+        best_params: parameters at the best validation loss (== params without validation).
+    """
+
+    params: Any
+    opt_state: Any
+    model_state: Any
+    key: jax.Array
+    step: jax.Array
+    epoch: jax.Array
+    monitor: Monitor
+    best_params: Any
+
+
+class Chunk(NamedTuple):
+    """What one call of ``train_chunk`` returns besides the new state.
+
+    Attributes:
+        history: per-epoch metrics, each (K,): ``METRICS`` plus ``learning_rate``
+            and ``trained`` (False for epochs skipped after stopping or divergence).
+        probes: ``Probes`` when asked for, else None.
+    """
+
+    history: dict[str, jax.Array]
+    probes: Probes | None
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The structural part of an experiment: the cache key of compiled functions.
+
+    Values (learning rate, rates, momentum, ...) are deliberately absent.
+    """
+
+    net: Network
+    input_dim: int
+    optimizer: str
+    schedule: str
+    regularization: str  # "none", "l1" or "l2"
+    clip: bool
+    batch_size: int
+
+
+def _penalty(kind: str, params, values) -> jax.Array:
+    """L1 or L2 penalty on dense weights (``w``), never biases or norms' scales."""
+    ws = [p["w"] for p in params if "w" in p]
+    if kind == "l1":
+        return values["l1"] * sum(jnp.sum(jnp.abs(w)) for w in ws)
+    if kind == "l2":
+        # 0.5 w^2, whose gradient is w: TensorFlow Playground's L2.
+        return values["l2"] * 0.5 * sum(jnp.sum(w * w) for w in ws)
+    return jnp.float32(0.0)
+
+
+class Compiled:
+    """The jitted functions of one ``Structure``; build through ``compiled()``."""
+
+    def __init__(self, s: Structure):
+        self.s = s
+        self.loss_fn = LOSSES.get(s.net.loss).fn
+        self.train_chunk = jax.jit(self._train_chunk,
+                                   static_argnames=("epochs", "probes", "resolution",
+                                                    "neuron_resolution"))
+        self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution"))
+        self.evaluate = jax.jit(self._evaluate)
+        self.step = jax.jit(self._step)
+        self.predict = jax.jit(self._predict)
+
+    # -- pieces -------------------------------------------------------------------------
+    def _objective(self, params, mstate, h, y, values, key, train):
+        """Mean data loss + regularisation on one batch; aux: (data loss, new state)."""
+        z, o, mstate, _ = apply_network(self.s.net, params, mstate, h, values, key=key,
+                                        train=train)
+        data = jnp.mean(self.loss_fn(z, o, y, self.s.net.head))
+        return data + _penalty(self.s.regularization, params, values), (data, mstate)
+
+    def _update(self, params, opt_state, mstate, step, h, y, key, values):
+        """One optimizer step on features h (batch, F) and labels y (batch,)."""
+        grads, (_, mstate) = jax.grad(self._objective, has_aux=True)(
+            params, mstate, h, y, values, key, True)
+        if self.s.clip:  # clip by global norm; the threshold is a traced value
+            norm = optax.global_norm(grads)
+            scale = jnp.minimum(1.0, values["clip_norm"] / jnp.maximum(norm, 1e-12))
+            grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
+        lr = learning_rate(self.s.schedule, step, values)
+        opt_state = set_hyperparams(self.s.optimizer, opt_state, values, lr)
+        tx = make_optimizer(self.s.optimizer, values)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, mstate
+
+    def _step(self, state: TrainState, x: jax.Array, y: jax.Array, data: DataArrays,
+              values) -> TrainState:
+        """One optimizer step on a given batch of raw points x (batch, d): for tests."""
+        key, k = jax.random.split(state.key)
+        h = featurize(self.s.net, x, data.mean, data.std)
+        params, opt_state, mstate = self._update(state.params, state.opt_state,
+                                                 state.model_state, state.step, h, y, k,
+                                                 values)
+        return state._replace(params=params, opt_state=opt_state, model_state=mstate,
+                              key=key, step=state.step + 1)
+
+    def _split_metrics(self, params, mstate, h, y, values):
+        """(loss, accuracy) on one split, in evaluation mode; NaN for an empty split."""
+        if h.shape[0] == 0:
+            return jnp.float32(jnp.nan), jnp.float32(jnp.nan)
+        z, o, _, _ = apply_network(self.s.net, params, mstate, h, values, key=None,
+                                   train=False)
+        loss = jnp.mean(self.loss_fn(z, o, y, self.s.net.head))
+        if self.s.net.head.task != "classification":
+            return loss, jnp.float32(jnp.nan)
+        return loss, jnp.mean(self.s.net.head.predict(o) == y)
+
+    def _metrics(self, params, mstate, feats, data: DataArrays, values) -> dict:
+        out = {}
+        for split, h in zip(SPLITS, feats, strict=True):
+            y = getattr(data, f"y_{split}")
+            out[f"{split}_loss"], out[f"{split}_accuracy"] = self._split_metrics(
+                params, mstate, h, y, values)
+        return out
+
+    def _features(self, data: DataArrays):
+        net = self.s.net
+        return tuple(featurize(net, getattr(data, f"x_{s}"), data.mean, data.std)
+                     for s in SPLITS)
+
+    def _evaluate(self, state: TrainState, data: DataArrays, values) -> dict:
+        return self._metrics(state.params, state.model_state, self._features(data), data,
+                             values)
+
+    def _predict(self, state: TrainState, x: jax.Array, data: DataArrays, values):
+        h = featurize(self.s.net, x, data.mean, data.std)
+        return apply_network(self.s.net, state.params, state.model_state, h, values,
+                             key=None, train=False)[1]
+
+    # -- the fused training loop ------------------------------------------------------------
+    def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: int,
+                     probes: bool = False, resolution: int = 100,
+                     neuron_resolution: int = 24):
+        feats = self._features(data)  # loop-invariant: computed once per chunk
+        h_train, y_train = feats[0], data.y_train
+        n = h_train.shape[0]
+        bs = min(self.s.batch_size, n)  # a batch bigger than the data is full-batch GD
+        steps = n // bs  # the remainder of a shuffled epoch is skipped
+        has_val = data.x_val.shape[0] > 0
+
+        def run_epoch(st: TrainState):
+            key, k_perm, k_drop = jax.random.split(st.key, 3)
+            perm = jax.random.permutation(k_perm, n)[: steps * bs]
+            hb = h_train[perm].reshape(steps, bs, -1)  # (steps, batch, F)
+            yb = y_train[perm].reshape(steps, bs)
+            keys = jax.random.split(k_drop, steps)
+
+            def one(carry, batch):
+                params, opt_state, mstate, t = carry
+                params, opt_state, mstate = self._update(params, opt_state, mstate, t,
+                                                         *batch, values)
+                return (params, opt_state, mstate, t + 1), None
+
+            (params, opt_state, mstate, t), _ = jax.lax.scan(
+                one, (st.params, st.opt_state, st.model_state, st.step), (hb, yb, keys),
+                unroll=min(steps, 5))
+            m = self._metrics(params, mstate, feats, data, values)
+            finite = jnp.isfinite(m["train_loss"]) & jnp.isfinite(tree_norm(params))
+            # Divergence keeps the last finite state (the start of this epoch).
+            params, opt_state, mstate, t = jax.tree_util.tree_map(
+                lambda new, old: jnp.where(finite, new, old),
+                (params, opt_state, mstate, t),
+                (st.params, st.opt_state, st.model_state, st.step))
+            mon = st.monitor
+            epoch = st.epoch + jnp.where(finite, 1, 0)
+            best_params = st.best_params
+            if has_val:
+                improved = finite & (m["val_loss"] < mon.best_val - values["min_delta"])
+                best_params = jax.tree_util.tree_map(
+                    lambda p, b: jnp.where(improved, p, b), params, st.best_params)
+                bad = jnp.where(improved, 0, mon.bad_epochs + 1)
+                stop = finite & (values["patience"] > 0) & (bad >= values["patience"])
+                mon = Monitor(jnp.where(improved, m["val_loss"], mon.best_val),
+                              jnp.where(improved, epoch, mon.best_epoch), bad, stop,
+                              ~finite)
+                # Early stopping keeps the best weights, as Keras' restore_best_weights.
+                params = jax.tree_util.tree_map(lambda b, p: jnp.where(stop, b, p),
+                                                best_params, params)
+            else:
+                best_params = params
+                mon = mon._replace(diverged=~finite)
+            m["learning_rate"] = learning_rate(self.s.schedule, st.step, values)
+            m["trained"] = finite
+            new = TrainState(params, opt_state, mstate, key, t, epoch, mon, best_params)
+            return new, m
+
+        def skip(st: TrainState):
+            m = {k: jnp.float32(jnp.nan) for k in METRICS}
+            m["learning_rate"] = jnp.float32(jnp.nan)
+            m["trained"] = jnp.bool_(False)
+            return st, m
+
+        def body(st, _):
+            done = st.monitor.stopped | st.monitor.diverged
+            return jax.lax.cond(done, skip, run_epoch, st)
+
+        state, history = jax.lax.scan(body, state, None, length=epochs)
+        pr = self._probe(state, data, values, resolution, neuron_resolution) if probes else None
+        return state, Chunk(history, pr)
+
+    # -- probes ------------------------------------------------------------------------
+    def _probe(self, state: TrainState, data: DataArrays, values, resolution: int = 100,
+               neuron_resolution: int = 24) -> Probes:
+        net, d = self.s.net, self.s.input_dim
+        params, mstate = state.params, state.model_state
+        output, neurons = None, []
+        grid = grid_points(d, resolution, values["extent"])
+        if grid is not None:
+            h = featurize(net, grid, data.mean, data.std)
+            o = apply_network(net, params, mstate, h, values, key=None, train=False)[1]
+            output = o.reshape(*grid_shape(d, resolution), -1)
+            coarse = grid_points(d, neuron_resolution, values["extent"])
+            hc = featurize(net, coarse, data.mean, data.std)
+            _, oc, _, outs = apply_network(net, params, mstate, hc, values, key=None,
+                                           train=False, collect=True)
+            shape = grid_shape(d, neuron_resolution)
+            drawn = [hc] + [out for layer, out in zip(net.layers, outs, strict=True)
+                            if _has_neurons(layer.type)] + [oc]
+            neurons = [a.reshape(*shape, -1) for a in drawn]
+        h_train = featurize(net, data.x_train, data.mean, data.std)
+        grads, _ = jax.grad(self._objective, has_aux=True)(
+            params, mstate, h_train, data.y_train, values, None, False)
+        grad_norm = jnp.stack([tree_norm(g) for g in grads])
+        weight_norm = jnp.stack([tree_norm(p) for p in params])
+        dense = [i for i, p in enumerate(params) if "w" in p]
+        w_hist = [histogram(params[i]["w"], HIST_BINS) for i in dense]
+        g_hist = [histogram(grads[i]["w"], HIST_BINS) for i in dense]
+        return Probes(output, neurons, grad_norm, weight_norm,
+                      jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
+                      jnp.stack([c for c, _ in g_hist]), jnp.stack([m for _, m in g_hist]))
+
+
+def _has_neurons(layer_type: str) -> bool:
+    return LAYERS.get(layer_type).has_neurons
+
+
+@functools.lru_cache(maxsize=64)
+def compiled(structure: Structure) -> Compiled:
+    """The (cached) compiled functions for a structure: one per structure per process."""
+    return Compiled(structure)
+
+
+def init_state(structure: Structure, values: Mapping[str, Any], key: jax.Array) -> TrainState:
+    """A fresh ``TrainState``: parameters drawn from ``key``, optimizer state built."""
+    k_init, k_train = jax.random.split(key)
+    params, mstate = init_network(structure.net, k_init)
+    opt_state = make_optimizer(structure.optimizer, values).init(params)
+    mon = Monitor(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0), jnp.bool_(False),
+                  jnp.bool_(False))
+    return TrainState(params, opt_state, mstate, k_train, jnp.int32(0), jnp.int32(0), mon,
+                      params)
+
+
+def to_numpy(tree):
+    """Copy a pytree of device arrays to host NumPy arrays (one transfer per leaf)."""
+    return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))
