@@ -1,0 +1,52 @@
+"""Saving and loading trained parameters as ``.npz`` (arrays only, never pickle).
+
+Keys are ``layer{i}/{name}`` for parameters and ``state{i}/{name}`` for
+batch-norm statistics; ``spec`` holds the spec's JSON text so a file says
+what it is.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from engine.errors import DataError
+from engine.spec import Spec
+
+
+def save_params(path: str | os.PathLike, state: Any, spec: Spec) -> None:
+    """Write ``state.params`` and ``state.model_state`` of a ``TrainState`` to ``path``."""
+    arrays: dict[str, np.ndarray] = {"spec": np.array(spec.to_json(indent=None))}
+    for i, layer in enumerate(state.params):
+        for name, value in layer.items():
+            arrays[f"layer{i}/{name}"] = np.asarray(value)
+    for i, layer in enumerate(state.model_state):
+        for name, value in layer.items():
+            arrays[f"state{i}/{name}"] = np.asarray(value)
+    try:
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+    except OSError as err:
+        raise DataError(f"cannot write {path}: {err.strerror}") from None
+
+
+def load_params(path: str | os.PathLike) -> tuple[Spec, list[dict], list[dict]]:
+    """Read a file written by ``save_params``: (spec, params, model_state)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            items = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as err:
+        raise DataError(f"cannot read parameters from {path}: {err}") from None
+    if "spec" not in items:
+        raise DataError(f"{path} has no spec: it was not written by NN Playground")
+    spec = Spec.from_json(str(items.pop("spec")))
+    params: dict[int, dict] = {}
+    states: dict[int, dict] = {}
+    for key, value in items.items():
+        group, name = key.split("/", 1)
+        target = params if group.startswith("layer") else states
+        target.setdefault(int(group[5:]), {})[name] = value
+    n = max(params) + 1 if params else 0
+    return (spec, [params.get(i, {}) for i in range(n)], [states.get(i, {}) for i in range(n)])

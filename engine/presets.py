@@ -1,0 +1,112 @@
+"""Named presets: short specs with a few sentences a teacher can read aloud.
+
+Each preset is a partial spec dict (everything else takes its default), a
+suggested number of epochs, and an explanation. ``preset(name)`` returns the
+validated ``Spec``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.registry import Registry
+from engine.spec import Spec
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named setup.
+
+    Attributes:
+        title: a short human title.
+        spec: a partial spec dict, validated by ``Spec.from_dict``.
+        epochs: how long to train to see the point (the CLI's default).
+        explanation: two or three sentences for a class.
+    """
+
+    title: str
+    spec: dict[str, Any]
+    epochs: int
+    explanation: str
+
+
+def _dense(units: int, activation: str) -> dict[str, Any]:
+    return {"type": "dense", "units": units, "activation": activation}
+
+
+PRESETS: Registry[Preset] = Registry("preset")
+PRESETS.register("tf_playground", Preset(
+    "TensorFlow Playground's default",
+    {"data": {"name": "circle", "noise": 0.0},
+     "model": {"layers": [_dense(4, "tanh"), _dense(2, "tanh")],
+               "output_activation": "tanh", "init": "tf_playground"},
+     "loss": "half_mse", "optimizer": {"name": "sgd", "learning_rate": 0.03},
+     "batch_size": 10},
+    200,
+    "The network TensorFlow Playground opens with: two tanh hidden layers of 4 and 2 "
+    "neurons, a tanh output trained on squared error with plain SGD. Watch the hidden "
+    "neurons combine straight-ish boundaries into a circle.",
+), "TensorFlow Playground's default network on the circle data.")
+PRESETS.register("xor_backprop", Preset(
+    "XOR with a 2-2-1 sigmoid network",
+    {"data": {"name": "xor_gate", "n": 40, "noise": 0.0},
+     "model": {"layers": [_dense(2, "sigmoid")], "output_activation": "sigmoid",
+               "init": "normal"},
+     "loss": "mse", "optimizer": {"name": "sgd", "learning_rate": 2.0},
+     "batch_size": 4, "seed": 1},
+    2000,
+    "The classic backpropagation exercise: no single line separates XOR, but two hidden "
+    "sigmoid neurons can each draw one line and the output neuron combines them. Every "
+    "number here is small enough to follow by hand.",
+), "The classic XOR problem solved by a 2-2-1 sigmoid network with backprop.")
+PRESETS.register("linear_regression", Preset(
+    "Linear regression by gradient descent",
+    {"data": {"name": "line", "features": ["x1"], "noise": 0.3},
+     "model": {"layers": [], "output_activation": "linear", "init": "zeros"},
+     "loss": "mse", "optimizer": {"name": "sgd", "learning_rate": 0.02},
+     "batch_size": 10_000},
+    300,
+    "A network with no hidden layer and a linear output is linear regression: y = w x + b. "
+    "Full-batch gradient descent on the mean squared error walks w and b to the "
+    "least-squares line (here w = 0.5, b = 1).",
+), "A single linear neuron fitted with full-batch gradient descent.")
+PRESETS.register("logistic_regression", Preset(
+    "Logistic regression",
+    {"data": {"name": "gauss", "noise": 0.1},
+     "model": {"layers": [], "output_activation": "sigmoid"},
+     "loss": "binary_crossentropy", "optimizer": {"name": "sgd", "learning_rate": 0.1}},
+    100,
+    "One sigmoid neuron trained on cross-entropy is logistic regression: it outputs the "
+    "probability of the orange class, and its decision boundary is a straight line. It "
+    "works on two Gaussian clouds and fails on the circle.",
+), "A single sigmoid neuron with cross-entropy: a linear classifier.")
+PRESETS.register("deep_relu_early_stopping", Preset(
+    "Deep ReLU net with early stopping",
+    {"data": {"name": "spiral", "noise": 0.2, "n": 1000, "train_fraction": 0.6,
+              "val_fraction": 0.2, "standardize": True},
+     "model": {"layers": [_dense(32, "relu")] * 4, "init": "he_normal"},
+     "optimizer": {"name": "adam", "learning_rate": 0.005},
+     "early_stopping": {"patience": 50}, "batch_size": 32},
+    2000,
+    "Four ReLU layers with He initialisation and standardised inputs learn the noisy "
+    "spirals quickly. Early stopping watches the validation loss and keeps the weights "
+    "from its best epoch, before the network starts memorising the noise.",
+), "A deep He-initialised ReLU network, Adam, and early stopping on validation loss.")
+PRESETS.register("softmax_3class", Preset(
+    "Three-class softmax classifier",
+    {"data": {"name": "blobs", "classes": 3, "noise": 0.3},
+     "model": {"layers": [_dense(8, "relu")], "output_activation": "softmax",
+               "init": "he_uniform"},
+     "loss": "categorical_crossentropy", "optimizer": {"name": "adam", "learning_rate": 0.01},
+     "batch_size": 16},
+    150,
+    "Three clusters, three output neurons and a softmax that turns their scores into "
+    "probabilities summing to one. Cross-entropy pushes up the probability of each "
+    "point's true class.",
+), "A softmax output with categorical cross-entropy on three classes.")
+
+
+def preset(name: str) -> Spec:
+    """The validated ``Spec`` of preset ``name`` (``SpecError`` if unknown)."""
+    return Spec.from_dict(PRESETS.get(name, "preset").spec)

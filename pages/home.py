@@ -1,0 +1,16 @@
+"""Home: what NN Playground is, and the presets."""
+
+import streamlit as st
+
+from playground.presets_view import preset_list
+
+st.title("NN Playground")
+st.markdown(
+    "Build a neural network, press play, and watch it learn: decision boundaries, "
+    "gradients and attention maps update live while it trains. Everything runs on a "
+    "jitted JAX engine that you can also use without this app "
+    "(`python -m engine`)."
+)
+st.subheader("Presets")
+st.caption("Ready-made setups, each with a few sentences a teacher can read aloud.")
+preset_list()

@@ -1,0 +1,15 @@
+"""NN Playground: the entry point (``streamlit run streamlit_app.py``)."""
+
+import streamlit as st
+
+from playground.device import device_badge
+
+st.set_page_config(page_title="NN Playground", page_icon=":material/hub:", layout="wide")
+
+page = st.navigation([
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+])
+with st.sidebar:
+    device_badge()
+    st.caption("NN Playground - open source, runs on JAX.")
+page.run()
