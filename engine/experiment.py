@@ -39,6 +39,7 @@ from engine.training import (
     compiled,
     init_state,
     to_numpy,
+    unpack,
 )
 
 
@@ -109,24 +110,34 @@ class Experiment:
         while left > 0:
             k = min(left, CAPACITIES[-1])
             cap = next(c for c in CAPACITIES if c >= k)
-            last = left == k
-            state, table, pr = self.fns.train_chunk(
+            want = probes and left == k
+            state, flat = self.fns.train_chunk(
                 state, self.dataset.arrays, self.values, np.int32(k), capacity=cap,
-                probes=probes and last, resolution=resolution,
-                neuron_resolution=neuron_resolution)
-            tables.append((table, k))
+                probes=want, resolution=resolution, neuron_resolution=neuron_resolution)
+            layout = self.fns.layouts[(cap, want, resolution, neuron_resolution)]
+            table, pr = unpack(np.asarray(flat), layout)
+            tables.append(table[:k])
             left -= k
-        host = jax.device_get(([t for t, _ in tables], pr))
-        table = np.concatenate([t[:k] for t, (_, k) in zip(host[0], tables, strict=True)])
+        table = np.concatenate(tables) if len(tables) > 1 else tables[0]
         history = {name: table[:, i] for i, name in enumerate(HISTORY)}
         history["trained"] = history["trained"] > 0.5
-        return state, Chunk(history, host[1])
+        return state, Chunk(history, pr)
 
     def probe(self, state: TrainState, *, resolution: int = 100,
               neuron_resolution: int = 24):
         """Probes (decision grid, neurons, gradient norms, histograms) of a state."""
         return self.fns.probe(state, self.dataset.arrays, self.values, resolution=resolution,
                               neuron_resolution=neuron_resolution)
+
+    def step(self, state: TrainState, x: Any, y: Any) -> TrainState:
+        """One optimizer step on a given batch: raw points x (batch, d), labels y (batch,).
+
+        Labels are class ids (int) for classification, targets for regression.
+        Useful to check an update rule by hand; training uses ``train``.
+        """
+        dtype = jnp.int32 if self.dataset.task == "classification" else jnp.float32
+        return self.fns.step(state, jnp.asarray(x, jnp.float32), jnp.asarray(y, dtype),
+                             self.dataset.arrays, self.values)
 
     def metrics(self, state: TrainState) -> dict[str, float | None]:
         """Loss and accuracy on each split as Python floats (None when not defined)."""

@@ -166,8 +166,17 @@ class Spec:
     # -- (de)serialisation ---------------------------------------------------------------
     @staticmethod
     def from_dict(d: Any) -> Spec:
-        """Validate a JSON-like dict into a ``Spec``; raises ``SpecError``."""
+        """Validate a JSON-like dict into a ``Spec``; raises ``SpecError``.
+
+        When ``data.features`` is not given, 1-D datasets (line, sine) get
+        ``["x1"]`` instead of the 2-D default.
+        """
         spec = _build(Spec, d, "")
+        data = d.get("data") if isinstance(d, dict) else None
+        if (not isinstance(data, dict) or "features" not in data) and \
+                spec.data.name in DATASETS and DATASETS.get(spec.data.name).input_dim == 1:
+            spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data,
+                                                                      features=("x1",)))
         _check_cross_fields(spec)
         return spec
 

@@ -119,6 +119,7 @@ class Compiled:
         self.train_chunk = jax.jit(self._train_chunk,
                                    static_argnames=("capacity", "probes", "resolution",
                                                     "neuron_resolution"))
+        self.layouts: dict[tuple, Layout] = {}  # how to unpack train_chunk's flat output
         self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution"))
         self.evaluate = jax.jit(self._evaluate)
         self.step = jax.jit(self._step)
@@ -284,7 +285,11 @@ class Compiled:
         state, table = jax.lax.fori_loop(0, jnp.minimum(epochs, capacity), body,
                                          (state, table))
         pr = self._probe(state, data, values, resolution, neuron_resolution) if probes else None
-        return state, table, pr
+        # One flat buffer instead of ~20 arrays: each device-to-host transfer has a
+        # fixed cost that would otherwise dominate a 2 ms frame.
+        flat, layout = pack((table, pr))
+        self.layouts[(capacity, probes, resolution, neuron_resolution)] = layout
+        return state, flat
 
     # -- probes ------------------------------------------------------------------------
     def _probe(self, state: TrainState, data: DataArrays, values, resolution: int = 100,
@@ -316,6 +321,33 @@ class Compiled:
         return Probes(output, neurons, grad_norm, weight_norm,
                       jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
                       jnp.stack([c for c, _ in g_hist]), jnp.stack([m for _, m in g_hist]))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each leaf of a packed pytree lives in the flat buffer."""
+
+    treedef: Any
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[Any, ...]
+
+
+def pack(tree) -> tuple[jax.Array, Layout]:
+    """Ravel every leaf of ``tree`` into one float32 vector (inside jit)."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    flat = jnp.concatenate([jnp.ravel(x).astype(jnp.float32) for x in leaves])
+    return flat, Layout(treedef, tuple(x.shape for x in leaves), tuple(x.dtype for x in leaves))
+
+
+def unpack(flat: np.ndarray, layout: Layout):
+    """The pytree packed by ``pack``, as NumPy arrays (views where dtypes allow)."""
+    out, start = [], 0
+    for shape, dtype in zip(layout.shapes, layout.dtypes, strict=True):
+        size = int(np.prod(shape))
+        part = flat[start:start + size].reshape(shape)
+        out.append(part if part.dtype == dtype else part.astype(dtype))
+        start += size
+    return jax.tree_util.tree_unflatten(layout.treedef, out)
 
 
 def all_finite(tree) -> jax.Array:
