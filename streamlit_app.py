@@ -7,7 +7,9 @@ from playground.device import device_badge
 st.set_page_config(page_title="NN Playground", page_icon=":material/hub:", layout="wide")
 
 page = st.navigation([
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/lab.py", title="Playground", icon=":material/scatter_plot:",
+            default=True),
+    st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ])
 with st.sidebar:
     device_badge()

@@ -103,11 +103,13 @@ class Experiment:
         state that has stopped early or diverged: its epochs come back with
         ``trained`` False. Probes, when asked for, are of the final state.
         """
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
         tables, pr = [], None
         left = epochs
-        while left > 0:
+        first = True
+        while left > 0 or first:  # epochs=0 still returns probes of the current state
+            first = False
             k = min(left, CAPACITIES[-1])
             cap = next(c for c in CAPACITIES if c >= k)
             want = probes and left == k

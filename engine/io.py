@@ -8,7 +8,7 @@ what it is.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -16,8 +16,11 @@ from engine.errors import DataError
 from engine.spec import Spec
 
 
-def save_params(path: str | os.PathLike, state: Any, spec: Spec) -> None:
-    """Write ``state.params`` and ``state.model_state`` of a ``TrainState`` to ``path``."""
+def save_params(path: str | os.PathLike | BinaryIO, state: Any, spec: Spec) -> None:
+    """Write ``state.params`` and ``state.model_state`` of a ``TrainState`` to ``path``.
+
+    ``path`` may also be a binary file object (e.g. ``io.BytesIO`` for a download).
+    """
     arrays: dict[str, np.ndarray] = {"spec": np.array(spec.to_json(indent=None))}
     for i, layer in enumerate(state.params):
         for name, value in layer.items():
@@ -25,6 +28,9 @@ def save_params(path: str | os.PathLike, state: Any, spec: Spec) -> None:
     for i, layer in enumerate(state.model_state):
         for name, value in layer.items():
             arrays[f"state{i}/{name}"] = np.asarray(value)
+    if hasattr(path, "write"):
+        np.savez(path, **arrays)
+        return
     try:
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)

@@ -1,0 +1,13 @@
+"""Playground: TensorFlow Playground's 2-D lab, live on a JAX engine."""
+
+import streamlit as st
+
+from playground.page import playground_page
+
+st.title("Playground")
+st.caption(
+    "Pick data and a network, press **Play**, and watch the decision boundary, every "
+    "neuron and every weight change as it learns. Orange is negative, blue positive; "
+    "links are weights (width = size). The URL always holds the whole setup: share it."
+)
+playground_page()

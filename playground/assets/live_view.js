@@ -1,0 +1,169 @@
+// NN Playground live view: draws one training frame sent by the server.
+// The server calls this with `data` = a compact frame (uint8 grids as base64).
+// Everything is drawn on canvases/SVG; nothing here computes the network.
+const NEG = [245, 147, 34], POS = [8, 119, 189], MID = [232, 234, 235];
+const CLASS_COLORS = [[245,147,34],[8,119,189],[44,160,44],[214,39,40],[148,103,189],
+                      [140,86,75],[227,119,194],[127,127,127],[188,189,34],[23,190,207]];
+
+function b64(s) { const bin = atob(s); const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
+function lerp(a, b, t) { return [0,1,2].map(i => a[i] + (b[i] - a[i]) * t); }
+function diverging(v) { // v in 0..255, 128 = zero
+  const t = (v - 128) / 127;
+  return t < 0 ? lerp(MID, NEG, Math.min(1, -t)) : lerp(MID, POS, Math.min(1, t));
+}
+function el(tag, attrs, parent) { const e = document.createElement(tag);
+  for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
+const SVGNS = "http://www.w3.org/2000/svg";
+
+function paintGrid(canvas, bytes, n, mode, conf, discretize) {
+  // bytes: n*n values, row 0 = bottom of the plane (flip for display)
+  const w = canvas.width = n, h = canvas.height = bytes.length / n;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+    const i = r * w + c, o = ((h - 1 - r) * w + c) * 4;
+    let col;
+    if (mode === "multiclass") {
+      const base = CLASS_COLORS[bytes[i] % 10];
+      const t = discretize ? 0.75 : 0.25 + 0.6 * (conf[i] / 255);
+      col = lerp(MID, base, t);
+    } else {
+      let v = bytes[i];
+      if (discretize) v = v >= 128 ? 255 : 0;
+      col = diverging(v);
+    }
+    img.data[o] = col[0]; img.data[o+1] = col[1]; img.data[o+2] = col[2]; img.data[o+3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function paintLine(canvas, bytes, W, H, mode) { // 1-D data: output as a curve
+  const ctx = canvas.getContext("2d"); canvas.width = W; canvas.height = H;
+  ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, W, H);
+  ctx.strokeStyle = "rgb(8,119,189)"; ctx.lineWidth = 2; ctx.beginPath();
+  for (let i = 0; i < bytes.length; i++) { const x = i / (bytes.length - 1) * W, y = H - bytes[i] / 255 * H;
+    if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); }
+  ctx.stroke();
+}
+
+function build(root) {
+  root.innerHTML = "";
+  const net = el("div", {class: "lv-net"}, root);
+  const svg = document.createElementNS(SVGNS, "svg"); svg.setAttribute("class", "lv-links"); net.appendChild(svg);
+  el("div", {class: "lv-cols"}, net);
+  const out = el("div", {class: "lv-out"}, root);
+  const head = el("div", {class: "lv-head"}, out);
+  el("span", {class: "lv-title"}, head).textContent = "Output";
+  const ep = el("span", {class: "lv-epoch", "data-testid": "epoch-counter"}, head);
+  ep.textContent = "0";
+  const stack = el("div", {class: "lv-stack"}, out);
+  el("canvas", {class: "lv-grid"}, stack);
+  el("canvas", {class: "lv-points", width: 360, height: 360}, stack);
+  el("div", {class: "lv-axis"}, out);
+  el("div", {class: "lv-loss"}, out);
+  el("canvas", {class: "lv-curve", width: 360, height: 90}, out);
+  el("div", {class: "lv-legend"}, out);
+  root.dataset.built = "1";
+}
+
+function drawPoints(canvas, d) {
+  const ctx = canvas.getContext("2d"), S = canvas.width;
+  ctx.clearRect(0, 0, S, S);
+  const e = d.extent, pts = d.points || [];
+  const one = d.dim === 1;
+  for (const p of pts) {
+    if (p[3] && !d.show_test) continue;
+    const x = (p[0] + e) / (2 * e) * S;
+    const y = one ? (1 - (p[1] - d.ylo) / (d.yhi - d.ylo)) * S : (1 - (p[1] + e) / (2 * e)) * S;
+    let col;
+    if (d.mode === "multiclass") col = CLASS_COLORS[p[2] % 10];
+    else if (d.mode === "binary") col = p[2] > 0 ? POS : NEG;
+    else col = diverging(Math.max(0, Math.min(255, 128 + 127 * p[2])));
+    ctx.beginPath(); ctx.arc(x, y, one ? 2.5 : 3.2, 0, 2 * Math.PI);
+    ctx.fillStyle = `rgb(${col.map(Math.round).join(",")})`; ctx.fill();
+    ctx.lineWidth = p[3] ? 1.6 : 0.8; ctx.strokeStyle = p[3] ? "#000" : "#fff"; ctx.stroke();
+  }
+}
+
+function drawCurve(canvas, d) {
+  const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+  ctx.clearRect(0, 0, W, H); ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, W, H);
+  const series = [[d.curve.train, "#555"], [d.curve.test, "#f59322"], [d.curve.val, "#0877bd"]];
+  let hi = 0; for (const [s] of series) for (const v of s || []) if (isFinite(v)) hi = Math.max(hi, v);
+  if (!(hi > 0)) return;
+  for (const [s, color] of series) { if (!s || !s.length) continue;
+    ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
+    s.forEach((v, i) => { const x = s.length > 1 ? i / (s.length - 1) * W : 0, y = H - 4 - v / hi * (H - 8);
+      if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); }); ctx.stroke(); }
+  if (d.curve.stop_at != null && d.curve.train.length > 1) {
+    const x = d.curve.stop_at * W; ctx.strokeStyle = "#d62728"; ctx.setLineDash([4, 3]);
+    ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, H); ctx.stroke(); ctx.setLineDash([]); }
+}
+
+function drawNetwork(root, d) {
+  const cols = root.querySelector(".lv-cols"), svg = root.querySelector(".lv-links");
+  const layers = d.layers; // [{name, units:[{b64, label, bias}], more}]
+  const key = layers.map(l => l.name + ":" + l.units.length).join("|");
+  if (cols.dataset.key !== key) {
+    cols.innerHTML = ""; cols.dataset.key = key;
+    for (const l of layers) {
+      const col = el("div", {class: "lv-col"}, cols);
+      el("div", {class: "lv-colname"}, col).textContent = l.name;
+      for (const u of l.units) {
+        const cell = el("div", {class: "lv-cell"}, col);
+        el("canvas", {class: "lv-neuron", title: u.label}, cell);
+        el("div", {class: "lv-label"}, cell).textContent = u.label;
+      }
+      if (l.more) el("div", {class: "lv-more"}, col).textContent = "+" + l.more + " more";
+    }
+  }
+  layers.forEach((l, i) => {
+    const canv = cols.children[i].querySelectorAll("canvas");
+    l.units.forEach((u, j) => { const b = b64(u.grid); paintGrid(canv[j], b, d.nr, "binary", null, false);
+      canv[j].title = u.label + (u.bias != null ? `  (bias ${u.bias.toFixed(3)})` : ""); });
+  });
+  // links between consecutive columns, width and colour from the weights
+  const box = cols.getBoundingClientRect();
+  svg.setAttribute("width", box.width); svg.setAttribute("height", box.height);
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  const centres = [...cols.children].map(c => [...c.querySelectorAll("canvas")].map(cv => {
+    const r = cv.getBoundingClientRect(); return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2]; }));
+  (d.weights || []).forEach((w, li) => { // w: [fan_in][units] for columns li -> li+1
+    const a = centres[li], b = centres[li + 1]; if (!a || !b) return;
+    for (let i = 0; i < Math.min(a.length, w.length); i++) for (let j = 0; j < Math.min(b.length, w[i].length); j++) {
+      const v = w[i][j], line = document.createElementNS(SVGNS, "line");
+      line.setAttribute("x1", a[i][0] + a[i][2]); line.setAttribute("y1", a[i][1]);
+      line.setAttribute("x2", b[j][0] - b[j][2]); line.setAttribute("y2", b[j][1]);
+      const c = v < 0 ? NEG : POS;
+      line.setAttribute("stroke", `rgb(${c.join(",")})`);
+      line.setAttribute("stroke-width", Math.min(6, 0.4 + Math.abs(v) * d.wscale).toFixed(2));
+      line.setAttribute("stroke-opacity", "0.75");
+      const t = document.createElementNS(SVGNS, "title"); t.textContent = `weight ${v.toFixed(4)}`;
+      line.appendChild(t); svg.appendChild(line);
+    }
+  });
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let root = parentElement.querySelector(".lv-root");
+  if (!root) {
+    root = el("div", {class: "lv-root", "data-testid": "live-view"}, parentElement);
+    root.dataset.frame = String(window.__nnpFrames || 0);
+  }
+  if (!data) return;
+  if (root.dataset.built !== "1") build(root);
+  const grid = b64(data.grid);
+  const gc = root.querySelector(".lv-grid");
+  if (data.dim === 2) paintGrid(gc, grid, data.res, data.mode, data.conf ? b64(data.conf) : null, data.discretize);
+  else paintLine(gc, grid, 360, 360, data.mode);
+  drawPoints(root.querySelector(".lv-points"), data);
+  root.querySelector(".lv-axis").textContent = data.axis || "";
+  root.querySelector(".lv-epoch").textContent = String(data.epoch);
+  root.querySelector(".lv-loss").innerHTML = data.loss_html;
+  root.querySelector(".lv-legend").innerHTML = data.legend_html || "";
+  drawCurve(root.querySelector(".lv-curve"), data);
+  if (data.layers) drawNetwork(root, data);
+  window.__nnpFrames = (window.__nnpFrames || 0) + 1;
+  root.dataset.frame = String(window.__nnpFrames);
+}

@@ -1,0 +1,47 @@
+"""Export: the spec as JSON, the trained weights (.npz) and a runnable script."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+import engine
+from engine.io import save_params
+
+SCRIPT = '''"""Train the NN Playground setup headless with its JAX engine.
+
+Install: pip install nn-playground  (or run from a checkout of the project)
+"""
+import engine
+
+SPEC = engine.Spec.from_json({spec!r})
+
+result = engine.run(SPEC, epochs={epochs})
+for name, value in result.metrics.items():
+    print(f"{{name:>16}}: {{value}}")
+'''
+
+
+def script_for(spec: engine.Spec, epochs: int) -> str:
+    """A short Python script that trains ``spec`` for ``epochs`` epochs."""
+    return SCRIPT.format(spec=spec.to_json(indent=None), epochs=max(1, epochs))
+
+
+def export_buttons(exp: engine.Experiment, tstate) -> None:
+    """Download buttons for the spec, the weights and the script."""
+    spec = exp.spec
+    c = st.columns(3)
+    c[0].download_button("Spec (JSON)", spec.to_json(), "nn_playground_spec.json",
+                         "application/json", icon=":material/data_object:",
+                         key="pg_dl_spec", use_container_width=True)
+    buf = io.BytesIO()
+    save_params(buf, tstate, spec)
+    c[1].download_button("Weights (.npz)", buf.getvalue(), "nn_playground_weights.npz",
+                         "application/octet-stream", icon=":material/download:",
+                         key="pg_dl_weights", use_container_width=True)
+    c[2].download_button("Python script", script_for(spec, max(int(tstate.epoch), 100)),
+                         "train_nn_playground.py", "text/x-python", icon=":material/code:",
+                         key="pg_dl_script", use_container_width=True)
+    if spec.data.name == "csv":
+        st.caption("The script reads the CSV from data.path: save your file and set it there.")

@@ -1,0 +1,93 @@
+"""The live view: a light canvas renderer fed by a measured training loop.
+
+Plotly re-renders cost ~300 ms a frame in a browser; this view instead is a
+``streamlit.components.v2`` component whose JavaScript paints uint8 grids on
+canvases, so the browser keeps up at 30+ frames a second. The loop trains a
+chunk of epochs, pushes one frame, and paces itself. Any widget interaction
+reruns the script, which ends the loop; the training state lives in
+``st.session_state``, so the next run picks up exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+import engine
+from playground import session
+from playground import state as S
+from playground.frames import View, make_frame
+
+_ASSETS = Path(__file__).parent / "assets"
+_component = st.components.v2.component(
+    "nn_playground_live_view",
+    js=(_ASSETS / "live_view.js").read_text(encoding="utf-8"),
+    css=(_ASSETS / "live_view.css").read_text(encoding="utf-8"),
+    isolate_styles=False,
+)
+
+FRAME_SECONDS = 1 / 40  # pace: at most 40 frames a second
+SPEEDS = (1, 2, 5, 10, 25, 50, 100)  # epochs per frame
+
+
+def render(placeholder, probes, view: View) -> None:
+    """Draw one frame of the current session into ``placeholder``."""
+    exp: engine.Experiment = st.session_state[S.EXPERIMENT]
+    tstate = st.session_state[S.TRAIN_STATE]
+    hist = st.session_state[S.HISTORY]
+    metrics = session.current_metrics() if hist["train_loss"] else exp.metrics(tstate)
+    stop = int(tstate.monitor.best_epoch) if bool(tstate.monitor.stopped) else None
+    frame = make_frame(exp, probes_params(tstate), probes, int(tstate.epoch), metrics, hist,
+                       view, stop)
+    with placeholder:
+        _component(data=frame)
+
+
+def probes_params(tstate) -> list[dict]:
+    """The state's parameters as host arrays (for link widths and bias tooltips)."""
+    import jax
+
+    return jax.device_get(tstate.params)
+
+
+def run(placeholder, view: View, speed: int) -> None:
+    """Draw the current state, then, while playing, train and draw frame after frame."""
+    render(placeholder, session.train_frame(0), view)
+    while st.session_state.get(S.PLAYING):
+        t0 = time.perf_counter()
+        probes = session.train_frame(speed)
+        render(placeholder, probes, view)
+        if not st.session_state.get(S.PLAYING):  # stopped early or diverged
+            st.rerun()
+        left = FRAME_SECONDS - (time.perf_counter() - t0)
+        if left > 0:
+            time.sleep(left)
+
+
+def toolbar() -> tuple[int, View]:
+    """Play/pause, step, reset, speed and view toggles; returns (speed, view)."""
+    playing = st.session_state.get(S.PLAYING, False)
+    c = st.columns([1.1, 1, 1, 2.2, 1.4, 1.4], vertical_alignment="center")
+
+    def toggle():
+        st.session_state[S.PLAYING] = not st.session_state.get(S.PLAYING, False)
+        tstate = st.session_state[S.TRAIN_STATE]
+        if st.session_state[S.PLAYING] and (bool(tstate.monitor.diverged)
+                                            or bool(tstate.monitor.stopped)):
+            session.reset()
+            st.session_state[S.PLAYING] = True
+
+    c[0].button("Pause" if playing else "Play", on_click=toggle, type="primary",
+                icon=":material/pause:" if playing else ":material/play_arrow:",
+                key="pg_play", use_container_width=True)
+    c[1].button("Step", on_click=lambda: session.train_frame(1), key="pg_step",
+                icon=":material/skip_next:", help="Train one epoch", use_container_width=True)
+    c[2].button("Reset", on_click=session.reset, key="pg_reset", icon=":material/restart_alt:",
+                help="New weights from the seed; clears the curves", use_container_width=True)
+    speed = c[3].select_slider("Epochs per frame", SPEEDS, value=25, key="pg_speed",
+                               help="How many epochs each drawn frame trains")
+    show_test = c[4].toggle("Show test data", key="pg_show_test")
+    discretize = c[5].toggle("Discretize output", key="pg_discretize")
+    return speed, View(show_test=show_test, discretize=discretize)

@@ -1,0 +1,78 @@
+"""The Playground page, assembled from the components (pages stay thin)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import engine
+from engine import DataError, Spec, load_csv
+from playground import controls as C
+from playground import live, session
+from playground import state as S
+from playground.export import export_buttons
+
+DEFAULT = Spec.from_dict({"data": {"name": "circle"},
+                          "model": {"layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+                                               {"type": "dense", "units": 2,
+                                                "activation": "tanh"}]}})
+
+
+def _upload() -> None:
+    up = st.file_uploader("Your own data (CSV)", type=["csv", "txt"], key="pg_csv",
+                          help="Numeric feature columns and a label column (named label, "
+                          "target, class or y, or the last one); at most 10,000 rows.")
+    if up is None or st.session_state.get("pg_csv_done") == up.file_id:
+        return
+    st.session_state["pg_csv_done"] = up.file_id
+    try:
+        raw = load_csv(up.getvalue().decode("utf-8-sig", errors="strict"))
+    except UnicodeDecodeError:
+        S.flash("error", f"{up.name} is not a UTF-8 text file: export it as CSV and try again.")
+        return
+    except DataError as err:
+        S.flash("error", f"{up.name}: {err}")
+        return
+    d = st.session_state[S.SPEC].to_dict()
+    features = ["x1", "x2"][: raw.x.shape[1]] if raw.x.shape[1] <= 2 else ["x1", "x2"]
+    d["data"].update(name="csv", features=features)
+    if session.apply_spec(Spec.from_dict(d), raw=raw):
+        C.bump()
+        S.flash("success", f"Loaded {up.name}: {raw.x.shape[0]} rows, {raw.x.shape[1]} "
+                f"feature column(s), {raw.task}.")
+
+
+def sidebar(hidden: set[str]) -> None:
+    """Presets, upload and every control; applies what changed."""
+    with st.sidebar:
+        chosen = C.preset_picker()
+        if chosen is not None and session.apply_spec(chosen):
+            C.bump()
+            st.rerun()
+        if "data" not in hidden:
+            _upload()
+        exp: engine.Experiment = st.session_state[S.EXPERIMENT]
+        d = C.controls(st.session_state[S.SPEC], exp.dataset.input_dim, hidden)
+    if d != st.session_state[S.SPEC].to_dict():
+        try:
+            spec = Spec.from_dict(d)
+        except engine.SpecError as err:
+            S.flash("error", f"{err}. The last working setup is kept.")
+            C.bump()
+            st.rerun()
+        if not session.apply_spec(spec):
+            C.bump()
+        st.rerun()
+
+
+def playground_page() -> None:
+    """Everything below the page title."""
+    session.ensure_session(DEFAULT)
+    hidden = S.hidden_sections()
+    sidebar(hidden)
+    speed, view = live.toolbar()
+    S.show_flash()
+    placeholder = st.empty()
+    if "export" not in hidden:
+        with st.expander("Export: spec, weights, Python script"):
+            export_buttons(st.session_state[S.EXPERIMENT], st.session_state[S.TRAIN_STATE])
+    live.run(placeholder, view, speed)

@@ -1,0 +1,104 @@
+"""The per-user training session: experiment, train state and history.
+
+All of it lives in ``st.session_state`` (never module globals). Changing a
+value (learning rate, regularisation rate, ...) keeps the training state, as
+TensorFlow Playground does; changing the data, the network or the seed starts
+afresh. A spec that fails to build leaves everything as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import engine
+from engine import EngineError, Spec
+from playground import state as S
+
+HISTORY_KEYS = ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
+                "test_accuracy")
+
+
+def _needs_reset(old: engine.Experiment | None, new: engine.Experiment) -> bool:
+    if old is None:
+        return True
+    return (old.structure != new.structure or old.spec.data != new.spec.data
+            or old.spec.seed != new.spec.seed or old.spec.model.init != new.spec.model.init
+            or old.dataset is not new.dataset)
+
+
+def apply_spec(spec: Spec, raw: engine.RawData | None = None) -> bool:
+    """Make ``spec`` the current setup; on failure show why and keep the last good one."""
+    old: engine.Experiment | None = st.session_state.get(S.EXPERIMENT)
+    try:
+        if old is not None and raw is None and spec.data.name != "csv":
+            exp = old.with_spec(spec)
+        else:
+            exp = engine.build(spec, raw if raw is not None else st.session_state.get(S.RAW))
+    except EngineError as err:
+        S.flash("error", f"{err}. The last working setup is kept: change that value.")
+        return False
+    if raw is not None:
+        st.session_state[S.RAW] = raw
+    st.session_state[S.SPEC] = spec
+    st.session_state[S.EXPERIMENT] = exp
+    if _needs_reset(old, exp):
+        reset()
+    S.write_url(spec)
+    return True
+
+
+def reset() -> None:
+    """Fresh weights (from the spec's seed) and an empty history; pauses training."""
+    exp: engine.Experiment = st.session_state[S.EXPERIMENT]
+    st.session_state[S.TRAIN_STATE] = exp.init()
+    st.session_state[S.HISTORY] = {k: [] for k in HISTORY_KEYS}
+    st.session_state[S.PLAYING] = False
+
+
+def ensure_session(default: Spec) -> None:
+    """Load the setup from the URL on first visit (or when the URL changes)."""
+    url = st.query_params.get("s", "")
+    if S.EXPERIMENT in st.session_state and st.session_state.get(S.URL_SEEN) == url:
+        return
+    spec, error = S.spec_from_url(default)
+    if error:
+        S.flash("error", error)
+    if not apply_spec(spec):
+        apply_spec(default)
+    st.session_state[S.URL_SEEN] = st.query_params.get("s", "")
+
+
+def train_frame(epochs: int, resolution: int = 100, neuron_resolution: int = 20):
+    """Train ``epochs`` epochs with probes; update the session; return the probes."""
+    exp: engine.Experiment = st.session_state[S.EXPERIMENT]
+    state, chunk = exp.train(st.session_state[S.TRAIN_STATE], epochs, probes=True,
+                             resolution=resolution, neuron_resolution=neuron_resolution)
+    st.session_state[S.TRAIN_STATE] = state
+    hist = st.session_state[S.HISTORY]
+    trained = chunk.history["trained"]
+    for k in HISTORY_KEYS:
+        hist[k].extend(np.asarray(chunk.history[k])[trained].tolist())
+    mon = state.monitor
+    if bool(mon.diverged):
+        st.session_state[S.PLAYING] = False
+        S.flash("error", "Training diverged: the loss became NaN or infinite, so training "
+                "was paused and the last finite weights kept. Lower the learning rate "
+                "(or add gradient clipping), then press Reset.")
+    elif bool(mon.stopped):
+        st.session_state[S.PLAYING] = False
+        S.flash("info", f"Early stopping: the validation loss has not improved since epoch "
+                f"{int(mon.best_epoch)}; the weights from that epoch were restored.")
+    return chunk.probes
+
+
+def current_metrics() -> dict[str, Any]:
+    """The latest per-split metrics from the history (None before any training)."""
+    hist = st.session_state[S.HISTORY]
+    out: dict[str, Any] = {}
+    for k in HISTORY_KEYS:
+        v = hist[k][-1] if hist[k] else None
+        out[k] = None if v is None or not np.isfinite(v) else v
+    return out

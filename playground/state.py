@@ -1,0 +1,113 @@
+"""Session state and the URL: the spec round-trips through ``st.query_params``.
+
+The URL holds only what differs from the default spec (compact JSON in ``s``),
+so a link reproduces a setup exactly, data seed included. ``hide`` lists
+control sections a teacher wants hidden (``?hide=network,training``). A bad
+URL never raises: the page shows a message and keeps the last good setup.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from engine import EngineError, Spec
+
+MAX_URL_CHARS = 8000
+SECTIONS = ("data", "features", "network", "output", "training", "view", "export")
+
+# session_state keys, all owned here
+SPEC = "pg_spec"  # the last good Spec
+EXPERIMENT = "pg_experiment"  # engine.Experiment of SPEC
+TRAIN_STATE = "pg_train_state"  # engine.TrainState
+HISTORY = "pg_history"  # dict of lists: per-epoch metrics
+PLAYING = "pg_playing"
+MESSAGE = "pg_message"  # (level, text) shown once above the view
+RAW = "pg_raw"  # uploaded CSV as engine.RawData
+URL_SEEN = "pg_url_seen"  # the query string already applied
+
+
+def diff(full: Any, base: Any) -> Any:
+    """The parts of ``full`` that differ from ``base`` (dicts recursively, lists whole)."""
+    if isinstance(full, dict) and isinstance(base, dict):
+        out = {}
+        for k, v in full.items():
+            if k not in base:
+                out[k] = v
+            elif v != base[k]:
+                out[k] = diff(v, base[k])
+        return out
+    return full
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """``base`` with ``patch`` applied (dicts recursively; anything else replaces)."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base.get(k), v) if k in base else v
+        return out
+    return patch
+
+
+def spec_to_query(spec: Spec) -> str:
+    """Compact JSON of what differs from the default spec ("" for the default)."""
+    d = diff(spec.to_dict(), Spec().to_dict())
+    return json.dumps(d, separators=(",", ":")) if d else ""
+
+
+def spec_from_query(text: str) -> Spec:
+    """The spec a URL's ``s`` parameter describes; raises ``EngineError`` when bad."""
+    from engine import SpecError
+
+    if len(text) > MAX_URL_CHARS:
+        raise SpecError("", f"the link's setup is too long ({len(text)} characters)")
+    try:
+        patch = json.loads(text)
+    except json.JSONDecodeError:
+        raise SpecError("", "the link's setup is not valid JSON") from None
+    if not isinstance(patch, dict):
+        raise SpecError("", "the link's setup must be a JSON object")
+    return Spec.from_dict(merge(Spec().to_dict(), patch))
+
+
+def hidden_sections() -> set[str]:
+    """Control sections hidden by the link (``?hide=data,network``)."""
+    raw = st.query_params.get("hide", "")
+    return {s for s in raw.split(",") if s in SECTIONS}
+
+
+def spec_from_url(default: Spec) -> tuple[Spec, str | None]:
+    """The spec in the URL, or ``default`` plus an error message if it is bad."""
+    text = st.query_params.get("s", "")
+    if not text:
+        return default, None
+    try:
+        return spec_from_query(text), None
+    except EngineError as err:
+        return default, f"The link's setup could not be used ({err}). Showing the default."
+
+
+def write_url(spec: Spec) -> None:
+    """Put ``spec`` into the URL (without rerunning), keeping other parameters."""
+    q = spec_to_query(spec)
+    if st.query_params.get("s", "") != q:
+        if q:
+            st.query_params["s"] = q
+        elif "s" in st.query_params:
+            del st.query_params["s"]
+    st.session_state[URL_SEEN] = st.query_params.get("s", "")
+
+
+def flash(level: str, text: str) -> None:
+    """Queue a message ("error", "warning", "info", "success") for the next render."""
+    st.session_state[MESSAGE] = (level, text)
+
+
+def show_flash() -> None:
+    """Show and clear the queued message."""
+    msg = st.session_state.pop(MESSAGE, None)
+    if msg:
+        getattr(st, msg[0])(msg[1])
