@@ -8,12 +8,17 @@ what it is.
 from __future__ import annotations
 
 import os
+import re
+import zipfile
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from engine.errors import DataError
 from engine.spec import Spec
+
+
+_KEY = re.compile(r"(?P<group>layer|state)(?P<index>\d{1,4})/(?P<name>\w{1,32})")
 
 
 def save_params(path: str | os.PathLike | BinaryIO, state: Any, spec: Spec) -> None:
@@ -43,7 +48,7 @@ def load_params(path: str | os.PathLike) -> tuple[Spec, list[dict], list[dict]]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             items = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"cannot read parameters from {path}: {err}") from None
     if "spec" not in items:
         raise DataError(f"{path} has no spec: it was not written by NN Playground")
@@ -51,8 +56,11 @@ def load_params(path: str | os.PathLike) -> tuple[Spec, list[dict], list[dict]]:
     params: dict[int, dict] = {}
     states: dict[int, dict] = {}
     for key, value in items.items():
-        group, name = key.split("/", 1)
-        target = params if group.startswith("layer") else states
-        target.setdefault(int(group[5:]), {})[name] = value
+        match = _KEY.fullmatch(key)
+        if match is None:
+            raise DataError(f"{path}: unexpected array {key!r:.40}; expected names like "
+                            "'layer0/w' or 'state1/mean'")
+        target = params if match["group"] == "layer" else states
+        target.setdefault(int(match["index"]), {})[match["name"]] = value
     n = max(params) + 1 if params else 0
     return (spec, [params.get(i, {}) for i in range(n)], [states.get(i, {}) for i in range(n)])

@@ -171,6 +171,7 @@ class Spec:
         When ``data.features`` is not given, 1-D datasets (line, sine) get
         ``["x1"]`` instead of the 2-D default.
         """
+        check_object(d, "", [f.name for f in dataclasses.fields(Spec)])
         spec = _build(Spec, d, "")
         data = d.get("data") if isinstance(d, dict) else None
         if (not isinstance(data, dict) or "features" not in data) and \
@@ -212,8 +213,11 @@ def _build(cls: type, d: Any, path: str) -> Any:
             continue
         value = d[f.name]
         if f.name == "layers" and cls is ModelSpec:
-            if not isinstance(value, list) or len(value) > MAX_LAYERS:
-                raise SpecError(sub, f"expected a list of at most {MAX_LAYERS} layers")
+            if not isinstance(value, list):
+                raise SpecError(sub, f"got {value!r:.40}; expected a list of at most "
+                                     f"{MAX_LAYERS} layers")
+            if len(value) > MAX_LAYERS:
+                raise SpecError(sub, f"got {len(value)} layers; expected at most {MAX_LAYERS} layers")
             kwargs[f.name] = tuple(LayerSpec.from_dict(v, f"{sub}[{i}]")
                                    for i, v in enumerate(value))
         elif isinstance(f.default, _SECTIONS):

@@ -210,7 +210,7 @@ def training_controls(d: dict) -> None:
 def preset_picker() -> Spec | None:
     """A preset menu; returns the chosen preset's spec when "Load" is pressed."""
     names = PRESETS.names()
-    c = st.columns([3, 1], vertical_alignment="bottom")
+    c = st.columns([2.2, 1], vertical_alignment="bottom")
     name = c[0].selectbox("Preset", names, format_func=lambda n: PRESETS.get(n).title,
                           key="pg_preset")
     st.caption(PRESETS.get(name).explanation)

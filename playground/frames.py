@@ -151,17 +151,25 @@ def loss_html(exp: Experiment, metrics: dict[str, float | None]) -> str:
 
 def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,
                metrics: dict[str, float | None], history: dict[str, list[float]],
-               view: View, stop_epoch: int | None = None) -> dict[str, Any]:
-    """Everything the live view draws for one frame, as JSON-able data."""
+               view: View, stop_epoch: int | None = None,
+               with_points: bool = True) -> dict[str, Any]:
+    """Everything the live view draws for one frame, as JSON-able data.
+
+    The data points go only with ``with_points`` (the first frame of a run); the
+    browser keeps them by ``points_id`` for the frames after.
+    """
     dim = exp.dataset.input_dim
     out = np.asarray(probes.output)
     frame: dict[str, Any] = {
         "epoch": int(epoch), "dim": dim, "mode": mode_of(exp), "res": int(out.shape[0]),
-        "extent": float(exp.dataset.extent), "points": points(exp),
+        "extent": float(exp.dataset.extent),
+        "points_id": f"{hash((exp.spec.data, id(exp.dataset))) & 0xFFFFFFFF:x}",
         "show_test": view.show_test, "discretize": view.discretize,
         "loss_html": loss_html(exp, metrics), "curve": curve(history, stop_epoch),
         **output_grid(exp, out),
     }
+    if with_points:
+        frame["points"] = points(exp)
     if dim == 1:
         frame["ylo"], frame["yhi"] = target_range(exp)
         frame["axis"] = f"x\u2081 from {-exp.dataset.extent:g} to {exp.dataset.extent:g}"
@@ -172,7 +180,11 @@ def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,
         cols, weights = columns(exp, probes, params)
         frame.update(layers=cols, weights=weights, nr=int(probes.neurons[0].shape[0]),
                      wscale=2.5)
+    legend = ('<span style="color:#555">&#9644; train loss</span> &nbsp; '
+              '<span style="color:#f59322">&#9644; test loss</span>')
+    if exp.dataset.arrays.x_val.shape[0]:
+        legend += ' &nbsp; <span style="color:#0877bd">&#9644; validation loss</span>'
     if frame["mode"] == "multiclass":
-        frame["legend_html"] = "Classes: " + ", ".join(
-            f"<b>{name}</b>" for name in exp.dataset.class_names)
+        legend += "<br>Classes: " + ", ".join(f"<b>{n}</b>" for n in exp.dataset.class_names)
+    frame["legend_html"] = legend
     return frame

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import jax
 import streamlit as st
 
 import engine
@@ -32,34 +33,59 @@ FRAME_SECONDS = 1 / 40  # pace: at most 40 frames a second
 SPEEDS = (1, 2, 5, 10, 25, 50, 100)  # epochs per frame
 
 
-def render(placeholder, probes, view: View) -> None:
+LIVE_KEY = "pg_live_view"
+
+
+def _release_key(key: str) -> bool:
+    """Let ``key`` be used again in this script run; False if Streamlit can't.
+
+    A keyed component keeps its identity, so the browser updates the same canvases
+    each frame; an unkeyed one gets a new identity whenever its data changes and is
+    rebuilt (blank flashes, half the frame rate). Streamlit allows a key once per
+    run, and a long-running loop is one run, so before each frame we drop the key
+    from this run's registry. This touches Streamlit internals (checked with
+    1.50-1.67): if they change, the view falls back to rebuilding each frame.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        shared = get_script_run_ctx().shared
+        for registry in (shared.widget_user_keys_this_run, shared.widget_ids_this_run):
+            with registry._lock:
+                for value in [v for v in registry._data if key in str(v)]:
+                    registry._data.discard(value)
+        return True
+    except (AttributeError, TypeError):
+        return False
+
+
+def render(placeholder, probes, view: View, first: bool) -> None:
     """Draw one frame of the current session into ``placeholder``."""
     exp: engine.Experiment = st.session_state[S.EXPERIMENT]
     tstate = st.session_state[S.TRAIN_STATE]
     hist = st.session_state[S.HISTORY]
     metrics = session.current_metrics() if hist["train_loss"] else exp.metrics(tstate)
     stop = int(tstate.monitor.best_epoch) if bool(tstate.monitor.stopped) else None
-    frame = make_frame(exp, probes_params(tstate), probes, int(tstate.epoch), metrics, hist,
-                       view, stop)
+    frame = make_frame(exp, jax.device_get(tstate.params), probes, int(tstate.epoch),
+                       metrics, hist, view, stop, with_points=first)
+    keyed = first or _release_key(LIVE_KEY)
     with placeholder:
-        _component(data=frame)
-
-
-def probes_params(tstate) -> list[dict]:
-    """The state's parameters as host arrays (for link widths and bias tooltips)."""
-    import jax
-
-    return jax.device_get(tstate.params)
+        _component(data=frame, key=LIVE_KEY if keyed else None)
 
 
 def run(placeholder, view: View, speed: int) -> None:
-    """Draw the current state, then, while playing, train and draw frame after frame."""
-    render(placeholder, session.train_frame(0), view)
+    """Draw the current state, then, while playing, train and draw frame after frame.
+
+    The loop ends when the user touches any widget (Streamlit stops this run and
+    starts a new one, which resumes from ``st.session_state``), or when training
+    stops early or diverges.
+    """
+    render(placeholder, session.train_frame(0), view, first=True)
     while st.session_state.get(S.PLAYING):
         t0 = time.perf_counter()
         probes = session.train_frame(speed)
-        render(placeholder, probes, view)
-        if not st.session_state.get(S.PLAYING):  # stopped early or diverged
+        render(placeholder, probes, view, first=False)
+        if not st.session_state.get(S.PLAYING):  # stopped early or diverged: show why
             st.rerun()
         left = FRAME_SECONDS - (time.perf_counter() - t0)
         if left > 0:
@@ -86,7 +112,7 @@ def toolbar() -> tuple[int, View]:
                 icon=":material/skip_next:", help="Train one epoch", use_container_width=True)
     c[2].button("Reset", on_click=session.reset, key="pg_reset", icon=":material/restart_alt:",
                 help="New weights from the seed; clears the curves", use_container_width=True)
-    speed = c[3].select_slider("Epochs per frame", SPEEDS, value=25, key="pg_speed",
+    speed = c[3].select_slider("Epochs per frame", SPEEDS, value=50, key="pg_speed",
                                help="How many epochs each drawn frame trains")
     show_test = c[4].toggle("Show test data", key="pg_show_test")
     discretize = c[5].toggle("Discretize output", key="pg_discretize")

@@ -6,15 +6,13 @@ import streamlit as st
 
 import engine
 from engine import DataError, Spec, load_csv
+from engine.presets import preset
 from playground import controls as C
 from playground import live, session
 from playground import state as S
 from playground.export import export_buttons
 
-DEFAULT = Spec.from_dict({"data": {"name": "circle"},
-                          "model": {"layers": [{"type": "dense", "units": 4, "activation": "tanh"},
-                                               {"type": "dense", "units": 2,
-                                                "activation": "tanh"}]}})
+DEFAULT = preset("tf_playground")  # what a TensorFlow Playground user expects to see
 
 
 def _upload() -> None:

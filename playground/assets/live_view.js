@@ -9,7 +9,7 @@ function b64(s) { const bin = atob(s); const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
 function lerp(a, b, t) { return [0,1,2].map(i => a[i] + (b[i] - a[i]) * t); }
 function diverging(v) { // v in 0..255, 128 = zero
-  const t = (v - 128) / 127;
+  const t = (v - 128) / 127 * 0.62;  // faded: points in full colour stay visible on top
   return t < 0 ? lerp(MID, NEG, Math.min(1, -t)) : lerp(MID, POS, Math.min(1, t));
 }
 function el(tag, attrs, parent) { const e = document.createElement(tag);
@@ -25,7 +25,7 @@ function paintGrid(canvas, bytes, n, mode, conf, discretize) {
     let col;
     if (mode === "multiclass") {
       const base = CLASS_COLORS[bytes[i] % 10];
-      const t = discretize ? 0.75 : 0.25 + 0.6 * (conf[i] / 255);
+      const t = discretize ? 0.6 : 0.15 + 0.55 * (conf[i] / 255);
       col = lerp(MID, base, t);
     } else {
       let v = bytes[i];
@@ -78,7 +78,8 @@ function drawPoints(canvas, d) {
     let col;
     if (d.mode === "multiclass") col = CLASS_COLORS[p[2] % 10];
     else if (d.mode === "binary") col = p[2] > 0 ? POS : NEG;
-    else col = diverging(Math.max(0, Math.min(255, 128 + 127 * p[2])));
+    else { const t = Math.max(-1, Math.min(1, p[2]));
+      col = t < 0 ? lerp(MID, NEG, -t) : lerp(MID, POS, t); }
     ctx.beginPath(); ctx.arc(x, y, one ? 2.5 : 3.2, 0, 2 * Math.PI);
     ctx.fillStyle = `rgb(${col.map(Math.round).join(",")})`; ctx.fill();
     ctx.lineWidth = p[3] ? 1.6 : 0.8; ctx.strokeStyle = p[3] ? "#000" : "#fff"; ctx.stroke();
@@ -122,25 +123,41 @@ function drawNetwork(root, d) {
     l.units.forEach((u, j) => { const b = b64(u.grid); paintGrid(canv[j], b, d.nr, "binary", null, false);
       canv[j].title = u.label + (u.bias != null ? `  (bias ${u.bias.toFixed(3)})` : ""); });
   });
-  // links between consecutive columns, width and colour from the weights
-  const box = cols.getBoundingClientRect();
-  svg.setAttribute("width", box.width); svg.setAttribute("height", box.height);
-  while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const centres = [...cols.children].map(c => [...c.querySelectorAll("canvas")].map(cv => {
-    const r = cv.getBoundingClientRect(); return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2]; }));
-  (d.weights || []).forEach((w, li) => { // w: [fan_in][units] for columns li -> li+1
-    const a = centres[li], b = centres[li + 1]; if (!a || !b) return;
-    for (let i = 0; i < Math.min(a.length, w.length); i++) for (let j = 0; j < Math.min(b.length, w[i].length); j++) {
-      const v = w[i][j], line = document.createElementNS(SVGNS, "line");
-      line.setAttribute("x1", a[i][0] + a[i][2]); line.setAttribute("y1", a[i][1]);
-      line.setAttribute("x2", b[j][0] - b[j][2]); line.setAttribute("y2", b[j][1]);
-      const c = v < 0 ? NEG : POS;
+  // links between consecutive columns: built once per layout, then only restyled
+  if (svg.dataset.key !== key || !svg.__lines) {
+    svg.dataset.key = key;
+    const box = cols.getBoundingClientRect();
+    svg.setAttribute("width", box.width); svg.setAttribute("height", box.height);
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    const centres = [...cols.children].map(c => [...c.querySelectorAll("canvas")].map(cv => {
+      const r = cv.getBoundingClientRect();
+      return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2]; }));
+    svg.__lines = (d.weights || []).map((w, li) => {
+      const a = centres[li], b = centres[li + 1], rows = [];
+      if (!w || !a || !b) return rows;
+      for (let i = 0; i < Math.min(a.length, w.length); i++) {
+        const row = [];
+        for (let j = 0; j < Math.min(b.length, w[i].length); j++) {
+          const line = document.createElementNS(SVGNS, "line");
+          line.setAttribute("x1", a[i][0] + a[i][2]); line.setAttribute("y1", a[i][1]);
+          line.setAttribute("x2", b[j][0] - b[j][2]); line.setAttribute("y2", b[j][1]);
+          line.setAttribute("stroke-opacity", "0.75");
+          const t = document.createElementNS(SVGNS, "title"); line.appendChild(t);
+          svg.appendChild(line); row.push(line);
+        }
+        rows.push(row);
+      }
+      return rows;
+    });
+  }
+  (d.weights || []).forEach((w, li) => {
+    const rows = svg.__lines[li] || [];
+    rows.forEach((row, i) => row.forEach((line, j) => {
+      const v = w[i][j], c = v < 0 ? NEG : POS;
       line.setAttribute("stroke", `rgb(${c.join(",")})`);
       line.setAttribute("stroke-width", Math.min(6, 0.4 + Math.abs(v) * d.wscale).toFixed(2));
-      line.setAttribute("stroke-opacity", "0.75");
-      const t = document.createElementNS(SVGNS, "title"); t.textContent = `weight ${v.toFixed(4)}`;
-      line.appendChild(t); svg.appendChild(line);
-    }
+      line.firstChild.textContent = `weight ${v.toFixed(4)}`;
+    }));
   });
 }
 
@@ -157,7 +174,12 @@ export default function (component) {
   const gc = root.querySelector(".lv-grid");
   if (data.dim === 2) paintGrid(gc, grid, data.res, data.mode, data.conf ? b64(data.conf) : null, data.discretize);
   else paintLine(gc, grid, 360, 360, data.mode);
-  drawPoints(root.querySelector(".lv-points"), data);
+  window.__nnpPoints = window.__nnpPoints || {};
+  if (data.points) window.__nnpPoints[data.points_id] = data.points;
+  data.points = window.__nnpPoints[data.points_id] || [];
+  const pc = root.querySelector(".lv-points");
+  const pkey = data.points_id + ":" + data.show_test + ":" + data.ylo + ":" + data.yhi;
+  if (pc.dataset.key !== pkey) { drawPoints(pc, data); pc.dataset.key = pkey; }
   root.querySelector(".lv-axis").textContent = data.axis || "";
   root.querySelector(".lv-epoch").textContent = String(data.epoch);
   root.querySelector(".lv-loss").innerHTML = data.loss_html;

@@ -1,0 +1,121 @@
+"""Frames drawn and epochs trained per second by the Playground in a real browser.
+
+Starts the app (Streamlit server on this machine), opens it in headless Debian
+Chromium through Playwright, presses Play and reads the live view's
+``data-frame`` attribute and the epoch counter over ``--seconds`` seconds.
+
+    python benchmarks/live_fps.py [--seconds 10] [--url-query 's=...'] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(port: int | None = None):
+    """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(proc.stderr.read().decode()[-2000:]) from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def launch(playwright):
+    """Headless Debian Chromium (browser downloads are impossible here)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_live(page, timeout_ms: int = 90_000):
+    page.get_by_test_id("live-view").wait_for(timeout=timeout_ms)
+
+
+def counters(page) -> tuple[int, int]:
+    frame = page.get_by_test_id("live-view").get_attribute("data-frame")
+    epoch = page.get_by_test_id("epoch-counter").text_content()
+    return int(frame or 0), int(epoch or 0)
+
+
+def measure(seconds: float = 10.0, query: str = "", screenshot: str | None = None) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with app_server() as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 950})
+        page.goto(url + ("/?" + query if query else "/"))
+        wait_live(page)
+        page.get_by_role("button", name="Play").click()
+        page.get_by_role("button", name="Pause").wait_for(timeout=30_000)
+        time.sleep(2.0)  # compile and settle
+        f0, e0 = counters(page)
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        f1, e1 = counters(page)
+        dt = time.perf_counter() - t0
+        if screenshot:
+            page.screenshot(path=screenshot, full_page=True)
+        browser.close()
+    return {"seconds": round(dt, 2), "frames_per_s": round((f1 - f0) / dt, 1),
+            "epochs_per_s": round((e1 - e0) / dt, 1), "frames": f1 - f0, "epochs": e1 - e0,
+            "goal_frames_per_s": 30, "goal_epochs_per_s": 1000}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--url-query", default="", help="query string, e.g. s={...}")
+    ap.add_argument("--screenshot", default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    r = measure(args.seconds, args.url_query, args.screenshot)
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print(f"frames drawn per second: {r['frames_per_s']:.1f} (goal >= 30)\n"
+              f"epochs trained per second: {r['epochs_per_s']:.0f} (goal >= 1000)\n"
+              f"over {r['seconds']} s: {r['frames']} frames, {r['epochs']} epochs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
