@@ -66,7 +66,8 @@ _add("tanh", Activation(jnp.tanh, -1.0, 1.0, formula="f(z) = tanh(z)"),
      "Squashes to (-1, 1), zero-centred; saturates like the sigmoid.")
 _add("relu", Activation(jax.nn.relu, 0.0, INF, formula="f(z) = max(0, z)"),
      "Rectified linear unit: cheap, no saturation for z > 0, but units can die (z < 0 always).")
-_add("leaky_relu", Activation(jax.nn.leaky_relu, -INF, INF, formula="f(z) = z if z > 0 else 0.01 z"),
+_add("leaky_relu", Activation(jax.nn.leaky_relu, -INF, INF,
+                              formula="f(z) = z if z > 0 else 0.01 z"),
      "ReLU with a small slope (0.01) for z < 0, so units never die completely.")
 _add("prelu", Activation(_prelu, -INF, INF, param_init=0.25, formula="f(z) = z if z > 0 else a z"),
      "Parametric ReLU: the negative slope a is learned per unit (starts at 0.25).")

@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 import jax
-import numpy as np
 
 from benchmarks import torch_mlp
 from benchmarks.workloads import WORKLOADS, Workload, make_points, numpy_epochs_per_second

@@ -17,7 +17,6 @@ import numpy as np
 from engine.errors import DataError
 from engine.spec import Spec
 
-
 _KEY = re.compile(r"(?P<group>layer|state)(?P<index>\d{1,4})/(?P<name>\w{1,32})")
 
 

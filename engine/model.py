@@ -62,9 +62,7 @@ def resolve_head(spec: Spec, task: str, n_classes: int) -> tuple[Head, str]:
     if act == "auto":
         if loss != "auto" and LOSSES.get(loss).needs_activation:
             act = LOSSES.get(loss).needs_activation
-        elif loss == "hinge":
-            act = "linear"
-        elif task == "regression":
+        elif loss == "hinge" or task == "regression":
             act = "linear"
         else:
             act = "sigmoid" if binary else "softmax"

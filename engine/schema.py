@@ -107,7 +107,8 @@ class Text:
     optional: bool = True
 
     def allowed(self) -> str:
-        return f"a string of at most {self.max_len} characters" + (" or null" if self.optional else "")
+        tail = " or null" if self.optional else ""
+        return f"a string of at most {self.max_len} characters{tail}"
 
     def __call__(self, value: Any, field: str) -> str | None:
         if value is None and self.optional:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.activations import ACTIVATIONS
 from engine.data import DATASETS
 from engine.errors import SpecError
 from engine.features import check_features
@@ -21,7 +22,6 @@ from engine.initializers import INITIALIZERS
 from engine.layers import LAYERS
 from engine.losses import LOSSES
 from engine.optimizers import OPTIMIZERS
-from engine.activations import ACTIVATIONS
 from engine.schedules import SCHEDULES
 from engine.schema import Choice, Flag, Names, Num, OneOf, Text, check_object
 
@@ -217,7 +217,8 @@ def _build(cls: type, d: Any, path: str) -> Any:
                 raise SpecError(sub, f"got {value!r:.40}; expected a list of at most "
                                      f"{MAX_LAYERS} layers")
             if len(value) > MAX_LAYERS:
-                raise SpecError(sub, f"got {len(value)} layers; expected at most {MAX_LAYERS} layers")
+                raise SpecError(sub, f"got {len(value)} layers; expected at most "
+                                     f"{MAX_LAYERS} layers")
             kwargs[f.name] = tuple(LayerSpec.from_dict(v, f"{sub}[{i}]")
                                    for i, v in enumerate(value))
         elif isinstance(f.default, _SECTIONS):
@@ -245,9 +246,9 @@ def _check_cross_fields(spec: Spec) -> None:
     """Checks that involve more than one field."""
     data = spec.data
     if data.train_fraction + data.val_fraction > 0.99:
-        raise SpecError("data.val_fraction",
-                        f"train_fraction + val_fraction = {data.train_fraction + data.val_fraction:g}"
-                        " leaves no test set; keep the sum below 0.99")
+        total = data.train_fraction + data.val_fraction
+        raise SpecError("data.val_fraction", f"train_fraction + val_fraction = {total:g} leaves "
+                                             "no test set; keep the sum below 0.99")
     if data.name != "csv":
         check_features(data.features, DATASETS.get(data.name).input_dim)
     if spec.early_stopping.patience > 0 and data.val_fraction <= 0:
