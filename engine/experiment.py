@@ -146,6 +146,22 @@ class Experiment:
         m = to_numpy(self.fns.evaluate(state, self.dataset.arrays, self.values))
         return {k: (None if math.isnan(float(v)) else float(v)) for k, v in m.items()}
 
+    def confusion_matrix(self, state: TrainState, split: str = "test") -> np.ndarray | None:
+        """Counts (n_classes, n_classes): row = true class, column = predicted class.
+
+        None for regression or an empty split.
+        """
+        if self.dataset.task != "classification" or split not in ("train", "val", "test"):
+            return None
+        x = getattr(self.dataset.arrays, f"x_{split}")
+        if x.shape[0] == 0:
+            return None
+        out = self.fns.predict(state, x, self.dataset.arrays, self.values)
+        pred = np.asarray(self.structure.net.head.predict(out))
+        true = np.asarray(getattr(self.dataset.arrays, f"y_{split}"))
+        k = self.dataset.n_classes
+        return np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
+
     def predict(self, state: TrainState, x: Any) -> np.ndarray:
         """Network outputs (after the output activation) for raw points x (n, d)."""
         x = jnp.asarray(x, jnp.float32)

@@ -28,6 +28,19 @@ def script_for(spec: engine.Spec, epochs: int) -> str:
     return SCRIPT.format(spec=spec.to_json(indent=None), epochs=max(1, epochs))
 
 
+def share_link(spec: engine.Spec) -> None:
+    """The link to this exact setup, optionally hiding controls for a class."""
+    from urllib.parse import urlencode
+
+    from playground.state import SECTIONS, spec_to_query
+
+    hide = st.multiselect("Hide these controls from students", SECTIONS, key="pg_share_hide",
+                          help="The link opens the same setup with these sections hidden.")
+    query = {k: v for k, v in (("s", spec_to_query(spec)), ("hide", ",".join(hide))) if v}
+    base = st.context.url or ""
+    st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
+
+
 def export_buttons(exp: engine.Experiment, tstate) -> None:
     """Download buttons for the spec, the weights and the script."""
     spec = exp.spec

@@ -149,10 +149,21 @@ def loss_html(exp: Experiment, metrics: dict[str, float | None]) -> str:
     return " &middot; ".join(parts)
 
 
+def confusion_html(names: tuple[str, ...], m) -> str:
+    """A small HTML table: rows are true classes, columns predicted (test set)."""
+    head = "".join(f"<th>{n}</th>" for n in names)
+    rows = "".join(
+        f"<tr><th>{names[i]}</th>" + "".join(
+            f'<td class="{"hit" if i == j else ("miss" if v else "")}">{v}</td>'
+            for j, v in enumerate(row)) + "</tr>" for i, row in enumerate(m.tolist()))
+    return (f'<table class="lv-cm"><caption>Test set: true class (rows) vs predicted '
+            f"(columns)</caption><tr><th></th>{head}</tr>{rows}</table>")
+
+
 def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,
                metrics: dict[str, float | None], history: dict[str, list[float]],
                view: View, stop_epoch: int | None = None,
-               with_points: bool = True) -> dict[str, Any]:
+               with_points: bool = True, step: int = 0, confusion=None) -> dict[str, Any]:
     """Everything the live view draws for one frame, as JSON-able data.
 
     The data points go only with ``with_points`` (the first frame of a run); the
@@ -161,7 +172,8 @@ def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,
     dim = exp.dataset.input_dim
     out = np.asarray(probes.output)
     frame: dict[str, Any] = {
-        "epoch": int(epoch), "dim": dim, "mode": mode_of(exp), "res": int(out.shape[0]),
+        "epoch": int(epoch), "step": int(step), "dim": dim, "mode": mode_of(exp),
+        "res": int(out.shape[0]),
         "extent": float(exp.dataset.extent),
         "points_id": f"{hash((exp.spec.data, id(exp.dataset))) & 0xFFFFFFFF:x}",
         "show_test": view.show_test, "discretize": view.discretize,
@@ -187,4 +199,6 @@ def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,
     if frame["mode"] == "multiclass":
         legend += "<br>Classes: " + ", ".join(f"<b>{n}</b>" for n in exp.dataset.class_names)
     frame["legend_html"] = legend
+    frame["extra_html"] = "" if confusion is None else confusion_html(exp.dataset.class_names,
+                                                                       confusion)
     return frame

@@ -67,7 +67,8 @@ def render(placeholder, probes, view: View, first: bool) -> None:
     metrics = session.current_metrics() if hist["train_loss"] else exp.metrics(tstate)
     stop = int(tstate.monitor.best_epoch) if bool(tstate.monitor.stopped) else None
     frame = make_frame(exp, jax.device_get(tstate.params), probes, int(tstate.epoch),
-                       metrics, hist, view, stop, with_points=first)
+                       metrics, hist, view, stop, with_points=first, step=int(tstate.step),
+                       confusion=exp.confusion_matrix(tstate))
     keyed = first or _release_key(LIVE_KEY)
     with placeholder:
         _component(data=frame, key=LIVE_KEY if keyed else None)
@@ -80,7 +81,11 @@ def run(placeholder, view: View, speed: int) -> None:
     starts a new one, which resumes from ``st.session_state``), or when training
     stops early or diverges.
     """
-    render(placeholder, session.train_frame(0), view, first=True)
+    # The first frame of a new architecture waits for XLA to compile (seconds on a
+    # small CPU); the spinner only appears if that takes longer than half a second.
+    with st.spinner("Compiling this network for the engine (once per architecture)..."):
+        probes = session.train_frame(0)  # same compiled function as every later frame
+    render(placeholder, probes, view, first=True)
     while st.session_state.get(S.PLAYING):
         t0 = time.perf_counter()
         probes = session.train_frame(speed)

@@ -10,7 +10,7 @@ from engine.presets import preset
 from playground import controls as C
 from playground import live, session
 from playground import state as S
-from playground.export import export_buttons
+from playground.export import export_buttons, share_link
 
 DEFAULT = preset("tf_playground")  # what a TensorFlow Playground user expects to see
 
@@ -71,6 +71,7 @@ def playground_page() -> None:
     S.show_flash()
     placeholder = st.empty()
     if "export" not in hidden:
-        with st.expander("Export: spec, weights, Python script"):
+        with st.expander("Share and export: link, spec, weights, Python script"):
+            share_link(st.session_state[S.SPEC])
             export_buttons(st.session_state[S.EXPERIMENT], st.session_state[S.TRAIN_STATE])
     live.run(placeholder, view, speed)

@@ -56,6 +56,7 @@ function build(root) {
   el("span", {class: "lv-title"}, head).textContent = "Output";
   const ep = el("span", {class: "lv-epoch", "data-testid": "epoch-counter"}, head);
   ep.textContent = "0";
+  el("span", {class: "lv-step", "data-testid": "step-counter"}, head).textContent = "0";
   const stack = el("div", {class: "lv-stack"}, out);
   el("canvas", {class: "lv-grid"}, stack);
   el("canvas", {class: "lv-points", width: 360, height: 360}, stack);
@@ -63,6 +64,7 @@ function build(root) {
   el("div", {class: "lv-loss"}, out);
   el("canvas", {class: "lv-curve", width: 360, height: 90}, out);
   el("div", {class: "lv-legend"}, out);
+  el("div", {class: "lv-extra"}, out);
   root.dataset.built = "1";
 }
 
@@ -184,6 +186,9 @@ export default function (component) {
   root.querySelector(".lv-epoch").textContent = String(data.epoch);
   root.querySelector(".lv-loss").innerHTML = data.loss_html;
   root.querySelector(".lv-legend").innerHTML = data.legend_html || "";
+  root.querySelector(".lv-step").textContent = String(data.step || 0);
+  const extra = root.querySelector(".lv-extra");
+  if (extra.__html !== data.extra_html) { extra.innerHTML = data.extra_html || ""; extra.__html = data.extra_html; }
   drawCurve(root.querySelector(".lv-curve"), data);
   if (data.layers) drawNetwork(root, data);
   window.__nnpFrames = (window.__nnpFrames || 0) + 1;
