@@ -7,6 +7,7 @@ Derivatives are never written by hand: pages use ``jax.grad`` on these.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,7 +78,8 @@ _add("selu", Activation(jax.nn.selu, -1.7581, INF, formula="f(z) = 1.0507 elu_1.
      "Scaled ELU: with LeCun-normal init keeps activations normalised through deep nets.")
 _add("swish", Activation(jax.nn.silu, -0.2785, INF, formula="f(z) = z sigmoid(z)"),
      "Swish / SiLU: smooth, non-monotonic ReLU-like function.")
-_add("gelu", Activation(jax.nn.gelu, -0.17, INF, formula="f(z) = z Phi(z)"),
+_add("gelu", Activation(functools.partial(jax.nn.gelu, approximate=False), -0.17, INF,
+                        formula="f(z) = z Phi(z)"),
      "Gaussian error linear unit, used in transformers (BERT, GPT).")
 _add("softplus", Activation(jax.nn.softplus, 0.0, INF, formula="f(z) = log(1 + e^z)"),
      "A smooth ReLU; its derivative is the sigmoid.")

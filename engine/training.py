@@ -138,7 +138,7 @@ class Compiled:
         grads, (_, mstate) = jax.grad(self._objective, has_aux=True)(
             params, mstate, h, y, values, key, True)
         if self.s.clip:  # clip by global norm; the threshold is a traced value
-            norm = optax.global_norm(grads)
+            norm = tree_norm(grads)
             scale = jnp.minimum(1.0, values["clip_norm"] / jnp.maximum(norm, 1e-12))
             grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
         lr = learning_rate(self.s.schedule, step, values)
