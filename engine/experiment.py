@@ -58,7 +58,7 @@ def _values(spec: Spec, dataset: Dataset, structure: Structure) -> dict[str, Any
         "l2": f(reg.rate if reg.kind == "l2" else 0.0),
         "patience": f(es.patience), "min_delta": f(es.min_delta),
         "extent": f(dataset.extent),
-        "layers": layer_values(structure.net),
+        "layers": layer_values(spec.model.layers),
     }
 
 

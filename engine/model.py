@@ -14,6 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from engine.activations import ACTIVATIONS
 from engine.errors import SpecError
@@ -97,10 +98,21 @@ def resolve_head(spec: Spec, task: str, n_classes: int) -> tuple[Head, str]:
     return Head(task, n_classes if task == "classification" else 0, out_dim, act), loss
 
 
+def structural(layer: LayerSpec) -> LayerSpec:
+    """``layer`` without its traced options (dropout rate, epsilon, ...).
+
+    Those travel as values; keeping them out of the structure is what lets a
+    dropout slider move without recompiling.
+    """
+    values = LAYERS.get(layer.type).values
+    return LayerSpec(layer.type, tuple((k, v) for k, v in layer.options if k not in values))
+
+
 def build_network(spec: Spec, features: Sequence[str], task: str, n_classes: int) -> Network:
     """The ``Network`` for ``spec`` on data with this task and class count."""
     head, loss = resolve_head(spec, task, n_classes)
-    return Network(tuple(spec.model.layers), tuple(features), head, loss, spec.model.init)
+    layers = tuple(structural(layer) for layer in spec.model.layers)
+    return Network(layers, tuple(features), head, loss, spec.model.init)
 
 
 def _output_layer(net: Network) -> LayerSpec:
@@ -167,10 +179,10 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
     return z, o, new_state, outputs
 
 
-def layer_values(net: Network) -> list[dict[str, jax.Array]]:
-    """Each hidden layer's traced numeric options, as float32 scalars."""
+def layer_values(layers: Sequence[LayerSpec]) -> list[dict[str, jax.Array]]:
+    """Each hidden layer's traced numeric options (from the spec's layers), float32."""
     out = []
-    for layer in net.layers:
+    for layer in layers:
         kind, opts = LAYERS.get(layer.type), layer.opts()
-        out.append({name: jnp.float32(opts[name]) for name in kind.values})
+        out.append({name: np.float32(opts[name]) for name in kind.values})
     return out

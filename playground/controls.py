@@ -53,29 +53,40 @@ def _pick(label: str, names: list[str], value: str, key: str, describe=None, **k
 def data_controls(d: dict) -> None:
     data = d["data"]
     names = DATASETS.names() + (["csv"] if data["name"] == "csv" else [])
+    old = data["name"]
     data["name"] = _pick("Dataset", names, data["name"], "dataset",
                          help="TensorFlow Playground's sets, more, or an uploaded CSV")
+    if old != data["name"] and data["name"] in DATASETS and (
+            old not in DATASETS or DATASETS.get(old).task != DATASETS.get(data["name"]).task):
+        # Another task (classification <-> regression): let the output and loss follow.
+        d["model"]["output_activation"], d["loss"] = "auto", "auto"
+    if data["name"] in DATASETS and DATASETS.get(data["name"]).input_dim == 1:
+        data["features"] = [f for f in data["features"] if FEATURES.get(f).needs_dim == 1] \
+            or ["x1"]
     if data["name"] != "csv":
         st.caption(DATASETS.describe(data["name"]))
     kind = DATASETS.get(data["name"]) if data["name"] in DATASETS else None
     c = st.columns(2)
-    data["noise"] = c[0].slider("Noise", 0.0, 0.5, float(min(data["noise"], 0.5)), 0.05,
-                                key=_k("noise"))
+    if kind is not None:  # an uploaded CSV has no noise and no point count to choose
+        data["noise"] = c[0].slider("Noise", 0.0, 0.5, float(min(data["noise"], 0.5)), 0.05,
+                                    key=_k("noise"))
     data["train_fraction"] = c[1].slider("Training share", 0.1, 0.9,
                                          float(data["train_fraction"]), 0.05, key=_k("train"))
     c = st.columns(2)
     d["batch_size"] = c[0].number_input("Batch size", 1, 1000, int(d["batch_size"]),
                                         key=_k("batch"), help="1 = one example at a time; "
                                         "larger than the training set = full-batch GD")
-    data["n"] = c[1].number_input("Points", 20, 5000, int(data["n"]), step=50, key=_k("n"))
+    if kind is not None:
+        data["n"] = c[1].number_input("Points", 20, 5000, int(data["n"]), step=50,
+                                      key=_k("n"))
     if kind is not None and kind.multiclass:
         data["classes"] = st.slider("Classes", 2, 10, int(data["classes"]), key=_k("classes"))
     c = st.columns(2)
     data["val_fraction"] = c[0].slider("Validation share", 0.0, 0.4,
                                        float(data["val_fraction"]), 0.05, key=_k("val"))
-    data["standardize"] = c[1].checkbox("Standardise inputs", bool(data["standardize"]),
+    data["standardize"] = c[1].checkbox("Standardise", bool(data["standardize"]),
                                         key=_k("std"))
-    if st.button("Regenerate data", icon=":material/casino:", key=_k("regen"),
+    if kind is not None and st.button("Regenerate data", icon=":material/casino:", key=_k("regen"),
                  help="New random points (a new data seed)"):
         data["seed"] = int(data["seed"]) + 1
         bump()
@@ -87,11 +98,11 @@ def feature_controls(d: dict, input_dim: int) -> None:
         st.caption(f"This CSV has {input_dim} feature columns; all are used as inputs.")
         return
     usable = [f for f in FEATURES.names() if FEATURES.get(f).needs_dim <= input_dim]
-    cols = st.columns(min(4, len(usable)))
+    cols = st.columns(min(2, len(usable)))  # the sidebar is narrow: labels need room
     chosen = []
     for i, f in enumerate(usable):
         if cols[i % len(cols)].checkbox(FEATURES.get(f).label, f in data["features"],
-                                        key=_k(f"feat_{f}"), help=FEATURES.describe(f)):
+                                        key=_k(f"feat_{f}")):
             chosen.append(f)
     data["features"] = chosen or list(data["features"])
     if not chosen:

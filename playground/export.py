@@ -38,6 +38,8 @@ def share_link(spec: engine.Spec) -> None:
                           help="The link opens the same setup with these sections hidden.")
     query = {k: v for k, v in (("s", spec_to_query(spec)), ("hide", ",".join(hide))) if v}
     base = st.context.url or ""
+    if base.count("/") == 2:  # "http://host:port": give the query a path to follow
+        base += "/"
     st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
 
 

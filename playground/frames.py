@@ -156,8 +156,9 @@ def confusion_html(names: tuple[str, ...], m) -> str:
         f"<tr><th>{names[i]}</th>" + "".join(
             f'<td class="{"hit" if i == j else ("miss" if v else "")}">{v}</td>'
             for j, v in enumerate(row)) + "</tr>" for i, row in enumerate(m.tolist()))
-    return (f'<table class="lv-cm"><caption>Test set: true class (rows) vs predicted '
-            f"(columns)</caption><tr><th></th>{head}</tr>{rows}</table>")
+    return ('<div class="lv-cm-title">Confusion matrix, test set: true class (rows) vs '
+            f'predicted (columns)</div><table class="lv-cm"><tr><th></th>{head}</tr>{rows}'
+            "</table>")
 
 
 def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,

@@ -33,6 +33,8 @@ def _upload() -> None:
     d = st.session_state[S.SPEC].to_dict()
     features = ["x1", "x2"][: raw.x.shape[1]] if raw.x.shape[1] <= 2 else ["x1", "x2"]
     d["data"].update(name="csv", features=features)
+    if raw.task != st.session_state[S.EXPERIMENT].dataset.task:
+        d["model"]["output_activation"], d["loss"] = "auto", "auto"
     if session.apply_spec(Spec.from_dict(d), raw=raw):
         C.bump()
         S.flash("success", f"Loaded {up.name}: {raw.x.shape[0]} rows, {raw.x.shape[1]} "

@@ -29,6 +29,13 @@ def _needs_reset(old: engine.Experiment | None, new: engine.Experiment) -> bool:
             or old.dataset is not new.dataset)
 
 
+def bump_widgets() -> None:
+    """Make every control re-read the spec on this run (see ``controls.bump``)."""
+    from playground.controls import bump
+
+    bump()
+
+
 def apply_spec(spec: Spec, raw: engine.RawData | None = None) -> bool:
     """Make ``spec`` the current setup; on failure show why and keep the last good one."""
     old: engine.Experiment | None = st.session_state.get(S.EXPERIMENT)
@@ -63,11 +70,16 @@ def ensure_session(default: Spec) -> None:
     url = st.query_params.get("s", "")
     if S.EXPERIMENT in st.session_state and st.session_state.get(S.URL_SEEN) == url:
         return
-    spec, error = S.spec_from_url(default)
+    current: Spec | None = st.session_state.get(S.SPEC)
+    fallback = current or default
+    spec, error = S.spec_from_url(fallback, "the current setup" if current else "the default")
     if error:
         S.flash("error", error)
-    if not apply_spec(spec):
+    if spec != current and not apply_spec(spec) and current is None:
         apply_spec(default)
+    # A link opened in a running session (or the browser's Back button) must reach the
+    # widgets too, or they would put their old values straight back.
+    bump_widgets()
     st.session_state[S.URL_SEEN] = st.query_params.get("s", "")
 
 

@@ -1,6 +1,7 @@
 """Session state and the URL: the spec round-trips through ``st.query_params``.
 
-The URL holds only what differs from the default spec (compact JSON in ``s``),
+The URL holds what differs from ``engine.Spec()`` (compact JSON in ``s``; a
+link without ``s`` opens the page's default),
 so a link reproduces a setup exactly, data seed included. ``hide`` lists
 control sections a teacher wants hidden (``?hide=network,training``). A bad
 URL never raises: the page shows a message and keeps the last good setup.
@@ -53,9 +54,8 @@ def merge(base: Any, patch: Any) -> Any:
 
 
 def spec_to_query(spec: Spec) -> str:
-    """Compact JSON of what differs from the default spec ("" for the default)."""
-    d = diff(spec.to_dict(), Spec().to_dict())
-    return json.dumps(d, separators=(",", ":")) if d else ""
+    """Compact JSON of what differs from ``Spec()`` (``{}`` for ``Spec()`` itself)."""
+    return json.dumps(diff(spec.to_dict(), Spec().to_dict()), separators=(",", ":"))
 
 
 def spec_from_query(text: str) -> Spec:
@@ -79,26 +79,25 @@ def hidden_sections() -> set[str]:
     return {s for s in raw.split(",") if s in SECTIONS}
 
 
-def spec_from_url(default: Spec) -> tuple[Spec, str | None]:
-    """The spec in the URL, or ``default`` plus an error message if it is bad."""
+def spec_from_url(fallback: Spec, fallback_name: str = "the default"
+                  ) -> tuple[Spec, str | None]:
+    """The spec in the URL, or ``fallback`` plus an error message if it is bad."""
     text = st.query_params.get("s", "")
-    if not text:
-        return default, None
+    if not text:  # no setup in the link: the page's default (or what is running)
+        return fallback, None
     try:
         return spec_from_query(text), None
     except EngineError as err:
-        return default, f"The link's setup could not be used ({err}). Showing the default."
+        return fallback, (f"The link's setup could not be used ({err}). "
+                          f"Showing {fallback_name}.")
 
 
 def write_url(spec: Spec) -> None:
     """Put ``spec`` into the URL (without rerunning), keeping other parameters."""
     q = spec_to_query(spec)
     if st.query_params.get("s", "") != q:
-        if q:
-            st.query_params["s"] = q
-        elif "s" in st.query_params:
-            del st.query_params["s"]
-    st.session_state[URL_SEEN] = st.query_params.get("s", "")
+        st.query_params["s"] = q
+    st.session_state[URL_SEEN] = q
 
 
 def flash(level: str, text: str) -> None:

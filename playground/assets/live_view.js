@@ -84,7 +84,8 @@ function drawPoints(canvas, d) {
       col = t < 0 ? lerp(MID, NEG, -t) : lerp(MID, POS, t); }
     ctx.beginPath(); ctx.arc(x, y, one ? 2.5 : 3.2, 0, 2 * Math.PI);
     ctx.fillStyle = `rgb(${col.map(Math.round).join(",")})`; ctx.fill();
-    ctx.lineWidth = p[3] ? 1.6 : 0.8; ctx.strokeStyle = p[3] ? "#000" : "#fff"; ctx.stroke();
+    ctx.lineWidth = p[3] ? 1.6 : 0.8;
+    ctx.strokeStyle = p[3] || d.mode === "regression" ? "#333" : "#fff"; ctx.stroke();
   }
 }
 
@@ -93,7 +94,11 @@ function drawCurve(canvas, d) {
   ctx.clearRect(0, 0, W, H); ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, W, H);
   const series = [[d.curve.train, "#555"], [d.curve.test, "#f59322"], [d.curve.val, "#0877bd"]];
   let hi = 0; for (const [s] of series) for (const v of s || []) if (isFinite(v)) hi = Math.max(hi, v);
-  if (!(hi > 0)) return;
+  if (!(hi > 0) || (d.curve.train || []).length < 2) {
+    ctx.fillStyle = "#999"; ctx.font = "12px sans-serif";
+    ctx.fillText("The loss curves appear here once training starts.", 10, H / 2 + 4);
+    return;
+  }
   for (const [s, color] of series) { if (!s || !s.length) continue;
     ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
     s.forEach((v, i) => { const x = s.length > 1 ? i / (s.length - 1) * W : 0, y = H - 4 - v / hi * (H - 8);

@@ -1,0 +1,210 @@
+"""End-to-end tests of the Playground in headless Chromium.
+
+One Streamlit server serves the module (see ``conftest.py``); every test opens a
+fresh page, so a fresh session. Each test also saves screenshots under
+``artifacts/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from benchmarks.live_fps import counters, wait_live
+
+pytestmark = pytest.mark.e2e
+
+COMPILE_MS = 90_000  # a new network structure compiles first (seconds on a busy CPU)
+
+SHARED = {"data": {"name": "xor", "noise": 0.2},
+          "model": {"layers": [{"type": "dense", "units": 6, "activation": "tanh"}] * 3}}
+BAD_CSV = "x1,x2,label\n" + "".join(
+    f"{i / 10},{'abc' if i == 3 else i / 5},{i % 2}\n" for i in range(12))
+GOOD_CSV = "x,y\n" + "".join(f"{i / 10 - 2:.2f},{0.5 * (i / 10 - 2) + 1:.3f}\n"
+                             for i in range(40))
+
+
+def open_app(page: Page, base_url: str, query: str = "") -> None:
+    page.goto(f"{base_url}/{'?' + query if query else ''}")
+    wait_live(page)
+    expect(page.get_by_test_id("epoch-counter")).to_be_visible()
+
+
+def setup_in(url: str) -> dict:
+    """The compact setup in a URL's ``s`` parameter ({} when absent)."""
+    values = parse_qs(urlparse(url).query).get("s")
+    return json.loads(values[0]) if values else {}
+
+
+def sidebar(page: Page):
+    return page.get_by_test_id("stSidebar")
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the sidebar selectbox ``label``."""
+    sidebar(page).get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def errors(page: Page):
+    return page.get_by_test_id("stAlertContentError")
+
+
+def wait_epoch_above(page: Page, epoch: int, timeout_s: float = 60) -> None:
+    deadline = time.time() + timeout_s
+    while counters(page)[1] <= epoch:
+        assert time.time() < deadline, f"epoch stayed at {counters(page)[1]}"
+        time.sleep(0.1)
+
+
+def test_page_loads_with_live_view_and_epoch_zero(page: Page, base_url: str,
+                                                   shots: Path) -> None:
+    open_app(page, base_url)
+    expect(page.get_by_role("heading", name="Playground")).to_be_visible()
+    expect(page.get_by_test_id("live-view")).to_be_visible()
+    expect(page.get_by_test_id("epoch-counter")).to_have_text("0")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    assert counters(page)[0] >= 1  # the first frame was drawn
+    assert setup_in(page.url)["data"]["name"] == "circle"
+    expect(errors(page)).to_have_count(0)
+    page.screenshot(path=shots / "01_loaded.png", full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1500})  # all of the live view
+    expect(page.get_by_test_id("live-view")).to_be_visible()
+    page.screenshot(path=shots / "01_loaded_tall.png", full_page=True)
+
+
+def test_play_advances_and_pause_stops(page: Page, base_url: str, shots: Path) -> None:
+    open_app(page, base_url)
+    page.get_by_role("button", name="Play").click()
+    pause = page.get_by_role("button", name="Pause")
+    expect(pause).to_be_visible()
+    wait_epoch_above(page, 0)
+    f0, e0 = counters(page)
+    t0 = time.perf_counter()
+    time.sleep(3.0)
+    f1, e1 = counters(page)
+    fps = (f1 - f0) / (time.perf_counter() - t0)
+    page.screenshot(path=shots / "02_playing.png", full_page=True)
+    print(f"playing: {fps:.1f} frames/s, {(e1 - e0) / 3:.0f} epochs/s")
+    assert e1 > e0, (e0, e1)
+    assert fps > 5, f"{fps:.1f} frames/s ({f1 - f0} frames, epochs {e0} -> {e1})"
+
+    pause.click()
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    time.sleep(1.0)  # let the last frame arrive
+    e2 = counters(page)[1]
+    time.sleep(1.5)
+    assert counters(page)[1] == e2, "the epoch counter moved after Pause"
+    assert e2 >= e1
+
+
+def test_dataset_and_learning_rate_go_into_the_url(page: Page, base_url: str,
+                                                   shots: Path) -> None:
+    open_app(page, base_url)
+    choose(page, "Dataset", "xor")
+    expect(page).to_have_url(re.compile("xor"))
+    sb = sidebar(page)
+    sb.get_by_text("Training", exact=True).click()
+    lr = sb.get_by_role("slider", name="Learning rate")
+    expect(lr).to_have_attribute("aria-valuetext", "0.03")
+    lr.focus()
+    page.keyboard.press("ArrowRight")  # 0.03 -> 0.1
+    expect(page).to_have_url(re.compile("learning_rate"))
+    setup = setup_in(page.url)
+    assert setup["data"]["name"] == "xor"
+    assert setup["optimizer"]["learning_rate"] == 0.1
+    expect(sb.get_by_role("combobox", name="Dataset")).to_have_value("xor")
+    expect(errors(page)).to_have_count(0)
+    page.screenshot(path=shots / "03_xor_learning_rate.png", full_page=True)
+
+
+def test_shared_url_opens_the_same_setup(page: Page, base_url: str, shots: Path) -> None:
+    text = json.dumps(SHARED, separators=(",", ":"))
+    open_app(page, base_url, "s=" + quote(text))
+    sb = sidebar(page)
+    expect(sb.get_by_role("combobox", name="Dataset")).to_have_value("xor")
+    expect(sb.get_by_label("Hidden layers", exact=True)).to_have_value("3")
+    expect(sb.get_by_role("slider", name="Noise")).to_have_value("0.2")
+    expect(sb.get_by_label("Layer 3 neurons", exact=True)).to_have_value("6")
+    expect(errors(page)).to_have_count(0)
+    # the live view draws the three hidden layers (plus features and output)
+    expect(page.locator(".lv-col")).to_have_count(5)
+    setup = setup_in(page.url)
+    assert setup["data"] == SHARED["data"]
+    assert [layer["units"] for layer in setup["model"]["layers"]] == [6, 6, 6]
+    page.screenshot(path=shots / "04_shared_url.png", full_page=True)
+
+
+def test_csv_upload_bad_then_good(page: Page, base_url: str, shots: Path) -> None:
+    open_app(page, base_url)
+    upload = page.locator("input[type=file]")
+    upload.set_input_files(files=[{"name": "bad.csv", "mimeType": "text/csv",
+                                   "buffer": BAD_CSV.encode()}])
+    error = errors(page).filter(has_text="bad.csv")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("x2")
+    expect(error).to_contain_text("not a number")
+    assert setup_in(page.url)["data"]["name"] == "circle"  # the setup is unchanged
+    page.screenshot(path=shots / "05_csv_bad.png", full_page=True)
+
+    upload.set_input_files(files=[{"name": "good.csv", "mimeType": "text/csv",
+                                   "buffer": GOOD_CSV.encode()}])
+    success = page.get_by_test_id("stAlertContentSuccess")
+    expect(success).to_contain_text("good.csv")
+    expect(success).to_contain_text("40 rows")
+    # a one-input network is compiled first (the view waits behind a spinner)
+    expect(page.get_by_test_id("live-view")).to_be_visible(timeout=COMPILE_MS)
+    expect(page.locator(".lv-axis")).to_contain_text("x₁ from")  # the 1-D view
+    expect(errors(page)).to_have_count(0)
+    expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value("csv")
+    expect(page).to_have_url(re.compile("csv"))
+    page.screenshot(path=shots / "06_csv_good.png", full_page=True)
+
+
+def test_malformed_url_shows_an_error_and_the_live_view(page: Page, base_url: str,
+                                                        shots: Path) -> None:
+    open_app(page, base_url, "s=%7Bbad")
+    expect(errors(page)).to_have_count(1)
+    expect(errors(page)).to_contain_text("link")
+    expect(page.get_by_test_id("live-view")).to_be_visible()
+    expect(page.get_by_test_id("epoch-counter")).to_have_text("0")
+    expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value("circle")
+    page.screenshot(path=shots / "07_malformed_url.png", full_page=True)
+
+
+def test_browser_back_returns_to_the_previous_setup(page: Page, base_url: str,
+                                                    shots: Path) -> None:
+    """Each change of setup adds a history entry; Back should show the one before."""
+    open_app(page, base_url)
+    before = setup_in(page.url)
+    choose(page, "Dataset", "xor")
+    expect(page).to_have_url(re.compile("xor"))
+    page.go_back()
+    expect(page).not_to_have_url(re.compile("xor"))
+    assert setup_in(page.url) == before
+    time.sleep(2.0)  # the rerun that Back triggers
+    page.screenshot(path=shots / "08_back.png", full_page=True)
+    expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value(
+        "circle", timeout=8_000)
+
+
+def test_input_feature_checkboxes_show_their_names(page: Page, base_url: str,
+                                                   shots: Path) -> None:
+    """At the default sidebar width each feature's name is readable next to its box."""
+    open_app(page, base_url)
+    section = sidebar(page).get_by_test_id("stExpander").filter(has_text="Input features")
+    boxes = section.get_by_test_id("stCheckbox")
+    expect(boxes.first).to_be_visible()
+    widths = boxes.evaluate_all(
+        "els => els.map(e => [e.querySelector('input').getAttribute('aria-label'),"
+        " e.querySelector('[data-testid=stMarkdownContainer]').getBoundingClientRect().width])")
+    section.screenshot(path=shots / "09_input_features.png")
+    assert len(widths) >= 2 and widths[0][0] == "x₁", widths
+    hidden = [name for name, width in widths if width < 8]
+    assert not hidden, f"feature names rendered with no room: {widths}"

@@ -1,0 +1,341 @@
+"""AppTest of the Playground page (``pages/lab.py``): controls, URL, training, export.
+
+Training only loops while ``S.PLAYING`` is set, so most tests drive the page with
+Step/Reset and widget changes and keep playing off. Compiled training functions are
+cached per network structure in this process, so the tests reuse a few structures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine
+from engine import Spec
+from engine.presets import preset
+from playground import state as S
+from playground.export import script_for
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = str(ROOT / "pages" / "lab.py")
+TIMEOUT = 60
+DEFAULT = preset("tf_playground")
+# The structure (no hidden layer, sigmoid output) of the logistic_regression preset,
+# so that both share one compilation.
+XOR = {"data": {"name": "xor", "noise": 0.2},
+       "model": {"layers": [], "output_activation": "sigmoid"},
+       "loss": "binary_crossentropy", "optimizer": {"learning_rate": 0.1}}
+# A ReLU net with large "normal" weights on regression data and learning rate 10:
+# the loss overflows in the first epoch.
+DIVERGING = {"data": {"name": "reg_plane"},
+             "model": {"layers": [{"type": "dense", "units": 8, "activation": "relu"}] * 2,
+                       "init": "normal"},
+             "optimizer": {"learning_rate": 10.0}}
+SECTIONS = ("Data", "Input features", "Hidden layers", "Output and loss", "Training")
+
+
+def lab(query: dict[str, str] | None = None) -> AppTest:
+    """The page run once, with ``query`` as the URL's parameters."""
+    at = AppTest.from_file(LAB, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def widget(at: AppTest, kind: str, label: str) -> Any:
+    """The one widget of ``kind`` (e.g. "selectbox") labelled ``label``."""
+    found = [w for w in getattr(at, kind) if w.label == label]
+    assert len(found) == 1, (kind, label, [w.label for w in getattr(at, kind)])
+    return found[0]
+
+
+def epoch(at: AppTest) -> int:
+    return int(at.session_state[S.TRAIN_STATE].epoch)
+
+
+def params(at: AppTest) -> list[dict[str, np.ndarray]]:
+    return jax.device_get(at.session_state[S.TRAIN_STATE].params)
+
+
+def same_params(a, b) -> bool:
+    la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    return len(la) == len(lb) and all(np.array_equal(x, y) for x, y in zip(la, lb, strict=True))
+
+
+def sidebar_expanders(at: AppTest) -> list[str]:
+    return [e.label for e in at.sidebar.expander]
+
+
+# -- default render -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def default() -> AppTest:
+    return lab()
+
+
+def test_default_render_has_no_exception_or_error(default: AppTest) -> None:
+    ok(default)
+    assert errors(default) == []
+
+
+def test_default_render_has_toolbar_buttons(default: AppTest) -> None:
+    labels = [b.label for b in default.main.button]
+    for name in ("Play", "Step", "Reset"):
+        assert name in labels, labels
+
+
+def test_default_render_has_sidebar_sections(default: AppTest) -> None:
+    assert sidebar_expanders(default) == list(SECTIONS)
+
+
+def test_default_session_holds_the_tf_playground_preset(default: AppTest) -> None:
+    exp = default.session_state[S.EXPERIMENT]
+    assert isinstance(exp, engine.Experiment)
+    assert exp.spec == DEFAULT
+    assert default.session_state[S.SPEC] == DEFAULT
+    assert epoch(default) == 0
+    assert not default.session_state[S.PLAYING]
+    assert widget(default, "selectbox", "Dataset").value == "circle"
+    assert widget(default, "number_input", "Hidden layers").value == 2
+
+
+# -- training buttons ---------------------------------------------------------------------
+
+
+def test_step_trains_one_epoch_and_reset_restores_the_seeded_weights() -> None:
+    at = lab()
+    initial = params(at)
+    at.button(key="pg_step").click().run()
+    ok(at)
+    assert epoch(at) == 1
+    hist = at.session_state[S.HISTORY]
+    assert len(hist["train_loss"]) == 1 and np.isfinite(hist["train_loss"][0])
+    assert not same_params(params(at), initial)
+
+    at.button(key="pg_reset").click().run()
+    ok(at)
+    assert epoch(at) == 0
+    assert at.session_state[S.HISTORY]["train_loss"] == []
+    assert same_params(params(at), initial)
+
+
+def test_learning_rate_change_keeps_the_training_state() -> None:
+    at = lab()
+    at.button(key="pg_step").click().run()
+    trained = params(at)
+    structure = at.session_state[S.EXPERIMENT].structure
+    widget(at, "select_slider", "Learning rate").set_value(0.1).run()
+    ok(at)
+    assert errors(at) == []
+    assert at.session_state[S.SPEC].optimizer.learning_rate == 0.1
+    assert at.session_state[S.EXPERIMENT].spec.optimizer.learning_rate == 0.1
+    assert at.session_state[S.EXPERIMENT].structure == structure
+    assert epoch(at) == 1
+    assert len(at.session_state[S.HISTORY]["train_loss"]) == 1
+    assert same_params(params(at), trained)
+    assert json.loads(at.query_params["s"])["optimizer"]["learning_rate"] == 0.1
+
+
+def test_hidden_neuron_change_resets_and_changes_the_network() -> None:
+    at = lab()
+    at.button(key="pg_step").click().run()
+    old = at.session_state[S.EXPERIMENT].structure
+    widget(at, "number_input", "Layer 1 neurons").set_value(5).run()
+    ok(at)
+    assert errors(at) == []
+    spec = at.session_state[S.SPEC]
+    assert spec.model.layers[0].to_dict()["units"] == 5
+    assert at.session_state[S.EXPERIMENT].structure != old
+    assert epoch(at) == 0
+    assert at.session_state[S.HISTORY]["train_loss"] == []
+    p = params(at)
+    assert np.shape(p[0]["w"]) == (2, 5) and np.shape(p[1]["w"]) == (5, 2)
+
+
+# -- the URL ------------------------------------------------------------------------------
+
+
+def test_url_with_a_valid_setup_loads_it() -> None:
+    at = lab({"s": json.dumps(XOR)})
+    ok(at)
+    assert errors(at) == []
+    want = Spec.from_dict(XOR)
+    assert at.session_state[S.SPEC] == want
+    assert at.session_state[S.EXPERIMENT].spec == want
+    assert widget(at, "selectbox", "Dataset").value == "xor"
+    assert widget(at, "select_slider", "Learning rate").value == 0.1
+    assert S.spec_from_query(at.query_params["s"]) == want
+
+
+BAD_URLS = {
+    "not_json": "{bad",
+    "json_array": "[1, 2, 3]",
+    "unknown_field": '{"bogus": 1}',
+    "negative_learning_rate": '{"optimizer": {"learning_rate": -1}}',
+    "ten_kb": json.dumps({"data": {"name": "x" * 10_000}}),
+}
+
+
+@pytest.mark.parametrize("text", BAD_URLS.values(), ids=BAD_URLS.keys())
+def test_malformed_url_shows_an_error_and_the_default(text: str) -> None:
+    at = lab({"s": text})
+    ok(at)
+    errs = errors(at)
+    assert len(errs) == 1 and "link" in errs[0].lower(), errs
+    assert at.session_state[S.SPEC] == DEFAULT
+    assert epoch(at) == 0
+    assert S.spec_from_query(at.query_params["s"]) == DEFAULT  # the URL is repaired
+
+
+def test_url_changed_during_a_session_loads_the_new_setup() -> None:
+    """``ensure_session`` loads the URL "on first visit (or when the URL changes)".
+
+    In a browser the URL changes under a running session with Back/Forward: every
+    change of setup pushes a history entry, and popstate reruns the page with the
+    older query string.
+    """
+    at = lab()
+    at.query_params["s"] = json.dumps(XOR)
+    at.run()
+    ok(at)
+    assert at.session_state[S.SPEC] == Spec.from_dict(XOR)
+    assert widget(at, "selectbox", "Dataset").value == "xor"
+
+
+def test_hide_parameter_hides_those_sections() -> None:
+    at = lab({"hide": "network,training"})
+    ok(at)
+    shown = sidebar_expanders(at)
+    assert shown == ["Data", "Input features", "Output and loss"], shown
+    assert not [n for n in at.number_input if n.label == "Hidden layers"]
+    assert not [s for s in at.select_slider if s.label == "Learning rate"]
+
+
+# -- extreme and impossible values ------------------------------------------------------
+
+
+def test_extreme_noise_and_learning_rate_are_accepted() -> None:
+    at = lab()
+    widget(at, "slider", "Noise").set_value(0.5)
+    widget(at, "select_slider", "Learning rate").set_value(10.0)
+    at.run()
+    ok(at)
+    assert errors(at) == []
+    spec = at.session_state[S.SPEC]
+    assert spec.data.noise == 0.5 and spec.optimizer.learning_rate == 10.0
+    assert at.session_state[S.EXPERIMENT].spec == spec
+    assert widget(at, "slider", "Noise").value == 0.5
+
+
+def test_impossible_setup_in_the_url_shows_an_error_and_the_default() -> None:
+    bad = {"loss": "binary_crossentropy", "model": {"output_activation": "tanh"}}
+    at = lab({"s": json.dumps(bad)})
+    ok(at)
+    errs = errors(at)
+    assert len(errs) == 1 and "sigmoid" in errs[0], errs
+    assert at.session_state[S.SPEC] == DEFAULT
+
+
+def test_impossible_setup_from_the_controls_keeps_the_last_good_spec() -> None:
+    at = lab()
+    at.button(key="pg_step").click().run()
+    before = at.session_state[S.SPEC]
+    assert before.model.output_activation == "tanh"
+    widget(at, "selectbox", "Loss").set_value("binary_crossentropy").run()
+    ok(at)
+    errs = errors(at)
+    assert len(errs) == 1 and "binary_crossentropy" in errs[0], errs
+    assert at.session_state[S.SPEC] == before
+    assert epoch(at) == 1  # the training state is untouched too
+    assert widget(at, "selectbox", "Loss").value == before.loss  # the control is reset
+
+
+# -- divergence ---------------------------------------------------------------------------
+
+
+def _assert_diverged(at: AppTest) -> None:
+    ok(at)
+    assert bool(at.session_state[S.TRAIN_STATE].monitor.diverged)
+    assert not at.session_state[S.PLAYING]
+    errs = errors(at)
+    assert any("diverged" in e for e in errs), errs
+    assert "Play" in [b.label for b in at.main.button]
+
+
+def test_step_with_a_huge_learning_rate_diverges_and_pauses() -> None:
+    at = lab({"s": json.dumps(DIVERGING)})
+    ok(at)
+    assert errors(at) == []
+    for _ in range(5):
+        at.button(key="pg_step").click().run()
+        if bool(at.session_state[S.TRAIN_STATE].monitor.diverged):
+            break
+    _assert_diverged(at)
+    params_now = params(at)
+    assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(params_now))
+
+
+def test_playing_with_a_huge_learning_rate_stops_by_itself() -> None:
+    at = lab({"s": json.dumps(DIVERGING)})
+    at.session_state["pg_speed"] = 1  # one epoch per frame, as Step: no new compilation
+    at.session_state[S.PLAYING] = True
+    at.run()  # the training loop ends itself when the loss diverges
+    _assert_diverged(at)
+
+
+# -- export and presets -------------------------------------------------------------------
+
+
+def test_export_offers_spec_weights_and_script(default: AppTest) -> None:
+    exports = [e for e in default.main.expander if "export" in e.label.lower()]
+    assert len(exports) == 1, [e.label for e in default.main.expander]
+    labels = [b.label for b in exports[0].get("download_button")]
+    for name in ("Spec (JSON)", "Weights (.npz)", "Python script"):
+        assert name in labels, labels
+
+
+def test_exported_script_trains_headless(tmp_path: Path) -> None:
+    script = script_for(DEFAULT, 2)
+    assert "epochs=2" in script
+    path = tmp_path / "train_nn_playground.py"
+    path.write_text(script, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = dict(line.split(":", 1) for line in proc.stdout.splitlines() if ":" in line)
+    metrics = {k.strip(): v.strip() for k, v in lines.items()}
+    assert "test_loss" in metrics and "train_accuracy" in metrics, proc.stdout
+    assert np.isfinite(float(metrics["test_loss"]))
+
+
+def test_loading_a_preset_applies_it() -> None:
+    at = lab()
+    at.selectbox(key="pg_preset").set_value("logistic_regression")
+    at.button(key="pg_load_preset").click().run()
+    ok(at)
+    assert errors(at) == []
+    want = preset("logistic_regression")
+    assert at.session_state[S.SPEC] == want
+    assert at.session_state[S.EXPERIMENT].spec == want
+    assert epoch(at) == 0
+    assert widget(at, "selectbox", "Dataset").value == "gauss"
+    assert widget(at, "number_input", "Hidden layers").value == 0
