@@ -103,6 +103,17 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+# TensorFlow Playground's input features as independent NumPy formulas, (n, 2) -> (n,).
+FEATURES = {
+    "x1": lambda x: x[:, 0],
+    "x2": lambda x: x[:, 1],
+    "x1^2": lambda x: x[:, 0] ** 2,
+    "x2^2": lambda x: x[:, 1] ** 2,
+    "x1*x2": lambda x: x[:, 0] * x[:, 1],
+    "sin(x1)": lambda x: np.sin(x[:, 0]),
+    "sin(x2)": lambda x: np.sin(x[:, 1]),
+}
+
 class NumpyMLP:
     """Fully connected network trained with plain minibatch SGD.
 

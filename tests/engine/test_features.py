@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from benchmarks.numpy_mlp import FEATURES as NP_FEATURES
 from engine.errors import SpecError
 from engine.features import (
     FEATURES,
@@ -18,15 +19,7 @@ from engine.features import (
 )
 
 # Independent NumPy formulas for every menu entry, (n, 2) -> (n,).
-FORMULAS = {
-    "x1": lambda x: x[:, 0],
-    "x2": lambda x: x[:, 1],
-    "x1^2": lambda x: x[:, 0] ** 2,
-    "x2^2": lambda x: x[:, 1] ** 2,
-    "x1*x2": lambda x: x[:, 0] * x[:, 1],
-    "sin(x1)": lambda x: np.sin(x[:, 0]),
-    "sin(x2)": lambda x: np.sin(x[:, 1]),
-}
+FORMULAS = NP_FEATURES
 
 
 def _points(n: int = 50, d: int = 2, seed: int = 0) -> np.ndarray:

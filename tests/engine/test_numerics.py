@@ -18,6 +18,7 @@ import optax
 import pytest
 
 import engine
+from benchmarks.numpy_mlp import FEATURES as NP_FEATURES
 from benchmarks.numpy_mlp import NumpyMLP
 from engine.activations import ACTIVATIONS
 from engine.layers import LAYERS
@@ -29,15 +30,6 @@ from engine.schedules import SCHEDULES, learning_rate
 from engine.spec import Spec
 
 ALL_FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
-NP_FEATURES = {
-    "x1": lambda x: x[:, 0],
-    "x2": lambda x: x[:, 1],
-    "x1^2": lambda x: x[:, 0] ** 2,
-    "x2^2": lambda x: x[:, 1] ** 2,
-    "x1*x2": lambda x: x[:, 0] * x[:, 1],
-    "sin(x1)": lambda x: np.sin(x[:, 0]),
-    "sin(x2)": lambda x: np.sin(x[:, 1]),
-}
 
 
 # ---------------------------------------------------------------------------------------
