@@ -127,9 +127,10 @@ class Experiment:
 
     def probe(self, state: TrainState, *, resolution: int = 100,
               neuron_resolution: int = 24):
-        """Probes (decision grid, neurons, gradient norms, histograms) of a state."""
-        return self.fns.probe(state, self.dataset.arrays, self.values, resolution=resolution,
-                              neuron_resolution=neuron_resolution)
+        """Probes (decision grid, neurons, gradient norms, histograms) as NumPy arrays."""
+        return to_numpy(self.fns.probe(state, self.dataset.arrays, self.values,
+                                       resolution=resolution,
+                                       neuron_resolution=neuron_resolution))
 
     def step(self, state: TrainState, x: Any, y: Any) -> TrainState:
         """One optimizer step on a given batch: raw points x (batch, d), labels y (batch,).

@@ -40,10 +40,12 @@ def apply_spec(spec: Spec, raw: engine.RawData | None = None) -> bool:
     """Make ``spec`` the current setup; on failure show why and keep the last good one."""
     old: engine.Experiment | None = st.session_state.get(S.EXPERIMENT)
     try:
-        if old is not None and raw is None and spec.data.name != "csv":
-            exp = old.with_spec(spec)
+        if old is not None and raw is None and spec.data == old.spec.data:
+            exp = old.with_spec(spec)  # same data: keep it (and, for values, the training)
         else:
-            exp = engine.build(spec, raw if raw is not None else st.session_state.get(S.RAW))
+            if raw is None and spec.data.name == "csv":
+                raw = st.session_state.get(S.RAW)
+            exp = engine.build(spec, raw)
     except EngineError as err:
         S.flash("error", f"{err}. The last working setup is kept: change that value.")
         return False
