@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from playground import compile_cache
 from playground.device import device_badge
+
+compile_cache.enable()  # networks compiled once load from disk next time
 
 st.set_page_config(page_title="NN Playground", page_icon=":material/hub:", layout="wide")
 
