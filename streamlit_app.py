@@ -12,6 +12,7 @@ st.set_page_config(page_title="NN Playground", page_icon=":material/hub:", layou
 page = st.navigation([
     st.Page("pages/lab.py", title="Playground", icon=":material/scatter_plot:",
             default=True),
+    st.Page("pages/explore.py", title="Activations and losses", icon=":material/show_chart:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ])
 with st.sidebar:
