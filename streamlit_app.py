@@ -13,6 +13,7 @@ page = st.navigation([
     st.Page("pages/lab.py", title="Playground", icon=":material/scatter_plot:",
             default=True),
     st.Page("pages/explore.py", title="Activations and losses", icon=":material/show_chart:"),
+    st.Page("pages/backprop.py", title="Backprop, step by step", icon=":material/calculate:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ])
 with st.sidebar:
