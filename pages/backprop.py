@@ -3,7 +3,9 @@
 import streamlit as st
 
 from playground.backprop_view import controls, show
+from playground.entry import through_entry
 
+through_entry()
 st.title("Backprop, step by step")
 st.caption(
     "One example at a time: the forward pass, each local derivative, the chain-rule "

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from playground.entry import through_entry
 from playground.explorers import activation_explorer, loss_explorer
 
+through_entry()
 st.title("Activations and losses")
 st.caption(
     "Every curve and derivative here is computed by the engine with `jax.grad`, exactly "

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from playground.entry import through_entry
 from playground.presets_view import preset_list
 
+through_entry()
 st.title("NN Playground")
 st.markdown(
     "Build a neural network, press play, and watch it learn: decision boundaries, "

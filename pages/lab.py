@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from playground.entry import through_entry
 from playground.page import playground_page
 
+through_entry()
 st.title("Playground")
 st.caption(
     "Pick data and a network, press **Play**, and watch the decision boundary, every "

@@ -1,0 +1,33 @@
+"""End-to-end: a page reached by a direct link on a freshly started server.
+
+This module gets its own server, so the first request it ever sees is a sub-page
+link, as when a teacher's link wakes a sleeping deployment.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+TITLES = ["Playground", "Activations and losses", "Backprop, step by step",
+          "Presets and engine"]
+
+
+def test_a_direct_link_to_a_sub_page_on_a_cold_server_uses_the_app_navigation(page, base_url,
+                                                                              shots):
+    page.goto(base_url + "/backprop")
+    page.get_by_text("1. Forward pass").wait_for(timeout=90_000)
+    page.get_by_text("Engine: JAX on").wait_for(timeout=30_000)  # the entry script ran
+    nav = page.get_by_test_id("stSidebarNav").inner_text()
+    for title in TITLES:
+        assert title in nav
+    assert "lab" not in nav.split()  # no file names from Streamlit's legacy page list
+    page.get_by_role("button", name="Next example").click()
+    page.get_by_text("example 2 of 4").wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "20_backprop_direct.png"), full_page=True)
+    page.get_by_role("link", name="Activations and losses").click()
+    page.get_by_text("Largest slope").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Loss explorer").click()
+    page.get_by_text("Confidently wrong").wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "21_loss_explorer.png"), full_page=True)
