@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
 TITLES = ["Playground", "Activations and losses", "Backprop, step by step",
           "Presets and engine"]

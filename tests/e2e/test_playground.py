@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from benchmarks.live_fps import counters, wait_live
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
 COMPILE_MS = 90_000  # a new network structure compiles first (seconds on a busy CPU)
 
@@ -191,7 +191,7 @@ def test_browser_back_returns_to_the_previous_setup(page: Page, base_url: str,
     time.sleep(2.0)  # the rerun that Back triggers
     page.screenshot(path=shots / "08_back.png", full_page=True)
     expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value(
-        "circle", timeout=8_000)
+        "circle", timeout=30_000)
 
 
 def test_input_feature_checkboxes_show_their_names(page: Page, base_url: str,
