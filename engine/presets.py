@@ -107,6 +107,38 @@ PRESETS.register("softmax_3class", Preset(
 ), "A softmax output with categorical cross-entropy on three classes.")
 
 
+def _deep(activation: str, init: str) -> dict[str, Any]:
+    """Ten hidden layers of 32 on standardised spirals: the gradient-flow lessons."""
+    return {"data": {"name": "spiral", "standardize": True},
+            "model": {"layers": [_dense(32, activation)] * 10, "init": init},
+            "optimizer": {"name": "sgd", "learning_rate": 0.01}, "batch_size": 32}
+
+
+PRESETS.register("vanishing_sigmoid", Preset(
+    "Vanishing gradients: deep sigmoid",
+    _deep("sigmoid", "glorot_uniform"),
+    300,
+    "Ten sigmoid layers. The sigmoid's slope is at most 0.25, and backpropagation multiplies "
+    "one slope per layer, so the first layers get gradients thousands of times smaller than "
+    "the last: they barely learn.",
+), "Ten sigmoid layers: the gradient shrinks layer by layer on its way back.")
+PRESETS.register("exploding_normal_init", Preset(
+    "Exploding gradients: large normal weights",
+    _deep("tanh", "normal"),
+    300,
+    "Ten tanh layers whose weights start from N(0, 1), far too large for 32 inputs. Each "
+    "layer multiplies the backward signal by a large weight matrix, so the gradient grows "
+    "on its way to the first layers and training lurches.",
+), "Ten tanh layers with N(0, 1) weights: the gradient grows on its way back.")
+PRESETS.register("healthy_he_relu", Preset(
+    "Healthy gradients: He initialisation with ReLU",
+    _deep("relu", "he_normal"),
+    300,
+    "The same depth with ReLU and He initialisation, whose variance 2 / fan_in keeps the "
+    "signal's size from layer to layer: every layer gets a gradient of a similar size.",
+), "Ten ReLU layers with He init: gradients of similar size in every layer.")
+
+
 def preset(name: str) -> Spec:
     """The validated ``Spec`` of preset ``name`` (``SpecError`` if unknown)."""
     return Spec.from_dict(PRESETS.get(name, "preset").spec)
