@@ -7,7 +7,6 @@ rejecting a bad value bumps it, so every widget re-reads the spec.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import streamlit as st
@@ -44,10 +43,10 @@ def _options_with(options: tuple, value: Any) -> list:
     return sorted({*options, value})
 
 
-def _pick(label: str, names: list[str], value: str, key: str, describe=None, **kw) -> str:
+def _pick(label: str, names: list[str], value: str, key: str, **kw) -> str:
+    """A selectbox over ``names`` showing ``value``, keyed by the widget version."""
     return st.selectbox(label, names, index=names.index(value) if value in names else 0,
-                        key=_k(key), help=kw.pop("help", None),
-                        format_func=kw.pop("format_func", str), **kw)
+                        key=_k(key), **kw)
 
 
 def data_controls(d: dict) -> None:
@@ -234,7 +233,7 @@ def preset_picker() -> Spec | None:
 
 def controls(spec: Spec, input_dim: int, hidden: set[str]) -> dict:
     """Draw the sections not in ``hidden``; return the spec dict they describe."""
-    d = copy.deepcopy(spec.to_dict())
+    d = spec.to_dict()  # a fresh, plain dict each call
     sections = [("data", "Data", lambda: data_controls(d)),
                 ("features", "Input features", lambda: feature_controls(d, input_dim)),
                 ("network", "Hidden layers", lambda: network_controls(d)),
