@@ -279,12 +279,32 @@ PRESET_CHECKS = {
 }
 
 
+# The gradient-flow presets claim something about gradients at initialisation: the
+# full-batch gradient norm of the first hidden dense layer over that of the last one.
+GRADIENT_PRESET_RATIOS = {
+    "vanishing_sigmoid": (0.0, 1e-2),  # the first layer gets < 1% of the last's gradient
+    "exploding_normal_init": (10.0, np.inf),  # and here more than 10x
+    "healthy_he_relu": (0.05, 20.0),  # within a factor of about 20 either way
+}
+
+
 def test_every_preset_has_a_check():
-    assert set(PRESET_CHECKS) == set(PRESETS.names())
+    assert set(PRESET_CHECKS) | set(GRADIENT_PRESET_RATIOS) == set(PRESETS.names())
+    assert not set(PRESET_CHECKS) & set(GRADIENT_PRESET_RATIOS)
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENT_PRESET_RATIOS))
+def test_gradient_presets_cross_their_thresholds(name):
+    exp = engine.build(preset(name))
+    state = exp.init()
+    norms = exp.probe(state, resolution=8, neuron_resolution=4).grad_norm
+    hidden = [i for i, p in enumerate(state.params) if "w" in p][:-1]
+    low, high = GRADIENT_PRESET_RATIOS[name]
+    assert low < float(norms[hidden[0]] / norms[hidden[-1]]) < high
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PRESETS.names())
+@pytest.mark.parametrize("name", sorted(PRESET_CHECKS))
 def test_presets_reach_their_point(name):
     result = engine.run(preset(name), PRESETS.get(name).epochs)
     assert not result.metrics["diverged"]
