@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from engine.activations import ACTIVATIONS
+from engine.errors import SpecError
+from engine.explain import activation_curve
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,6 @@ class Trace:
     target: np.ndarray
 
 
-def _derivative(name: str, z: np.ndarray) -> np.ndarray:
-    """f'(z) elementwise, by jax.grad of the registry's function."""
-    f = ACTIVATIONS.get(name).fn
-    return np.asarray(jax.vmap(jax.grad(lambda v: f(v)))(jnp.asarray(z, jnp.float32)),
-                      np.float64)
-
-
 def trace(weights: list[np.ndarray], biases: list[np.ndarray], activations: list[str],
           x: np.ndarray, t: np.ndarray, lr: float) -> Trace:
     """Forward, backward and one gradient-descent update for one example.
@@ -78,12 +71,17 @@ def trace(weights: list[np.ndarray], biases: list[np.ndarray], activations: list
         x: the example's input, (fan_in_0,); t: its target, (units_L,).
         lr: learning rate of the update W <- W - lr dL/dW.
     """
+    for name in activations:
+        if ACTIVATIONS.get(name, "activation").param_init is not None or name == "softmax":
+            raise SpecError("activation", f"{name} is not an elementwise function of one "
+                                          "value; the step-by-step trace needs one")
     a = np.asarray(x, np.float64)
     forward = []
     for W, b, name in zip(weights, biases, activations, strict=True):
         z = a @ W + b
-        out = np.asarray(ACTIVATIONS.get(name).fn(jnp.asarray(z, jnp.float32)), np.float64)
-        forward.append((a, z, out, _derivative(name, z)))
+        curve = activation_curve(name, z)  # f(z) and f'(z) by jax.grad
+        out = curve.y.astype(np.float64)
+        forward.append((a, z, out, curve.dy.astype(np.float64)))
         a = out
     t = np.asarray(t, np.float64)
     loss = 0.5 * float(np.sum((a - t) ** 2))

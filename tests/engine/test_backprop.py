@@ -71,3 +71,12 @@ def test_a_classic_worked_example():
     tr = trace(ws, bs, ["sigmoid", "sigmoid"], np.array([0.05, 0.1]), np.array([0.01]), 0.5)
     np.testing.assert_allclose(tr.layers[0].a, [0.593270, 0.596884], atol=1e-6)
     np.testing.assert_allclose(tr.layers[1].dL_dW[:, 0], [0.082167, 0.082668], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["softmax", "prelu"])
+def test_non_elementwise_or_parametric_activations_are_refused(name):
+    from engine import SpecError
+
+    ws, bs = _net([2, 2, 1], 0)
+    with pytest.raises(SpecError, match=name):
+        trace(ws, bs, [name, "sigmoid"], np.ones(2), np.ones(1), 0.1)
