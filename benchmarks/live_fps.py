@@ -33,8 +33,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(port: int | None = None):
-    """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL."""
+def app_server(port: int | None = None, with_process: bool = False):
+    """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL.
+
+    With ``with_process`` it yields ``(url, process)`` (e.g. to read its memory).
+    """
     port = port or free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
@@ -52,7 +55,8 @@ def app_server(port: int | None = None):
                 if proc.poll() is not None:
                     raise RuntimeError(proc.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        yield (url, proc) if with_process else url
     finally:
         proc.terminate()
         try:
