@@ -36,6 +36,10 @@ class Activation:
     param_init: float | None = None
     formula: str = ""
 
+    def __call__(self, z: jax.Array, alpha: jax.Array | None = None) -> jax.Array:
+        """Apply to ``z`` (any shape); ``alpha`` is the learned slope (PReLU only)."""
+        return self.fn(z) if self.param_init is None else self.fn(z, alpha)
+
     @property
     def binary_targets(self) -> tuple[float, float]:
         """Targets (negative, positive) for a two-class output through this function.
@@ -88,8 +92,3 @@ _add("softmax", Activation(lambda z: jax.nn.softmax(z, axis=-1), 0.0, 1.0,
      "Turns a vector of scores into probabilities that sum to 1 (multi-class outputs).")
 del _add
 
-
-def activate(name: str, z: jax.Array, alpha: jax.Array | None = None) -> jax.Array:
-    """Apply the activation ``name`` to ``z`` (any shape); ``alpha`` only for PReLU."""
-    act = ACTIVATIONS.get(name)
-    return act.fn(z) if act.param_init is None else act.fn(z, alpha)

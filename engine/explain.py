@@ -32,9 +32,7 @@ def _scalar_activation(name: str, alpha: float):
     act = ACTIVATIONS.get(name, "activation")
     if name == "softmax":
         return lambda z: act.fn(jnp.stack([z, jnp.zeros_like(z)]))[0]
-    if act.param_init is not None:
-        return lambda z: act.fn(z, jnp.float32(alpha))
-    return act.fn
+    return lambda z: act(z, jnp.float32(alpha))
 
 
 def activation_curve(name: str, z: np.ndarray, alpha: float = 0.25) -> Curve:
@@ -92,7 +90,7 @@ def loss_curve(loss: str, output_activation: str, target: float, z: np.ndarray,
 
         def per_example(zz):
             zb = zz.reshape(1, 1)
-            o = act.fn(zb) if act.param_init is None else act.fn(zb, jnp.float32(0.25))
+            o = act(zb, jnp.float32(0.25))
             return entry.fn(zb, o, y, head)[0], o[0, 0]
 
     zs = jnp.asarray(z, jnp.float32)

@@ -82,7 +82,7 @@ def matmul(x: jax.Array, w: jax.Array) -> jax.Array:
 def _dense_apply(params, state, x, values, opts, *, key, train):
     z = matmul(x, params["w"]) + params["b"]  # (..., units)
     act = ACTIVATIONS.get(opts["activation"])
-    y = act.fn(z) if act.param_init is None else act.fn(z, params["alpha"])
+    y = act(z, params.get("alpha"))
     return y, state
 
 
@@ -96,7 +96,7 @@ def _activation_init(key, in_shape, opts, init_name):
 
 def _activation_apply(params, state, x, values, opts, *, key, train):
     act = ACTIVATIONS.get(opts["activation"])
-    return (act.fn(x) if act.param_init is None else act.fn(x, params["alpha"])), state
+    return act(x, params.get("alpha")), state
 
 
 def _dropout_init(key, in_shape, opts, init_name):

@@ -174,7 +174,7 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
             outputs.append(h)
     z = matmul(h, params[-1]["w"]) + params[-1]["b"]  # (batch, out)
     act = ACTIVATIONS.get(net.head.activation)
-    o = act.fn(z) if act.param_init is None else act.fn(z, params[-1]["alpha"])
+    o = act(z, params[-1].get("alpha"))
     new_state.append(state[-1])
     return z, o, new_state, outputs
 
