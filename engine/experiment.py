@@ -95,13 +95,16 @@ class Experiment:
         return init_state(self.structure, self.values, key)
 
     def train(self, state: TrainState, epochs: int, *, probes: bool = False,
-              resolution: int = 100, neuron_resolution: int = 24) -> tuple[TrainState, Chunk]:
+              resolution: int = 100, neuron_resolution: int = 24,
+              layers: bool = False) -> tuple[TrainState, Chunk]:
         """Train ``epochs`` epochs; returns (new state, chunk of host arrays).
 
         Up to 1024 epochs run in one compiled call (K is traced: changing it does
         not recompile); more are split into calls of 1024. Nothing happens to a
         state that has stopped early or diverged: its epochs come back with
-        ``trained`` False. Probes, when asked for, are of the final state.
+        ``trained`` False. Probes, when asked for, are of the final state; a
+        resolution of 0 skips that grid, and ``layers`` adds per-layer statistics
+        (``engine.probes.LayerStats``).
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
@@ -115,8 +118,10 @@ class Experiment:
             want = probes and left == k
             state, flat = self.fns.train_chunk(
                 state, self.dataset.arrays, self.values, np.int32(k), capacity=cap,
-                probes=want, resolution=resolution, neuron_resolution=neuron_resolution)
-            layout = self.fns.layouts[(cap, want, resolution, neuron_resolution)]
+                probes=want, resolution=resolution, neuron_resolution=neuron_resolution,
+                layers=layers and want)
+            layout = self.fns.layouts[(cap, want, resolution, neuron_resolution,
+                                       layers and want)]
             table, pr = unpack(np.asarray(flat), layout)
             tables.append(table[:k])
             left -= k
@@ -126,11 +131,11 @@ class Experiment:
         return state, Chunk(history, pr)
 
     def probe(self, state: TrainState, *, resolution: int = 100,
-              neuron_resolution: int = 24):
+              neuron_resolution: int = 24, layers: bool = False):
         """Probes (decision grid, neurons, gradient norms, histograms) as NumPy arrays."""
         return to_numpy(self.fns.probe(state, self.dataset.arrays, self.values,
                                        resolution=resolution,
-                                       neuron_resolution=neuron_resolution))
+                                       neuron_resolution=neuron_resolution, layers=layers))
 
     def step(self, state: TrainState, x: Any, y: Any) -> TrainState:
         """One optimizer step on a given batch: raw points x (batch, d), labels y (batch,).

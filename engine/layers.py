@@ -23,9 +23,10 @@ import jax
 import jax.numpy as jnp
 
 from engine.activations import ACTIVATIONS
+from engine.errors import SpecError
 from engine.initializers import INITIALIZERS
 from engine.registry import Registry
-from engine.schema import Num, OneOf
+from engine.schema import Choice, Flag, Num, OneOf
 
 Params = dict[str, jax.Array]
 Shape = tuple[int, ...]
@@ -41,6 +42,9 @@ class LayerKind:
         init: builds parameters and state for an input shape.
         apply: runs the layer.
         has_neurons: whether the layer's outputs are "neurons" the app draws.
+        out_shape: ``(in_shape, opts) -> out_shape`` without building anything;
+            raises ``SpecError`` (field = the option at fault) for an impossible
+            input, so a bad stack is reported before any array exists.
     """
 
     options: Mapping[str, tuple[Callable[[Any, str], Any], Any]]
@@ -48,6 +52,24 @@ class LayerKind:
     apply: Callable[..., tuple[jax.Array, Params]]
     values: tuple[str, ...] = field(default=())
     has_neurons: bool = True
+    out_shape: Callable[[Shape, Mapping], Shape] = lambda in_shape, opts: in_shape
+
+
+NORMS = ("none", "batch_norm", "layer_norm")
+"""What a dense layer may normalise its pre-activations with."""
+
+# The batch norm inside a dense layer uses fixed statistics settings; the separate
+# batch_norm layer exposes them as options.
+_DENSE_NORM_VALUES = {"momentum": 0.9, "eps": 1e-5}
+
+
+def _dense_shape(in_shape: Shape, opts: Mapping) -> Shape:
+    if opts.get("residual") and in_shape[-1] != opts["units"]:
+        raise SpecError("residual", f"a residual connection adds the layer's input to its "
+                                    f"output, so it needs as many units as its input "
+                                    f"({in_shape[-1]}), not {opts['units']}; change the "
+                                    "units or turn residual off")
+    return (*in_shape[:-1], opts["units"])
 
 
 def _dense_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
@@ -61,7 +83,13 @@ def _dense_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
     act = ACTIVATIONS.get(opts["activation"])
     if act.param_init is not None:
         params["alpha"] = jnp.full((units,), act.param_init, jnp.float32)
-    return params, {}, (*in_shape[:-1], units)
+    state: Params = {}
+    norm = opts.get("norm", "none")
+    if norm != "none":
+        params.update(_norm_params((units,)))
+    if norm == "batch_norm":
+        state = _batch_norm_init(key, (units,), opts, init_name)[1]
+    return params, state, _dense_shape(in_shape, opts)
 
 
 # A small matmul is written as broadcast-multiply-sum: XLA fuses that with the bias
@@ -79,11 +107,30 @@ def matmul(x: jax.Array, w: jax.Array) -> jax.Array:
     return x @ w
 
 
-def _dense_apply(params, state, x, values, opts, *, key, train):
+def dense_preactivation(params: Params, state: Params, x: jax.Array, opts: Mapping, *,
+                        train: bool) -> tuple[jax.Array, Params]:
+    """What a dense layer's activation receives: ``z = norm(x W + b)``, and the new state.
+
+    ``x`` is (..., fan_in); ``z`` is (..., units). The probes call this too, to show
+    the distribution of pre-activations against the activation's curve.
+    """
     z = matmul(x, params["w"]) + params["b"]  # (..., units)
-    act = ACTIVATIONS.get(opts["activation"])
-    y = act(z, params.get("alpha"))
-    return y, state
+    norm = opts.get("norm", "none")
+    if norm == "batch_norm":
+        z, state = _batch_norm_apply(params, state, z, _DENSE_NORM_VALUES, opts, key=None,
+                                     train=train)
+    elif norm == "layer_norm":
+        z, state = _layer_norm_apply(params, state, z, _DENSE_NORM_VALUES, opts, key=None,
+                                     train=train)
+    return z, state
+
+
+def _dense_apply(params, state, x, values, opts, *, key, train):
+    z, state = dense_preactivation(params, state, x, opts, train=train)
+    y = ACTIVATIONS.get(opts["activation"])(z, params.get("alpha"))
+    # A residual layer learns a correction to its input; the identity path carries
+    # the gradient back unchanged, however deep the stack (He et al., 2016).
+    return (x + y if opts.get("residual") else y), state
 
 
 def _activation_init(key, in_shape, opts, init_name):
@@ -104,7 +151,7 @@ def _dropout_init(key, in_shape, opts, init_name):
 
 
 def _dropout_apply(params, state, x, values, opts, *, key, train):
-    if not train:
+    if not train or key is None:  # no key: training statistics without dropout (probes)
         return x, state
     keep = 1.0 - values["rate"]
     mask = jax.random.uniform(key, x.shape) < keep
@@ -154,9 +201,11 @@ LAYERS: Registry[LayerKind] = Registry("layer type")
 LAYERS.register(
     "dense",
     LayerKind({"units": (Num(1, 512, integer=True), 8), "activation": _ACT,
-               "init": (OneOf(INITIALIZERS, ("default",)), "default")},
-              _dense_init, _dense_apply),
-    "Fully connected: every output unit sees every input, y = f(x W + b).",
+               "init": (OneOf(INITIALIZERS, ("default",)), "default"),
+               "norm": (Choice(NORMS), "none"), "residual": (Flag(), False)},
+              _dense_init, _dense_apply, out_shape=_dense_shape),
+    "Fully connected: every output unit sees every input, y = f(norm(x W + b)), "
+    "plus x itself when residual.",
 )
 LAYERS.register(
     "activation",

@@ -112,7 +112,24 @@ def build_network(spec: Spec, features: Sequence[str], task: str, n_classes: int
     """The ``Network`` for ``spec`` on data with this task and class count."""
     head, loss = resolve_head(spec, task, n_classes)
     layers = tuple(structural(layer) for layer in spec.model.layers)
+    check_shapes(layers, (len(features),))
     return Network(layers, tuple(features), head, loss, spec.model.init)
+
+
+def check_shapes(layers: Sequence[LayerSpec], in_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Walk the stack's shapes (batch axis excluded); return the last layer's shape.
+
+    Raises ``SpecError`` naming the layer and option when a layer cannot take its
+    input, before any parameter is drawn.
+    """
+    shape = in_shape
+    for i, layer in enumerate(layers):
+        try:
+            shape = LAYERS.get(layer.type).out_shape(shape, layer.opts())
+        except SpecError as err:
+            raise SpecError(f"model.layers[{i}].{err.field}".rstrip("."),
+                            str(err).removeprefix(f"{err.field}: ")) from None
+    return shape
 
 
 def _output_layer(net: Network) -> LayerSpec:

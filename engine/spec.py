@@ -97,9 +97,9 @@ class ModelSpec:
     """Hidden layers (the output layer is added to fit the task), output, init."""
 
     layers: tuple[LayerSpec, ...] = (
-        LayerSpec("dense", (("activation", "tanh"), ("init", "default"), ("units", 8))),
-        LayerSpec("dense", (("activation", "tanh"), ("init", "default"), ("units", 8))),
-    )
+        LayerSpec("dense", (("activation", "tanh"), ("init", "default"), ("norm", "none"),
+                            ("residual", False), ("units", 8))),
+    ) * 2
     output_activation: str = _f("auto", OneOf(ACTIVATIONS, ("auto",)))
     init: str = _f("glorot_uniform", OneOf(INITIALIZERS))
 

@@ -26,7 +26,15 @@ from engine.layers import LAYERS
 from engine.losses import LOSSES
 from engine.model import Network, apply_network, featurize, init_network
 from engine.optimizers import make_optimizer, set_hyperparams
-from engine.probes import HIST_BINS, Probes, grid_points, grid_shape, histogram, tree_norm
+from engine.probes import (
+    HIST_BINS,
+    Probes,
+    grid_points,
+    grid_shape,
+    histogram,
+    layer_stats,
+    tree_norm,
+)
 from engine.schedules import learning_rate
 
 SPLITS = ("train", "val", "test")
@@ -118,9 +126,10 @@ class Compiled:
         self.loss_fn = LOSSES.get(s.net.loss).fn
         self.train_chunk = jax.jit(self._train_chunk,
                                    static_argnames=("capacity", "probes", "resolution",
-                                                    "neuron_resolution"))
+                                                    "neuron_resolution", "layers"))
         self.layouts: dict[tuple, Layout] = {}  # how to unpack train_chunk's flat output
-        self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution"))
+        self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution",
+                                                           "layers"))
         self.evaluate = jax.jit(self._evaluate)
         self.step = jax.jit(self._step)
         self.predict = jax.jit(self._predict)
@@ -207,7 +216,7 @@ class Compiled:
     # -- the fused training loop ------------------------------------------------------------
     def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: jax.Array,
                      capacity: int, probes: bool = False, resolution: int = 100,
-                     neuron_resolution: int = 24):
+                     neuron_resolution: int = 24, layers: bool = False):
         """Train ``epochs`` (traced, <= ``capacity``) epochs.
 
         Returns ``(state, table, probes)``: ``table`` is (capacity, len(HISTORY)),
@@ -284,25 +293,29 @@ class Compiled:
         table = jnp.full((capacity, len(HISTORY)), jnp.nan, jnp.float32)
         state, table = jax.lax.fori_loop(0, jnp.minimum(epochs, capacity), body,
                                          (state, table))
-        pr = self._probe(state, data, values, resolution, neuron_resolution) if probes else None
+        pr = (self._probe(state, data, values, resolution, neuron_resolution, layers)
+              if probes else None)
         # One flat buffer instead of ~20 arrays: each device-to-host transfer has a
         # fixed cost that would otherwise dominate a 2 ms frame.
         flat, layout = pack((table, pr))
-        self.layouts[(capacity, probes, resolution, neuron_resolution)] = layout
+        self.layouts[(capacity, probes, resolution, neuron_resolution, layers)] = layout
         return state, flat
 
     # -- probes ------------------------------------------------------------------------
     def _probe(self, state: TrainState, data: DataArrays, values, resolution: int = 100,
-               neuron_resolution: int = 24) -> Probes:
+               neuron_resolution: int = 24, layers: bool = False) -> Probes:
+        """Probes of ``state``; a resolution of 0 skips that grid, ``layers`` adds
+        ``LayerStats``."""
         net, d = self.s.net, self.s.input_dim
         params, mstate = state.params, state.model_state
         output, neurons = None, []
-        grid = grid_points(d, resolution, values["extent"])
+        grid = grid_points(d, resolution, values["extent"]) if resolution else None
         if grid is not None:
             h = featurize(net, grid, data.mean, data.std)
             o = apply_network(net, params, mstate, h, values, key=None, train=False)[1]
             output = o.reshape(*grid_shape(d, resolution), -1)
-            coarse = grid_points(d, neuron_resolution, values["extent"])
+        coarse = grid_points(d, neuron_resolution, values["extent"]) if neuron_resolution else None
+        if coarse is not None:
             hc = featurize(net, coarse, data.mean, data.std)
             _, oc, _, outs = apply_network(net, params, mstate, hc, values, key=None,
                                            train=False, collect=True)
@@ -311,16 +324,24 @@ class Compiled:
                             if _has_neurons(layer.type)] + [oc]
             neurons = [a.reshape(*shape, -1) for a in drawn]
         h_train = featurize(net, data.x_train, data.mean, data.std)
+        # The gradient training would follow on the whole training set: batch norm
+        # with batch statistics (train=True), but no dropout (no key).
         grads, _ = jax.grad(self._objective, has_aux=True)(
-            params, mstate, h_train, data.y_train, values, None, False)
+            params, mstate, h_train, data.y_train, values, None, True)
         grad_norm = jnp.stack([tree_norm(g) for g in grads])
         weight_norm = jnp.stack([tree_norm(p) for p in params])
         dense = [i for i, p in enumerate(params) if "w" in p]
         w_hist = [histogram(params[i]["w"], HIST_BINS) for i in dense]
         g_hist = [histogram(grads[i]["w"], HIST_BINS) for i in dense]
+        stats = None
+        if layers:
+            outs = apply_network(net, params, mstate, h_train, values, key=None, train=False,
+                                 collect=True)[3]
+            stats = layer_stats(net.layers, params, mstate, [h_train, *outs[:-1]])
         return Probes(output, neurons, grad_norm, weight_norm,
                       jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
-                      jnp.stack([c for c, _ in g_hist]), jnp.stack([m for _, m in g_hist]))
+                      jnp.stack([c for c, _ in g_hist]), jnp.stack([m for _, m in g_hist]),
+                      stats)
 
 
 @dataclass(frozen=True)

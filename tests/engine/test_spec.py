@@ -104,7 +104,8 @@ def test_to_dict_fills_layer_defaults() -> None:
     spec = Spec.from_dict({"model": {"layers": [{"type": "dense", "units": 3},
                                                 {"type": "dropout"}]}})
     layers = spec.to_dict()["model"]["layers"]
-    assert layers[0] == {"type": "dense", "units": 3, "activation": "relu", "init": "default"}
+    assert layers[0] == {"type": "dense", "units": 3, "activation": "relu", "init": "default",
+                         "norm": "none", "residual": False}
     assert layers[1] == {"type": "dropout", "rate": 0.2}
 
 
@@ -149,7 +150,8 @@ def test_integral_floats_become_ints() -> None:
 def test_dense_shorthand_matches_from_dict() -> None:
     layer = dense(4, "tanh")
     assert layer == LayerSpec.from_dict({"type": "dense", "units": 4, "activation": "tanh"}, "x")
-    assert layer.opts() == {"units": 4, "activation": "tanh", "init": "default"}
+    assert layer.opts() == {"units": 4, "activation": "tanh", "init": "default",
+                            "norm": "none", "residual": False}
     with pytest.raises(SpecError) as info:
         dense(0)
     assert info.value.field == "layer.units"
