@@ -107,10 +107,17 @@ PRESETS.register("softmax_3class", Preset(
 ), "A softmax output with categorical cross-entropy on three classes.")
 
 
-def _deep(activation: str, init: str) -> dict[str, Any]:
-    """Ten hidden layers of 32 on standardised spirals: the gradient-flow lessons."""
+def _deep(activation: str, init: str, norm: str = "none",
+          residual: bool = False) -> dict[str, Any]:
+    """Ten hidden layers of 32 on standardised spirals: the gradient-flow lessons.
+
+    With ``residual``, layers 2 to 10 add their input to their output (the first
+    maps the two inputs to 32 units, so it cannot).
+    """
+    first = {**_dense(32, activation), "norm": norm}
+    rest = {**first, "residual": residual}
     return {"data": {"name": "spiral", "standardize": True},
-            "model": {"layers": [_dense(32, activation)] * 10, "init": init},
+            "model": {"layers": [first] + [rest] * 9, "init": init},
             "optimizer": {"name": "sgd", "learning_rate": 0.01}, "batch_size": 32}
 
 
@@ -137,6 +144,22 @@ PRESETS.register("healthy_he_relu", Preset(
     "The same depth with ReLU and He initialisation, whose variance 2 / fan_in keeps the "
     "signal's size from layer to layer: every layer gets a gradient of a similar size.",
 ), "Ten ReLU layers with He init: gradients of similar size in every layer.")
+PRESETS.register("sigmoid_batch_norm", Preset(
+    "Batch norm rescues the deep sigmoid",
+    _deep("sigmoid", "glorot_uniform", norm="batch_norm"),
+    300,
+    "The vanishing sigmoid network with batch norm in every layer. Normalising each layer's "
+    "pre-activations keeps them where the sigmoid is steep, and undoes the shrinking of the "
+    "signal, so the first layers get gradients at least as large as the last and learn.",
+), "The deep sigmoid network with batch norm: gradients reach the first layers.")
+PRESETS.register("sigmoid_residual", Preset(
+    "Residual connections rescue the deep sigmoid",
+    _deep("sigmoid", "glorot_uniform", residual=True),
+    300,
+    "The vanishing sigmoid network with skip connections: each layer adds its input to its "
+    "output, y = x + f(x W + b). The identity path carries the gradient back unchanged, so "
+    "the first layer gets hundreds of times more gradient than without it.",
+), "The deep sigmoid network with residual connections: an identity path for gradients.")
 
 
 def preset(name: str) -> Spec:

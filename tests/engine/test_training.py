@@ -285,6 +285,9 @@ GRADIENT_PRESET_RATIOS = {
     "vanishing_sigmoid": (0.0, 1e-2),  # the first layer gets < 1% of the last's gradient
     "exploding_normal_init": (10.0, np.inf),  # and here more than 10x
     "healthy_he_relu": (0.05, 20.0),  # within a factor of about 20 either way
+    # the deep sigmoid, rescued: no longer vanishing (vanishing_sigmoid: about 1e-4)
+    "sigmoid_batch_norm": (0.1, 100.0),
+    "sigmoid_residual": (0.02, 50.0),
 }
 
 
