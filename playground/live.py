@@ -11,7 +11,9 @@ reruns the script, which ends the loop; the training state lives in
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import streamlit as st
@@ -22,12 +24,19 @@ from playground import state as S
 from playground.frames import View, make_frame
 
 _ASSETS = Path(__file__).parent / "assets"
-_component = st.components.v2.component(
-    "nn_playground_live_view",
-    js=(_ASSETS / "live_view.js").read_text(encoding="utf-8"),
-    css=(_ASSETS / "live_view.css").read_text(encoding="utf-8"),
-    isolate_styles=False,
-)
+
+
+def canvas_component(name: str):
+    """A ``components.v2`` component from ``assets/{name}.js`` and ``.css``."""
+    return st.components.v2.component(
+        f"nn_playground_{name}",
+        js=(_ASSETS / f"{name}.js").read_text(encoding="utf-8"),
+        css=(_ASSETS / f"{name}.css").read_text(encoding="utf-8"),
+        isolate_styles=False,
+    )
+
+
+_component = canvas_component("live_view")
 
 FRAME_SECONDS = 1 / 40  # pace: at most 40 frames a second
 SPEEDS = (1, 2, 5, 10, 25, 50, 100)  # epochs per frame
@@ -59,66 +68,80 @@ def _release_key(key: str) -> bool:
         return False
 
 
-def render(placeholder, probes, view: View, first: bool) -> None:
+def show(placeholder, component, key: str, data: dict[str, Any], first: bool) -> None:
+    """Send ``data`` to the keyed ``component`` in ``placeholder`` (see ``_release_key``)."""
+    keyed = first or _release_key(key)
+    with placeholder:
+        component(data=data, key=key if keyed else None)
+
+
+def render(placeholder, probes, first: bool, view: View) -> None:
     """Draw one frame of the current session into ``placeholder``."""
-    exp: engine.Experiment = st.session_state[S.EXPERIMENT]
-    tstate = st.session_state[S.TRAIN_STATE]
-    hist = st.session_state[S.HISTORY]
+    exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
+    tstate = st.session_state[S.key(S.TRAIN_STATE)]
+    hist = st.session_state[S.key(S.HISTORY)]
     metrics = session.current_metrics() if hist["train_loss"] else exp.metrics(tstate)
     stop = int(tstate.monitor.best_epoch) if bool(tstate.monitor.stopped) else None
     frame = make_frame(exp, jax.device_get(tstate.params), probes, int(tstate.epoch),
                        metrics, hist, view, stop, with_points=first, step=int(tstate.step),
                        confusion=exp.confusion_matrix(tstate))
-    keyed = first or _release_key(LIVE_KEY)
-    with placeholder:
-        _component(data=frame, key=LIVE_KEY if keyed else None)
+    show(placeholder, _component, LIVE_KEY, frame, first)
 
 
-def run(placeholder, view: View, speed: int) -> None:
+def run(placeholder, speed: int, draw: Callable[..., None], **probe_options) -> None:
     """Draw the current state, then, while playing, train and draw frame after frame.
 
-    The loop ends when the user touches any widget (Streamlit stops this run and
-    starts a new one, which resumes from ``st.session_state``), or when training
-    stops early or diverges.
+    ``draw(placeholder, probes, first)`` renders one frame; ``probe_options`` go to
+    ``Experiment.train`` (resolutions, ``layers``). The loop ends when the user
+    touches any widget (Streamlit stops this run and starts a new one, which
+    resumes from ``st.session_state``), or when training stops early or diverges.
     """
     # The first frame of a new architecture waits for XLA to compile (seconds on a
     # small CPU); the spinner only appears if that takes longer than half a second.
     with st.spinner("Compiling this network for the engine (once per architecture)..."):
-        probes = session.train_frame(0)  # same compiled function as every later frame
-    render(placeholder, probes, view, first=True)
-    while st.session_state.get(S.PLAYING):
+        probes = session.train_frame(0, **probe_options)  # the same compiled function
+    draw(placeholder, probes, first=True)
+    while st.session_state.get(S.key(S.PLAYING)):
         t0 = time.perf_counter()
-        probes = session.train_frame(speed)
-        render(placeholder, probes, view, first=False)
-        if not st.session_state.get(S.PLAYING):  # stopped early or diverged: show why
+        probes = session.train_frame(speed, **probe_options)
+        draw(placeholder, probes, first=False)
+        if not st.session_state.get(S.key(S.PLAYING)):  # stopped early or diverged: show why
             st.rerun()
         left = FRAME_SECONDS - (time.perf_counter() - t0)
         if left > 0:
             time.sleep(left)
 
 
-def toolbar() -> tuple[int, View]:
-    """Play/pause, step, reset, speed and view toggles; returns (speed, view)."""
-    playing = st.session_state.get(S.PLAYING, False)
-    c = st.columns([1.1, 1, 1, 2.2, 1.4, 1.4], vertical_alignment="center")
+def toolbar(views: bool = True, speeds: tuple[int, ...] = SPEEDS, speed: int = 50,
+            **probe_options) -> tuple[int, View]:
+    """Play/pause, step, reset, speed and (with ``views``) the view toggles.
+
+    Returns (epochs per frame, view). ``probe_options`` are the page's (Step
+    trains with them so its probes' compiled function is the one the loop uses).
+    """
+    playing = st.session_state.get(S.key(S.PLAYING), False)
+    c = st.columns([1.1, 1, 1, 2.2, 1.4, 1.4] if views else [1.1, 1, 1, 5],
+                   vertical_alignment="center")
 
     def toggle():
-        st.session_state[S.PLAYING] = not st.session_state.get(S.PLAYING, False)
-        tstate = st.session_state[S.TRAIN_STATE]
-        if st.session_state[S.PLAYING] and (bool(tstate.monitor.diverged)
+        st.session_state[S.key(S.PLAYING)] = not st.session_state.get(S.key(S.PLAYING), False)
+        tstate = st.session_state[S.key(S.TRAIN_STATE)]
+        if st.session_state[S.key(S.PLAYING)] and (bool(tstate.monitor.diverged)
                                             or bool(tstate.monitor.stopped)):
             session.reset()
-            st.session_state[S.PLAYING] = True
+            st.session_state[S.key(S.PLAYING)] = True
 
     c[0].button("Pause" if playing else "Play", on_click=toggle, type="primary",
                 icon=":material/pause:" if playing else ":material/play_arrow:",
                 key="pg_play", use_container_width=True)
-    c[1].button("Step", on_click=lambda: session.train_frame(1), key="pg_step",
+    c[1].button("Step", on_click=lambda: session.train_frame(1, **probe_options), key="pg_step",
                 icon=":material/skip_next:", help="Train one epoch", use_container_width=True)
     c[2].button("Reset", on_click=session.reset, key="pg_reset", icon=":material/restart_alt:",
                 help="New weights from the seed; clears the curves", use_container_width=True)
-    speed = c[3].select_slider("Epochs per frame", SPEEDS, value=50, key="pg_speed",
+    speed = c[3].select_slider("Epochs per frame", speeds, value=speed, key="pg_speed",
                                help="How many epochs each drawn frame trains")
+    if not views:
+        return speed, View()
     show_test = c[4].toggle("Show test data", key="pg_show_test")
     discretize = c[5].toggle("Discretize output", key="pg_discretize")
     return speed, View(show_test=show_test, discretize=discretize)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 import engine
@@ -30,10 +32,10 @@ def _upload() -> None:
     except DataError as err:
         S.flash("error", f"{up.name}: {err}")
         return
-    d = st.session_state[S.SPEC].to_dict()
+    d = st.session_state[S.key(S.SPEC)].to_dict()
     features = ["x1", "x2"][: raw.x.shape[1]] if raw.x.shape[1] <= 2 else ["x1", "x2"]
     d["data"].update(name="csv", features=features)
-    if raw.task != st.session_state[S.EXPERIMENT].dataset.task:
+    if raw.task != st.session_state[S.key(S.EXPERIMENT)].dataset.task:
         d["model"]["output_activation"], d["loss"] = "auto", "auto"
     if session.apply_spec(Spec.from_dict(d), raw=raw):
         C.bump()
@@ -50,9 +52,9 @@ def sidebar(hidden: set[str]) -> None:
             st.rerun()
         if "data" not in hidden:
             _upload()
-        exp: engine.Experiment = st.session_state[S.EXPERIMENT]
-        d = C.controls(st.session_state[S.SPEC], exp.dataset.input_dim, hidden)
-    if d != st.session_state[S.SPEC].to_dict():
+        exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
+        d = C.controls(st.session_state[S.key(S.SPEC)], exp.dataset.input_dim, hidden)
+    if d != st.session_state[S.key(S.SPEC)].to_dict():
         try:
             spec = Spec.from_dict(d)
         except engine.SpecError as err:
@@ -66,6 +68,7 @@ def sidebar(hidden: set[str]) -> None:
 
 def playground_page() -> None:
     """Everything below the page title."""
+    S.use_page("pg")
     session.ensure_session(DEFAULT)
     hidden = S.hidden_sections()
     sidebar(hidden)
@@ -74,6 +77,7 @@ def playground_page() -> None:
     placeholder = st.empty()
     if "export" not in hidden:
         with st.expander("Share and export: link, spec, weights, Python script"):
-            share_link(st.session_state[S.SPEC])
-            export_buttons(st.session_state[S.EXPERIMENT], st.session_state[S.TRAIN_STATE])
-    live.run(placeholder, view, speed)
+            share_link(st.session_state[S.key(S.SPEC)])
+            export_buttons(st.session_state[S.key(S.EXPERIMENT)],
+                           st.session_state[S.key(S.TRAIN_STATE)])
+    live.run(placeholder, speed, functools.partial(live.render, view=view))

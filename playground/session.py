@@ -38,21 +38,21 @@ def bump_widgets() -> None:
 
 def apply_spec(spec: Spec, raw: engine.RawData | None = None) -> bool:
     """Make ``spec`` the current setup; on failure show why and keep the last good one."""
-    old: engine.Experiment | None = st.session_state.get(S.EXPERIMENT)
+    old: engine.Experiment | None = st.session_state.get(S.key(S.EXPERIMENT))
     try:
         if old is not None and raw is None and spec.data == old.spec.data:
             exp = old.with_spec(spec)  # same data: keep it (and, for values, the training)
         else:
             if raw is None and spec.data.name == "csv":
-                raw = st.session_state.get(S.RAW)
+                raw = st.session_state.get(S.key(S.RAW))
             exp = engine.build(spec, raw)
     except EngineError as err:
         S.flash("error", f"{err}. The last working setup is kept: change that value.")
         return False
     if raw is not None:
-        st.session_state[S.RAW] = raw
-    st.session_state[S.SPEC] = spec
-    st.session_state[S.EXPERIMENT] = exp
+        st.session_state[S.key(S.RAW)] = raw
+    st.session_state[S.key(S.SPEC)] = spec
+    st.session_state[S.key(S.EXPERIMENT)] = exp
     if _needs_reset(old, exp):
         reset()
     S.write_url(spec)
@@ -61,18 +61,18 @@ def apply_spec(spec: Spec, raw: engine.RawData | None = None) -> bool:
 
 def reset() -> None:
     """Fresh weights (from the spec's seed) and an empty history; pauses training."""
-    exp: engine.Experiment = st.session_state[S.EXPERIMENT]
-    st.session_state[S.TRAIN_STATE] = exp.init()
-    st.session_state[S.HISTORY] = {k: [] for k in HISTORY_KEYS}
-    st.session_state[S.PLAYING] = False
+    exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
+    st.session_state[S.key(S.TRAIN_STATE)] = exp.init()
+    st.session_state[S.key(S.HISTORY)] = {k: [] for k in HISTORY_KEYS}
+    st.session_state[S.key(S.PLAYING)] = False
 
 
 def ensure_session(default: Spec) -> None:
     """Load the setup from the URL on first visit (or when the URL changes)."""
     url = st.query_params.get("s", "")
-    if S.EXPERIMENT in st.session_state and st.session_state.get(S.URL_SEEN) == url:
+    if S.key(S.EXPERIMENT) in st.session_state and st.session_state.get(S.key(S.URL_SEEN)) == url:
         return
-    current: Spec | None = st.session_state.get(S.SPEC)
+    current: Spec | None = st.session_state.get(S.key(S.SPEC))
     fallback = current or default
     spec, error = S.spec_from_url(fallback, "the current setup" if current else "the default")
     if error:
@@ -82,27 +82,29 @@ def ensure_session(default: Spec) -> None:
     # A link opened in a running session (or the browser's Back button) must reach the
     # widgets too, or they would put their old values straight back.
     bump_widgets()
-    st.session_state[S.URL_SEEN] = st.query_params.get("s", "")
+    st.session_state[S.key(S.URL_SEEN)] = st.query_params.get("s", "")
 
 
-def train_frame(epochs: int, resolution: int = 100, neuron_resolution: int = 20):
+def train_frame(epochs: int, resolution: int = 100, neuron_resolution: int = 20,
+                layers: bool = False):
     """Train ``epochs`` epochs with probes; update the session; return the probes."""
-    exp: engine.Experiment = st.session_state[S.EXPERIMENT]
-    state, chunk = exp.train(st.session_state[S.TRAIN_STATE], epochs, probes=True,
-                             resolution=resolution, neuron_resolution=neuron_resolution)
-    st.session_state[S.TRAIN_STATE] = state
-    hist = st.session_state[S.HISTORY]
+    exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
+    state, chunk = exp.train(st.session_state[S.key(S.TRAIN_STATE)], epochs, probes=True,
+                             resolution=resolution, neuron_resolution=neuron_resolution,
+                             layers=layers)
+    st.session_state[S.key(S.TRAIN_STATE)] = state
+    hist = st.session_state[S.key(S.HISTORY)]
     trained = chunk.history["trained"]
     for k in HISTORY_KEYS:
         hist[k].extend(np.asarray(chunk.history[k])[trained].tolist())
     mon = state.monitor
     if bool(mon.diverged):
-        st.session_state[S.PLAYING] = False
+        st.session_state[S.key(S.PLAYING)] = False
         S.flash("error", "Training diverged: the loss became NaN or infinite, so training "
                 "was paused and the last finite weights kept. Lower the learning rate "
                 "(or add gradient clipping), then press Reset.")
     elif bool(mon.stopped):
-        st.session_state[S.PLAYING] = False
+        st.session_state[S.key(S.PLAYING)] = False
         S.flash("info", f"Early stopping: the validation loss has not improved since epoch "
                 f"{int(mon.best_epoch)}; the weights from that epoch were restored.")
     return chunk.probes
@@ -110,7 +112,7 @@ def train_frame(epochs: int, resolution: int = 100, neuron_resolution: int = 20)
 
 def current_metrics() -> dict[str, Any]:
     """The latest per-split metrics from the history (None before any training)."""
-    hist = st.session_state[S.HISTORY]
+    hist = st.session_state[S.key(S.HISTORY)]
     out: dict[str, Any] = {}
     for k in HISTORY_KEYS:
         v = hist[k][-1] if hist[k] else None

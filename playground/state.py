@@ -28,6 +28,22 @@ PLAYING = "pg_playing"
 MESSAGE = "pg_message"  # (level, text) shown once above the view
 RAW = "pg_raw"  # uploaded CSV as engine.RawData
 URL_SEEN = "pg_url_seen"  # the query string already applied
+PAGE = "pg_page"  # which page's session the keys above refer to now
+
+# Every live page (the Playground, Gradient flow, ...) keeps its own session under its
+# own prefix, so each opens on its own default and leaving one never disturbs the other.
+# The names above are the Playground's ("pg"); ``key`` maps them to the running page's.
+
+
+def use_page(prefix: str) -> None:
+    """Make the session keys below refer to page ``prefix`` for this script run."""
+    st.session_state[PAGE] = prefix
+
+
+def key(name: str) -> str:
+    """The running page's session key for ``name`` (one of the constants above)."""
+    prefix = st.session_state.get(PAGE, "pg")
+    return name if prefix == "pg" else prefix + name.removeprefix("pg")
 
 
 def diff(full: Any, base: Any) -> Any:
@@ -97,16 +113,16 @@ def write_url(spec: Spec) -> None:
     q = spec_to_query(spec)
     if st.query_params.get("s", "") != q:
         st.query_params["s"] = q
-    st.session_state[URL_SEEN] = q
+    st.session_state[key(URL_SEEN)] = q
 
 
 def flash(level: str, text: str) -> None:
     """Queue a message ("error", "warning", "info", "success") for the next render."""
-    st.session_state[MESSAGE] = (level, text)
+    st.session_state[key(MESSAGE)] = (level, text)
 
 
 def show_flash() -> None:
     """Show and clear the queued message."""
-    msg = st.session_state.pop(MESSAGE, None)
+    msg = st.session_state.pop(key(MESSAGE), None)
     if msg:
         getattr(st, msg[0])(msg[1])
