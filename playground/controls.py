@@ -122,7 +122,9 @@ def _blocks(layers: list[dict]) -> list[dict]:
 def network_controls(d: dict) -> None:
     model = d["model"]
     blocks = _blocks(model["layers"])
-    n = st.number_input("Hidden layers", 0, MAX_HIDDEN, len(blocks), key=_k("nlayers"))
+    # A link or preset may hold more than the menus offer: widen them, never crash.
+    n = st.number_input("Hidden layers", 0, max(MAX_HIDDEN, len(blocks)), len(blocks),
+                        key=_k("nlayers"))
     while len(blocks) < n:
         last = blocks[-1]["dense"] if blocks else {"units": 4, "activation": "tanh"}
         blocks.append({"dense": {"type": "dense", "units": last.get("units", 4),
@@ -134,8 +136,10 @@ def network_controls(d: dict) -> None:
         dense = dict(b["dense"])
         if dense["type"] == "dense":
             c = st.columns([1, 1.3])
-            dense["units"] = c[0].number_input(f"Layer {i + 1} neurons", 1, MAX_UNITS,
-                                               int(dense.get("units", 8)), key=_k(f"units{i}"))
+            units = int(dense.get("units", 8))
+            dense["units"] = c[0].number_input(f"Layer {i + 1} neurons", 1,
+                                               max(MAX_UNITS, units), units,
+                                               key=_k(f"units{i}"))
             dense["activation"] = _pick(f"Layer {i + 1} activation", acts,
                                         dense.get("activation", "relu"), f"act{i}")
         after = [x for x in b["after"] if x["type"] not in ("batch_norm", "dropout")]

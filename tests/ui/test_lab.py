@@ -339,3 +339,23 @@ def test_loading_a_preset_applies_it() -> None:
     assert epoch(at) == 0
     assert widget(at, "selectbox", "Dataset").value == "gauss"
     assert widget(at, "number_input", "Hidden layers").value == 0
+
+
+@pytest.mark.parametrize("name", ["vanishing_sigmoid", "sigmoid_residual", "sigmoid_batch_norm"])
+def test_a_link_to_a_deeper_network_than_the_menus_offer_opens(name: str) -> None:
+    """Ten hidden layers (the menu offers 8): the menu widens, nothing crashes or changes."""
+    spec = preset(name)
+    at = lab({"s": S.spec_to_query(spec)})
+    ok(at)
+    assert errors(at) == []
+    assert at.session_state[S.SPEC] == spec  # residual and norm options kept by the controls
+    assert widget(at, "number_input", "Hidden layers").value == 10
+
+
+def test_a_link_to_a_wider_layer_than_the_menus_offer_opens() -> None:
+    d = DEFAULT.to_dict()
+    d["model"]["layers"][0]["units"] = 100
+    at = lab({"s": json.dumps(d)})
+    ok(at)
+    assert errors(at) == []
+    assert widget(at, "number_input", "Layer 1 neurons").value == 100
