@@ -14,6 +14,7 @@ page = st.navigation([
             default=True),
     st.Page("pages/explore.py", title="Activations and losses", icon=":material/show_chart:"),
     st.Page("pages/backprop.py", title="Backprop, step by step", icon=":material/calculate:"),
+    st.Page("pages/flow.py", title="Gradient flow", icon=":material/waterfall_chart:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ])
 with st.sidebar:

@@ -17,6 +17,7 @@ from engine.errors import SpecError
 from engine.losses import LOSSES, Head
 
 SATURATION = 0.05  # |f'(z)| below this share of its maximum counts as saturated
+GRADIENT_HEALTH = (0.01, 100.0)  # first/last layer gradient ratio outside: vanishing/exploding
 
 
 class Curve(NamedTuple):
@@ -96,3 +97,22 @@ def loss_curve(loss: str, output_activation: str, target: float, z: np.ndarray,
     zs = jnp.asarray(z, jnp.float32)
     (values, preds), grads = jax.vmap(jax.value_and_grad(per_example, has_aux=True))(zs)
     return Curve(np.asarray(preds), np.asarray(values), np.asarray(grads))
+
+
+def gradient_health(first: float, last: float) -> tuple[float, str]:
+    """How the gradient reaching the first hidden layer compares with the last one's.
+
+    ``first`` and ``last`` are gradient norms (of the first and last hidden layers'
+    parameters). Returns ``(first / last, verdict)`` with verdict "vanishing" when the
+    ratio is below ``GRADIENT_HEALTH[0]`` (the first layer barely learns), "exploding"
+    above ``GRADIENT_HEALTH[1]``, "healthy" between, and "no gradient" when the last
+    layer's gradient is zero or not finite.
+    """
+    if not (np.isfinite(first) and np.isfinite(last)) or last <= 0.0:
+        return float("nan"), "no gradient"
+    ratio = first / last
+    if ratio < GRADIENT_HEALTH[0]:
+        return ratio, "vanishing"
+    if ratio > GRADIENT_HEALTH[1]:
+        return ratio, "exploding"
+    return ratio, "healthy"

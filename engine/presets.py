@@ -23,12 +23,20 @@ class Preset:
         spec: a partial spec dict, validated by ``Spec.from_dict``.
         epochs: how long to train to see the point (the CLI's default).
         explanation: two or three sentences for a class.
+        topic: the page it belongs to: ``"playground"`` or ``"gradients"`` (the
+            Gradient flow page's lessons).
     """
 
     title: str
     spec: dict[str, Any]
     epochs: int
     explanation: str
+    topic: str = "playground"
+
+
+def topic_presets(topic: str) -> list[str]:
+    """Names of the presets of one topic, in registry order."""
+    return [n for n in PRESETS.names() if PRESETS.get(n).topic == topic]
 
 
 def _dense(units: int, activation: str) -> dict[str, Any]:
@@ -128,6 +136,7 @@ PRESETS.register("vanishing_sigmoid", Preset(
     "Ten sigmoid layers. The sigmoid's slope is at most 0.25, and backpropagation multiplies "
     "one slope per layer, so the first layers get gradients thousands of times smaller than "
     "the last: they barely learn.",
+    topic="gradients",
 ), "Ten sigmoid layers: the gradient shrinks layer by layer on its way back.")
 PRESETS.register("exploding_normal_init", Preset(
     "Exploding gradients: large normal weights",
@@ -136,6 +145,7 @@ PRESETS.register("exploding_normal_init", Preset(
     "Ten tanh layers whose weights start from N(0, 1), far too large for 32 inputs. Each "
     "layer multiplies the backward signal by a large weight matrix, so the gradient grows "
     "on its way to the first layers and training lurches.",
+    topic="gradients",
 ), "Ten tanh layers with N(0, 1) weights: the gradient grows on its way back.")
 PRESETS.register("healthy_he_relu", Preset(
     "Healthy gradients: He initialisation with ReLU",
@@ -143,6 +153,7 @@ PRESETS.register("healthy_he_relu", Preset(
     300,
     "The same depth with ReLU and He initialisation, whose variance 2 / fan_in keeps the "
     "signal's size from layer to layer: every layer gets a gradient of a similar size.",
+    topic="gradients",
 ), "Ten ReLU layers with He init: gradients of similar size in every layer.")
 PRESETS.register("sigmoid_batch_norm", Preset(
     "Batch norm rescues the deep sigmoid",
@@ -151,6 +162,7 @@ PRESETS.register("sigmoid_batch_norm", Preset(
     "The vanishing sigmoid network with batch norm in every layer. Normalising each layer's "
     "pre-activations keeps them where the sigmoid is steep, and undoes the shrinking of the "
     "signal, so the first layers get gradients at least as large as the last and learn.",
+    topic="gradients",
 ), "The deep sigmoid network with batch norm: gradients reach the first layers.")
 PRESETS.register("sigmoid_residual", Preset(
     "Residual connections rescue the deep sigmoid",
@@ -159,6 +171,7 @@ PRESETS.register("sigmoid_residual", Preset(
     "The vanishing sigmoid network with skip connections: each layer adds its input to its "
     "output, y = x + f(x W + b). The identity path carries the gradient back unchanged, so "
     "the first layer gets hundreds of times more gradient than without it.",
+    topic="gradients",
 ), "The deep sigmoid network with residual connections: an identity path for gradients.")
 
 

@@ -21,7 +21,7 @@ from engine import (
     SCHEDULES,
     Spec,
 )
-from engine.presets import PRESETS
+from engine.presets import PRESETS, topic_presets
 
 VERSION = "pg_widgets_version"
 LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -35,7 +35,8 @@ def bump() -> None:
     st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
 
 
-def _k(name: str) -> str:
+def wkey(name: str) -> str:
+    """The versioned widget key for control ``name`` (see ``bump``)."""
     return f"pg_{name}_{st.session_state.get(VERSION, 0)}"
 
 
@@ -43,17 +44,17 @@ def _options_with(options: tuple, value: Any) -> list:
     return sorted({*options, value})
 
 
-def _pick(label: str, names: list[str], value: str, key: str, **kw) -> str:
+def pick(label: str, names: list[str], value: str, key: str, **kw) -> str:
     """A selectbox over ``names`` showing ``value``, keyed by the widget version."""
     return st.selectbox(label, names, index=names.index(value) if value in names else 0,
-                        key=_k(key), **kw)
+                        key=wkey(key), **kw)
 
 
 def data_controls(d: dict) -> None:
     data = d["data"]
     names = DATASETS.names() + (["csv"] if data["name"] == "csv" else [])
     old = data["name"]
-    data["name"] = _pick("Dataset", names, data["name"], "dataset",
+    data["name"] = pick("Dataset", names, data["name"], "dataset",
                          help="TensorFlow Playground's sets, more, or an uploaded CSV")
     if old != data["name"] and data["name"] in DATASETS and (
             old not in DATASETS or DATASETS.get(old).task != DATASETS.get(data["name"]).task):
@@ -68,25 +69,26 @@ def data_controls(d: dict) -> None:
     c = st.columns(2)
     if kind is not None:  # an uploaded CSV has no noise and no point count to choose
         data["noise"] = c[0].slider("Noise", 0.0, 0.5, float(min(data["noise"], 0.5)), 0.05,
-                                    key=_k("noise"))
+                                    key=wkey("noise"))
     data["train_fraction"] = c[1].slider("Training share", 0.1, 0.9,
-                                         float(data["train_fraction"]), 0.05, key=_k("train"))
+                                         float(data["train_fraction"]), 0.05, key=wkey("train"))
     c = st.columns(2)
     d["batch_size"] = c[0].number_input("Batch size", 1, 1000, int(d["batch_size"]),
-                                        key=_k("batch"), help="1 = one example at a time; "
+                                        key=wkey("batch"), help="1 = one example at a time; "
                                         "larger than the training set = full-batch GD")
     if kind is not None:
         data["n"] = c[1].number_input("Points", 20, 5000, int(data["n"]), step=50,
-                                      key=_k("n"))
+                                      key=wkey("n"))
     if kind is not None and kind.multiclass:
-        data["classes"] = st.slider("Classes", 2, 10, int(data["classes"]), key=_k("classes"))
+        data["classes"] = st.slider("Classes", 2, 10, int(data["classes"]), key=wkey("classes"))
     c = st.columns(2)
     data["val_fraction"] = c[0].slider("Validation share", 0.0, 0.4,
-                                       float(data["val_fraction"]), 0.05, key=_k("val"))
+                                       float(data["val_fraction"]), 0.05, key=wkey("val"))
     data["standardize"] = c[1].checkbox("Standardise", bool(data["standardize"]),
-                                        key=_k("std"))
-    if kind is not None and st.button("Regenerate data", icon=":material/casino:", key=_k("regen"),
-                 help="New random points (a new data seed)"):
+                                        key=wkey("std"))
+    if kind is not None and st.button("Regenerate data", icon=":material/casino:",
+                                      key=wkey("regen"),
+                                      help="New random points (a new data seed)"):
         data["seed"] = int(data["seed"]) + 1
         bump()
 
@@ -101,7 +103,7 @@ def feature_controls(d: dict, input_dim: int) -> None:
     chosen = []
     for i, f in enumerate(usable):
         if cols[i % len(cols)].checkbox(FEATURES.get(f).label, f in data["features"],
-                                        key=_k(f"feat_{f}")):
+                                        key=wkey(f"feat_{f}")):
             chosen.append(f)
     data["features"] = chosen or list(data["features"])
     if not chosen:
@@ -124,7 +126,7 @@ def network_controls(d: dict) -> None:
     blocks = _blocks(model["layers"])
     # A link or preset may hold more than the menus offer: widen them, never crash.
     n = st.number_input("Hidden layers", 0, max(MAX_HIDDEN, len(blocks)), len(blocks),
-                        key=_k("nlayers"))
+                        key=wkey("nlayers"))
     while len(blocks) < n:
         last = blocks[-1]["dense"] if blocks else {"units": 4, "activation": "tanh"}
         blocks.append({"dense": {"type": "dense", "units": last.get("units", 4),
@@ -139,17 +141,17 @@ def network_controls(d: dict) -> None:
             units = int(dense.get("units", 8))
             dense["units"] = c[0].number_input(f"Layer {i + 1} neurons", 1,
                                                max(MAX_UNITS, units), units,
-                                               key=_k(f"units{i}"))
-            dense["activation"] = _pick(f"Layer {i + 1} activation", acts,
+                                               key=wkey(f"units{i}"))
+            dense["activation"] = pick(f"Layer {i + 1} activation", acts,
                                         dense.get("activation", "relu"), f"act{i}")
         after = [x for x in b["after"] if x["type"] not in ("batch_norm", "dropout")]
         c = st.columns(2)
         has_bn = any(x["type"] == "batch_norm" for x in b["after"])
         rate = next((x.get("rate", 0.2) for x in b["after"] if x["type"] == "dropout"), 0.0)
-        if c[0].checkbox("Batch norm", has_bn, key=_k(f"bn{i}")):
+        if c[0].checkbox("Batch norm", has_bn, key=wkey(f"bn{i}")):
             after.insert(0, next((x for x in b["after"] if x["type"] == "batch_norm"),
                                  {"type": "batch_norm"}))
-        rate = c[1].slider("Dropout", 0.0, 0.8, float(rate), 0.05, key=_k(f"drop{i}"))
+        rate = c[1].slider("Dropout", 0.0, 0.8, float(rate), 0.05, key=wkey(f"drop{i}"))
         if rate > 0:
             after.append({"type": "dropout", "rate": rate})
         layers += [dense, *after]
@@ -159,71 +161,71 @@ def network_controls(d: dict) -> None:
 def output_controls(d: dict) -> None:
     model = d["model"]
     auto = ["auto", *ACTIVATIONS.names()]
-    model["output_activation"] = _pick("Output activation", auto, model["output_activation"],
+    model["output_activation"] = pick("Output activation", auto, model["output_activation"],
                                        "outact", help="auto: sigmoid for two classes, softmax "
                                        "for more, linear for regression")
-    d["loss"] = _pick("Loss", ["auto", *LOSSES.names()], d["loss"], "loss",
+    d["loss"] = pick("Loss", ["auto", *LOSSES.names()], d["loss"], "loss",
                       help="auto: cross-entropy for classes, MSE for regression")
-    model["init"] = _pick("Weight initialiser", INITIALIZERS.names(), model["init"], "init",
+    model["init"] = pick("Weight initialiser", INITIALIZERS.names(), model["init"], "init",
                           help=INITIALIZERS.describe(model["init"]))
 
 
 def training_controls(d: dict) -> None:
     opt = d["optimizer"]
-    opt["name"] = _pick("Optimizer", OPTIMIZERS.names(), opt["name"], "opt",
+    opt["name"] = pick("Optimizer", OPTIMIZERS.names(), opt["name"], "opt",
                         help=OPTIMIZERS.describe(opt["name"]))
     opt["learning_rate"] = st.select_slider(
         "Learning rate", _options_with(LEARNING_RATES, opt["learning_rate"]),
-        value=opt["learning_rate"], key=_k("lr"))
+        value=opt["learning_rate"], key=wkey("lr"))
     used = set(OPTIMIZERS.get(opt["name"]).hparams.values())
     if "momentum" in used:
         opt["momentum"] = st.slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
-                                    key=_k("mom"))
+                                    key=wkey("mom"))
     if "b1" in used:
         c = st.columns(2)
         opt["b1"] = c[0].number_input("beta1", 0.0, 0.9999, float(opt["b1"]), 0.01,
-                                      key=_k("b1"), format="%.4f")
+                                      key=wkey("b1"), format="%.4f")
         opt["b2"] = c[1].number_input("beta2", 0.0, 0.99999, float(opt["b2"]), 0.001,
-                                      key=_k("b2"), format="%.5f")
+                                      key=wkey("b2"), format="%.5f")
     if "weight_decay" in used:
         opt["weight_decay"] = st.number_input("Weight decay", 0.0, 1.0,
                                               float(opt["weight_decay"]), 1e-4,
-                                              key=_k("wd"), format="%.4f")
+                                              key=wkey("wd"), format="%.4f")
     sched = opt["schedule"]
-    sched["name"] = _pick("Learning-rate schedule", SCHEDULES.names(), sched["name"], "sched",
+    sched["name"] = pick("Learning-rate schedule", SCHEDULES.names(), sched["name"], "sched",
                           help=SCHEDULES.describe(sched["name"]))
     c = st.columns(2)
     sched["warmup_steps"] = c[0].number_input("Warm-up steps", 0, 100_000,
-                                              int(sched["warmup_steps"]), 50, key=_k("warm"))
+                                              int(sched["warmup_steps"]), 50, key=wkey("warm"))
     if sched["name"] != "constant":
         sched["decay_steps"] = c[1].number_input("Decay steps", 1, 1_000_000,
                                                  int(sched["decay_steps"]), 100,
-                                                 key=_k("dsteps"))
+                                                 key=wkey("dsteps"))
         if sched["name"] in ("step", "exponential"):
             sched["decay_rate"] = st.slider("Decay rate", 0.01, 1.0, float(sched["decay_rate"]),
-                                            0.01, key=_k("drate"))
+                                            0.01, key=wkey("drate"))
     reg = d["regularization"]
     c = st.columns(2)
     reg["kind"] = c[0].selectbox("Regularisation", ["none", "l1", "l2"],
-                                 index=["none", "l1", "l2"].index(reg["kind"]), key=_k("reg"))
+                                 index=["none", "l1", "l2"].index(reg["kind"]), key=wkey("reg"))
     reg["rate"] = c[1].select_slider("Regularisation rate", _options_with(REG_RATES,
                                                                           reg["rate"]),
-                                     value=reg["rate"], key=_k("regrate"))
+                                     value=reg["rate"], key=wkey("regrate"))
     c = st.columns(2)
     opt["clip_norm"] = c[0].number_input("Clip gradient norm", 0.0, 1000.0,
-                                         float(opt["clip_norm"]), 0.5, key=_k("clip"),
+                                         float(opt["clip_norm"]), 0.5, key=wkey("clip"),
                                          help="0 = no clipping")
     es = d["early_stopping"]
     es["patience"] = c[1].number_input("Early-stopping patience", 0, 10_000,
-                                       int(es["patience"]), 10, key=_k("pat"),
+                                       int(es["patience"]), 10, key=wkey("pat"),
                                        help="Epochs without validation improvement; 0 = off. "
                                        "Needs a validation share.")
-    d["seed"] = st.number_input("Weight seed", 0, 2**31 - 1, int(d["seed"]), key=_k("seed"))
+    d["seed"] = st.number_input("Weight seed", 0, 2**31 - 1, int(d["seed"]), key=wkey("seed"))
 
 
-def preset_picker() -> Spec | None:
-    """A preset menu; returns the chosen preset's spec when "Load" is pressed."""
-    names = PRESETS.names()
+def preset_picker(topic: str = "playground") -> Spec | None:
+    """A menu of one topic's presets; returns the chosen one's spec when "Load" is pressed."""
+    names = topic_presets(topic)
     c = st.columns([2.2, 1], vertical_alignment="bottom")
     name = c[0].selectbox("Preset", names, format_func=lambda n: PRESETS.get(n).title,
                           key="pg_preset")

@@ -29,7 +29,7 @@ class View:
     discretize: bool = False
 
 
-def _b64(a: np.ndarray) -> str:
+def b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a, np.uint8).tobytes()).decode("ascii")
 
 
@@ -66,13 +66,13 @@ def output_grid(exp: Experiment, output: np.ndarray) -> dict[str, Any]:
     mode = mode_of(exp)
     head = exp.structure.net.head
     if mode == "multiclass":
-        return {"grid": _b64(np.argmax(output, -1)), "conf": _b64(_unit(np.max(output, -1), 0, 1))}
+        return {"grid": b64(np.argmax(output, -1)), "conf": b64(_unit(np.max(output, -1), 0, 1))}
     o = output[..., 0]
     if mode == "binary":
         neg, pos = ACTIVATIONS.get(head.activation).binary_targets
-        return {"grid": _b64(_unit(o, neg, pos))}
+        return {"grid": b64(_unit(o, neg, pos))}
     lo, hi = target_range(exp)
-    return {"grid": _b64(_unit(o, lo, hi))}
+    return {"grid": b64(_unit(o, lo, hi))}
 
 
 def points(exp: Experiment) -> list[list[float]]:
@@ -112,7 +112,7 @@ def columns(exp: Experiment, probes: Probes, params: list[dict]) -> tuple[list, 
             label = feature_labels[j] if c == 0 else (f"{names[c]} #{j + 1}" if c < len(
                 names) - 1 else f"output {j + 1}")
             bias = float(p["b"][j]) if "b" in p else None
-            units.append({"grid": _b64(scaled[..., j]), "label": label, "bias": bias})
+            units.append({"grid": b64(scaled[..., j]), "label": label, "bias": bias})
         cols.append({"name": names[c], "units": units, "more": n - shown})
         if c > 0:
             w = p.get("w")

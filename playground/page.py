@@ -54,16 +54,7 @@ def sidebar(hidden: set[str]) -> None:
             _upload()
         exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
         d = C.controls(st.session_state[S.key(S.SPEC)], exp.dataset.input_dim, hidden)
-    if d != st.session_state[S.key(S.SPEC)].to_dict():
-        try:
-            spec = Spec.from_dict(d)
-        except engine.SpecError as err:
-            S.flash("error", f"{err}. The last working setup is kept.")
-            C.bump()
-            st.rerun()
-        if not session.apply_spec(spec):
-            C.bump()
-        st.rerun()
+    session.apply_changes(d)
 
 
 def playground_page() -> None:

@@ -59,11 +59,31 @@ def apply_spec(spec: Spec, raw: engine.RawData | None = None) -> bool:
     return True
 
 
+def apply_changes(d: dict[str, Any]) -> None:
+    """Apply the spec dict the controls describe, if it changed, and rerun.
+
+    A dict that fails validation flashes the reason and puts the widgets back on
+    the last good spec, so nothing the user built is lost.
+    """
+    if d == st.session_state[S.key(S.SPEC)].to_dict():
+        return
+    try:
+        spec = Spec.from_dict(d)
+    except EngineError as err:
+        S.flash("error", f"{err}. The last working setup is kept.")
+        bump_widgets()
+        st.rerun()
+    if not apply_spec(spec):
+        bump_widgets()
+    st.rerun()
+
+
 def reset() -> None:
     """Fresh weights (from the spec's seed) and an empty history; pauses training."""
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
     st.session_state[S.key(S.TRAIN_STATE)] = exp.init()
     st.session_state[S.key(S.HISTORY)] = {k: [] for k in HISTORY_KEYS}
+    st.session_state.pop(S.key(S.TRACE), None)
     st.session_state[S.key(S.PLAYING)] = False
 
 

@@ -10,7 +10,7 @@ import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
-TITLES = ["Playground", "Activations and losses", "Backprop, step by step",
+TITLES = ["Playground", "Activations and losses", "Backprop, step by step", "Gradient flow",
           "Presets and engine"]
 
 

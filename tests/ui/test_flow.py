@@ -1,0 +1,205 @@
+"""AppTest of the Gradient flow page, and its frame builder."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine
+from engine import Spec
+from engine.presets import PRESETS, preset, topic_presets
+from playground import flow
+from playground import state as S
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "flow.py")
+TIMEOUT = 120
+GF = {name: "gf" + name.removeprefix("pg") for name in
+      (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.PLAYING, S.TRACE)}
+
+
+def page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def widget(at: AppTest, kind: str, label: str):
+    return next(w for w in getattr(at, kind) if w.label == label)
+
+
+@pytest.fixture(scope="module")
+def default() -> AppTest:
+    return page()
+
+
+def test_default_is_the_vanishing_sigmoid_lesson_in_its_own_session(default: AppTest) -> None:
+    ok(default)
+    assert default.session_state[GF[S.SPEC]] == flow.DEFAULT == preset("vanishing_sigmoid")
+    # the Playground's session is untouched: each live page has its own
+    assert S.SPEC not in default.session_state
+    assert widget(default, "number_input", "Hidden layers").value == 10
+    assert widget(default, "selectbox", "Activation").value == "sigmoid"
+    labels = [b.label for b in default.button]
+    assert {"Play", "Step", "Reset"} <= set(labels)
+
+
+def test_step_records_a_frame_and_reset_clears_it() -> None:
+    at = page()
+    at.button(key="pg_step").click().run()
+    ok(at)
+    assert int(at.session_state[GF[S.TRAIN_STATE]].epoch) == 1
+    trace = at.session_state[GF[S.TRACE]]
+    assert trace["epoch"] == [0, 1]  # the first frame (epoch 0), then the step
+    assert len(trace["grad"][-1]) == 11  # ten hidden layers and the output
+    at.button(key="pg_reset").click().run()
+    ok(at)
+    assert int(at.session_state[GF[S.TRAIN_STATE]].epoch) == 0
+    assert at.session_state[GF[S.TRACE]]["epoch"] == [0]
+
+
+def test_depth_width_norm_and_residual_controls_build_the_stack() -> None:
+    at = page()
+    widget(at, "number_input", "Hidden layers").set_value(4)
+    widget(at, "number_input", "Neurons per layer").set_value(16)
+    widget(at, "selectbox", "Normalisation").set_value("batch_norm")
+    widget(at, "toggle", "Residual connections").set_value(True)
+    at.run()
+    ok(at)
+    layers = at.session_state[GF[S.SPEC]].model.layers
+    assert len(layers) == 4
+    opts = [layer.opts() for layer in layers]
+    assert all(o["units"] == 16 and o["norm"] == "batch_norm" for o in opts)
+    assert [o["residual"] for o in opts] == [False, True, True, True]
+    assert "Inspect hidden layer" in [s.label for s in at.select_slider]
+
+
+def test_thirty_layers_are_allowed() -> None:
+    at = page()
+    widget(at, "number_input", "Hidden layers").set_value(30)
+    at.run()
+    ok(at)
+    assert len(at.session_state[GF[S.SPEC]].model.layers) == 30
+
+
+def test_loading_a_gradient_preset() -> None:
+    at = page()
+    at.selectbox(key="pg_preset").set_value("sigmoid_residual")
+    at.button(key="pg_load_preset").click().run()
+    ok(at)
+    assert at.session_state[GF[S.SPEC]] == preset("sigmoid_residual")
+    assert widget(at, "toggle", "Residual connections").value is True
+    # only the gradient lessons are offered here
+    assert set(at.selectbox(key="pg_preset").options) == {
+        PRESETS.get(n).title for n in topic_presets("gradients")}
+
+
+def test_a_link_opens_its_setup_and_a_bad_link_keeps_the_default() -> None:
+    spec = preset("exploding_normal_init")
+    at = page({"s": S.spec_to_query(spec)})
+    ok(at)
+    assert at.session_state[GF[S.SPEC]] == spec
+    bad = page({"s": '{"model": {"layers": [{"type": "dense", "units": -3}]}}'})
+    assert not bad.exception
+    assert bad.session_state[GF[S.SPEC]] == flow.DEFAULT
+    assert any("units" in e.value for e in bad.error)
+
+
+def test_an_impossible_residual_stack_from_a_link_is_refused_with_a_message() -> None:
+    d = flow.DEFAULT.to_dict()
+    d["model"]["layers"][0]["residual"] = True  # 2 input features -> 32 units
+    at = page({"s": json.dumps(d)})
+    assert not at.exception
+    assert at.session_state[GF[S.SPEC]] == flow.DEFAULT
+    assert any("residual" in e.value for e in at.error)
+
+
+def test_exploding_run_is_paused_with_a_lesson_not_a_crash() -> None:
+    d = preset("healthy_he_relu").to_dict()
+    d["model"]["init"], d["optimizer"]["learning_rate"] = "normal", 10.0
+    at = page({"s": json.dumps(d)})
+    for _ in range(5):
+        at.button(key="pg_step").click().run()
+        assert not at.exception
+        if bool(at.session_state[GF[S.TRAIN_STATE]].monitor.diverged):
+            break
+    assert bool(at.session_state[GF[S.TRAIN_STATE]].monitor.diverged)
+    assert any("diverged" in e.value for e in at.error)
+
+
+# -- the frame builder ------------------------------------------------------------------
+
+def _frame(spec: Spec, frames: int = 3, selected: int = 0):
+    exp = engine.build(spec)
+    state = exp.init()
+    trace = {"epoch": [], "grad": [], "act": [], "w": []}
+    for _ in range(frames):
+        state, chunk = exp.train(state, 1, probes=True, **flow.PROBES)
+        params = [{k: np.asarray(v) for k, v in p.items()} for p in state.params]
+        dense = [i for i, p in enumerate(params) if "w" in p]
+        trace["epoch"].append(int(state.epoch))
+        trace["grad"].append(flow._log10(chunk.probes.grad_norm[dense]))
+        trace["act"].append(chunk.probes.layers.act_stats)
+        trace["w"].append(chunk.probes.layers.weight_stats)
+    hist = {k: [] for k in ("train_loss", "val_loss", "test_loss")}
+    return exp, chunk.probes, flow.make_flow_frame(exp, params, chunk.probes, int(state.epoch),
+                                                   hist, trace, selected)
+
+
+def test_frame_reports_vanishing_gradients_for_the_deep_sigmoid() -> None:
+    exp, _, frame = _frame(preset("vanishing_sigmoid"))
+    json.dumps(frame)  # JSON-able: no NaN, no NumPy scalars
+    assert frame["names"] == [f"L{k}" for k in range(1, 11)] + ["out"]
+    assert frame["health"]["verdict"] == "vanishing"
+    assert frame["health"]["ratio"] < 0.01
+    assert frame["heat_frames"] == 3
+    assert len(base64.b64decode(frame["heat"])) == 11 * 3  # (layers, frames) bytes
+    sel = frame["selected"]
+    assert sum(sel["hist"]) == exp.dataset.arrays.x_train.shape[0] * 32
+    assert len(sel["act_time"]) == 3 and len(sel["act_time"][0]) == 5
+    assert frame["act_range"] == [0.0, 1.0]  # the sigmoid's range
+
+
+def test_frame_reports_healthy_gradients_with_residuals() -> None:
+    _, _, frame = _frame(preset("sigmoid_residual"), frames=1, selected=9)
+    assert frame["health"]["verdict"] == "healthy"
+    assert frame["selected"]["name"] == "Layer 10"
+
+
+def test_heatmap_maps_log_norms_onto_bytes() -> None:
+    lo, hi = flow.HEAT_RANGE
+    rows = [np.array([lo, hi, -np.inf]), np.array([(lo + hi) / 2, hi + 5, np.nan])]
+    m = flow.heatmap(rows)
+    assert m.shape == (3, 2)  # (layers, frames)
+    assert m[0].tolist() == [1, 128] and m[1].tolist() == [255, 255]
+    assert m[2].tolist() == [0, 0]  # no gradient at all: its own colour
+
+
+def test_trace_keeps_only_the_latest_frames(monkeypatch) -> None:
+    store: dict = {}
+    monkeypatch.setattr(flow.st, "session_state", store)
+    monkeypatch.setattr(flow.S, "key", lambda name: name)
+
+    class P:
+        grad_norm = np.ones(3)
+
+        class layers:
+            act_stats = np.zeros((2, 5))
+            weight_stats = np.zeros((3, 5))
+
+    for epoch in range(flow.TRACE_FRAMES + 10):
+        flow.record(P, [0, 1, 2], epoch)
+    flow.record(P, [0, 1, 2], flow.TRACE_FRAMES + 9)  # a redraw adds nothing
+    trace = store[S.TRACE]
+    assert len(trace["epoch"]) == flow.TRACE_FRAMES
+    assert trace["epoch"][0] == 10 and trace["epoch"][-1] == flow.TRACE_FRAMES + 9
