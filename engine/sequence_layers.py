@@ -24,6 +24,10 @@ from engine.initializers import INITIALIZERS
 from engine.layers import LAYERS, LayerKind, Params, Shape
 from engine.schema import Choice, Flag, Num
 
+SEQUENCE_KINDS = ("embedding", "positional", "rnn", "lstm", "gru", "attention", "transformer",
+                  "pool")
+"""Every kind this module registers: they read (T, d) sequences, not points."""
+
 RECURRENT_KINDS = ("rnn", "lstm", "gru")
 """Layer kinds whose hidden states ``recurrent_states`` returns."""
 
