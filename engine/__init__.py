@@ -17,6 +17,8 @@ from engine.layers import LAYERS
 from engine.losses import LOSSES
 from engine.optimizers import OPTIMIZERS
 from engine.schedules import SCHEDULES
+from engine.sequence_layers import SEQUENCE_KINDS  # importing registers the kinds
+from engine.sequence_tasks import SEQUENCE_TASKS
 from engine.spec import (
     DataSpec,
     EarlyStoppingSpec,
@@ -31,8 +33,9 @@ from engine.training import METRICS, Chunk, Monitor, Structure, TrainState
 
 __all__ = [
     "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LAYERS", "LOSSES", "METRICS",
-    "OPTIMIZERS", "SCHEDULES", "Chunk", "DataArrays", "DataError", "DataSpec", "Dataset",
-    "EarlyStoppingSpec", "EngineError", "Experiment", "LayerSpec", "ModelSpec", "Monitor",
-    "OptimizerSpec", "RawData", "RegularizationSpec", "Result", "ScheduleSpec", "Spec",
-    "SpecError", "Structure", "TrainState", "build", "build_dataset", "load_csv", "run",
+    "OPTIMIZERS", "SCHEDULES", "SEQUENCE_KINDS", "SEQUENCE_TASKS", "Chunk", "DataArrays",
+    "DataError", "DataSpec", "Dataset", "EarlyStoppingSpec", "EngineError", "Experiment",
+    "LayerSpec", "ModelSpec", "Monitor", "OptimizerSpec", "RawData", "RegularizationSpec",
+    "Result", "ScheduleSpec", "Spec", "SpecError", "Structure", "TrainState", "build",
+    "build_dataset", "load_csv", "run",
 ]

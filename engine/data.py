@@ -30,6 +30,7 @@ from engine.features import (
     raw_column_index,
 )
 from engine.registry import Registry
+from engine.sequence_tasks import SEQUENCE_TASKS, generate_task
 
 MAX_CSV_ROWS = 10_000
 """Most data rows an uploaded CSV may have (the app trains in the browser's time budget)."""
@@ -350,6 +351,26 @@ class Dataset:
     extent: float
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
+    sequence: SequenceInfo | None = None
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """What a sequence task's data look like (hashable: part of the network's key).
+
+    Attributes:
+        tokens: inputs are token ids ``(n, T)`` int32 (else vectors ``(n, T, d)`` float32).
+        per_token: targets ``(n, T)`` at every step (class -1 = no target at that step)
+            rather than one per sequence ``(n,)``.
+        in_shape: the input's shape without the batch axis as the layers see it:
+            ``(T, V)`` for tokens (V = vocabulary size, as one-hot), ``(T, d)`` else.
+        vocab: display name of each token id (empty for vectors).
+    """
+
+    tokens: bool
+    per_token: bool
+    in_shape: tuple[int, int]
+    vocab: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -632,7 +653,8 @@ def build_dataset(spec: Any, raw: RawData | None = None) -> Dataset:
     """Generate (or take uploaded) data, shuffle, split and compute feature statistics.
 
     Args:
-        spec: any object with ``name`` (a ``DATASETS`` name or ``"csv"``), ``n`` (total
+        spec: any object with ``name`` (a ``DATASETS`` or ``SEQUENCE_TASKS`` name, or
+            ``"csv"``), ``n`` (total
             points; ignored for CSV), ``noise``, ``train_fraction``, ``val_fraction``,
             ``features`` (tuple of names), ``seed``, ``standardize`` and ``classes``
             (used by multiclass sets only).
@@ -646,6 +668,8 @@ def build_dataset(spec: Any, raw: RawData | None = None) -> Dataset:
         DataError: missing upload, splits that leave no training or test points,
             non-raw features on a CSV with more than 2 columns.
     """
+    if spec.name in SEQUENCE_TASKS:
+        return _build_sequences(spec)
     features = tuple(spec.features)
     rng = np.random.default_rng(spec.seed)
     if spec.name == "csv":
@@ -717,3 +741,31 @@ def build_dataset(spec: Any, raw: RawData | None = None) -> Dataset:
         feature_names=tuple(feature_names),
         class_names=tuple(class_names),
     )
+
+
+def _build_sequences(spec: Any) -> Dataset:
+    """A sequence task's data, split in order (the generators draw i.i.d. sequences).
+
+    Per-token class targets outside the mask become -1 ("no target here"), so the
+    arrays keep the points' layout and training needs no separate mask.
+    """
+    kind = SEQUENCE_TASKS.get(spec.name, "data.name")
+    n = int(spec.n)
+    sizes = _split_sizes(n, spec.train_fraction, spec.val_fraction)
+    seq = generate_task(spec.name, spec.seed, n, spec.length or kind.length[1],
+                        spec.symbols or kind.symbols[1], float(spec.noise))
+    classify = kind.task == "classification"
+    y = np.where(seq.mask > 0, seq.y, -1) if classify else seq.y
+    y = y.astype(np.int32 if classify else np.float32)
+    x = seq.x.astype(np.int32 if kind.tokens else np.float32)
+    n_train, n_val, _ = sizes
+    cut = (n_train, n_train + n_val)
+    xs, ys = np.split(x, cut), np.split(y, cut)
+    arrays = DataArrays(
+        *(jnp.asarray(a) for pair in zip(xs, ys, strict=True) for a in pair),
+        mean=jnp.zeros(1, jnp.float32), std=jnp.ones(1, jnp.float32))
+    width = len(seq.vocab) if kind.tokens else x.shape[2]
+    info = SequenceInfo(kind.tokens, kind.per_token, (x.shape[1], width), seq.vocab)
+    return Dataset(arrays=arrays, task=kind.task, n_classes=len(seq.classes), input_dim=0,
+                   features=(), extent=0.0, feature_names=seq.vocab,
+                   class_names=seq.classes, sequence=info)

@@ -181,7 +181,8 @@ class Experiment:
 
 
 def _make(spec: Spec, dataset: Dataset) -> Experiment:
-    net = build_network(spec, dataset.features, dataset.task, dataset.n_classes)
+    net = build_network(spec, dataset.features, dataset.task, dataset.n_classes,
+                        dataset.sequence)
     structure = Structure(
         net=net, input_dim=dataset.input_dim, optimizer=spec.optimizer.name,
         schedule=spec.optimizer.schedule.name, regularization=spec.regularization.kind,

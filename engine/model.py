@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine.activations import ACTIVATIONS
+from engine.data import SequenceInfo
 from engine.errors import SpecError
 from engine.features import apply_features
 from engine.layers import LAYERS, matmul
@@ -43,11 +44,23 @@ class Network:
     head: Head
     loss: str
     init: str
+    sequence: SequenceInfo | None = None
 
     @property
     def in_dim(self) -> int:
         """Number of input features F."""
         return len(self.features)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """The input's shape as the first layer sees it: ``(F,)``, or ``(T, V|d)``."""
+        return self.sequence.in_shape if self.sequence else (self.in_dim,)
+
+    @property
+    def one_hot(self) -> bool:
+        """Token ids enter as one-hot vectors (no embedding layer first)."""
+        return bool(self.sequence and self.sequence.tokens and (
+            not self.layers or self.layers[0].type != "embedding"))
 
 
 def resolve_head(spec: Spec, task: str, n_classes: int) -> tuple[Head, str]:
@@ -108,12 +121,32 @@ def structural(layer: LayerSpec) -> LayerSpec:
     return LayerSpec(layer.type, tuple((k, v) for k, v in layer.options if k not in values))
 
 
-def build_network(spec: Spec, features: Sequence[str], task: str, n_classes: int) -> Network:
-    """The ``Network`` for ``spec`` on data with this task and class count."""
+def build_network(spec: Spec, features: Sequence[str], task: str, n_classes: int,
+                  sequence: SequenceInfo | None = None) -> Network:
+    """The ``Network`` for ``spec`` on data with this task and class count.
+
+    ``sequence`` describes sequence data (None for points). Raises ``SpecError``
+    when the stack cannot take the data or cannot end in the task's output.
+    """
     head, loss = resolve_head(spec, task, n_classes)
     layers = tuple(structural(layer) for layer in spec.model.layers)
-    check_shapes(layers, (len(features),))
-    return Network(layers, tuple(features), head, loss, spec.model.init)
+    net = Network(layers, tuple(features), head, loss, spec.model.init, sequence)
+    if layers and layers[0].type == "embedding" and not (sequence and sequence.tokens):
+        raise SpecError("model.layers[0].type", "an embedding turns token ids into vectors; "
+                                                "this data has no tokens: remove it")
+    out = check_shapes(layers, net.in_shape)
+    want = 2 if sequence and sequence.per_token else 1
+    if len(out) != want:
+        last = f"model.layers[{len(layers) - 1}]" if layers else "model.layers"
+        if want == 2:
+            raise SpecError(last, f"this task predicts one output per time step, but the "
+                                  f"network ends with shape {out}: keep the time axis (no "
+                                  "pool layer; recurrent layers with sequences on)")
+        raise SpecError(last, f"this task predicts one output per "
+                              f"{'sequence' if sequence else 'point'}, but the network ends "
+                              f"with shape {out}: end with a pool layer or a recurrent layer "
+                              "with sequences off")
+    return net
 
 
 def check_shapes(layers: Sequence[LayerSpec], in_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -145,7 +178,7 @@ def init_network(net: Network, key: jax.Array) -> tuple[Params, list[dict]]:
     linear dense layer; its activation is applied by ``apply_network``.
     """
     params, states = [], []
-    shape: tuple[int, ...] = (net.in_dim,)
+    shape: tuple[int, ...] = net.in_shape
     for i, layer in enumerate((*net.layers, _output_layer(net))):
         p, s, shape = LAYERS.get(layer.type).init(
             jax.random.fold_in(key, i), shape, layer.opts(), net.init)
@@ -158,7 +191,13 @@ def init_network(net: Network, key: jax.Array) -> tuple[Params, list[dict]]:
 
 
 def featurize(net: Network, x: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
-    """Raw points (..., d) -> standardised input features (..., F)."""
+    """Raw points (..., d) -> standardised input features (..., F).
+
+    Sequences pass through as they are, except token ids (n, T) that go straight
+    into a non-embedding layer: those become one-hot vectors (n, T, V).
+    """
+    if net.sequence is not None:
+        return jax.nn.one_hot(x, net.in_shape[1]) if net.one_hot else x
     return (apply_features(x, net.features) - mean) / std
 
 

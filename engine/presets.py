@@ -175,6 +175,79 @@ PRESETS.register("sigmoid_residual", Preset(
 ), "The deep sigmoid network with residual connections: an identity path for gradients.")
 
 
+def _seq(task: str, layers: list[dict[str, Any]], **data: Any) -> dict[str, Any]:
+    """A sequence task with 2000 sequences, Adam and batches of 32."""
+    return {"data": {"name": task, "n": 2000, **data}, "model": {"layers": layers},
+            "optimizer": {"name": "adam", "learning_rate": 0.01}, "batch_size": 32}
+
+
+_TRANSFORMER = [{"type": "embedding", "dim": 32}, {"type": "positional"},
+                {"type": "transformer", "heads": 4, "mlp": 64},
+                {"type": "transformer", "heads": 4, "mlp": 64}]
+
+PRESETS.register("reverse_transformer", Preset(
+    "Transformer reverses a string",
+    {**_seq("reverse", _TRANSFORMER), "optimizer": {"name": "adam", "learning_rate": 0.003}},
+    30,
+    "Two transformer blocks with four attention heads read six digits and write them "
+    "backwards. Watch the attention maps: each output step learns to look at the mirrored "
+    "input position, an anti-diagonal line.",
+    topic="sequences",
+), "Embedding, positions and two transformer blocks on string reversal.")
+PRESETS.register("reverse_lstm", Preset(
+    "LSTM reverses a string",
+    _seq("reverse", [{"type": "lstm", "units": 64}]),
+    30,
+    "One LSTM reads the digits one by one and must keep all of them in its cell state "
+    "until the separator, then write them out last-first. It learns, but more slowly than "
+    "attention, which can look back at any position directly.",
+    topic="sequences",
+), "An LSTM on string reversal: memory in the cell state.")
+PRESETS.register("adding_lstm", Preset(
+    "LSTM solves the adding problem",
+    _seq("adding", [{"type": "lstm", "units": 16, "sequences": False}], length=50),
+    30,
+    "Fifty random numbers, two of them marked: output their sum. The answer depends on "
+    "steps far apart, so the gradient must travel back through many time steps. The LSTM's "
+    "cell state carries it almost unchanged, and the loss falls to nearly zero.",
+    topic="sequences",
+), "Long-range memory: an LSTM adds two marked numbers out of fifty.")
+PRESETS.register("adding_rnn", Preset(
+    "A simple RNN fails the adding problem",
+    _seq("adding", [{"type": "rnn", "units": 16, "sequences": False}], length=50),
+    30,
+    "The same task with a simple tanh RNN. Its gradient through time shrinks at every step "
+    "(vanishing gradients through time), so it never links the answer to the marked numbers "
+    "and predicts about their average sum: the loss stays near 1/6.",
+    topic="sequences",
+), "The same adding problem with a simple RNN: vanishing gradients through time.")
+PRESETS.register("parity_gru", Preset(
+    "GRU counts bits (parity)",
+    _seq("parity", [{"type": "gru", "units": 16, "sequences": False}]),
+    30,
+    "Is the number of ones in an 8-bit string odd? The GRU must flip one bit of memory at "
+    "every 1 it reads: a tiny state machine, learned from examples.",
+    topic="sequences",
+), "A GRU learns parity: a one-bit state machine.")
+PRESETS.register("sentiment_gru", Preset(
+    "Sentiment with negation",
+    _seq("sentiment", [{"type": "embedding", "dim": 16},
+                       {"type": "gru", "units": 16, "sequences": False}]),
+    20,
+    "Short reviews from a tiny vocabulary, where 'not' flips the next polar word: 'not good' "
+    "is negative. Word embeddings plus a GRU learn the words' polarities and the negation.",
+    topic="sequences",
+), "Word embeddings and a GRU on sentences with negation.")
+PRESETS.register("sine_rnn", Preset(
+    "RNN predicts a sine wave",
+    _seq("sine", [{"type": "rnn", "units": 16}], noise=0.05),
+    20,
+    "Each step sees the current value of a noisy sine wave and predicts the next, clean one. "
+    "From one value the direction is ambiguous, so the RNN must use its memory of the past.",
+    topic="sequences",
+), "Next-step prediction of a noisy sine wave with a simple RNN.")
+
+
 def preset(name: str) -> Spec:
     """The validated ``Spec`` of preset ``name`` (``SpecError`` if unknown)."""
     return Spec.from_dict(PRESETS.get(name, "preset").spec)

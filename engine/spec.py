@@ -24,6 +24,7 @@ from engine.losses import LOSSES
 from engine.optimizers import OPTIMIZERS
 from engine.schedules import SCHEDULES
 from engine.schema import Choice, Flag, Names, Num, OneOf, Text, check_object
+from engine.sequence_tasks import SEQUENCE_TASKS
 
 MAX_LAYERS = 32
 MAX_JSON_CHARS = 200_000
@@ -40,7 +41,7 @@ def _f(default: Any, check: Any) -> Any:
 class DataSpec:
     """Which data, how much, how noisy, how split, and which input features."""
 
-    name: str = _f("spiral", OneOf(DATASETS, ("csv",)))
+    name: str = _f("spiral", OneOf(DATASETS, ("csv", *SEQUENCE_TASKS.names())))
     n: int = _f(500, Num(4, 10_000, integer=True))
     noise: float = _f(0.1, Num(0.0, 5.0))
     train_fraction: float = _f(0.5, Num(0.01, 0.99))
@@ -51,6 +52,8 @@ class DataSpec:
     classes: int = _f(3, Num(2, 10, integer=True))
     path: str | None = _f(None, Text())
     label_column: str | None = _f(None, Text(200))
+    length: int = _f(0, Num(0, 1000, integer=True))  # sequence tasks; 0 = the task's default
+    symbols: int = _f(0, Num(0, 100, integer=True))  # sequence tasks' alphabet; 0 = default
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,7 @@ def _check_cross_fields(spec: Spec) -> None:
         total = data.train_fraction + data.val_fraction
         raise SpecError("data.val_fraction", f"train_fraction + val_fraction = {total:g} leaves "
                                              "no test set; keep the sum below 0.99")
-    if data.name != "csv":
+    if data.name in DATASETS:  # features are for points; sequence tasks ignore them
         check_features(data.features, DATASETS.get(data.name).input_dim)
     if spec.early_stopping.patience > 0 and data.val_fraction <= 0:
         raise SpecError("early_stopping.patience",

@@ -135,11 +135,36 @@ class Compiled:
         self.predict = jax.jit(self._predict)
 
     # -- pieces -------------------------------------------------------------------------
+    def example_losses(self, z: jax.Array, o: jax.Array, y: jax.Array) -> jax.Array:
+        """Loss per example, (batch,).
+
+        Per-token outputs z, o (batch, T, out) with targets y (batch, T) give each
+        sequence the mean loss over its steps that have a target (class -1 = none).
+        """
+        head = self.s.net.head
+        if y.ndim == 1:
+            return self.loss_fn(z, o, y, head)
+        b, t = y.shape
+        valid = (y >= 0) if head.task == "classification" else jnp.ones(y.shape, bool)
+        flat = self.loss_fn(z.reshape(b * t, -1), o.reshape(b * t, -1),
+                            jnp.where(valid, y, 0).reshape(-1), head).reshape(b, t)
+        return jnp.sum(flat * valid, -1) / jnp.maximum(jnp.sum(valid, -1), 1)
+
+    def example_hits(self, o: jax.Array, y: jax.Array) -> jax.Array:
+        """Accuracy per example, (batch,): 0/1, or the share of right steps per sequence."""
+        head = self.s.net.head
+        if y.ndim == 1:
+            return (head.predict(o) == y).astype(jnp.float32)
+        b, t = y.shape
+        valid = y >= 0
+        hits = (head.predict(o.reshape(b * t, -1)).reshape(b, t) == y) & valid
+        return jnp.sum(hits, -1) / jnp.maximum(jnp.sum(valid, -1), 1)
+
     def _objective(self, params, mstate, h, y, values, key, train):
         """Mean data loss + regularisation on one batch; aux: (data loss, new state)."""
         z, o, mstate, _ = apply_network(self.s.net, params, mstate, h, values, key=key,
                                         train=train)
-        data = jnp.mean(self.loss_fn(z, o, y, self.s.net.head))
+        data = jnp.mean(self.example_losses(z, o, y))
         return data + _penalty(self.s.regularization, params, values), (data, mstate)
 
     def _update(self, params, opt_state, mstate, step, h, y, key, values):
@@ -179,9 +204,9 @@ class Compiled:
         y_all = jnp.concatenate([getattr(data, f"y_{s}") for s in SPLITS])
         z, o, _, _ = apply_network(self.s.net, params, mstate, h_all, values, key=None,
                                    train=False)
-        losses = self.loss_fn(z, o, y_all, self.s.net.head)  # (n_all,)
+        losses = self.example_losses(z, o, y_all)  # (n_all,)
         classify = self.s.net.head.task == "classification"
-        hits = (self.s.net.head.predict(o) == y_all) if classify else None
+        hits = self.example_hits(o, y_all) if classify else None
         # All six means in one fused reduction: a (splits, n_all) mask times the values.
         seg = np.zeros((len(SPLITS), sum(sizes)), np.float32)
         start = 0
@@ -233,8 +258,8 @@ class Compiled:
         def run_epoch(st: TrainState):
             key, k_perm, k_drop = jax.random.split(st.key, 3)
             perm = jax.random.permutation(k_perm, n)[: steps * bs]
-            hb = h_train[perm].reshape(steps, bs, -1)  # (steps, batch, F)
-            yb = y_train[perm].reshape(steps, bs)
+            hb = h_train[perm].reshape(steps, bs, *h_train.shape[1:])  # (steps, batch, F...)
+            yb = y_train[perm].reshape(steps, bs, *y_train.shape[1:])
             keys = jax.random.split(k_drop, steps)
 
             def one(carry, batch):

@@ -24,6 +24,7 @@ from engine import (
     LOSSES,
     OPTIMIZERS,
     SCHEDULES,
+    SEQUENCE_KINDS,
     Spec,
     SpecError,
 )
@@ -192,7 +193,8 @@ def test_table_covers_every_registry_entry():
     assert {r.init1 for r in ROWS} | {r.init for r in ROWS} == set(INITIALIZERS.names())
     assert {r.optimizer for r in ROWS} == set(OPTIMIZERS.names())
     assert {r.schedule["name"] for r in ROWS} == set(SCHEDULES.names())
-    assert {r.layer for r in ROWS} == set(LAYERS.names())
+    # sequence layers need sequence data: tests/engine/test_sequence_training.py
+    assert {r.layer for r in ROWS} == set(LAYERS.names()) - set(SEQUENCE_KINDS)
     assert {r.loss for r in ROWS} == set(LOSSES.names())
     assert {r.data for r in ROWS} == {"circle", "xor", "blobs", "reg_plane"}
     # Every schedule also runs behind a warm-up somewhere.
@@ -276,7 +278,23 @@ PRESET_CHECKS = {
     "logistic_regression": _check_tf_playground,
     "deep_relu_early_stopping": _check_deep_relu_early_stopping,
     "softmax_3class": _check_tf_playground,
+    # sequence presets: what each explanation claims after its suggested epochs
+    "reverse_transformer": lambda r: _at_least(r, "test_accuracy", 0.95),  # issue 4's bar
+    "reverse_lstm": lambda r: _at_least(r, "test_accuracy", 0.8),
+    "adding_lstm": lambda r: _at_most(r, "test_loss", 0.02),
+    "adding_rnn": lambda r: _at_least(r, "test_loss", 0.1),  # fails, as it says: ~1/6
+    "parity_gru": lambda r: _at_least(r, "test_accuracy", 0.95),
+    "sentiment_gru": lambda r: _at_least(r, "test_accuracy", 0.7),
+    "sine_rnn": lambda r: _at_most(r, "test_loss", 0.03),
 }
+
+
+def _at_least(result, metric: str, bound: float) -> None:
+    assert result.metrics[metric] >= bound, (metric, result.metrics[metric])
+
+
+def _at_most(result, metric: str, bound: float) -> None:
+    assert result.metrics[metric] <= bound, (metric, result.metrics[metric])
 
 
 # The gradient-flow presets claim something about gradients at initialisation: the
