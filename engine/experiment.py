@@ -58,6 +58,7 @@ def _values(spec: Spec, dataset: Dataset, structure: Structure) -> dict[str, Any
         "l2": f(reg.rate if reg.kind == "l2" else 0.0),
         "patience": f(es.patience), "min_delta": f(es.min_delta),
         "extent": f(dataset.extent),
+        "example": np.int32(0),  # the test example sequence probes look at
         "layers": layer_values(spec.model.layers),
     }
 
@@ -96,19 +97,22 @@ class Experiment:
 
     def train(self, state: TrainState, epochs: int, *, probes: bool = False,
               resolution: int = 100, neuron_resolution: int = 24,
-              layers: bool = False) -> tuple[TrainState, Chunk]:
+              layers: bool = False, sequence: bool = False,
+              example: int = 0) -> tuple[TrainState, Chunk]:
         """Train ``epochs`` epochs; returns (new state, chunk of host arrays).
 
         Up to 1024 epochs run in one compiled call (K is traced: changing it does
         not recompile); more are split into calls of 1024. Nothing happens to a
         state that has stopped early or diverged: its epochs come back with
         ``trained`` False. Probes, when asked for, are of the final state; a
-        resolution of 0 skips that grid, and ``layers`` adds per-layer statistics
-        (``engine.probes.LayerStats``).
+        resolution of 0 skips that grid, ``layers`` adds per-layer statistics
+        (``engine.probes.LayerStats``) and ``sequence`` a sequence model's view of
+        test example ``example`` (``engine.sequence_probes.SequenceProbes``).
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
         tables, pr = [], None
+        values = {**self.values, "example": np.int32(example)}  # traced: no recompile
         left = epochs
         first = True
         while left > 0 or first:  # epochs=0 still returns probes of the current state
@@ -117,11 +121,11 @@ class Experiment:
             cap = next(c for c in CAPACITIES if c >= k)
             want = probes and left == k
             state, flat = self.fns.train_chunk(
-                state, self.dataset.arrays, self.values, np.int32(k), capacity=cap,
+                state, self.dataset.arrays, values, np.int32(k), capacity=cap,
                 probes=want, resolution=resolution, neuron_resolution=neuron_resolution,
-                layers=layers and want)
+                layers=layers and want, sequence=sequence and want)
             layout = self.fns.layouts[(cap, want, resolution, neuron_resolution,
-                                       layers and want)]
+                                       layers and want, sequence and want)]
             table, pr = unpack(np.asarray(flat), layout)
             tables.append(table[:k])
             left -= k
@@ -131,11 +135,14 @@ class Experiment:
         return state, Chunk(history, pr)
 
     def probe(self, state: TrainState, *, resolution: int = 100,
-              neuron_resolution: int = 24, layers: bool = False):
+              neuron_resolution: int = 24, layers: bool = False, sequence: bool = False,
+              example: int = 0):
         """Probes (decision grid, neurons, gradient norms, histograms) as NumPy arrays."""
-        return to_numpy(self.fns.probe(state, self.dataset.arrays, self.values,
+        values = {**self.values, "example": np.int32(example)}
+        return to_numpy(self.fns.probe(state, self.dataset.arrays, values,
                                        resolution=resolution,
-                                       neuron_resolution=neuron_resolution, layers=layers))
+                                       neuron_resolution=neuron_resolution, layers=layers,
+                                       sequence=sequence))
 
     def step(self, state: TrainState, x: Any, y: Any) -> TrainState:
         """One optimizer step on a given batch: raw points x (batch, d), labels y (batch,).

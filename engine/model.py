@@ -203,7 +203,7 @@ def featurize(net: Network, x: jax.Array, mean: jax.Array, std: jax.Array) -> ja
 
 def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
                   values: Mapping[str, Any], *, key: jax.Array | None, train: bool,
-                  collect: bool = False):
+                  collect: bool = False, start: int = 0):
     """Run the network on input features.
 
     Args:
@@ -214,14 +214,17 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
         key: PRNG key for dropout (only read when ``train``).
         train: training mode (dropout on, batch statistics in batch norm).
         collect: also return every layer's output.
+        start: run hidden layers ``start`` and up only (``h`` is then layer
+            ``start``'s input, e.g. a sequence's embedding, for its gradient).
 
     Returns:
         ``(z, o, new_state, outputs)``: output pre-activation z (batch, out),
         output o = activation(z) (batch, out), the new state list, and the list
-        of hidden layers' outputs (empty unless ``collect``).
+        of hidden layers' outputs from ``start`` on (empty unless ``collect``).
+        Sequences keep their time axis: z and o are (batch, T, out) per token.
     """
-    outputs, new_state = [], []
-    for i, layer in enumerate(net.layers):
+    outputs, new_state = [], list(state[:start])
+    for i, layer in enumerate(net.layers[start:], start):
         k = jax.random.fold_in(key, i) if key is not None else None
         h, s = LAYERS.get(layer.type).apply(params[i], state[i], h, values["layers"][i],
                                             layer.opts(), key=k, train=train)

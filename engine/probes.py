@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,13 +32,16 @@ class Probes(NamedTuple):
         output: network output on the grid, (R, R, out) (1-D data: (R, out)).
         neurons: per-neuron outputs on a coarser grid: one array per drawn layer,
             the input features first, each (r, r, units) (1-D data: (r, units)).
-        grad_norm: full-batch gradient norm of each layer's parameters, (L,).
+        grad_norm: gradient norm of each layer's parameters on the training set (its
+            first ``training.PROBE_EXAMPLES`` examples: all of a playground's), (L,).
         weight_norm: norm of each layer's parameters, (L,).
         weight_hist: histogram counts of each dense layer's weights, (Ld, HIST_BINS).
         weight_range: the symmetric half-width of those histograms, (Ld,).
         grad_hist: histogram counts of each dense layer's weight gradients, (Ld, HIST_BINS).
         grad_range: their half-widths, (Ld,).
         layers: per hidden dense layer statistics (``LayerStats``) when asked for.
+        sequence: one example's attention maps, states and gradient through time
+            (``engine.sequence_probes.SequenceProbes``) when asked for.
     """
 
     output: jax.Array | None
@@ -50,6 +53,7 @@ class Probes(NamedTuple):
     grad_hist: jax.Array
     grad_range: jax.Array
     layers: LayerStats | None = None
+    sequence: Any = None  # engine.sequence_probes.SequenceProbes when asked for
 
 
 class LayerStats(NamedTuple):

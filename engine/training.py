@@ -36,12 +36,14 @@ from engine.probes import (
     tree_norm,
 )
 from engine.schedules import learning_rate
+from engine.sequence_probes import sequence_probes
 
 SPLITS = ("train", "val", "test")
 METRICS = ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
            "test_accuracy")
 HISTORY = (*METRICS, "learning_rate", "trained")  # columns of a chunk's history table
 CAPACITIES = (32, 1024)  # history buffer sizes: one compilation each, any K below
+PROBE_EXAMPLES = 512  # gradient and layer probes read at most this many training examples
 
 
 class Monitor(NamedTuple):
@@ -126,10 +128,11 @@ class Compiled:
         self.loss_fn = LOSSES.get(s.net.loss).fn
         self.train_chunk = jax.jit(self._train_chunk,
                                    static_argnames=("capacity", "probes", "resolution",
-                                                    "neuron_resolution", "layers"))
+                                                    "neuron_resolution", "layers",
+                                                    "sequence"))
         self.layouts: dict[tuple, Layout] = {}  # how to unpack train_chunk's flat output
         self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution",
-                                                           "layers"))
+                                                           "layers", "sequence"))
         self.evaluate = jax.jit(self._evaluate)
         self.step = jax.jit(self._step)
         self.predict = jax.jit(self._predict)
@@ -241,7 +244,8 @@ class Compiled:
     # -- the fused training loop ------------------------------------------------------------
     def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: jax.Array,
                      capacity: int, probes: bool = False, resolution: int = 100,
-                     neuron_resolution: int = 24, layers: bool = False):
+                     neuron_resolution: int = 24, layers: bool = False,
+                     sequence: bool = False):
         """Train ``epochs`` (traced, <= ``capacity``) epochs.
 
         Returns ``(state, table, probes)``: ``table`` is (capacity, len(HISTORY)),
@@ -318,19 +322,22 @@ class Compiled:
         table = jnp.full((capacity, len(HISTORY)), jnp.nan, jnp.float32)
         state, table = jax.lax.fori_loop(0, jnp.minimum(epochs, capacity), body,
                                          (state, table))
-        pr = (self._probe(state, data, values, resolution, neuron_resolution, layers)
+        pr = (self._probe(state, data, values, resolution, neuron_resolution, layers, sequence)
               if probes else None)
         # One flat buffer instead of ~20 arrays: each device-to-host transfer has a
         # fixed cost that would otherwise dominate a 2 ms frame.
         flat, layout = pack((table, pr))
-        self.layouts[(capacity, probes, resolution, neuron_resolution, layers)] = layout
+        self.layouts[(capacity, probes, resolution, neuron_resolution, layers,
+                      sequence)] = layout
         return state, flat
 
     # -- probes ------------------------------------------------------------------------
     def _probe(self, state: TrainState, data: DataArrays, values, resolution: int = 100,
-               neuron_resolution: int = 24, layers: bool = False) -> Probes:
+               neuron_resolution: int = 24, layers: bool = False,
+               sequence: bool = False) -> Probes:
         """Probes of ``state``; a resolution of 0 skips that grid, ``layers`` adds
-        ``LayerStats``."""
+        ``LayerStats``, ``sequence`` adds ``SequenceProbes`` of test example
+        ``values["example"]``."""
         net, d = self.s.net, self.s.input_dim
         params, mstate = state.params, state.model_state
         output, neurons = None, []
@@ -348,11 +355,11 @@ class Compiled:
             drawn = [hc] + [out for layer, out in zip(net.layers, outs, strict=True)
                             if _has_neurons(layer.type)] + [oc]
             neurons = [a.reshape(*shape, -1) for a in drawn]
-        h_train = featurize(net, data.x_train, data.mean, data.std)
-        # The gradient training would follow on the whole training set: batch norm
-        # with batch statistics (train=True), but no dropout (no key).
+        # The gradient training would follow on (up to PROBE_EXAMPLES of) the training
+        # set: batch norm with batch statistics (train=True), but no dropout (no key).
+        h_probe = featurize(net, data.x_train[:PROBE_EXAMPLES], data.mean, data.std)
         grads, _ = jax.grad(self._objective, has_aux=True)(
-            params, mstate, h_train, data.y_train, values, None, True)
+            params, mstate, h_probe, data.y_train[:PROBE_EXAMPLES], values, None, True)
         grad_norm = jnp.stack([tree_norm(g) for g in grads])
         weight_norm = jnp.stack([tree_norm(p) for p in params])
         dense = [i for i, p in enumerate(params) if "w" in p]
@@ -360,13 +367,18 @@ class Compiled:
         g_hist = [histogram(grads[i]["w"], HIST_BINS) for i in dense]
         stats = None
         if layers:
-            outs = apply_network(net, params, mstate, h_train, values, key=None, train=False,
+            outs = apply_network(net, params, mstate, h_probe, values, key=None, train=False,
                                  collect=True)[3]
-            stats = layer_stats(net.layers, params, mstate, [h_train, *outs[:-1]])
+            stats = layer_stats(net.layers, params, mstate, [h_probe, *outs[:-1]])
+        seq = None
+        if sequence:
+            i = jnp.clip(values["example"], 0, data.x_test.shape[0] - 1)
+            seq = sequence_probes(self, params, mstate, data.x_test[i], data.y_test[i], data,
+                                  values)
         return Probes(output, neurons, grad_norm, weight_norm,
                       jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
                       jnp.stack([c for c, _ in g_hist]), jnp.stack([m for _, m in g_hist]),
-                      stats)
+                      stats, seq)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -117,3 +118,63 @@ def test_same_seed_same_curves_and_no_recompile_for_a_new_learning_rate():
     with count_compiles() as box:
         exp.with_spec(spec).train(state, 2)
     assert box["compiles"] == 0
+
+
+# --- probes of one example ------------------------------------------------------------------
+
+def _probe(spec: Spec, epochs: int = 3, example: int = 0):
+    exp = engine.build(spec)
+    state, chunk = exp.train(exp.init(), epochs, probes=True, sequence=True, example=example,
+                             resolution=0, neuron_resolution=0)
+    return exp, state, chunk.probes.sequence
+
+
+def test_attention_probe_has_every_layer_and_head_and_rows_sum_to_one():
+    layers = [{"type": "embedding", "dim": 8},
+              {"type": "attention", "heads": 2, "causal": True},
+              {"type": "transformer", "heads": 4, "mlp": 16}]
+    exp, _, seq = _probe(_spec("copy", layers))
+    t = exp.dataset.arrays.x_test.shape[1]
+    assert [a.shape for a in seq.attention] == [(2, t, t), (4, t, t)]
+    for a in seq.attention:
+        np.testing.assert_allclose(a.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(np.triu(seq.attention[0], k=1) == 0)  # causal: no step sees the future
+    assert np.any(np.triu(seq.attention[1], k=1) > 0)  # the transformer block is not causal
+
+
+def test_recurrent_states_and_cells_over_time():
+    layers = [{"type": "lstm", "units": 6, "bidirectional": True},
+              {"type": "gru", "units": 5, "sequences": False}]
+    exp, _, seq = _probe(_spec("parity", layers))
+    t = exp.dataset.arrays.x_test.shape[1]
+    assert [h.shape for h in seq.hidden] == [(t, 12), (t, 5)]
+    assert [c.shape for c in seq.cell] == [(t, 12)]
+    assert np.all(np.abs(seq.hidden[0]) <= 1.0)  # h = o * tanh(c)
+
+
+def test_input_gradient_and_output_match_a_direct_computation():
+    spec = _spec("adding", [{"type": "rnn", "units": 8, "sequences": False}])
+    exp, state, seq = _probe(spec, example=5)
+    net, data = exp.structure.net, exp.dataset.arrays
+    x, y = data.x_test[5][None], data.y_test[5][None]
+
+    def loss(x):
+        z, o, _, _ = engine.model.apply_network(net, state.params, state.model_state, x,
+                                                exp.values, key=None, train=False)
+        return jnp.sum(exp.fns.example_losses(z, o, y))
+
+    g = np.asarray(jax.grad(loss)(x))[0]  # (T, 2)
+    np.testing.assert_allclose(seq.input_grad, np.linalg.norm(g, axis=-1), rtol=1e-4,
+                               atol=1e-7)
+    np.testing.assert_allclose(seq.output, exp.predict(state, x)[0], rtol=1e-5)
+    assert seq.input_grad[-1] > seq.input_grad[0]  # a simple RNN forgets the distant past
+
+
+def test_the_probed_example_is_a_value_not_a_recompile():
+    spec = _spec("reverse", [{"type": "lstm", "units": 8}])
+    exp, state, first = _probe(spec, epochs=1, example=0)
+    with count_compiles() as box:
+        _, chunk = exp.train(state, 1, probes=True, sequence=True, example=7, resolution=0,
+                             neuron_resolution=0)
+    assert box["compiles"] == 0
+    assert not np.allclose(chunk.probes.sequence.output, first.output)
