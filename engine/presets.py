@@ -240,7 +240,7 @@ PRESETS.register("sentiment_gru", Preset(
 ), "Word embeddings and a GRU on sentences with negation.")
 PRESETS.register("sine_rnn", Preset(
     "RNN predicts a sine wave",
-    _seq("sine", [{"type": "rnn", "units": 16}], noise=0.05),
+    _seq("sine_wave", [{"type": "rnn", "units": 16}], noise=0.05),
     20,
     "Each step sees the current value of a noisy sine wave and predicts the next, clean one. "
     "From one value the direction is ambiguous, so the RNN must use its memory of the past.",

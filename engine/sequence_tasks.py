@@ -10,7 +10,7 @@ targets count in the loss and the accuracy.
 Every generator is deterministic given a ``np.random.Generator`` and draws the same
 random numbers whatever the noise level, so moving the noise slider perturbs the same
 sequences instead of reshuffling them. Noise means the standard deviation of Gaussian
-input noise for ``sine`` and the probability of flipping a label for ``sentiment``; the
+input noise for ``sine_wave`` and the probability of flipping a label for ``sentiment``; the
 other tasks are exact and ignore it.
 """
 
@@ -301,7 +301,7 @@ SEQUENCE_TASKS.register(
     "Teaches keeping a running total in the hidden state.",
 )
 SEQUENCE_TASKS.register(
-    "sine",
+    "sine_wave",
     SequenceTaskKind("regression", True, False, 1, _sine, (8, 24, 64)),
     "Predict the next value of a sine wave with a random frequency and phase. "
     "Noise is the standard deviation of Gaussian noise on the inputs; targets stay clean.",
@@ -338,7 +338,7 @@ def generate_task(
         length: the task's size parameter, within its kind's ``length`` bounds.
         symbols: alphabet size, within its kind's ``symbols`` bounds; ignored by tasks
             without an alphabet (``symbols == (0, 0, 0)``).
-        noise: input noise (``sine``) or label-flip probability (``sentiment``).
+        noise: input noise (``sine_wave``) or label-flip probability (``sentiment``).
 
     Returns:
         The generated ``SequenceData``.

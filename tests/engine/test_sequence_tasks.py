@@ -38,7 +38,7 @@ def test_registry_names_and_docs():
         "recall",
         "parity",
         "count",
-        "sine",
+        "sine_wave",
         "sentiment",
         "adding",
     ]
@@ -175,7 +175,7 @@ def test_count_is_the_running_number_of_ones():
 
 
 def test_sine_target_is_the_next_step_of_a_sinusoid():
-    data = _default("sine", n=30, length=40, noise=0.0)
+    data = _default("sine_wave", n=30, length=40, noise=0.0)
     x = data.x[:, :, 0]
     np.testing.assert_array_equal(data.mask, 1.0)
     # Without noise the target is the input shifted by one step ...
@@ -191,7 +191,7 @@ def test_sine_target_is_the_next_step_of_a_sinusoid():
 
 
 def test_sine_noise_moves_inputs_not_targets():
-    clean, noisy = _default("sine", noise=0.0), _default("sine", noise=0.3)
+    clean, noisy = _default("sine_wave", noise=0.0), _default("sine_wave", noise=0.3)
     np.testing.assert_array_equal(clean.y, noisy.y)
     diff = noisy.x - clean.x
     assert 0.2 < diff.std() < 0.4

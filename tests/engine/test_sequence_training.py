@@ -24,7 +24,7 @@ STACKS = {
     "embedding": ("sentiment", [{"type": "embedding", "dim": 8}, {"type": "pool"}]),
     "positional": ("copy", [{"type": "embedding", "dim": 8},
                             {"type": "positional", "kind": "learned"}]),
-    "rnn": ("sine", [{"type": "rnn", "units": 8}]),
+    "rnn": ("sine_wave", [{"type": "rnn", "units": 8}]),
     "lstm": ("adding", [{"type": "lstm", "units": 8, "sequences": False}]),
     "gru": ("parity", [{"type": "gru", "units": 8, "sequences": False,
                         "bidirectional": True}]),
@@ -178,3 +178,7 @@ def test_the_probed_example_is_a_value_not_a_recompile():
                              neuron_resolution=0)
     assert box["compiles"] == 0
     assert not np.allclose(chunk.probes.sequence.output, first.output)
+
+
+def test_sequence_task_names_do_not_shadow_point_datasets():
+    assert not set(engine.SEQUENCE_TASKS.names()) & set(engine.DATASETS.names())
