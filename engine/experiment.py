@@ -97,8 +97,8 @@ class Experiment:
 
     def train(self, state: TrainState, epochs: int, *, probes: bool = False,
               resolution: int = 100, neuron_resolution: int = 24,
-              layers: bool = False, sequence: bool = False,
-              example: int = 0) -> tuple[TrainState, Chunk]:
+              layers: bool = False, sequence: bool = False, example: int = 0,
+              gradients: bool = True) -> tuple[TrainState, Chunk]:
         """Train ``epochs`` epochs; returns (new state, chunk of host arrays).
 
         Up to 1024 epochs run in one compiled call (K is traced: changing it does
@@ -107,7 +107,8 @@ class Experiment:
         ``trained`` False. Probes, when asked for, are of the final state; a
         resolution of 0 skips that grid, ``layers`` adds per-layer statistics
         (``engine.probes.LayerStats``) and ``sequence`` a sequence model's view of
-        test example ``example`` (``engine.sequence_probes.SequenceProbes``).
+        test example ``example`` (``engine.sequence_probes.SequenceProbes``);
+        ``gradients=False`` skips the gradient probes (None), the costliest part.
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
@@ -123,9 +124,11 @@ class Experiment:
             state, flat = self.fns.train_chunk(
                 state, self.dataset.arrays, values, np.int32(k), capacity=cap,
                 probes=want, resolution=resolution, neuron_resolution=neuron_resolution,
-                layers=layers and want, sequence=sequence and want)
+                layers=layers and want, sequence=sequence and want,
+                gradients=gradients or not want)
             layout = self.fns.layouts[(cap, want, resolution, neuron_resolution,
-                                       layers and want, sequence and want)]
+                                       layers and want, sequence and want,
+                                       gradients or not want)]
             table, pr = unpack(np.asarray(flat), layout)
             tables.append(table[:k])
             left -= k

@@ -38,7 +38,8 @@ class Probes(NamedTuple):
         weight_hist: histogram counts of each dense layer's weights, (Ld, HIST_BINS).
         weight_range: the symmetric half-width of those histograms, (Ld,).
         grad_hist: histogram counts of each dense layer's weight gradients, (Ld, HIST_BINS).
-        grad_range: their half-widths, (Ld,).
+        grad_range: their half-widths, (Ld,). The three gradient fields are None
+            when the gradients were not asked for.
         layers: per hidden dense layer statistics (``LayerStats``) when asked for.
         sequence: one example's attention maps, states and gradient through time
             (``engine.sequence_probes.SequenceProbes``) when asked for.

@@ -129,10 +129,10 @@ class Compiled:
         self.train_chunk = jax.jit(self._train_chunk,
                                    static_argnames=("capacity", "probes", "resolution",
                                                     "neuron_resolution", "layers",
-                                                    "sequence"))
+                                                    "sequence", "gradients"))
         self.layouts: dict[tuple, Layout] = {}  # how to unpack train_chunk's flat output
         self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution",
-                                                           "layers", "sequence"))
+                                                           "layers", "sequence", "gradients"))
         self.evaluate = jax.jit(self._evaluate)
         self.step = jax.jit(self._step)
         self.predict = jax.jit(self._predict)
@@ -245,7 +245,7 @@ class Compiled:
     def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: jax.Array,
                      capacity: int, probes: bool = False, resolution: int = 100,
                      neuron_resolution: int = 24, layers: bool = False,
-                     sequence: bool = False):
+                     sequence: bool = False, gradients: bool = True):
         """Train ``epochs`` (traced, <= ``capacity``) epochs.
 
         Returns ``(state, table, probes)``: ``table`` is (capacity, len(HISTORY)),
@@ -322,22 +322,22 @@ class Compiled:
         table = jnp.full((capacity, len(HISTORY)), jnp.nan, jnp.float32)
         state, table = jax.lax.fori_loop(0, jnp.minimum(epochs, capacity), body,
                                          (state, table))
-        pr = (self._probe(state, data, values, resolution, neuron_resolution, layers, sequence)
-              if probes else None)
+        pr = (self._probe(state, data, values, resolution, neuron_resolution, layers, sequence,
+                          gradients) if probes else None)
         # One flat buffer instead of ~20 arrays: each device-to-host transfer has a
         # fixed cost that would otherwise dominate a 2 ms frame.
         flat, layout = pack((table, pr))
-        self.layouts[(capacity, probes, resolution, neuron_resolution, layers,
-                      sequence)] = layout
+        self.layouts[(capacity, probes, resolution, neuron_resolution, layers, sequence,
+                      gradients)] = layout
         return state, flat
 
     # -- probes ------------------------------------------------------------------------
     def _probe(self, state: TrainState, data: DataArrays, values, resolution: int = 100,
                neuron_resolution: int = 24, layers: bool = False,
-               sequence: bool = False) -> Probes:
+               sequence: bool = False, gradients: bool = True) -> Probes:
         """Probes of ``state``; a resolution of 0 skips that grid, ``layers`` adds
         ``LayerStats``, ``sequence`` adds ``SequenceProbes`` of test example
-        ``values["example"]``."""
+        ``values["example"]``; without ``gradients`` the gradient probes are None."""
         net, d = self.s.net, self.s.input_dim
         params, mstate = state.params, state.model_state
         output, neurons = None, []
@@ -358,13 +358,17 @@ class Compiled:
         # The gradient training would follow on (up to PROBE_EXAMPLES of) the training
         # set: batch norm with batch statistics (train=True), but no dropout (no key).
         h_probe = featurize(net, data.x_train[:PROBE_EXAMPLES], data.mean, data.std)
-        grads, _ = jax.grad(self._objective, has_aux=True)(
-            params, mstate, h_probe, data.y_train[:PROBE_EXAMPLES], values, None, True)
-        grad_norm = jnp.stack([tree_norm(g) for g in grads])
         weight_norm = jnp.stack([tree_norm(p) for p in params])
         dense = [i for i, p in enumerate(params) if "w" in p]
         w_hist = [histogram(params[i]["w"], HIST_BINS) for i in dense]
-        g_hist = [histogram(grads[i]["w"], HIST_BINS) for i in dense]
+        grad_norm = g_counts = g_ranges = None
+        if gradients:
+            grads, _ = jax.grad(self._objective, has_aux=True)(
+                params, mstate, h_probe, data.y_train[:PROBE_EXAMPLES], values, None, True)
+            grad_norm = jnp.stack([tree_norm(g) for g in grads])
+            g_hist = [histogram(grads[i]["w"], HIST_BINS) for i in dense]
+            g_counts = jnp.stack([c for c, _ in g_hist])
+            g_ranges = jnp.stack([m for _, m in g_hist])
         stats = None
         if layers:
             outs = apply_network(net, params, mstate, h_probe, values, key=None, train=False,
@@ -377,8 +381,7 @@ class Compiled:
                                   values)
         return Probes(output, neurons, grad_norm, weight_norm,
                       jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
-                      jnp.stack([c for c, _ in g_hist]), jnp.stack([m for _, m in g_hist]),
-                      stats, seq)
+                      g_counts, g_ranges, stats, seq)
 
 
 @dataclass(frozen=True)

@@ -182,3 +182,16 @@ def test_the_probed_example_is_a_value_not_a_recompile():
 
 def test_sequence_task_names_do_not_shadow_point_datasets():
     assert not set(engine.SEQUENCE_TASKS.names()) & set(engine.DATASETS.names())
+
+
+def test_probes_without_gradients_skip_them_and_keep_the_rest():
+    exp = engine.build(_spec("reverse", [{"type": "lstm", "units": 8}]))
+    state = exp.init()
+    _, full = exp.train(state, 0, probes=True, sequence=True, resolution=0,
+                        neuron_resolution=0)
+    _, light = exp.train(state, 0, probes=True, sequence=True, resolution=0,
+                         neuron_resolution=0, gradients=False)
+    assert light.probes.grad_norm is None and light.probes.grad_hist is None
+    assert full.probes.grad_norm is not None
+    np.testing.assert_allclose(light.probes.sequence.output, full.probes.sequence.output)
+    np.testing.assert_allclose(light.probes.weight_norm, full.probes.weight_norm)
