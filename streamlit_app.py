@@ -15,6 +15,7 @@ page = st.navigation([
     st.Page("pages/explore.py", title="Activations and losses", icon=":material/show_chart:"),
     st.Page("pages/backprop.py", title="Backprop, step by step", icon=":material/calculate:"),
     st.Page("pages/flow.py", title="Gradient flow", icon=":material/waterfall_chart:"),
+    st.Page("pages/sequences.py", title="Sequences and attention", icon=":material/view_timeline:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ])
 with st.sidebar:

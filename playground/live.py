@@ -88,22 +88,26 @@ def render(placeholder, probes, first: bool, view: View) -> None:
     show(placeholder, _component, LIVE_KEY, frame, first)
 
 
-def run(placeholder, speed: int, draw: Callable[..., None], **probe_options) -> None:
+def run(placeholder, speed: int, draw: Callable[..., None],
+        train: Callable[..., Any] | None = None, **probe_options) -> None:
     """Draw the current state, then, while playing, train and draw frame after frame.
 
-    ``draw(placeholder, probes, first)`` renders one frame; ``probe_options`` go to
-    ``Experiment.train`` (resolutions, ``layers``). The loop ends when the user
+    ``draw(placeholder, probes, first)`` renders one frame; ``train(epochs,
+    **probe_options)`` trains and returns what ``draw`` needs (default: the
+    session's experiment, ``session.train_frame``); ``probe_options`` go to
+    ``Experiment.train`` (resolutions, ``layers``, ...). The loop ends when the user
     touches any widget (Streamlit stops this run and starts a new one, which
     resumes from ``st.session_state``), or when training stops early or diverges.
     """
+    train = train or session.train_frame
     # The first frame of a new architecture waits for XLA to compile (seconds on a
     # small CPU); the spinner only appears if that takes longer than half a second.
     with st.spinner("Compiling this network for the engine (once per architecture)..."):
-        probes = session.train_frame(0, **probe_options)  # the same compiled function
+        probes = train(0, **probe_options)  # the same compiled function as every frame
     draw(placeholder, probes, first=True)
     while st.session_state.get(S.key(S.PLAYING)):
         t0 = time.perf_counter()
-        probes = session.train_frame(speed, **probe_options)
+        probes = train(speed, **probe_options)
         draw(placeholder, probes, first=False)
         if not st.session_state.get(S.key(S.PLAYING)):  # stopped early or diverged: show why
             st.rerun()
@@ -113,12 +117,14 @@ def run(placeholder, speed: int, draw: Callable[..., None], **probe_options) -> 
 
 
 def toolbar(views: bool = True, speeds: tuple[int, ...] = SPEEDS, speed: int = 50,
-            **probe_options) -> tuple[int, View]:
+            train: Callable[..., Any] | None = None, **probe_options) -> tuple[int, View]:
     """Play/pause, step, reset, speed and (with ``views``) the view toggles.
 
-    Returns (epochs per frame, view). ``probe_options`` are the page's (Step
-    trains with them so its probes' compiled function is the one the loop uses).
+    Returns (epochs per frame, view). ``train`` and ``probe_options`` are the
+    page's, as for ``run`` (Step trains with them, so its compiled function is the
+    one the loop uses).
     """
+    train = train or session.train_frame
     playing = st.session_state.get(S.key(S.PLAYING), False)
     c = st.columns([1.1, 1, 1, 2.2, 1.4, 1.4] if views else [1.1, 1, 1, 5],
                    vertical_alignment="center")
@@ -134,7 +140,7 @@ def toolbar(views: bool = True, speeds: tuple[int, ...] = SPEEDS, speed: int = 5
     c[0].button("Pause" if playing else "Play", on_click=toggle, type="primary",
                 icon=":material/pause:" if playing else ":material/play_arrow:",
                 key="pg_play", use_container_width=True)
-    c[1].button("Step", on_click=lambda: session.train_frame(1, **probe_options), key="pg_step",
+    c[1].button("Step", on_click=lambda: train(1, **probe_options), key="pg_step",
                 icon=":material/skip_next:", help="Train one epoch", use_container_width=True)
     c[2].button("Reset", on_click=session.reset, key="pg_reset", icon=":material/restart_alt:",
                 help="New weights from the seed; clears the curves", use_container_width=True)

@@ -83,7 +83,8 @@ def reset() -> None:
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
     st.session_state[S.key(S.TRAIN_STATE)] = exp.init()
     st.session_state[S.key(S.HISTORY)] = {k: [] for k in HISTORY_KEYS}
-    st.session_state.pop(S.key(S.TRACE), None)
+    for extra in (S.TRACE, S.COMPARE):  # what pages keep beside the history
+        st.session_state.pop(S.key(extra), None)
     st.session_state[S.key(S.PLAYING)] = False
 
 
@@ -106,12 +107,15 @@ def ensure_session(default: Spec) -> None:
 
 
 def train_frame(epochs: int, resolution: int = 100, neuron_resolution: int = 20,
-                layers: bool = False):
-    """Train ``epochs`` epochs with probes; update the session; return the probes."""
+                **probe_options: Any):
+    """Train ``epochs`` epochs with probes; update the session; return the probes.
+
+    ``probe_options`` go to ``Experiment.train`` (``layers``, ``sequence``, ...).
+    """
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
     state, chunk = exp.train(st.session_state[S.key(S.TRAIN_STATE)], epochs, probes=True,
                              resolution=resolution, neuron_resolution=neuron_resolution,
-                             layers=layers)
+                             **probe_options)
     st.session_state[S.key(S.TRAIN_STATE)] = state
     hist = st.session_state[S.key(S.HISTORY)]
     trained = chunk.history["trained"]

@@ -29,6 +29,7 @@ MESSAGE = "pg_message"  # (level, text) shown once above the view
 RAW = "pg_raw"  # uploaded CSV as engine.RawData
 URL_SEEN = "pg_url_seen"  # the query string already applied
 TRACE = "pg_trace"  # a page's per-frame record (Gradient flow's heatmap), cleared by reset
+COMPARE = "pg_compare"  # the Sequences page's side-by-side models, cleared by reset
 PAGE = "pg_page"  # which page's session the keys above refer to now
 
 # Every live page (the Playground, Gradient flow, ...) keeps its own session under its

@@ -1,0 +1,186 @@
+// NN Playground sequence view: one test example's tokens, predictions, attention maps,
+// recurrent states and gradient through time; or, in compare mode, four models' curves.
+// Every number comes from the engine's probes; this file only scales and paints.
+const BLUE = "#0877bd", ORANGE = "#f59322", GREEN = "#2ca02c", RED = "#d62728";
+const MODEL_COLORS = {rnn: "#7b4fc9", lstm: BLUE, gru: GREEN, transformer: ORANGE};
+
+function el(tag, attrs, parent) { const e = document.createElement(tag);
+  for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
+function b64(s) { const bin = atob(s); const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
+function finite(xs) { return xs.filter(v => v !== null && Number.isFinite(v)); }
+
+// Paint a rows x cols uint8 matrix; `color(v)` maps 0..255 to [r, g, b].
+function paint(canvas, bytes, rows, cols, color) {
+  canvas.width = cols; canvas.height = rows;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(cols, rows);
+  for (let i = 0; i < rows * cols; i++) { const c = color(bytes[i]);
+    img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255; }
+  ctx.putImageData(img, 0, 0);
+}
+const blues = v => [255 - v * 0.97, 255 - v * 0.53, 255 - v * 0.26];  // 0 white .. 255 blue
+function diverging(v) { const t = (v - 128) / 127;
+  return t < 0 ? [255 + t * 10, 255 + t * 108, 255 + t * 221] : [255 - t * 247, 255 - t * 136, 255 - t * 66]; }
+
+function surface(canvas) {
+  const r = window.devicePixelRatio || 1, w = canvas.clientWidth || 300, h = canvas.clientHeight || 120;
+  if (canvas.width !== Math.round(w * r)) { canvas.width = Math.round(w * r); canvas.height = Math.round(h * r); }
+  const ctx = canvas.getContext("2d"); ctx.setTransform(r, 0, 0, r, 0, 0); ctx.clearRect(0, 0, w, h);
+  ctx.font = "10px sans-serif"; return [ctx, w, h];
+}
+
+function drawCurves(canvas, series) {  // series: [[values, color, dashed]]
+  const [ctx, w, h] = surface(canvas), all = finite(series.flatMap(s => s[0] || []));
+  if (!all.length) return;
+  const top = Math.max(...all), bottom = Math.min(...all), pad = 0.08 * (top - bottom || top || 1);
+  const lo = Math.max(0, bottom - pad), hi = top + pad, L = 40, B = 14;
+  const y = v => 4 + (1 - (v - lo) / (hi - lo || 1)) * (h - 4 - B);
+  ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  [lo, hi].forEach(v => ctx.fillText(+v.toPrecision(3), L - 4, y(v)));
+  for (const [vals, color, dashed] of series) { if (!vals || !vals.length) continue;
+    ctx.setLineDash(dashed ? [4, 3] : []); ctx.strokeStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
+    vals.forEach((v, i) => { if (v === null) return; const x = L + (vals.length > 1 ? i / (vals.length - 1) : 0) * (w - L - 6);
+      i ? ctx.lineTo(x, y(v)) : ctx.moveTo(x, y(v)); });
+    ctx.stroke(); }
+  ctx.setLineDash([]);
+}
+
+function drawTokens(box, d) {
+  const rows = [["input", d.tokens], ["target", d.per_token ? d.targets : [d.targets[0]]],
+                ["model", d.per_token ? d.preds : [d.preds[0]]]];
+  let html = "<table class='sv-tok'>";
+  for (const [name, cells] of rows) {
+    html += `<tr><th>${name}</th>`;
+    cells.forEach((c, i) => {
+      let cls = "";
+      if (name === "model" && d.right.length) { const r = d.right[d.per_token ? i : 0]; cls = r === null ? "sv-none" : r ? "sv-ok" : "sv-bad"; }
+      const title = name === "model" ? ` title="confidence ${d.conf[d.per_token ? i : 0]}"` : "";
+      html += `<td class="${cls}"${title}>${c === null ? "&middot;" : c}</td>`;
+    });
+    html += "</tr>";
+  }
+  box.innerHTML = html + "</table>";
+}
+
+function drawAttention(box, d) {
+  const key = d.attention.map(a => a.name + a.heads.length).join("|") + ":" + d.T;
+  if (box.dataset.key !== key) {  // (re)build the grid of head canvases
+    box.innerHTML = ""; box.dataset.key = key;
+    d.attention.forEach((layer, li) => {
+      const row = el("div", {class: "sv-attrow"}, box);
+      el("div", {class: "sv-label"}, row).textContent = layer.name;
+      const heads = el("div", {class: "sv-heads"}, row);
+      layer.heads.forEach((_, hi) => {
+        const cell = el("div", {class: "sv-head"}, heads);
+        const c = el("canvas", {class: "sv-map", "data-layer": li, "data-head": hi, title: "click to enlarge"}, cell);
+        el("div", {class: "sv-hlabel"}, cell).textContent = "head " + (hi + 1);
+        c.addEventListener("click", () => { box.dataset.big = box.dataset.big === `${li}:${hi}` ? "" : `${li}:${hi}`; box.__draw(); });
+      });
+    });
+    el("div", {class: "sv-big"}, box);
+  }
+  box.__draw = () => {
+    d = box.__data;
+    box.querySelectorAll("canvas.sv-map").forEach(c => paint(c, b64(d.attention[+c.dataset.layer].heads[+c.dataset.head]), d.T, d.T, blues));
+    const big = box.querySelector(".sv-big"); big.innerHTML = "";
+    if (!box.dataset.big) return;
+    const [li, hi] = box.dataset.big.split(":").map(Number);
+    if (!d.attention[li]) return;
+    el("div", {class: "sv-label"}, big).textContent = `${d.attention[li].name}, head ${hi + 1}: row = the step attending (query), column = the step attended to (key)`;
+    const t = el("table", {class: "sv-bigmap"}, big), bytes = b64(d.attention[li].heads[hi]);
+    let html = "<tr><th></th>" + d.tokens.map(s => `<th>${s}</th>`).join("") + "</tr>";
+    for (let r = 0; r < d.T; r++) {
+      html += `<tr><th>${d.tokens[r]}</th>`;
+      for (let c = 0; c < d.T; c++) { const v = bytes[r * d.T + c], col = blues(v);
+        html += `<td style="background:rgb(${col.map(Math.round).join(",")});color:${v > 140 ? "#fff" : "#333"}">${(v / 255).toFixed(2)}</td>`; }
+      html += "</tr>";
+    }
+    t.innerHTML = html;
+  };
+  box.__data = d; box.__draw();
+}
+
+function drawStates(box, d) {
+  const key = d.states.map(s => s.name + s.units).join("|") + ":" + d.T + ":" + d.cells.length;
+  if (box.dataset.key !== key) {
+    box.innerHTML = ""; box.dataset.key = key;
+    d.states.forEach((s, i) => {
+      el("div", {class: "sv-label"}, box).textContent = `${s.name}: hidden state h (rows: ${s.units} units; columns: steps)`;
+      el("canvas", {class: "sv-state", "data-kind": "h", "data-i": i}, box);
+    });
+    d.cells.forEach((_, i) => {
+      el("div", {class: "sv-label"}, box).textContent = `LSTM cell state c (the long-term memory)`;
+      el("canvas", {class: "sv-state", "data-kind": "c", "data-i": i}, box);
+    });
+  }
+  box.querySelectorAll("canvas.sv-state").forEach(c => { const i = +c.dataset.i;
+    const units = c.dataset.kind === "h" ? d.states[i].units : d.states[Math.min(i, d.states.length - 1)].units;
+    paint(c, b64(c.dataset.kind === "h" ? d.states[i].h : d.cells[i]), units, d.T, diverging); });
+}
+
+function drawGrad(canvas, d) {
+  const [ctx, w, h] = surface(canvas), g = d.grad, top = Math.max(1e-12, ...g), slot = w / g.length;
+  ctx.fillStyle = BLUE;
+  g.forEach((v, i) => { const bh = v / top * (h - 16); ctx.fillRect(i * slot + slot * 0.15, h - 14 - bh, slot * 0.7, bh); });
+  ctx.fillStyle = "#777"; ctx.textAlign = "center"; ctx.textBaseline = "top";
+  const every = Math.ceil(g.length / 24);
+  d.tokens.forEach((s, i) => { if (i % every === 0) ctx.fillText(s.length > 6 ? s.slice(0, 6) : s, (i + 0.5) * slot, h - 12); });
+}
+
+function buildSingle(root) {
+  root.innerHTML = ""; root.dataset.mode = "single";
+  const head = el("div", {class: "sv-headline"}, root);
+  el("span", {class: "sv-epoch", "data-testid": "epoch-counter"}, head).textContent = "0";
+  el("span", {class: "sv-loss"}, head);
+  const panel = (cls, title, note) => { const p = el("div", {class: "sv-panel " + cls}, root);
+    el("div", {class: "sv-title"}, p).textContent = title; const body = el("div", {class: "sv-body"}, p);
+    if (note) el("div", {class: "sv-note"}, p).textContent = note; return body; };
+  panel("sv-tokens", "The example", "Green: right, red: wrong; hover for the confidence.");
+  panel("sv-att", "Attention maps, every layer and head", "Row t: how much step t attends to each step (each row sums to one). Click a map to enlarge it.");
+  panel("sv-states", "Recurrent states over time", "Blue positive, orange negative.");
+  el("canvas", {class: "sv-grad"}, panel("sv-gradp", "Gradient through time: |d loss / d input| at each step", "How much each input step can still change the loss: a simple RNN's bars fade towards the start."));
+  el("canvas", {class: "sv-curve"}, panel("sv-curvep", "Loss", "Train (grey) and test (orange)."));
+  root.dataset.built = "single";
+}
+
+function buildCompare(root, d) {
+  root.innerHTML = ""; root.dataset.mode = "compare";
+  const head = el("div", {class: "sv-headline"}, root);
+  el("span", {class: "sv-epoch", "data-testid": "epoch-counter"}, head).textContent = "0";
+  const p = el("div", {class: "sv-panel"}, root);
+  el("div", {class: "sv-title"}, p).textContent = "Test loss of each model, same task, same data";
+  el("canvas", {class: "sv-curve sv-cmp"}, p);
+  el("div", {class: "sv-legend"}, p);
+  root.dataset.built = "compare";
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let root = parentElement.querySelector(".sv-root");
+  if (!root) root = el("div", {class: "sv-root", "data-testid": "seq-view", "data-frame": "0"}, parentElement);
+  if (!data) return;
+  if (data.compare) {
+    if (root.dataset.built !== "compare") buildCompare(root, data);
+    drawCurves(root.querySelector(".sv-cmp"), data.models.map(m => [m.curve.test, MODEL_COLORS[m.name] || "#333", false]));
+    root.querySelector(".sv-legend").innerHTML = data.models.map(m => {
+      const acc = m.test_accuracy === null ? "" : `, accuracy <b>${(100 * m.test_accuracy).toFixed(1)}%</b>`;
+      const loss = m.test_loss === null ? "n/a" : m.test_loss.toFixed(4);
+      return `<span class="sv-model" data-model="${m.name}" style="color:${MODEL_COLORS[m.name]}">&#9644; ${m.name}</span>: test loss <b>${loss}</b>${acc}`;
+    }).join(" &nbsp;&middot;&nbsp; ");
+  } else {
+    if (root.dataset.built !== "single") buildSingle(root);
+    root.querySelector(".sv-loss").innerHTML = data.loss_html;
+    drawTokens(root.querySelector(".sv-tokens .sv-body"), data);
+    const att = root.querySelector(".sv-att");
+    att.style.display = data.attention.length ? "" : "none";
+    if (data.attention.length) drawAttention(att.querySelector(".sv-body"), data);
+    const states = root.querySelector(".sv-states");
+    states.style.display = data.states.length ? "" : "none";
+    if (data.states.length) drawStates(states.querySelector(".sv-body"), data);
+    drawGrad(root.querySelector("canvas.sv-grad"), data);
+    drawCurves(root.querySelector("canvas.sv-curve"), [[data.curve.train, "#555", false], [data.curve.test, ORANGE, false]]);
+  }
+  root.querySelector(".sv-epoch").textContent = String(data.epoch);
+  window.__nnpSeqFrames = (window.__nnpSeqFrames || 0) + 1;
+  root.dataset.frame = String(window.__nnpSeqFrames);
+}

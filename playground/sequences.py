@@ -1,0 +1,314 @@
+"""The Sequences page: RNN, LSTM, GRU and transformers learning sequence tasks, live.
+
+Each frame trains an epoch and probes one test example inside the same jitted call:
+every attention map (layer x head), the recurrent states over time, the size of the
+loss's gradient at each input step and the per-step predictions
+(``engine.sequence_probes``). A compare mode trains a simple RNN, an LSTM, a GRU and a
+transformer on the same task, side by side.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import numpy as np
+import streamlit as st
+
+import engine
+from engine import LAYERS, SEQUENCE_TASKS, Spec
+from engine.presets import preset
+from engine.schema import Choice, Flag, Num, OneOf
+from engine.sequence_layers import RECURRENT_KINDS
+from playground import controls as C
+from playground import live, session
+from playground import state as S
+from playground.frames import b64, curve, loss_html
+
+PREFIX = "sq"  # this page's session namespace (see ``state.use_page``)
+DEFAULT = preset("reverse_transformer")
+SPEEDS = (1, 2, 3, 5, 10)  # epochs per frame
+MAX_LAYERS = 8
+PROBES = {"resolution": 0, "neuron_resolution": 0, "sequence": True, "gradients": False}
+COMPARE_CELLS = ("rnn", "lstm", "gru", "transformer")
+
+_component = live.canvas_component("seq_view")
+SEQ_KEY = "sq_seq_view"
+
+
+# -- controls ---------------------------------------------------------------------------
+
+def option_widget(label: str, check: Any, value: Any, key: str, container=st) -> Any:
+    """One widget for a layer option, chosen from the option's schema check."""
+    if isinstance(check, Flag):
+        return container.checkbox(label, bool(value), key=C.wkey(key))
+    if isinstance(check, Choice | OneOf):
+        names = list(check.options) if isinstance(check, Choice) else check.choices()
+        return container.selectbox(label, names, index=names.index(value) if value in names
+                                   else 0, key=C.wkey(key))
+    if isinstance(check, Num) and check.integer:
+        return int(container.number_input(label, int(check.lo), int(check.hi), int(value),
+                                          key=C.wkey(key)))
+    return float(container.number_input(label, float(check.lo), float(check.hi), float(value),
+                                        key=C.wkey(key)))
+
+
+def fit_stack(layers: list[dict], tokens: bool, per_token: bool) -> list[dict]:
+    """Adapt a layer stack to a task: embeddings need tokens, outputs need the right shape.
+
+    Per-token tasks keep the time axis (no pooling, recurrent layers return every
+    step); per-sequence tasks end with a recurrent layer's last state or a pool.
+    """
+    out = [dict(x) for x in layers if tokens or x["type"] != "embedding"]
+    if per_token:
+        out = [x for x in out if x["type"] != "pool"]
+        for x in out:
+            if x["type"] in RECURRENT_KINDS:
+                x["sequences"] = True
+        return out or [{"type": "lstm", "units": 32}]
+    if out and out[-1]["type"] in RECURRENT_KINDS:
+        out[-1]["sequences"] = False
+    elif not out or out[-1]["type"] != "pool":
+        out.append({"type": "pool", "mode": "mean"})
+    return out
+
+
+def task_controls(d: dict) -> None:
+    """Task, its length and alphabet, noise, how many sequences and the batch."""
+    data = d["data"]
+    names = SEQUENCE_TASKS.names()
+    old = data["name"]
+    data["name"] = C.pick("Task", names, data["name"], "sq_task")
+    kind = SEQUENCE_TASKS.get(data["name"])
+    st.caption(SEQUENCE_TASKS.describe(data["name"]))
+    if data["name"] != old:  # a new task: its own lengths, and a stack that fits it
+        data["length"], data["symbols"] = 0, 0
+        d["model"]["layers"] = fit_stack(d["model"]["layers"], kind.tokens, kind.per_token)
+        d["model"]["output_activation"], d["loss"] = "auto", "auto"
+    lo, default, hi = kind.length
+    data["length"] = st.slider("Length", lo, hi, int(data["length"] or default),
+                               key=C.wkey("sq_length"), help="What the length counts depends "
+                               "on the task: digits, key-value pairs, bits, words or steps")
+    if kind.symbols[2]:
+        lo, default, hi = kind.symbols
+        data["symbols"] = st.slider("Symbols", lo, hi, int(data["symbols"] or default),
+                                    key=C.wkey("sq_symbols"), help="Size of the alphabet")
+    c = st.columns(2)
+    data["n"] = c[0].number_input("Sequences", 100, 10_000, int(data["n"]), step=100,
+                                  key=C.wkey("sq_n"))
+    d["batch_size"] = c[1].number_input("Batch size", 1, 1000, int(d["batch_size"]),
+                                        key=C.wkey("sq_batch"))
+    data["noise"] = st.slider("Noise", 0.0, 0.5, float(min(data["noise"], 0.5)), 0.05,
+                              key=C.wkey("sq_noise"), help="Input noise for sine_wave, label "
+                              "flips for sentiment; the other tasks are exact")
+
+
+def stack_controls(d: dict) -> None:
+    """The layer stack: each layer's type and options, from the layer registry."""
+    layers = d["model"]["layers"]
+    n = st.number_input("Layers", 1, max(MAX_LAYERS, len(layers)), len(layers),
+                        key=C.wkey("sq_nlayers"))
+    while len(layers) < n:
+        layers.append({"type": "dense", "units": 32, "activation": "relu"})
+    del layers[n:]
+    for i, layer in enumerate(layers):
+        kind_name = C.pick(f"Layer {i + 1}", LAYERS.names(), layer["type"], f"sq_type{i}",
+                           help=LAYERS.describe(layer["type"]))
+        if kind_name != layer["type"]:  # a new type keeps the options it shares
+            layer = {"type": kind_name, **{k: v for k, v in layer.items()
+                                          if k in LAYERS.get(kind_name).options}}
+        kind = LAYERS.get(kind_name)
+        cols = st.columns(2)
+        for j, (name, (check, default)) in enumerate(kind.options.items()):
+            layer[name] = option_widget(name.replace("_", " ").capitalize(), check,
+                                        layer.get(name, default), f"sq_{i}_{kind_name}_{name}",
+                                        cols[j % 2])
+        layers[i] = layer
+
+
+def sidebar() -> None:
+    """Presets, task, layers and training controls; applies what changed."""
+    with st.sidebar:
+        chosen = C.preset_picker("sequences")
+        if chosen is not None and session.apply_spec(chosen):
+            C.bump()
+            st.rerun()
+        d = st.session_state[S.key(S.SPEC)].to_dict()
+        with st.expander("Task", expanded=True):
+            task_controls(d)
+        with st.expander("Layers", expanded=True):
+            stack_controls(d)
+        with st.expander("Training", expanded=False):
+            C.training_controls(d)
+    session.apply_changes(d)
+
+
+# -- frames -----------------------------------------------------------------------------
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    """[0, 1] -> 0..255."""
+    return np.clip(np.rint(np.asarray(a) * 255), 0, 255).astype(np.uint8)
+
+
+def _symmetric(a: np.ndarray) -> np.ndarray:
+    """[-m, m] -> 0..255 with 0 at 128 (m = max |a|)."""
+    m = float(np.max(np.abs(a))) if a.size else 0.0
+    return np.clip(np.rint(128 + 127 * np.asarray(a) / (m or 1.0)), 0, 255).astype(np.uint8)
+
+
+def _token_text(exp: engine.Experiment, x: np.ndarray) -> list[str]:
+    """The example's inputs as text: token names, or rounded values."""
+    info = exp.dataset.sequence
+    if info.tokens:
+        return [info.vocab[int(t)] for t in x]
+    return [" ".join(f"{v:.2f}" for v in np.atleast_1d(row)) for row in x]
+
+
+def _labels(exp: engine.Experiment, y: np.ndarray) -> list[str | None]:
+    """Targets as text; None where a step has no target."""
+    if exp.dataset.task == "classification":
+        return [None if int(v) < 0 else exp.dataset.class_names[int(v)] for v in np.atleast_1d(y)]
+    return [f"{float(v):.3f}" for v in np.atleast_1d(y)]
+
+
+def _predictions(exp: engine.Experiment, output: np.ndarray) -> tuple[list[str], list[float]]:
+    """Predicted labels and their confidence (classification) per step or sequence."""
+    out = np.asarray(output)
+    out = out[None] if out.ndim == 1 else out  # (steps, out)
+    if exp.dataset.task == "regression":
+        return [f"{float(v):.3f}" for v in out[:, 0]], [1.0] * len(out)
+    head = exp.structure.net.head
+    cls = np.asarray(head.predict(jax.numpy.asarray(out)))
+    conf = out.max(-1) if out.shape[-1] > 1 else np.where(cls == 1, out[:, 0], 1 - out[:, 0])
+    return [exp.dataset.class_names[int(k)] for k in cls], [round(float(c), 3) for c in conf]
+
+
+def make_seq_frame(exp: engine.Experiment, probes, epoch: int, history: dict[str, list],
+                   example: int, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the sequence view draws for one frame (one test example), JSON-able."""
+    seq = probes.sequence
+    arrays = exp.dataset.arrays
+    example = min(max(example, 0), arrays.x_test.shape[0] - 1)
+    x, y = np.asarray(arrays.x_test[example]), np.asarray(arrays.y_test[example])
+    net = exp.structure.net
+    att_layers = [(i, layer) for i, layer in enumerate(net.layers)
+                  if layer.type in ("attention", "transformer")]
+    rec_layers = [(i, layer) for i, layer in enumerate(net.layers)
+                  if layer.type in RECURRENT_KINDS]
+    preds, conf = _predictions(exp, seq.output)
+    targets = _labels(exp, y)
+    frame: dict[str, Any] = {
+        "epoch": int(epoch), "example": int(example), "T": int(x.shape[0]),
+        "per_token": bool(exp.dataset.sequence.per_token), "task": exp.dataset.task,
+        "tokens": _token_text(exp, x), "targets": targets, "preds": preds, "conf": conf,
+        "right": [None if t is None else (t == p) for t, p in zip(
+            targets, preds, strict=True)] if exp.dataset.task == "classification" else [],
+        "attention": [{"name": f"Layer {i + 1}: {layer.type}", "heads": [
+            b64(_unit(h)) for h in np.asarray(a)]} for (i, layer), a in zip(
+                att_layers, seq.attention, strict=True)],
+        "states": [{"name": f"Layer {i + 1}: {layer.type}", "units": int(h.shape[-1]),
+                    "h": b64(_symmetric(np.asarray(h).T))} for (i, layer), h in zip(
+                        rec_layers, seq.hidden, strict=True)],
+        "cells": [b64(_symmetric(np.asarray(c).T)) for c in seq.cell],
+        "grad": [round(float(g), 6) for g in np.asarray(seq.input_grad)],
+        "loss_html": loss_html(exp, metrics or {}), "curve": curve(history, None),
+    }
+    return frame
+
+
+def render(placeholder, probes, first: bool, example: int = 0) -> None:
+    """Draw one frame of the current session; ``example`` is the test example probed."""
+    exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
+    tstate = st.session_state[S.key(S.TRAIN_STATE)]
+    frame = make_seq_frame(exp, probes, int(tstate.epoch), st.session_state[S.key(S.HISTORY)],
+                           example, session.current_metrics())
+    live.show(placeholder, _component, SEQ_KEY, frame, first)
+
+
+# -- compare mode -----------------------------------------------------------------------
+
+def compare_stacks(spec: Spec, tokens: bool, per_token: bool) -> dict[str, list[dict]]:
+    """A simple RNN, an LSTM, a GRU (32 units) and a 2-block transformer for a task."""
+    stacks = {cell: fit_stack([{"type": cell, "units": 32}], tokens, per_token)
+              for cell in RECURRENT_KINDS}
+    first = ({"type": "embedding", "dim": 32} if tokens
+             else {"type": "dense", "units": 32, "activation": "linear"})
+    blocks = [{"type": "transformer", "heads": 4, "mlp": 64}] * 2
+    stacks["transformer"] = fit_stack([first, {"type": "positional"}, *blocks], tokens,
+                                      per_token)
+    return stacks
+
+
+def _compare_models() -> dict[str, dict[str, Any]]:
+    """The four models for the current spec (rebuilt when the spec changes)."""
+    spec: Spec = st.session_state[S.key(S.SPEC)]
+    store = st.session_state.get(S.key(S.COMPARE))
+    if store is None or store["spec"] != spec:
+        info = st.session_state[S.key(S.EXPERIMENT)].dataset.sequence
+        models = {}
+        for name, layers in compare_stacks(spec, info.tokens, info.per_token).items():
+            d = spec.to_dict()
+            d["model"]["layers"] = layers
+            exp = engine.build(Spec.from_dict(d))
+            models[name] = {"exp": exp, "state": exp.init(),
+                            "hist": {"train_loss": [], "test_loss": [], "test_accuracy": []}}
+        store = {"spec": spec, "models": models}
+        st.session_state[S.key(S.COMPARE)] = store
+    return store["models"]
+
+
+def compare_train(epochs: int, **_: Any) -> dict[str, dict[str, Any]]:
+    """Train each of the four models ``epochs`` epochs; return them."""
+    models = _compare_models()
+    for m in models.values():
+        if epochs:
+            m["state"], chunk = m["exp"].train(m["state"], epochs)
+            keep = chunk.history["trained"]
+            for k in m["hist"]:
+                m["hist"][k].extend(np.asarray(chunk.history[k])[keep].tolist())
+    return models
+
+
+def compare_frame(models: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Loss curves and the latest test metrics of the four models."""
+    out: dict[str, Any] = {"compare": True, "models": []}
+    for name, m in models.items():
+        h = m["hist"]
+        acc = h["test_accuracy"][-1] if h["test_accuracy"] else None
+        out["models"].append({
+            "name": name, "epoch": int(m["state"].epoch), "curve": curve(h, None),
+            "test_loss": h["test_loss"][-1] if h["test_loss"] else None,
+            "test_accuracy": None if acc is None or not np.isfinite(acc) else acc})
+    out["epoch"] = max(x["epoch"] for x in out["models"])
+    return out
+
+
+def compare_render(placeholder, models, first: bool) -> None:
+    live.show(placeholder, _component, SEQ_KEY, compare_frame(models), first)
+
+
+def sequences_page() -> None:
+    """Everything below the page title."""
+    S.use_page(PREFIX)
+    session.ensure_session(DEFAULT)
+    sidebar()
+    exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
+    compare = st.toggle("Compare a simple RNN, an LSTM, a GRU and a transformer on this task",
+                        key="sq_compare_mode")
+    speed, _ = live.toolbar(views=False, speeds=SPEEDS, speed=1,
+                            train=compare_train if compare else None, **PROBES)
+    example = 0
+    if not compare:
+        n_test = exp.dataset.arrays.x_test.shape[0]
+        example = int(st.number_input("Test example to look at", 0, n_test - 1, 0,
+                                      key="sq_example"))
+    S.show_flash()
+    placeholder = st.empty()
+    if compare:
+        with st.spinner("Building four models..."):
+            _compare_models()
+        live.run(placeholder, speed, compare_render, train=compare_train)
+    else:
+        live.run(placeholder, speed, functools.partial(render, example=example),
+                 **PROBES, example=example)
