@@ -57,10 +57,13 @@ def option_widget(label: str, check: Any, value: Any, key: str, container=st) ->
 def fit_stack(layers: list[dict], tokens: bool, per_token: bool) -> list[dict]:
     """Adapt a layer stack to a task: embeddings need tokens, outputs need the right shape.
 
-    Per-token tasks keep the time axis (no pooling, recurrent layers return every
-    step); per-sequence tasks end with a recurrent layer's last state or a pool.
+    Real-valued inputs get a linear dense layer of the same width where an embedding
+    was. Per-token tasks keep the time axis (no pooling, recurrent layers return
+    every step); per-sequence tasks end with a recurrent layer's last state or a pool.
     """
-    out = [dict(x) for x in layers if tokens or x["type"] != "embedding"]
+    out = [dict(x) if tokens or x["type"] != "embedding" else
+           {"type": "dense", "units": x.get("dim", 16), "activation": "linear"}
+           for x in layers]
     if per_token:
         out = [x for x in out if x["type"] != "pool"]
         for x in out:
@@ -86,14 +89,19 @@ def task_controls(d: dict) -> None:
         data["length"], data["symbols"] = 0, 0
         d["model"]["layers"] = fit_stack(d["model"]["layers"], kind.tokens, kind.per_token)
         d["model"]["output_activation"], d["loss"] = "auto", "auto"
+        C.bump()  # the widgets below must show the fitted stack, not their old values
+    # 0 in the spec means "the task's default": a slider left there keeps it 0, so the
+    # page's first run leaves the setup (and its link) as it was.
     lo, default, hi = kind.length
-    data["length"] = st.slider("Length", lo, hi, int(data["length"] or default),
-                               key=C.wkey("sq_length"), help="What the length counts depends "
-                               "on the task: digits, key-value pairs, bits, words or steps")
+    length = st.slider("Length", lo, hi, int(data["length"] or default),
+                       key=C.wkey("sq_length"), help="What the length counts depends on the "
+                       "task: digits, key-value pairs, bits, words or steps")
+    data["length"] = 0 if not data["length"] and length == default else length
     if kind.symbols[2]:
         lo, default, hi = kind.symbols
-        data["symbols"] = st.slider("Symbols", lo, hi, int(data["symbols"] or default),
-                                    key=C.wkey("sq_symbols"), help="Size of the alphabet")
+        symbols = st.slider("Symbols", lo, hi, int(data["symbols"] or default),
+                            key=C.wkey("sq_symbols"), help="Size of the alphabet")
+        data["symbols"] = 0 if not data["symbols"] and symbols == default else symbols
     c = st.columns(2)
     data["n"] = c[0].number_input("Sequences", 100, 10_000, int(data["n"]), step=100,
                                   key=C.wkey("sq_n"))

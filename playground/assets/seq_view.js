@@ -41,7 +41,9 @@ function drawCurves(canvas, series) {  // series: [[values, color, dashed]]
     ctx.setLineDash(dashed ? [4, 3] : []); ctx.strokeStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
     vals.forEach((v, i) => { if (v === null) return; const x = L + (vals.length > 1 ? i / (vals.length - 1) : 0) * (w - L - 6);
       i ? ctx.lineTo(x, y(v)) : ctx.moveTo(x, y(v)); });
-    ctx.stroke(); }
+    ctx.stroke();
+    if (vals.length === 1 && vals[0] !== null) { ctx.fillStyle = color; ctx.beginPath();  // one epoch: a dot
+      ctx.arc(L + 3, y(vals[0]), 3, 0, 2 * Math.PI); ctx.fill(); } }
   ctx.setLineDash([]);
 }
 

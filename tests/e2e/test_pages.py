@@ -11,7 +11,7 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
 TITLES = ["Playground", "Activations and losses", "Backprop, step by step", "Gradient flow",
-          "Presets and engine"]
+          "Sequences and attention", "Presets and engine"]
 
 
 def test_a_direct_link_to_a_sub_page_on_a_cold_server_uses_the_app_navigation(page, base_url,

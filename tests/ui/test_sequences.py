@@ -1,0 +1,173 @@
+"""AppTest of the Sequences and attention page, and its frame builder."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine
+from engine import SEQUENCE_TASKS, Spec
+from engine.presets import PRESETS, preset, topic_presets
+from playground import sequences
+from playground import state as S
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "sequences.py")
+TIMEOUT = 180
+SQ = {name: "sq" + name.removeprefix("pg") for name in
+      (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.COMPARE)}
+
+
+def page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def widget(at: AppTest, kind: str, label: str):
+    return next(w for w in getattr(at, kind) if w.label == label)
+
+
+def link(spec: Spec) -> dict[str, str]:
+    return {"s": S.spec_to_query(spec)}
+
+
+@pytest.fixture(scope="module")
+def default() -> AppTest:
+    return page()
+
+
+def test_default_is_the_transformer_on_reversal(default: AppTest) -> None:
+    ok(default)
+    assert default.session_state[SQ[S.SPEC]] == preset("reverse_transformer")
+    assert S.SPEC not in default.session_state  # the Playground's session is untouched
+    assert widget(default, "selectbox", "Task").value == "reverse"
+    assert widget(default, "number_input", "Layers").value == 4
+    assert [widget(default, "selectbox", f"Layer {i}").value for i in range(1, 5)] == [
+        "embedding", "positional", "transformer", "transformer"]
+    offered = set(default.selectbox(key="pg_preset").options)
+    assert offered == {PRESETS.get(n).title for n in topic_presets("sequences")}
+
+
+def test_step_trains_an_epoch_of_the_single_model() -> None:
+    at = page(link(preset("parity_gru")))
+    at.button(key="pg_step").click().run()
+    ok(at)
+    assert int(at.session_state[SQ[S.TRAIN_STATE]].epoch) == 1
+    assert len(at.session_state[SQ[S.HISTORY]]["train_loss"]) == 1
+
+
+def test_changing_the_task_fits_the_stack_to_it() -> None:
+    at = page()
+    widget(at, "selectbox", "Task").set_value("parity").run()  # one answer per sequence
+    ok(at)
+    spec = at.session_state[SQ[S.SPEC]]
+    assert spec.data.name == "parity"
+    assert spec.model.layers[-1].type == "pool"
+    widget(at, "selectbox", "Task").set_value("adding").run()  # real-valued: no embedding
+    ok(at)
+    types = [layer.type for layer in at.session_state[SQ[S.SPEC]].model.layers]
+    assert types == ["dense", "positional", "transformer", "transformer", "pool"]
+
+
+def test_a_layer_menu_offers_every_layer_kind_and_its_options() -> None:
+    at = page(link(preset("reverse_lstm")))
+    assert set(widget(at, "selectbox", "Layer 1").options) == set(engine.LAYERS.names())
+    widget(at, "checkbox", "Bidirectional").check().run()
+    ok(at)
+    assert at.session_state[SQ[S.SPEC]].model.layers[0].opts()["bidirectional"] is True
+    widget(at, "number_input", "Units").set_value(12).run()
+    ok(at)
+    assert at.session_state[SQ[S.SPEC]].model.layers[0].opts()["units"] == 12
+
+
+def test_an_impossible_stack_shows_what_to_change_and_keeps_the_last_good_one() -> None:
+    at = page(link(preset("reverse_lstm")))
+    widget(at, "selectbox", "Layer 1").set_value("pool").run()  # reversal needs every step
+    assert not at.exception
+    assert any("one output per time step" in e.value for e in at.error)
+    assert at.session_state[SQ[S.SPEC]] == preset("reverse_lstm")
+
+
+def test_compare_mode_trains_four_models_side_by_side() -> None:
+    at = page(link(preset("adding_lstm")))
+    at.toggle(key="sq_compare_mode").set_value(True).run()
+    ok(at)
+    at.button(key="pg_step").click().run()
+    ok(at)
+    models = at.session_state[SQ[S.COMPARE]]["models"]
+    assert list(models) == ["rnn", "lstm", "gru", "transformer"]
+    assert all(int(m["state"].epoch) == 1 for m in models.values())
+    at.button(key="pg_reset").click().run()
+    ok(at)
+    assert SQ[S.COMPARE] not in at.session_state or all(
+        int(m["state"].epoch) == 0 for m in at.session_state[SQ[S.COMPARE]]["models"].values())
+
+
+@pytest.mark.parametrize("task", SEQUENCE_TASKS.names())
+def test_compare_stacks_build_for_every_task(task: str) -> None:
+    kind = SEQUENCE_TASKS.get(task)
+    spec = Spec.from_dict({"data": {"name": task, "n": 100}})
+    for name, layers in sequences.compare_stacks(spec, kind.tokens, kind.per_token).items():
+        d = spec.to_dict()
+        d["model"]["layers"] = layers
+        engine.build(Spec.from_dict(d))  # raises if the stack does not fit the task
+        assert any(x["type"] == name for x in layers)
+
+
+# -- the frame builder ------------------------------------------------------------------
+
+def _frame(spec: Spec, example: int = 2):
+    exp = engine.build(spec)
+    state, chunk = exp.train(exp.init(), 2, probes=True, example=example,
+                             **sequences.PROBES)
+    hist = {k: list(v) for k, v in chunk.history.items() if k.endswith("loss")}
+    frame = sequences.make_seq_frame(exp, chunk.probes, int(state.epoch), hist, example)
+    json.dumps(frame)  # JSON-able
+    return exp, frame
+
+
+def test_frame_of_a_transformer_has_every_head_and_masked_targets() -> None:
+    exp, frame = _frame(preset("reverse_transformer"))
+    t = exp.dataset.arrays.x_test.shape[1]
+    assert frame["T"] == t and len(frame["tokens"]) == t
+    assert [len(a["heads"]) for a in frame["attention"]] == [4, 4]
+    head = np.frombuffer(base64.b64decode(frame["attention"][0]["heads"][0]), np.uint8)
+    assert head.size == t * t
+    # each row of attention sums to one, so its bytes sum to about 255
+    assert np.allclose(head.reshape(t, t).sum(-1), 255, atol=t)
+    assert frame["targets"][:7] == [None] * 7 and None not in frame["targets"][7:]
+    assert frame["right"][:7] == [None] * 7
+    x = np.asarray(exp.dataset.arrays.x_test[2])
+    assert frame["tokens"] == [exp.dataset.sequence.vocab[int(i)] for i in x]
+
+
+def test_frame_of_an_lstm_has_states_cells_and_gradient_per_step() -> None:
+    exp, frame = _frame(preset("adding_lstm"))
+    t = exp.dataset.arrays.x_test.shape[1]
+    assert frame["attention"] == [] and len(frame["states"]) == 1 and len(frame["cells"]) == 1
+    assert len(base64.b64decode(frame["states"][0]["h"])) == 16 * t  # (units, T)
+    assert len(frame["grad"]) == t and max(frame["grad"]) > 0
+    assert frame["per_token"] is False and len(frame["preds"]) == 1
+
+
+def test_fit_stack_rules() -> None:
+    stack = [{"type": "embedding", "dim": 8}, {"type": "lstm", "units": 8, "sequences": False},
+             {"type": "pool"}]
+    assert sequences.fit_stack(stack, tokens=True, per_token=True) == [
+        {"type": "embedding", "dim": 8}, {"type": "lstm", "units": 8, "sequences": True}]
+    assert sequences.fit_stack(stack[:2], tokens=False, per_token=False) == [
+        {"type": "dense", "units": 8, "activation": "linear"},
+        {"type": "lstm", "units": 8, "sequences": False}]
+    assert sequences.fit_stack([{"type": "attention"}], tokens=True, per_token=False)[-1] == {
+        "type": "pool", "mode": "mean"}
