@@ -6,6 +6,7 @@ Chromium through Playwright, presses Play and reads the live view's
 
     python benchmarks/live_fps.py [--seconds 10] [--url-query 's=...'] [--json]
     python benchmarks/live_fps.py --flow-depth 30   # Gradient flow, 30 layers of 32
+    python benchmarks/live_fps.py --sequences reverse_transformer   # Sequences page
 """
 
 from __future__ import annotations
@@ -123,11 +124,21 @@ def main() -> int:
     ap.add_argument("--screenshot", default=None)
     ap.add_argument("--flow-depth", type=int, default=0,
                     help="measure the Gradient flow page with this many layers of 32 instead")
+    ap.add_argument("--sequences", metavar="PRESET", default=None,
+                    help="measure the Sequences page with this sequence preset instead")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.flow_depth:
         r = measure(args.seconds, flow_query(args.flow_depth), args.screenshot, "/flow",
                     "flow-view")
+    elif args.sequences:
+        import urllib.parse
+
+        from engine.presets import preset
+        from playground.state import spec_to_query
+
+        query = "s=" + urllib.parse.quote(spec_to_query(preset(args.sequences)))
+        r = measure(args.seconds, query, args.screenshot, "/sequences", "seq-view")
     else:
         r = measure(args.seconds, args.url_query, args.screenshot)
     if args.json:
@@ -135,7 +146,7 @@ def main() -> int:
     else:
         # The epochs goal is the Playground's default network's; a deep network on the
         # Gradient flow page trains what its frame budget allows.
-        goal = "" if args.flow_depth else " (goal >= 1000)"
+        goal = "" if args.flow_depth or args.sequences else " (goal >= 1000)"
         print(f"frames drawn per second: {r['frames_per_s']:.1f} (goal >= 30)\n"
               f"epochs trained per second: {r['epochs_per_s']:.0f}{goal}\n"
               f"over {r['seconds']} s: {r['frames']} frames, {r['epochs']} epochs")
