@@ -110,27 +110,47 @@ class Experiment:
         test example ``example`` (``engine.sequence_probes.SequenceProbes``);
         ``gradients=False`` skips the gradient probes (None), the costliest part.
         """
-        if not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+        return self._train(state, epochs, False, probes=probes, resolution=resolution,
+                           neuron_resolution=neuron_resolution, layers=layers,
+                           sequence=sequence, example=example, gradients=gradients)
+
+    def train_steps(self, state: TrainState, steps: int, **options: Any
+                    ) -> tuple[TrainState, Chunk]:
+        """Train ``steps`` optimizer steps, stopping inside an epoch if need be.
+
+        A live view's frame can then cost a few steps rather than a whole epoch.
+        The batches are the ones ``train`` would take, in the same order, so
+        steps adding up to whole epochs train as ``train`` does. The chunk's history
+        has a row for each epoch that ended during the call. ``options`` are
+        ``train``'s probe options.
+        """
+        return self._train(state, steps, True, **options)
+
+    def _train(self, state: TrainState, count: int, by_steps: bool, *, probes: bool = False,
+               resolution: int = 100, neuron_resolution: int = 24, layers: bool = False,
+               sequence: bool = False, example: int = 0,
+               gradients: bool = True) -> tuple[TrainState, Chunk]:
+        if not isinstance(count, int) or count < 0:
+            what = "steps" if by_steps else "epochs"
+            raise ValueError(f"{what} must be an integer >= 0, got {count!r}")
         tables, pr = [], None
         values = {**self.values, "example": np.int32(example)}  # traced: no recompile
-        left = epochs
+        left = count
         first = True
-        while left > 0 or first:  # epochs=0 still returns probes of the current state
+        while left > 0 or first:  # a count of 0 still returns probes of the current state
             first = False
             k = min(left, CAPACITIES[-1])
             cap = next(c for c in CAPACITIES if c >= k)
             want = probes and left == k
-            state, flat = self.fns.train_chunk(
-                state, self.dataset.arrays, values, np.int32(k), capacity=cap,
-                probes=want, resolution=resolution, neuron_resolution=neuron_resolution,
-                layers=layers and want, sequence=sequence and want,
-                gradients=gradients or not want)
-            layout = self.fns.layouts[(cap, want, resolution, neuron_resolution,
-                                       layers and want, sequence and want,
-                                       gradients or not want)]
-            table, pr = unpack(np.asarray(flat), layout)
-            tables.append(table[:k])
+            options = {"probes": want, "resolution": resolution,
+                       "neuron_resolution": neuron_resolution, "layers": layers and want,
+                       "sequence": sequence and want, "gradients": gradients or not want,
+                       "by_steps": by_steps}
+            state, flat = self.fns.train_chunk(state, self.dataset.arrays, values,
+                                               np.int32(k), capacity=cap, **options)
+            layout = self.fns.layouts[(cap, *options.values())]
+            table, pr, rows = unpack(np.asarray(flat), layout)
+            tables.append(table[: int(rows)])
             left -= k
         table = np.concatenate(tables) if len(tables) > 1 else tables[0]
         history = {name: table[:, i] for i, name in enumerate(HISTORY)}

@@ -68,6 +68,9 @@ class TrainState(NamedTuple):
         epoch: epochs completed (int32).
         monitor: early stopping and divergence.
         best_params: parameters at the best validation loss (== params without validation).
+        cursor: batches of the current epoch already taken (int32); 0 between epochs.
+            Only ``train_chunk(by_steps=True)`` stops inside an epoch; a call by
+            epochs starts the epoch over from its first batch.
     """
 
     params: Any
@@ -78,6 +81,7 @@ class TrainState(NamedTuple):
     epoch: jax.Array
     monitor: Monitor
     best_params: Any
+    cursor: jax.Array
 
 
 class Chunk(NamedTuple):
@@ -129,7 +133,7 @@ class Compiled:
         self.train_chunk = jax.jit(self._train_chunk,
                                    static_argnames=("capacity", "probes", "resolution",
                                                     "neuron_resolution", "layers",
-                                                    "sequence", "gradients"))
+                                                    "sequence", "gradients", "by_steps"))
         self.layouts: dict[tuple, Layout] = {}  # how to unpack train_chunk's flat output
         self.probe = jax.jit(self._probe, static_argnames=("resolution", "neuron_resolution",
                                                            "layers", "sequence", "gradients"))
@@ -245,12 +249,19 @@ class Compiled:
     def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: jax.Array,
                      capacity: int, probes: bool = False, resolution: int = 100,
                      neuron_resolution: int = 24, layers: bool = False,
-                     sequence: bool = False, gradients: bool = True):
-        """Train ``epochs`` (traced, <= ``capacity``) epochs.
+                     sequence: bool = False, gradients: bool = True,
+                     by_steps: bool = False):
+        """Train ``epochs`` (traced, <= ``capacity``) epochs, or that many steps.
 
-        Returns ``(state, table, probes)``: ``table`` is (capacity, len(HISTORY)),
-        one row per epoch (rows past ``epochs`` are NaN), ``probes`` a ``Probes``
-        or None.
+        With ``by_steps`` the count is of optimizer steps: the call may stop inside
+        an epoch (``state.cursor`` remembers where) and the table gets a row for each
+        epoch that ends during the call. Both ways draw the same batches in the same
+        order from the state's key, so they train alike.
+
+        Returns ``(state, flat)``: ``flat`` packs ``(table, probes, rows)`` (see
+        ``layouts``): ``table`` is (capacity, len(HISTORY)), one row per epoch (rows
+        past the last are NaN), ``probes`` a ``Probes`` or None, and ``rows`` how
+        many rows were written.
         """
         feats = self._features(data)  # loop-invariant: computed once per chunk
         n = data.x_train.shape[0]
@@ -259,12 +270,16 @@ class Compiled:
         steps = n // bs  # the remainder of a shuffled epoch is skipped
         has_val = data.x_val.shape[0] > 0
 
-        def run_epoch(st: TrainState):
+        def epoch_order(st: TrainState):
+            """The epoch's next key, its batch order and dropout keys, from ``st.key``."""
             key, k_perm, k_drop = jax.random.split(st.key, 3)
             perm = jax.random.permutation(k_perm, n)[: steps * bs]
+            return key, perm, jax.random.split(k_drop, steps)
+
+        def run_epoch(st: TrainState):
+            key, perm, keys = epoch_order(st)
             hb = h_train[perm].reshape(steps, bs, *h_train.shape[1:])  # (steps, batch, F...)
             yb = y_train[perm].reshape(steps, bs, *y_train.shape[1:])
-            keys = jax.random.split(k_drop, steps)
 
             def one(carry, batch):
                 params, opt_state, mstate, t = carry
@@ -275,6 +290,10 @@ class Compiled:
             (params, opt_state, mstate, t), _ = jax.lax.scan(
                 one, (st.params, st.opt_state, st.model_state, st.step), (hb, yb, keys),
                 unroll=1)  # unrolling buys little here and doubles compile time
+            return end_epoch(st, params, opt_state, mstate, t, key)
+
+        def end_epoch(st: TrainState, params, opt_state, mstate, t, key):
+            """Metrics, divergence (back to ``st``), early stopping: the epoch's end."""
             m = self._metrics(params, mstate, feats, data, values)
             finite = jnp.isfinite(m["train_loss"]) & all_finite(params)
             # Divergence keeps the last finite state (the start of this epoch). One
@@ -303,32 +322,62 @@ class Compiled:
                 mon = mon._replace(diverged=~finite)
             m["learning_rate"] = learning_rate(self.s.schedule, st.step, values)
             m["trained"] = finite
-            new = TrainState(params, opt_state, mstate, key, t, epoch, mon, best_params)
+            new = TrainState(params, opt_state, mstate, key, t, epoch, mon, best_params,
+                             jnp.int32(0))
             return new, m
 
-        def skip(st: TrainState):
+        def no_metrics():
             m = {k: jnp.float32(jnp.nan) for k in HISTORY[:-1]}
             m["trained"] = jnp.bool_(False)
-            return st, m
+            return m
+
+        def skip(st: TrainState):
+            return st, no_metrics()
+
+        def one_step(st: TrainState):
+            """One batch of the epoch at ``st.cursor``; the epoch's end when it is the last."""
+            key, perm, keys = epoch_order(st)  # the same order run_epoch would draw
+            idx = jax.lax.dynamic_slice_in_dim(perm, st.cursor * bs, bs)
+            params, opt_state, mstate = self._update(
+                st.params, st.opt_state, st.model_state, st.step, h_train[idx], y_train[idx],
+                keys[st.cursor], values)
+            moved = st._replace(params=params, opt_state=opt_state, model_state=mstate,
+                                step=st.step + 1, cursor=st.cursor + 1)
+            # Checked every step: a NaN must not ride along to the end of the epoch.
+            ok = all_finite(params)
+            halted = st._replace(monitor=st.monitor._replace(diverged=jnp.bool_(True)))
+            new = jax.lax.cond(ok, lambda a, b: a, lambda a, b: b, moved, halted)
+            ended = ok & (new.cursor == steps)
+            new, m = jax.lax.cond(
+                ended, lambda s: end_epoch(st, s.params, s.opt_state, s.model_state, s.step,
+                                           key),
+                lambda s: (s, no_metrics()), new)
+            return new, m, ended
 
         def body(i, carry):
-            st, table = carry
+            st, table, rows = carry
             done = st.monitor.stopped | st.monitor.diverged
-            st, m = jax.lax.cond(done, skip, run_epoch, st)
+            if by_steps:
+                st, m, ended = jax.lax.cond(done, lambda s: (s, no_metrics(), jnp.bool_(False)),
+                                            one_step, st)
+            else:
+                st, m = jax.lax.cond(done, skip, run_epoch, st)
+                ended = jnp.bool_(True)
             row = jnp.stack([m[k].astype(jnp.float32) for k in HISTORY])
-            return st, jax.lax.dynamic_update_index_in_dim(table, row, i, 0)
+            table = jax.lax.dynamic_update_index_in_dim(table, row, rows, 0)
+            return st, table, rows + ended.astype(jnp.int32)
 
-        # The epoch count is traced: any K up to the capacity reuses one compilation.
+        # The count is traced: any K up to the capacity reuses one compilation.
         table = jnp.full((capacity, len(HISTORY)), jnp.nan, jnp.float32)
-        state, table = jax.lax.fori_loop(0, jnp.minimum(epochs, capacity), body,
-                                         (state, table))
+        state, table, rows = jax.lax.fori_loop(0, jnp.minimum(epochs, capacity), body,
+                                               (state, table, jnp.int32(0)))
         pr = (self._probe(state, data, values, resolution, neuron_resolution, layers, sequence,
                           gradients) if probes else None)
         # One flat buffer instead of ~20 arrays: each device-to-host transfer has a
         # fixed cost that would otherwise dominate a 2 ms frame.
-        flat, layout = pack((table, pr))
+        flat, layout = pack((table, pr, rows))
         self.layouts[(capacity, probes, resolution, neuron_resolution, layers, sequence,
-                      gradients)] = layout
+                      gradients, by_steps)] = layout
         return state, flat
 
     # -- probes ------------------------------------------------------------------------
@@ -435,7 +484,7 @@ def init_state(structure: Structure, values: Mapping[str, Any], key: jax.Array) 
     mon = Monitor(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0), jnp.bool_(False),
                   jnp.bool_(False))
     return TrainState(params, opt_state, mstate, k_train, jnp.int32(0), jnp.int32(0), mon,
-                      params)
+                      params, jnp.int32(0))
 
 
 def to_numpy(tree):

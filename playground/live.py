@@ -117,7 +117,8 @@ def run(placeholder, speed: int, draw: Callable[..., None],
 
 
 def toolbar(views: bool = True, speeds: tuple[int, ...] = SPEEDS, speed: int = 50,
-            train: Callable[..., Any] | None = None, **probe_options) -> tuple[int, View]:
+            train: Callable[..., Any] | None = None, unit: str = "Epochs",
+            **probe_options) -> tuple[int, View]:
     """Play/pause, step, reset, speed and (with ``views``) the view toggles.
 
     Returns (epochs per frame, view). ``train`` and ``probe_options`` are the
@@ -141,11 +142,13 @@ def toolbar(views: bool = True, speeds: tuple[int, ...] = SPEEDS, speed: int = 5
                 icon=":material/pause:" if playing else ":material/play_arrow:",
                 key="pg_play", use_container_width=True)
     c[1].button("Step", on_click=lambda: train(1, **probe_options), key="pg_step",
-                icon=":material/skip_next:", help="Train one epoch", use_container_width=True)
+                icon=":material/skip_next:", help=f"Train one {unit.lower().rstrip('s')}",
+                use_container_width=True)
     c[2].button("Reset", on_click=session.reset, key="pg_reset", icon=":material/restart_alt:",
                 help="New weights from the seed; clears the curves", use_container_width=True)
-    speed = c[3].select_slider("Epochs per frame", speeds, value=speed, key="pg_speed",
-                               help="How many epochs each drawn frame trains")
+    key = "pg_speed" if unit == "Epochs" else f"pg_speed_{unit.lower()}"
+    speed = c[3].select_slider(f"{unit} per frame", speeds, value=speed, key=key,
+                               help=f"How many {unit.lower()} each drawn frame trains")
     if not views:
         return speed, View()
     show_test = c[4].toggle("Show test data", key="pg_show_test")

@@ -28,9 +28,11 @@ from playground.frames import b64, curve, loss_html
 
 PREFIX = "sq"  # this page's session namespace (see ``state.use_page``)
 DEFAULT = preset("reverse_transformer")
-SPEEDS = (1, 2, 3, 5, 10)  # epochs per frame
+SPEEDS = (1, 2, 4, 8, 16, 32)  # optimizer steps per frame (a frame need not end an epoch)
+COMPARE_SPEEDS = (1, 2, 3, 5, 10)  # epochs per frame for the four models
 MAX_LAYERS = 8
 PROBES = {"resolution": 0, "neuron_resolution": 0, "sequence": True, "gradients": False}
+FRAMES = {"by_steps": True, **PROBES}  # frames train steps, not whole epochs
 COMPARE_CELLS = ("rnn", "lstm", "gru", "transformer")
 
 _component = live.canvas_component("seq_view")
@@ -193,7 +195,8 @@ def _predictions(exp: engine.Experiment, output: np.ndarray) -> tuple[list[str],
 
 
 def make_seq_frame(exp: engine.Experiment, probes, epoch: int, history: dict[str, list],
-                   example: int, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+                   example: int, metrics: dict[str, Any] | None = None,
+                   step: int = 0) -> dict[str, Any]:
     """Everything the sequence view draws for one frame (one test example), JSON-able."""
     seq = probes.sequence
     arrays = exp.dataset.arrays
@@ -207,7 +210,8 @@ def make_seq_frame(exp: engine.Experiment, probes, epoch: int, history: dict[str
     preds, conf = _predictions(exp, seq.output)
     targets = _labels(exp, y)
     frame: dict[str, Any] = {
-        "epoch": int(epoch), "example": int(example), "T": int(x.shape[0]),
+        "epoch": int(epoch), "step": int(step), "example": int(example),
+        "T": int(x.shape[0]),
         "per_token": bool(exp.dataset.sequence.per_token), "task": exp.dataset.task,
         "tokens": _token_text(exp, x), "targets": targets, "preds": preds, "conf": conf,
         "right": [None if t is None else (t == p) for t, p in zip(
@@ -230,7 +234,7 @@ def render(placeholder, probes, first: bool, example: int = 0) -> None:
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
     tstate = st.session_state[S.key(S.TRAIN_STATE)]
     frame = make_seq_frame(exp, probes, int(tstate.epoch), st.session_state[S.key(S.HISTORY)],
-                           example, session.current_metrics())
+                           example, session.current_metrics(), int(tstate.step))
     live.show(placeholder, _component, SEQ_KEY, frame, first)
 
 
@@ -304,8 +308,11 @@ def sequences_page() -> None:
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
     compare = st.toggle("Compare a simple RNN, an LSTM, a GRU and a transformer on this task",
                         key="sq_compare_mode")
-    speed, _ = live.toolbar(views=False, speeds=SPEEDS, speed=1,
-                            train=compare_train if compare else None, **PROBES)
+    if compare:
+        speed, _ = live.toolbar(views=False, speeds=COMPARE_SPEEDS, speed=1,
+                                train=compare_train)
+    else:
+        speed, _ = live.toolbar(views=False, speeds=SPEEDS, speed=4, unit="Steps", **FRAMES)
     example = 0
     if not compare:
         n_test = exp.dataset.arrays.x_test.shape[0]
@@ -319,4 +326,4 @@ def sequences_page() -> None:
         live.run(placeholder, speed, compare_render, train=compare_train)
     else:
         live.run(placeholder, speed, functools.partial(render, example=example),
-                 **PROBES, example=example)
+                 **FRAMES, example=example)

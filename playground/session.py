@@ -107,15 +107,17 @@ def ensure_session(default: Spec) -> None:
 
 
 def train_frame(epochs: int, resolution: int = 100, neuron_resolution: int = 20,
-                **probe_options: Any):
-    """Train ``epochs`` epochs with probes; update the session; return the probes.
+                by_steps: bool = False, **probe_options: Any):
+    """Train ``epochs`` epochs (``by_steps``: steps) with probes; return the probes.
 
-    ``probe_options`` go to ``Experiment.train`` (``layers``, ``sequence``, ...).
+    Updates the session's state and history. ``probe_options`` go to
+    ``Experiment.train`` (``layers``, ``sequence``, ...).
     """
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
-    state, chunk = exp.train(st.session_state[S.key(S.TRAIN_STATE)], epochs, probes=True,
-                             resolution=resolution, neuron_resolution=neuron_resolution,
-                             **probe_options)
+    train = exp.train_steps if by_steps else exp.train
+    state, chunk = train(st.session_state[S.key(S.TRAIN_STATE)], epochs, probes=True,
+                         resolution=resolution, neuron_resolution=neuron_resolution,
+                         **probe_options)
     st.session_state[S.key(S.TRAIN_STATE)] = state
     hist = st.session_state[S.key(S.HISTORY)]
     trained = chunk.history["trained"]

@@ -133,6 +133,7 @@ function buildSingle(root) {
   root.innerHTML = ""; root.dataset.mode = "single";
   const head = el("div", {class: "sv-headline"}, root);
   el("span", {class: "sv-epoch", "data-testid": "epoch-counter"}, head).textContent = "0";
+  el("span", {class: "sv-step", "data-testid": "step-counter"}, head).textContent = "0";
   el("span", {class: "sv-loss"}, head);
   const panel = (cls, title, note) => { const p = el("div", {class: "sv-panel " + cls}, root);
     el("div", {class: "sv-title"}, p).textContent = title; const body = el("div", {class: "sv-body"}, p);
@@ -172,6 +173,7 @@ export default function (component) {
   } else {
     if (root.dataset.built !== "single") buildSingle(root);
     root.querySelector(".sv-loss").innerHTML = data.loss_html;
+    root.querySelector(".sv-step").textContent = String(data.step);
     drawTokens(root.querySelector(".sv-tokens .sv-body"), data);
     const att = root.querySelector(".sv-att");
     att.style.display = data.attention.length ? "" : "none";

@@ -59,12 +59,14 @@ def test_default_is_the_transformer_on_reversal(default: AppTest) -> None:
     assert offered == {PRESETS.get(n).title for n in topic_presets("sequences")}
 
 
-def test_step_trains_an_epoch_of_the_single_model() -> None:
+def test_step_trains_one_optimizer_step_of_the_single_model() -> None:
     at = page(link(preset("parity_gru")))
     at.button(key="pg_step").click().run()
     ok(at)
-    assert int(at.session_state[SQ[S.TRAIN_STATE]].epoch) == 1
-    assert len(at.session_state[SQ[S.HISTORY]]["train_loss"]) == 1
+    state = at.session_state[SQ[S.TRAIN_STATE]]
+    assert int(state.step) == 1 and int(state.cursor) == 1 and int(state.epoch) == 0
+    assert at.session_state[SQ[S.HISTORY]]["train_loss"] == []  # no epoch has ended yet
+    assert widget(at, "select_slider", "Steps per frame").value == 4
 
 
 def test_changing_the_task_fits_the_stack_to_it() -> None:
@@ -129,8 +131,8 @@ def test_compare_stacks_build_for_every_task(task: str) -> None:
 
 def _frame(spec: Spec, example: int = 2):
     exp = engine.build(spec)
-    state, chunk = exp.train(exp.init(), 2, probes=True, example=example,
-                             **sequences.PROBES)
+    state, chunk = exp.train_steps(exp.init(), 2 * exp.steps_per_epoch, probes=True,
+                                   example=example, **sequences.PROBES)
     hist = {k: list(v) for k, v in chunk.history.items() if k.endswith("loss")}
     frame = sequences.make_seq_frame(exp, chunk.probes, int(state.epoch), hist, example)
     json.dumps(frame)  # JSON-able
