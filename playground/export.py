@@ -60,3 +60,13 @@ def export_buttons(exp: engine.Experiment, tstate) -> None:
                          key="pg_dl_script", use_container_width=True)
     if spec.data.name == "csv":
         st.caption("The script reads the CSV from data.path: save your file and set it there.")
+
+
+def export_section() -> None:
+    """The "Share and export" expander of the running page's session."""
+    from playground import state as S
+
+    with st.expander("Share and export: link, spec, weights, Python script"):
+        share_link(st.session_state[S.key(S.SPEC)])
+        export_buttons(st.session_state[S.key(S.EXPERIMENT)],
+                       st.session_state[S.key(S.TRAIN_STATE)])

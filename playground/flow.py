@@ -24,6 +24,7 @@ from engine.presets import preset
 from playground import controls as C
 from playground import live, session
 from playground import state as S
+from playground.export import export_section
 from playground.frames import b64, curve, loss_html
 
 PREFIX = "gf"  # this page's session namespace (see ``state.use_page``)
@@ -231,4 +232,5 @@ def flow_page() -> None:
             "curve, and its activations and weights over time")
     S.show_flash()
     placeholder = st.empty()
+    export_section()
     live.run(placeholder, speed, functools.partial(render, selected=selected), **PROBES)

@@ -12,7 +12,7 @@ from engine.presets import preset
 from playground import controls as C
 from playground import live, session
 from playground import state as S
-from playground.export import export_buttons, share_link
+from playground.export import export_section
 
 DEFAULT = preset("tf_playground")  # what a TensorFlow Playground user expects to see
 
@@ -67,8 +67,5 @@ def playground_page() -> None:
     S.show_flash()
     placeholder = st.empty()
     if "export" not in hidden:
-        with st.expander("Share and export: link, spec, weights, Python script"):
-            share_link(st.session_state[S.key(S.SPEC)])
-            export_buttons(st.session_state[S.key(S.EXPERIMENT)],
-                           st.session_state[S.key(S.TRAIN_STATE)])
+        export_section()
     live.run(placeholder, speed, functools.partial(live.render, view=view))

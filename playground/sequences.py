@@ -24,6 +24,7 @@ from engine.sequence_layers import RECURRENT_KINDS
 from playground import controls as C
 from playground import live, session
 from playground import state as S
+from playground.export import export_section
 from playground.frames import b64, curve, loss_html
 
 PREFIX = "sq"  # this page's session namespace (see ``state.use_page``)
@@ -320,6 +321,7 @@ def sequences_page() -> None:
                                       key="sq_example"))
     S.show_flash()
     placeholder = st.empty()
+    export_section()
     if compare:
         with st.spinner("Building four models..."):
             _compare_models()

@@ -52,6 +52,9 @@ def test_default_is_the_vanishing_sigmoid_lesson_in_its_own_session(default: App
     assert widget(default, "selectbox", "Activation").value == "sigmoid"
     labels = [b.label for b in default.button]
     assert {"Play", "Step", "Reset"} <= set(labels)
+    assert any(e.label.startswith("Share and export") for e in default.expander)
+    assert [b.label for b in default.get("download_button")] == [
+        "Spec (JSON)", "Weights (.npz)", "Python script"]
 
 
 def test_step_records_a_frame_and_reset_clears_it() -> None:

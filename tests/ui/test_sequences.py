@@ -56,6 +56,9 @@ def test_default_is_the_transformer_on_reversal(default: AppTest) -> None:
     assert [widget(default, "selectbox", f"Layer {i}").value for i in range(1, 5)] == [
         "embedding", "positional", "transformer", "transformer"]
     offered = set(default.selectbox(key="pg_preset").options)
+    assert any(e.label.startswith("Share and export") for e in default.expander)
+    assert [b.label for b in default.get("download_button")] == [
+        "Spec (JSON)", "Weights (.npz)", "Python script"]
     assert offered == {PRESETS.get(n).title for n in topic_presets("sequences")}
 
 
