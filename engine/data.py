@@ -315,6 +315,9 @@ class DataArrays(NamedTuple):
     ids for classification and float32 targets for regression. ``mean`` and ``std`` are
     ``(F,)`` float32 statistics of the training set's *features* (zeros and ones when
     standardisation is off). An empty validation split has ``x_val`` of shape ``(0, d)``.
+    Sequence tasks (``Dataset.sequence``) have ``x_*`` (n, T) int32 token ids or
+    (n, T, d) float32, ``y_*`` (n, T) per token (class -1 = no target at that step) or
+    (n,), and unused ``mean``/``std`` of shape (1,).
     """
 
     x_train: jax.Array
@@ -341,6 +344,9 @@ class Dataset:
         feature_names: names of the raw columns (``("x1", "x2")`` for generated sets).
         class_names: one name per class (``("0", "1", ...)`` for generated sets; the
             original label text for CSVs; empty for regression).
+        sequence: what sequence data look like (``SequenceInfo``); None for points.
+            Sequence tasks have no features, ``input_dim`` 0 and ``extent`` 0, and
+            ``feature_names`` holds the token vocabulary.
     """
 
     arrays: DataArrays

@@ -167,14 +167,21 @@ class Experiment:
                                        neuron_resolution=neuron_resolution, layers=layers,
                                        sequence=sequence))
 
-    def step(self, state: TrainState, x: Any, y: Any) -> TrainState:
-        """One optimizer step on a given batch: raw points x (batch, d), labels y (batch,).
+    def _inputs(self, x: Any) -> jax.Array:
+        """Inputs as the network takes them: token ids stay int32, the rest float32."""
+        tokens = self.dataset.sequence is not None and self.dataset.sequence.tokens
+        return jnp.asarray(x, jnp.int32 if tokens else jnp.float32)
 
-        Labels are class ids (int) for classification, targets for regression.
-        Useful to check an update rule by hand; training uses ``train``.
+    def step(self, state: TrainState, x: Any, y: Any) -> TrainState:
+        """One optimizer step on a given batch: inputs x, labels y.
+
+        x is raw points (batch, d), or sequences (batch, T) of token ids or
+        (batch, T, d); y is (batch,) or, per token, (batch, T): class ids (int,
+        -1 = no target) for classification, targets for regression. Useful to
+        check an update rule by hand; training uses ``train``.
         """
         dtype = jnp.int32 if self.dataset.task == "classification" else jnp.float32
-        return self.fns.step(state, jnp.asarray(x, jnp.float32), jnp.asarray(y, dtype),
+        return self.fns.step(state, self._inputs(x), jnp.asarray(y, dtype),
                              self.dataset.arrays, self.values)
 
     def metrics(self, state: TrainState) -> dict[str, float | None]:
@@ -185,7 +192,8 @@ class Experiment:
     def confusion_matrix(self, state: TrainState, split: str = "test") -> np.ndarray | None:
         """Counts (n_classes, n_classes): row = true class, column = predicted class.
 
-        None for regression or an empty split.
+        Per-token tasks count every step that has a target. None for regression or
+        an empty split.
         """
         if self.dataset.task != "classification" or split not in ("train", "val", "test"):
             return None
@@ -193,15 +201,20 @@ class Experiment:
         if x.shape[0] == 0:
             return None
         out = self.fns.predict(state, x, self.dataset.arrays, self.values)
-        pred = np.asarray(self.structure.net.head.predict(out))
-        true = np.asarray(getattr(self.dataset.arrays, f"y_{split}"))
+        pred = np.asarray(self.structure.net.head.predict(out)).ravel()
+        true = np.asarray(getattr(self.dataset.arrays, f"y_{split}")).ravel()
+        keep = true >= 0  # per-token tasks: steps without a target (-1) do not count
         k = self.dataset.n_classes
-        return np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
+        return np.bincount(true[keep] * k + pred[keep], minlength=k * k).reshape(k, k)
 
     def predict(self, state: TrainState, x: Any) -> np.ndarray:
-        """Network outputs (after the output activation) for raw points x (n, d)."""
-        x = jnp.asarray(x, jnp.float32)
-        return np.asarray(self.fns.predict(state, x, self.dataset.arrays, self.values))
+        """Network outputs (after the output activation) for inputs x.
+
+        x is raw points (n, d), or sequences (n, T) of token ids or (n, T, d); the
+        result is (n, out), or (n, T, out) for per-token tasks.
+        """
+        return np.asarray(self.fns.predict(state, self._inputs(x), self.dataset.arrays,
+                                           self.values))
 
     def with_spec(self, spec: Spec, raw: RawData | None = None) -> Experiment:
         """The experiment for a changed spec, reusing the data when only values changed."""

@@ -209,7 +209,7 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
     Args:
         net: the structure.
         params, state: from ``init_network`` (or training).
-        h: input features, (batch, F).
+        h: input features, (batch, F), or sequences (batch, T, ...) from ``featurize``.
         values: traced values; ``values["layers"][i]`` holds layer i's numeric options.
         key: PRNG key for dropout (only read when ``train``).
         train: training mode (dropout on, batch statistics in batch norm).

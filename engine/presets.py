@@ -176,8 +176,9 @@ PRESETS.register("sigmoid_residual", Preset(
 
 
 def _seq(task: str, layers: list[dict[str, Any]], **data: Any) -> dict[str, Any]:
-    """A sequence task with 2000 sequences, Adam and batches of 32."""
-    return {"data": {"name": task, "n": 2000, **data}, "model": {"layers": layers},
+    """A sequence task with 2000 noise-free sequences, Adam and batches of 32."""
+    return {"data": {"name": task, "n": 2000, "noise": 0.0, **data},
+            "model": {"layers": layers},
             "optimizer": {"name": "adam", "learning_rate": 0.01}, "batch_size": 32}
 
 

@@ -113,9 +113,19 @@ class Structure:
     batch_size: int
 
 
+def is_weight(name: str) -> bool:
+    """Whether a parameter is a weight matrix (or an embedding table) that L1/L2 shrink.
+
+    Weights are named ``w``, ``wx``, ``wh``, ``wq``, ``w1``, ... (``*_rev`` for the
+    backward direction) and ``table``; biases, norms' scales and offsets, learned
+    positions and PReLU slopes are left alone.
+    """
+    return name.startswith("w") or name == "table"
+
+
 def _penalty(kind: str, params, values) -> jax.Array:
-    """L1 or L2 penalty on dense weights (``w``), never biases or norms' scales."""
-    ws = [p["w"] for p in params if "w" in p]
+    """L1 or L2 penalty on weights (``is_weight``), never biases or norms' scales."""
+    ws = [v for p in params for name, v in p.items() if is_weight(name)]
     if kind == "l1":
         return values["l1"] * sum(jnp.sum(jnp.abs(w)) for w in ws)
     if kind == "l2":
@@ -175,7 +185,7 @@ class Compiled:
         return data + _penalty(self.s.regularization, params, values), (data, mstate)
 
     def _update(self, params, opt_state, mstate, step, h, y, key, values):
-        """One optimizer step on features h (batch, F) and labels y (batch,)."""
+        """One optimizer step on features h (batch, F) (or sequences) and labels y."""
         grads, (_, mstate) = jax.grad(self._objective, has_aux=True)(
             params, mstate, h, y, values, key, True)
         if self.s.clip:  # clip by global norm; the threshold is a traced value

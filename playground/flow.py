@@ -169,7 +169,8 @@ def make_flow_frame(exp: engine.Experiment, params: list[dict], probes, epoch: i
     grad = _log10(np.asarray(probes.grad_norm)[dense])
     stats = probes.layers
     norms = np.asarray(probes.grad_norm)[dense]
-    health = ({"ratio": None, "verdict": "no hidden layer"} if len(hidden) < 2 else dict(
+    verdict = "no hidden layer" if not hidden else "one hidden layer: nothing to compare"
+    health = ({"ratio": None, "verdict": verdict} if len(hidden) < 2 else dict(
         zip(("ratio", "verdict"), gradient_health(float(norms[0]), float(norms[-2])),
             strict=True)))
     if health["ratio"] is not None and not np.isfinite(health["ratio"]):

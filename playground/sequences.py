@@ -89,7 +89,7 @@ def task_controls(d: dict) -> None:
     kind = SEQUENCE_TASKS.get(data["name"])
     st.caption(SEQUENCE_TASKS.describe(data["name"]))
     if data["name"] != old:  # a new task: its own lengths, and a stack that fits it
-        data["length"], data["symbols"] = 0, 0
+        data["length"], data["symbols"], data["noise"] = 0, 0, 0.0
         d["model"]["layers"] = fit_stack(d["model"]["layers"], kind.tokens, kind.per_token)
         d["model"]["output_activation"], d["loss"] = "auto", "auto"
         C.bump()  # the widgets below must show the fitted stack, not their old values
@@ -223,7 +223,9 @@ def make_seq_frame(exp: engine.Experiment, probes, epoch: int, history: dict[str
         "states": [{"name": f"Layer {i + 1}: {layer.type}", "units": int(h.shape[-1]),
                     "h": b64(_symmetric(np.asarray(h).T))} for (i, layer), h in zip(
                         rec_layers, seq.hidden, strict=True)],
-        "cells": [b64(_symmetric(np.asarray(c).T)) for c in seq.cell],
+        "cells": [{"name": f"Layer {i + 1}: lstm", "units": int(c.shape[-1]),
+                   "c": b64(_symmetric(np.asarray(c).T))} for (i, _), c in zip(
+                       [x for x in rec_layers if x[1].type == "lstm"], seq.cell, strict=True)],
         "grad": [round(float(g), 6) for g in np.asarray(seq.input_grad)],
         "loss_html": loss_html(exp, metrics or {}), "curve": curve(history, None),
     }
@@ -301,10 +303,18 @@ def compare_render(placeholder, models, first: bool) -> None:
     live.show(placeholder, _component, SEQ_KEY, compare_frame(models), first)
 
 
+def sequence_only(spec: Spec) -> str | None:
+    """Why ``spec`` does not belong on this page (None when it does)."""
+    if spec.data.name not in SEQUENCE_TASKS:
+        return (f"{spec.data.name!r} is not a sequence task: open the link on the Playground "
+                "or Gradient flow page")
+    return None
+
+
 def sequences_page() -> None:
     """Everything below the page title."""
     S.use_page(PREFIX)
-    session.ensure_session(DEFAULT)
+    session.ensure_session(DEFAULT, sequence_only)
     sidebar()
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
     compare = st.toggle("Compare a simple RNN, an LSTM, a GRU and a transformer on this task",

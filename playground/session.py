@@ -8,6 +8,7 @@ afresh. A spec that fails to build leaves everything as it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ import streamlit as st
 import engine
 from engine import EngineError, Spec
 from playground import state as S
+
+FAILED = "pg_failed"  # the last controls' dict that could not be applied
 
 HISTORY_KEYS = ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
                 "test_accuracy")
@@ -71,10 +74,14 @@ def apply_changes(d: dict[str, Any]) -> None:
         spec = Spec.from_dict(d)
     except EngineError as err:
         S.flash("error", f"{err}. The last working setup is kept.")
+        spec = None
+    if spec is None or not apply_spec(spec):
         bump_widgets()
-        st.rerun()
-    if not apply_spec(spec):
-        bump_widgets()
+        # Widgets that cannot show the kept setup would send the same bad dict again
+        # on every rerun: stop after the first retry and just show the message.
+        if st.session_state.get(S.key(FAILED)) == d:
+            return
+        st.session_state[S.key(FAILED)] = d
     st.rerun()
 
 
@@ -88,18 +95,42 @@ def reset() -> None:
     st.session_state[S.key(S.PLAYING)] = False
 
 
-def ensure_session(default: Spec) -> None:
-    """Load the setup from the URL on first visit (or when the URL changes)."""
+def points_only(spec: Spec) -> str | None:
+    """Why ``spec`` does not belong on a page of 2-D points (None when it does)."""
+    if spec.data.name in engine.SEQUENCE_TASKS:
+        return (f"{spec.data.name!r} is a sequence task: open the link on the Sequences and "
+                "attention page")
+    kinds = sorted({layer.type for layer in spec.model.layers} & set(engine.SEQUENCE_KINDS))
+    if kinds:
+        return f"its {', '.join(kinds)} layers read sequences, and this page's data are points"
+    return None
+
+
+def ensure_session(default: Spec, fits: Callable[[Spec], str | None] = points_only) -> None:
+    """Load the setup from the URL on first visit (or when the URL changes).
+
+    ``fits(spec)`` says why a link's spec does not belong on this page (then the
+    page keeps its setup and says so), or None.
+    """
     url = st.query_params.get("s", "")
     if S.key(S.EXPERIMENT) in st.session_state and st.session_state.get(S.key(S.URL_SEEN)) == url:
         return
     current: Spec | None = st.session_state.get(S.key(S.SPEC))
     fallback = current or default
-    spec, error = S.spec_from_url(fallback, "the current setup" if current else "the default")
+    kept = "the current setup" if current else "the default"
+    spec, error = S.spec_from_url(fallback, kept)
+    problem = None if error else fits(spec)
+    if problem:
+        error = f"The link's setup is not for this page ({problem}). Showing {kept}."
+        spec = fallback
     if error:
         S.flash("error", error)
     if spec != current and not apply_spec(spec) and current is None:
         apply_spec(default)
+    if not url and current is not None:
+        # Streamlit drops the query when the user moves between pages: put the setup
+        # back, so the address bar can still be copied or reloaded.
+        S.write_url(st.session_state[S.key(S.SPEC)])
     # A link opened in a running session (or the browser's Back button) must reach the
     # widgets too, or they would put their old values straight back.
     bump_widgets()

@@ -67,7 +67,7 @@ function drawTokens(box, d) {
 function drawAttention(box, d) {
   const key = d.attention.map(a => a.name + a.heads.length).join("|") + ":" + d.T;
   if (box.dataset.key !== key) {  // (re)build the grid of head canvases
-    box.innerHTML = ""; box.dataset.key = key;
+    box.innerHTML = ""; box.dataset.key = key; box.dataset.big = "";  // old heads are gone
     d.attention.forEach((layer, li) => {
       const row = el("div", {class: "sv-attrow"}, box);
       el("div", {class: "sv-label"}, row).textContent = layer.name;
@@ -87,7 +87,7 @@ function drawAttention(box, d) {
     const big = box.querySelector(".sv-big"); big.innerHTML = "";
     if (!box.dataset.big) return;
     const [li, hi] = box.dataset.big.split(":").map(Number);
-    if (!d.attention[li]) return;
+    if (!d.attention[li] || !d.attention[li].heads[hi]) return;
     el("div", {class: "sv-label"}, big).textContent = `${d.attention[li].name}, head ${hi + 1}: row = the step attending (query), column = the step attended to (key)`;
     const t = el("table", {class: "sv-bigmap"}, big), bytes = b64(d.attention[li].heads[hi]);
     let html = "<tr><th></th>" + d.tokens.map(s => `<th>${s}</th>`).join("") + "</tr>";
@@ -103,21 +103,21 @@ function drawAttention(box, d) {
 }
 
 function drawStates(box, d) {
-  const key = d.states.map(s => s.name + s.units).join("|") + ":" + d.T + ":" + d.cells.length;
+  const key = d.states.concat(d.cells).map(s => s.name + s.units).join("|") + ":" + d.T;
   if (box.dataset.key !== key) {
     box.innerHTML = ""; box.dataset.key = key;
     d.states.forEach((s, i) => {
       el("div", {class: "sv-label"}, box).textContent = `${s.name}: hidden state h (rows: ${s.units} units; columns: steps)`;
       el("canvas", {class: "sv-state", "data-kind": "h", "data-i": i}, box);
     });
-    d.cells.forEach((_, i) => {
-      el("div", {class: "sv-label"}, box).textContent = `LSTM cell state c (the long-term memory)`;
+    d.cells.forEach((s, i) => {
+      el("div", {class: "sv-label"}, box).textContent = `${s.name}: cell state c, the long-term memory (rows: ${s.units} units)`;
       el("canvas", {class: "sv-state", "data-kind": "c", "data-i": i}, box);
     });
   }
-  box.querySelectorAll("canvas.sv-state").forEach(c => { const i = +c.dataset.i;
-    const units = c.dataset.kind === "h" ? d.states[i].units : d.states[Math.min(i, d.states.length - 1)].units;
-    paint(c, b64(c.dataset.kind === "h" ? d.states[i].h : d.cells[i]), units, d.T, diverging); });
+  box.querySelectorAll("canvas.sv-state").forEach(c => {
+    const s = (c.dataset.kind === "h" ? d.states : d.cells)[+c.dataset.i];
+    paint(c, b64(c.dataset.kind === "h" ? s.h : s.c), s.units, d.T, diverging); });
 }
 
 function drawGrad(canvas, d) {

@@ -52,7 +52,7 @@ def test_compare_mode_draws_four_models(page, base_url, shots):
     _open(page, base_url, "parity_gru")
     page.get_by_text("Compare a simple RNN").click()
     page.locator(".sv-legend").wait_for(timeout=120_000)
-    page.get_by_role("button", name="Step").click()
+    page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(
         "() => document.querySelectorAll('.sv-model').length === 4 && "
         "document.querySelector('[data-testid=epoch-counter]').textContent === '1'",
@@ -61,3 +61,21 @@ def test_compare_mode_draws_four_models(page, base_url, shots):
     for name in ("rnn", "lstm", "gru", "transformer"):
         assert name in legend
     page.screenshot(path=str(shots / "41_sequences_compare.png"), full_page=True)
+
+
+def test_an_enlarged_head_survives_fewer_heads(page, base_url, shots):
+    """Enlarge head 4, then give that layer 2 heads: the view rebuilds, no script error."""
+    _open(page, base_url, "reverse_transformer")
+    page.locator("canvas.sv-map").nth(3).click()
+    page.locator(".sv-bigmap td").first.wait_for(timeout=10_000)
+    heads = page.get_by_label("Heads").first
+    heads.fill("2")
+    heads.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('canvas.sv-map').length === 6",
+                           timeout=120_000)
+    assert page.get_by_text("BidiComponent Error").count() == 0
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=step-counter]').textContent === '1'",
+        timeout=60_000)
+    assert page.locator(".sv-bigmap").count() == 0  # the enlarged head is gone with it

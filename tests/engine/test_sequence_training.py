@@ -10,6 +10,7 @@ import pytest
 import engine
 from engine import SEQUENCE_KINDS, Spec, SpecError
 from engine.compile_count import count_compiles
+from engine.presets import preset
 
 
 def _spec(task: str, layers: list[dict], n: int = 400, **extra) -> Spec:
@@ -195,3 +196,37 @@ def test_probes_without_gradients_skip_them_and_keep_the_rest():
     assert full.probes.grad_norm is not None
     np.testing.assert_allclose(light.probes.sequence.output, full.probes.sequence.output)
     np.testing.assert_allclose(light.probes.weight_norm, full.probes.weight_norm)
+
+
+def test_predict_step_and_confusion_matrix_take_token_sequences():
+    exp = engine.build(preset("reverse_transformer"))
+    state = exp.init()
+    x = np.asarray(exp.dataset.arrays.x_test[:5])
+    out = exp.predict(state, x)  # int token ids into the embedding
+    assert out.shape == (5, x.shape[1], 8)
+    y = np.asarray(exp.dataset.arrays.y_test[:5])
+    moved = exp.step(state, x, y)
+    assert int(moved.step) == 1
+    cm = exp.confusion_matrix(state)
+    n_targets = int((np.asarray(exp.dataset.arrays.y_test) >= 0).sum())
+    assert cm.shape == (8, 8) and cm.sum() == n_targets  # every step with a target, once
+
+
+def test_l2_shrinks_recurrent_and_embedding_weights_too():
+    layers = [{"type": "embedding", "dim": 8}, {"type": "lstm", "units": 8}]
+    def gradient(rate: float):
+        spec = _spec("reverse", layers, regularization={"kind": "l2", "rate": rate})
+        exp = engine.build(spec)
+        state = exp.init()
+        h, y = exp.dataset.arrays.x_train[:32], exp.dataset.arrays.y_train[:32]
+        return exp, jax.grad(lambda p: exp.fns._objective(
+            p, state.model_state, h, y, exp.values, None, True)[0])(state.params)
+
+    _, plain = gradient(0.0)
+    exp, shrunk = gradient(1.0)
+    grads = {0.0: plain, 1.0: shrunk}
+    for layer, name in ((0, "table"), (1, "wx"), (1, "wh")):
+        diff = np.asarray(grads[1.0][layer][name] - grads[0.0][layer][name])
+        np.testing.assert_allclose(diff, np.asarray(exp.init().params[layer][name]), rtol=1e-4,
+                                   atol=1e-6)  # d(0.5 w^2)/dw = w
+    np.testing.assert_allclose(grads[1.0][1]["b"], grads[0.0][1]["b"])  # biases untouched

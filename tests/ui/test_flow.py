@@ -206,3 +206,28 @@ def test_trace_keeps_only_the_latest_frames(monkeypatch) -> None:
     trace = store[S.TRACE]
     assert len(trace["epoch"]) == flow.TRACE_FRAMES
     assert trace["epoch"][0] == 10 and trace["epoch"][-1] == flow.TRACE_FRAMES + 9
+
+
+@pytest.mark.parametrize("name", ["reverse_lstm", "sentiment_gru"])
+def test_a_sequence_link_is_refused_here_and_on_the_playground(name: str) -> None:
+    spec = preset(name)
+    at = page({"s": S.spec_to_query(spec)})
+    assert not at.exception
+    assert at.session_state[GF[S.SPEC]] == flow.DEFAULT
+    assert any("Sequences and attention page" in e.value for e in at.error)
+    lab = AppTest.from_file(PAGE.replace("flow.py", "lab.py"), default_timeout=TIMEOUT)
+    lab.query_params["s"] = S.spec_to_query(spec)
+    lab.run()
+    assert not lab.exception
+    assert any("Sequences and attention page" in e.value for e in lab.error)
+
+
+def test_the_setup_goes_back_into_a_url_that_lost_it() -> None:
+    """Moving between pages drops the query; the page writes its setup back."""
+    spec = preset("sigmoid_residual")
+    at = page({"s": S.spec_to_query(spec)})
+    at.query_params.clear()
+    at.run()
+    ok(at)
+    assert at.session_state[GF[S.SPEC]] == spec
+    assert S.spec_from_query(at.query_params["s"]) == spec

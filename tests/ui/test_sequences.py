@@ -162,6 +162,8 @@ def test_frame_of_an_lstm_has_states_cells_and_gradient_per_step() -> None:
     t = exp.dataset.arrays.x_test.shape[1]
     assert frame["attention"] == [] and len(frame["states"]) == 1 and len(frame["cells"]) == 1
     assert len(base64.b64decode(frame["states"][0]["h"])) == 16 * t  # (units, T)
+    assert frame["cells"][0]["units"] == 16 and frame["cells"][0]["name"] == "Layer 1: lstm"
+    assert len(base64.b64decode(frame["cells"][0]["c"])) == 16 * t
     assert len(frame["grad"]) == t and max(frame["grad"]) > 0
     assert frame["per_token"] is False and len(frame["preds"]) == 1
 
@@ -176,3 +178,10 @@ def test_fit_stack_rules() -> None:
         {"type": "lstm", "units": 8, "sequences": False}]
     assert sequences.fit_stack([{"type": "attention"}], tokens=True, per_token=False)[-1] == {
         "type": "pool", "mode": "mean"}
+
+
+def test_a_link_for_another_page_is_refused_with_a_message() -> None:
+    at = page(link(preset("tf_playground")))
+    assert not at.exception
+    assert at.session_state[SQ[S.SPEC]] == sequences.DEFAULT
+    assert any("not a sequence task" in e.value for e in at.error)
