@@ -10,6 +10,7 @@ transformer on the same task, side by side.
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any
 
 import jax
@@ -20,7 +21,15 @@ import engine
 from engine import LAYERS, SEQUENCE_TASKS, Spec
 from engine.presets import preset
 from engine.schema import Choice, Flag, Num, OneOf
-from engine.sequence_layers import RECURRENT_KINDS
+from engine.sequence_layers import (
+    RECURRENT_KINDS,
+    attention,
+    gru_cell,
+    lstm_cell,
+    rnn_cell,
+    sinusoidal_table,
+    transformer_block,
+)
 from playground import controls as C
 from playground import live, session
 from playground import state as S
@@ -150,6 +159,8 @@ def sidebar() -> None:
             task_controls(d)
         with st.expander("Layers", expanded=True):
             stack_controls(d)
+        with st.expander("Output and loss", expanded=False):
+            C.output_controls(d)
         with st.expander("Training", expanded=False):
             C.training_controls(d)
     session.apply_changes(d)
@@ -303,6 +314,29 @@ def compare_render(placeholder, models, first: bool) -> None:
     live.show(placeholder, _component, SEQ_KEY, compare_frame(models), first)
 
 
+# The functions that compute each layer kind: the page shows their source.
+SOURCES = {"rnn": (rnn_cell,), "lstm": (lstm_cell,), "gru": (gru_cell,),
+           "attention": (attention,), "transformer": (transformer_block, attention),
+           "positional": (sinusoidal_table,)}
+
+
+def layer_sources(spec: Spec) -> None:
+    """An expander with the source of the cells and attention this stack uses."""
+    kinds = list(dict.fromkeys(layer.type for layer in spec.model.layers
+                               if layer.type in SOURCES))
+    if not kinds:
+        return
+    with st.expander("How these layers compute: the engine's code"):
+        st.caption("These short pure functions are exactly what trains here (JAX, inside "
+                   "one compiled call); jax.grad differentiates them for backpropagation.")
+        shown: set[str] = set()
+        for kind in kinds:
+            for fn in SOURCES[kind]:
+                if fn.__name__ not in shown:
+                    shown.add(fn.__name__)
+                    st.code(inspect.getsource(fn), language="python")
+
+
 def sequence_only(spec: Spec) -> str | None:
     """Why ``spec`` does not belong on this page (None when it does)."""
     if spec.data.name not in SEQUENCE_TASKS:
@@ -331,6 +365,7 @@ def sequences_page() -> None:
                                       key="sq_example"))
     S.show_flash()
     placeholder = st.empty()
+    layer_sources(st.session_state[S.key(S.SPEC)])
     export_section()
     if compare:
         with st.spinner("Building four models..."):

@@ -185,3 +185,17 @@ def test_a_link_for_another_page_is_refused_with_a_message() -> None:
     assert not at.exception
     assert at.session_state[SQ[S.SPEC]] == sequences.DEFAULT
     assert any("not a sequence task" in e.value for e in at.error)
+
+
+def test_the_page_shows_the_code_of_the_layers_in_the_stack(default: AppTest) -> None:
+    code = [c.value for c in default.code]
+    assert any(c.startswith("def transformer_block(") for c in code)
+    assert any(c.startswith("def attention(") for c in code)
+    assert any(c.startswith("def sinusoidal_table(") for c in code)
+    assert not any(c.startswith("def lstm_cell(") for c in code)  # not in this stack
+    lstm = page(link(preset("adding_lstm")))
+    assert any(c.value.startswith("def lstm_cell(") for c in lstm.code)
+
+
+def test_loss_and_output_can_be_chosen(default: AppTest) -> None:
+    assert {"Output activation", "Loss"} <= {s.label for s in default.selectbox}
