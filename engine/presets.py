@@ -239,6 +239,41 @@ PRESETS.register("sentiment_gru", Preset(
     "is negative. Word embeddings plus a GRU learn the words' polarities and the negation.",
     topic="sequences",
 ), "Word embeddings and a GRU on sentences with negation.")
+PRESETS.register("sort_transformer", Preset(
+    "Transformer sorts digits",
+    {**_seq("sort", _TRANSFORMER), "optimizer": {"name": "adam", "learning_rate": 0.003}},
+    30,
+    "The same transformer learns to write the digits in ascending order. Each output step "
+    "must find the next-smallest digit anywhere in the input: attention spreads over all of "
+    "them instead of looking at one mirrored position.",
+    topic="sequences",
+), "Two transformer blocks learn to sort six digits.")
+PRESETS.register("copy_gru", Preset(
+    "GRU copies a string",
+    _seq("copy", [{"type": "gru", "units": 64}]),
+    30,
+    "A GRU reads six digits and writes them again after the separator: each output is the "
+    "input seven steps earlier, so the state must hold the whole string like a queue.",
+    topic="sequences",
+), "A GRU on the copy task: memory over a fixed delay.")
+PRESETS.register("count_gru", Preset(
+    "GRU keeps a running count",
+    _seq("count", [{"type": "gru", "units": 16}]),
+    20,
+    "At every step, how many ones so far? The GRU learns to add one to its state at each "
+    "1 and keep it otherwise: a counter built from gates.",
+    topic="sequences",
+), "A GRU counts the ones it has read, step by step.")
+PRESETS.register("recall_transformer", Preset(
+    "Transformer looks up a key (associative recall)",
+    {**_seq("recall", [*_TRANSFORMER, {"type": "pool", "mode": "last"}], n=4000, length=3),
+     "optimizer": {"name": "adam", "learning_rate": 0.003}},
+    40,
+    "Pairs like 'b 3 a 7 c 1', then '? a': answer 7. The last step's attention learns to "
+    "find the queried key and read the digit after it: a lookup table built from attention, "
+    "the mechanism behind in-context learning.",
+    topic="sequences",
+), "Associative recall: attention finds the key and reads its value.")
 PRESETS.register("sine_rnn", Preset(
     "RNN predicts a sine wave",
     _seq("sine_wave", [{"type": "rnn", "units": 16}], noise=0.05),

@@ -286,6 +286,10 @@ PRESET_CHECKS = {
     "parity_gru": lambda r: _at_least(r, "test_accuracy", 0.95),
     "sentiment_gru": lambda r: _at_least(r, "test_accuracy", 0.9),
     "sine_rnn": lambda r: _at_most(r, "test_loss", 0.03),
+    "sort_transformer": lambda r: _at_least(r, "test_accuracy", 0.95),
+    "copy_gru": lambda r: _at_least(r, "test_accuracy", 0.8),
+    "count_gru": lambda r: _at_least(r, "test_accuracy", 0.95),
+    "recall_transformer": lambda r: _at_least(r, "test_accuracy", 0.9),
 }
 
 
