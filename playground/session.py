@@ -82,6 +82,8 @@ def apply_changes(d: dict[str, Any]) -> None:
         if st.session_state.get(S.key(FAILED)) == d:
             return
         st.session_state[S.key(FAILED)] = d
+    else:
+        st.session_state.pop(S.key(FAILED), None)
     st.rerun()
 
 
