@@ -22,6 +22,7 @@ from engine import (
     Spec,
 )
 from engine.presets import PRESETS, topic_presets
+from playground import session
 
 VERSION = "pg_widgets_version"
 LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -235,6 +236,14 @@ def preset_picker(topic: str = "playground") -> Spec | None:
 
         return preset(name)
     return None
+
+
+def preset_menu(topic: str = "playground") -> None:
+    """The preset menu; a loaded preset becomes the setup and every widget shows it."""
+    chosen = preset_picker(topic)
+    if chosen is not None and session.apply_spec(chosen):
+        bump()
+        st.rerun()
 
 
 def controls(spec: Spec, input_dim: int, hidden: set[str]) -> dict:

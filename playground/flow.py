@@ -87,10 +87,7 @@ def network_controls(d: dict) -> None:
 def sidebar() -> None:
     """Gradient presets, data, network and training controls; applies what changed."""
     with st.sidebar:
-        chosen = C.preset_picker("gradients")
-        if chosen is not None and session.apply_spec(chosen):
-            C.bump()
-            st.rerun()
+        C.preset_menu("gradients")
         d = st.session_state[S.key(S.SPEC)].to_dict()
         with st.expander("Data", expanded=False):
             C.data_controls(d)

@@ -46,10 +46,7 @@ def _upload() -> None:
 def sidebar(hidden: set[str]) -> None:
     """Presets, upload and every control; applies what changed."""
     with st.sidebar:
-        chosen = C.preset_picker()
-        if chosen is not None and session.apply_spec(chosen):
-            C.bump()
-            st.rerun()
+        C.preset_menu()
         if "data" not in hidden:
             _upload()
         exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]

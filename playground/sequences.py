@@ -150,10 +150,7 @@ def stack_controls(d: dict) -> None:
 def sidebar() -> None:
     """Presets, task, layers and training controls; applies what changed."""
     with st.sidebar:
-        chosen = C.preset_picker("sequences")
-        if chosen is not None and session.apply_spec(chosen):
-            C.bump()
-            st.rerun()
+        C.preset_menu("sequences")
         d = st.session_state[S.key(S.SPEC)].to_dict()
         with st.expander("Task", expanded=True):
             task_controls(d)

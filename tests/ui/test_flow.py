@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,27 +14,14 @@ from engine import Spec
 from engine.presets import PRESETS, preset, topic_presets
 from playground import flow
 from playground import state as S
+from tests.ui.apptest import ok, page_keys, run_page, widget
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "flow.py")
 TIMEOUT = 120
-GF = {name: "gf" + name.removeprefix("pg") for name in
-      (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.PLAYING, S.TRACE)}
+GF = page_keys("gf", (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.PLAYING, S.TRACE))
 
 
 def page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def widget(at: AppTest, kind: str, label: str):
-    return next(w for w in getattr(at, kind) if w.label == label)
+    return run_page("flow", query, TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -215,9 +201,7 @@ def test_a_sequence_link_is_refused_here_and_on_the_playground(name: str) -> Non
     assert not at.exception
     assert at.session_state[GF[S.SPEC]] == flow.DEFAULT
     assert any("Sequences and attention page" in e.value for e in at.error)
-    lab = AppTest.from_file(PAGE.replace("flow.py", "lab.py"), default_timeout=TIMEOUT)
-    lab.query_params["s"] = S.spec_to_query(spec)
-    lab.run()
+    lab = run_page("lab", {"s": S.spec_to_query(spec)}, TIMEOUT)
     assert not lab.exception
     assert any("Sequences and attention page" in e.value for e in lab.error)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,27 +14,14 @@ from engine import SEQUENCE_TASKS, Spec
 from engine.presets import PRESETS, preset, topic_presets
 from playground import sequences
 from playground import state as S
+from tests.ui.apptest import ok, page_keys, run_page, widget
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "sequences.py")
 TIMEOUT = 180
-SQ = {name: "sq" + name.removeprefix("pg") for name in
-      (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.COMPARE)}
+SQ = page_keys("sq", (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.COMPARE))
 
 
 def page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def widget(at: AppTest, kind: str, label: str):
-    return next(w for w in getattr(at, kind) if w.label == label)
+    return run_page("sequences", query, TIMEOUT)
 
 
 def link(spec: Spec) -> dict[str, str]:

@@ -1,0 +1,34 @@
+"""Helpers the live pages' AppTests share (not a test module)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+PAGES = Path(__file__).resolve().parents[2] / "pages"
+
+
+def run_page(name: str, query: dict[str, str] | None = None, timeout: int = 120) -> AppTest:
+    """``pages/{name}.py`` run once, with ``query`` as the URL's parameters."""
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def ok(at: AppTest) -> None:
+    """The run raised nothing and showed no error."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def widget(at: AppTest, kind: str, label: str) -> Any:
+    """The first widget of ``kind`` ("selectbox", "toggle", ...) with this label."""
+    return next(w for w in getattr(at, kind) if w.label == label)
+
+
+def page_keys(prefix: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The session keys a page with ``prefix`` uses for the Playground's key ``names``."""
+    return {name: prefix + name.removeprefix("pg") for name in names}
