@@ -32,13 +32,18 @@ def load_spec(source: str) -> tuple[Spec, int | None]:
     if not os.path.exists(source):
         raise UsageError(f"{source!r} is neither a preset ({', '.join(PRESETS.names())}) "
                          "nor a file")
-    if os.path.getsize(source) > MAX_SPEC_BYTES:
-        raise UsageError(f"{source}: a spec file must be under {MAX_SPEC_BYTES} bytes")
+    if not os.path.isfile(source):
+        raise UsageError(f"{source!r} is not a regular file")
     try:
-        with open(source, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read {source}: {err}") from None
+        with open(source, "rb") as fh:
+            data = fh.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise UsageError(f"{source}: a spec file must be under {MAX_SPEC_BYTES} bytes")
+        text = data.decode("utf-8-sig")
+    except OSError as err:
+        raise UsageError(f"cannot read {source}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not a UTF-8 text file") from None
     try:
         return Spec.from_json(text), None
     except SpecError as err:
@@ -72,15 +77,21 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from engine.experiment import build, run
-    from engine.io import save_params
+    from engine.io import read_csv, save_params
 
     spec, preset_epochs = load_spec(args.spec)
+    raw = None
+    if args.csv:
+        raw = read_csv(args.csv, label_column=spec.data.label_column)
+        if spec.data.name != "csv":
+            spec = Spec.from_dict({**spec.to_dict(), "data": {**spec.to_dict()["data"],
+                                                               "name": "csv", "csv": None}})
     if args.steps is not None:
-        per_epoch = build(spec).steps_per_epoch
+        per_epoch = build(spec, raw).steps_per_epoch
         epochs = max(1, math.ceil(args.steps / per_epoch))
     else:
         epochs = args.epochs or preset_epochs or 100
-    result = run(spec, epochs)
+    result = run(spec, epochs, raw=raw)
     m = {k: _clean(v) for k, v in result.metrics.items()}
     m["seconds"] = round(result.seconds, 3)
     if args.save:
@@ -132,6 +143,8 @@ def make_parser() -> argparse.ArgumentParser:
     group.add_argument("--steps", type=int, help="optimizer steps (rounded up to whole epochs)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--save", metavar="PARAMS.npz", help="save the trained parameters")
+    p.add_argument("--csv", metavar="FILE.csv", help="train on this CSV file (numeric "
+                   "feature columns and a label column)")
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("bench", help="benchmark the engine against NumPy (and PyTorch)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,21 +1,32 @@
-"""Saving and loading trained parameters as ``.npz`` (arrays only, never pickle).
+"""Files on the local machine: trained parameters as ``.npz``, CSV tables.
 
-Keys are ``layer{i}/{name}`` for parameters and ``state{i}/{name}`` for
-batch-norm statistics; ``spec`` holds the spec's JSON text so a file says
-what it is.
+Only the command line and the Python API, run by the machine's own user, read
+files; a spec never names one. Parameter files hold arrays only (never
+pickle): keys are ``layer{i}/{name}`` for parameters and ``state{i}/{name}``
+for batch-norm statistics; ``spec`` holds the spec's JSON text so a file says
+what it is. Reading one is bounded (entries, shapes, uncompressed size), as
+for any file that may have come from someone else.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import zipfile
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from engine.data import MAX_CSV_BYTES, RawData, load_csv
 from engine.errors import DataError
 from engine.spec import Spec
+
+MAX_ENTRIES = 1_000
+"""Most arrays a parameter file may hold."""
+
+MAX_PARAM_BYTES = 400_000_000
+"""Most uncompressed bytes a parameter file may hold (100 million float32 values)."""
 
 _KEY = re.compile(r"(?P<group>layer|state)(?P<index>\d{1,4})/(?P<name>\w{1,32})")
 
@@ -42,22 +53,78 @@ def save_params(path: str | os.PathLike | BinaryIO, state: Any, spec: Spec) -> N
         raise DataError(f"cannot write {path}: {err.strerror}") from None
 
 
-def load_params(path: str | os.PathLike) -> tuple[Spec, list[dict], list[dict]]:
-    """Read a file written by ``save_params``: (spec, params, model_state)."""
+def _regular_file(path: str | os.PathLike, what: str) -> None:
+    """Refuse what is not a regular file (a folder, a FIFO that would block, a device)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise DataError(f"cannot read {what} {os.fspath(path)!r}: {err.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{os.fspath(path)!r} is not a regular file")
+
+
+def read_csv(path: str | os.PathLike, *, label_column: str | None = None) -> RawData:
+    """Read and check a CSV file of the local machine (see ``engine.load_csv``).
+
+    Raises:
+        DataError: not a regular file, larger than ``MAX_CSV_BYTES``, not UTF-8, or
+            a table ``load_csv`` refuses.
+    """
+    _regular_file(path, "the CSV file")
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_CSV_BYTES + 1)
+    if len(data) > MAX_CSV_BYTES:
+        raise DataError(f"{os.fspath(path)!r} is larger than {MAX_CSV_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{os.fspath(path)!r} is not a UTF-8 text file") from None
+    return load_csv(text, label_column=label_column)
+
+
+def _check_archive(source: str | os.PathLike | BinaryIO) -> None:
+    """Bound a parameter file before NumPy reads it: entry count and uncompressed size."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            infos = archive.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError) as err:
+        raise DataError(f"not a parameter file (.npz): {err}") from None
+    if len(infos) > MAX_ENTRIES:
+        raise DataError(f"the file holds {len(infos)} arrays; at most {MAX_ENTRIES}")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_PARAM_BYTES:
+        raise DataError(f"the file unpacks to {total:,} bytes; at most {MAX_PARAM_BYTES:,}")
+
+
+def load_params(path: str | os.PathLike | BinaryIO) -> tuple[Spec, list[dict], list[dict]]:
+    """Read a file written by ``save_params``: (spec, params, model_state).
+
+    ``path`` may be a file name or a binary file object (an upload).
+
+    Raises:
+        DataError: not a bounded .npz of arrays with a spec, or unexpected names.
+        SpecError: the spec inside is not valid.
+    """
+    name = "the upload" if hasattr(path, "read") else repr(os.fspath(path))
+    if not hasattr(path, "read"):
+        _regular_file(path, "parameters from")
+    _check_archive(path)
+    if hasattr(path, "seek"):
+        path.seek(0)
     try:
         with np.load(path, allow_pickle=False) as npz:
             items = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"cannot read parameters from {path}: {err}") from None
+        raise DataError(f"cannot read parameters from {name}: {err}") from None
     if "spec" not in items:
-        raise DataError(f"{path} has no spec: it was not written by NN Playground")
+        raise DataError(f"{name} has no spec: it was not written by NN Playground")
     spec = Spec.from_json(str(items.pop("spec")))
     params: dict[int, dict] = {}
     states: dict[int, dict] = {}
     for key, value in items.items():
         match = _KEY.fullmatch(key)
         if match is None:
-            raise DataError(f"{path}: unexpected array {key!r:.40}; expected names like "
+            raise DataError(f"{name}: unexpected array {key[:40]!r}; expected names like "
                             "'layer0/w' or 'state1/mean'")
         target = params if match["group"] == "layer" else states
         target.setdefault(int(match["index"]), {})[match["name"]] = value

@@ -16,6 +16,8 @@ from engine.registry import Registry
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -40,7 +42,9 @@ class Num:
             value, ok_type = int(value), True
         if isinstance(value, bool) or not ok_type:
             raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
-        if not math.isfinite(value):
+        # Python ints have no size limit: compare them as they are (float(10**400)
+        # overflows), and keep NaN/inf out of floats.
+        if isinstance(value, float) and not math.isfinite(value):
             raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
         too_low = value <= self.lo if self.lo_open else value < self.lo
         if too_low or value > self.hi:
@@ -141,8 +145,10 @@ def check_object(value: Any, field: str, known: list[str]) -> dict[str, Any]:
         raise SpecError(field, f"got {_show(value)}; expected a JSON object")
     unknown = [k for k in value if k not in known]
     if unknown:
+        name = str(unknown[0])
+        name = name if len(name) <= 40 else name[:37] + "..."  # a name may be a whole essay
         raise SpecError(
-            f"{field}.{unknown[0]}" if field else str(unknown[0]),
+            f"{field}.{name}" if field else name,
             f"unknown field; known fields here: {', '.join(known)}",
         )
     return value

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.activations import ACTIVATIONS
-from engine.data import DATASETS
+from engine.data import DATASETS, MAX_CSV_CHARS
 from engine.errors import SpecError
 from engine.features import check_features
 from engine.initializers import INITIALIZERS
@@ -25,9 +25,10 @@ from engine.optimizers import OPTIMIZERS
 from engine.schedules import SCHEDULES
 from engine.schema import Choice, Flag, Names, Num, OneOf, Text, check_object
 from engine.sequence_tasks import SEQUENCE_TASKS
+from engine.untrusted import parse_json
 
 MAX_LAYERS = 32
-MAX_JSON_CHARS = 200_000
+MAX_JSON_CHARS = MAX_CSV_CHARS + 100_000  # a spec may carry its CSV table
 
 
 def _f(default: Any, check: Any) -> Any:
@@ -50,7 +51,7 @@ class DataSpec:
     seed: int = _f(0, Num(0, 2**31 - 1, integer=True))
     standardize: bool = _f(False, Flag())
     classes: int = _f(3, Num(2, 10, integer=True))
-    path: str | None = _f(None, Text())
+    csv: str | None = _f(None, Text(MAX_CSV_CHARS))  # the table itself, never a file name
     label_column: str | None = _f(None, Text(200))
     length: int = _f(0, Num(0, 1000, integer=True))  # sequence tasks; 0 = the task's default
     symbols: int = _f(0, Num(0, 100, integer=True))  # sequence tasks' alphabet; 0 = default
@@ -191,14 +192,7 @@ class Spec:
     @staticmethod
     def from_json(text: str) -> Spec:
         """Parse and validate JSON text; raises ``SpecError`` for bad JSON too."""
-        if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
-            raise SpecError("", f"a spec must be JSON text of at most {MAX_JSON_CHARS} characters")
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise SpecError("", f"not valid JSON ({err.msg} at line {err.lineno}, "
-                                f"column {err.colno})") from None
-        return Spec.from_dict(d)
+        return Spec.from_dict(parse_json(text, what="the spec", max_chars=MAX_JSON_CHARS))
 
     def to_json(self, indent: int | None = 2) -> str:
         """JSON text of ``to_dict()``."""
@@ -208,6 +202,11 @@ class Spec:
 def _build(cls: type, d: Any, path: str) -> Any:
     """Build dataclass ``cls`` from dict ``d``, checking every field (recursively)."""
     fields = dataclasses.fields(cls)
+    if cls is DataSpec and isinstance(d, dict) and "path" in d:
+        # Specs travel in links and uploads: none may make the server read a file.
+        raise SpecError(f"{path}.path", "a spec cannot name a file; put the table in "
+                                        "data.csv, upload it in the app, or give the command "
+                                        "line --csv FILE")
     d = check_object(d if d is not None else {}, path, [f.name for f in fields])
     kwargs: dict[str, Any] = {}
     for f in fields:

@@ -7,6 +7,7 @@ runs, error cases) are started together by module-scoped fixtures so the file st
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -170,22 +171,32 @@ def errors(tmp_path_factory) -> dict[str, subprocess.CompletedProcess[str]]:
     (tmp / "bad_field.json").write_text(json.dumps({"data": {"n": 0}}), encoding="utf-8")
     (tmp / "csv_no_path.json").write_text(json.dumps({"data": {"name": "csv"}}),
                                           encoding="utf-8")
-    (tmp / "csv_missing.json").write_text(
-        json.dumps({"data": {"name": "csv", "path": str(tmp / "missing.csv")}}),
-        encoding="utf-8")
+    (tmp / "csv_path.json").write_text(
+        json.dumps({"data": {"name": "csv", "path": "/proc/self/environ"}}), encoding="utf-8")
     (tmp / "text.csv").write_text("x1,x2,label\n1,2,0\n3,abc,1\n1,2,0\n3,4,1\n1,2,0\n",
                                   encoding="utf-8")
-    (tmp / "csv_text.json").write_text(
-        json.dumps({"data": {"name": "csv", "path": str(tmp / "text.csv")}}),
-        encoding="utf-8")
+    (tmp / "deep.json").write_text("[" * 7000, encoding="utf-8")
+    (tmp / "digits400.json").write_text('{"batch_size": ' + "9" * 400 + "}", encoding="utf-8")
+    (tmp / "digits5000.json").write_text('{"seed": ' + "9" * 5000 + "}", encoding="utf-8")
+    (tmp / "infinity.json").write_text('{"optimizer": {"learning_rate": Infinity}}',
+                                       encoding="utf-8")
+    os.mkfifo(tmp / "fifo.csv")  # opening it for reading would block forever
     commands = {
         "unknown preset": ["train", "no_such_preset"],
         "missing file": ["train", str(tmp / "missing.json")],
         "invalid json": ["train", str(tmp / "invalid.json")],
         "bad field": ["train", str(tmp / "bad_field.json")],
-        "csv without path": ["train", str(tmp / "csv_no_path.json")],
-        "csv path missing": ["train", str(tmp / "csv_missing.json")],
-        "csv text column": ["train", str(tmp / "csv_text.json")],
+        "csv without table": ["train", str(tmp / "csv_no_path.json")],
+        "spec names a path": ["train", str(tmp / "csv_path.json")],
+        "csv missing": ["train", "tf_playground", "--csv", str(tmp / "missing.csv")],
+        "csv text column": ["train", "tf_playground", "--csv", str(tmp / "text.csv")],
+        "csv is a fifo": ["train", "tf_playground", "--csv", str(tmp / "fifo.csv")],
+        "csv is a device": ["train", "tf_playground", "--csv", "/dev/zero"],
+        "spec is a folder": ["train", str(tmp)],
+        "deep nesting": ["train", str(tmp / "deep.json")],
+        "400 digits": ["train", str(tmp / "digits400.json")],
+        "5000 digits": ["train", str(tmp / "digits5000.json")],
+        "infinity": ["train", str(tmp / "infinity.json")],
         "epochs 0": ["train", "xor_backprop", "--epochs", "0"],
         "show nope": ["show", "nope"],
     }
@@ -198,9 +209,17 @@ ERROR_TEXTS = {
     "missing file": ["missing.json", "nor a file"],
     "invalid json": ["invalid.json", "not valid JSON"],
     "bad field": ["bad_field.json", "data.n", "got 0", "[4, 10000]"],
-    "csv without path": ["csv", "data.path"],
-    "csv path missing": ["missing.csv"],
+    "csv without table": ["csv", "data.csv"],
+    "spec names a path": ["data.path", "cannot name a file", "--csv"],
+    "csv missing": ["missing.csv"],
     "csv text column": ["'abc'", "x2", "not a number"],
+    "csv is a fifo": ["fifo.csv", "not a regular file"],
+    "csv is a device": ["/dev/zero", "not a regular file"],
+    "spec is a folder": ["not a regular file"],
+    "deep nesting": ["nested 7000 levels deep"],
+    "400 digits": ["400 characters", "too long"],
+    "5000 digits": ["5000 characters", "too long"],
+    "infinity": ["optimizer.learning_rate", "got inf"],
     "epochs 0": ["--epochs"],
     "show nope": ["'nope'", "tf_playground"],
 }
@@ -239,3 +258,23 @@ def test_bench_json() -> None:
     for key in ("ratio_vs_numpy_small", "ratio_vs_numpy_big", "frame_ms_big"):
         assert isinstance(report[key], int | float) and report[key] > 0, key
     assert report["recompiles_on_lr_change"] == 0
+
+
+def test_a_spec_never_reads_a_server_file(errors) -> None:
+    """A spec naming /proc/self/environ is refused before any file is opened."""
+    proc = errors["spec names a path"]
+    assert "PATH=" not in proc.stderr and "HOME=" not in proc.stderr
+
+
+def test_train_on_a_csv_file_and_on_a_spec_that_carries_its_table(tmp_path) -> None:
+    rows = "\n".join(f"{i % 7 - 3},{(i * 5) % 11 - 5},{int(i % 7 > 3)}" for i in range(60))
+    table = "x1,x2,label\n" + rows + "\n"
+    (tmp_path / "points.csv").write_text(table, encoding="utf-8")
+    (tmp_path / "inline.json").write_text(json.dumps({"data": {"name": "csv", "csv": table}}),
+                                          encoding="utf-8")
+    by_file = json.loads(_ok(_cli("train", "tf_playground", "--csv",
+                                  str(tmp_path / "points.csv"), "--epochs", "2", "--json")))
+    inline = json.loads(_ok(_cli("train", str(tmp_path / "inline.json"), "--epochs", "2",
+                                 "--json")))
+    for m in (by_file, inline):
+        assert m["epochs"] == 2 and 0.0 <= m["test_accuracy"] <= 1.0
