@@ -35,6 +35,13 @@ from engine.sequence_tasks import SEQUENCE_TASKS, generate_task
 MAX_CSV_ROWS = 10_000
 """Most data rows an uploaded CSV may have (the app trains in the browser's time budget)."""
 
+MAX_CSV_BYTES = 2_000_000
+"""Most characters a CSV may have (10,000 rows of 17 columns fit)."""
+
+MAX_CSV_CHARS = 200_000
+"""Most characters of a CSV table carried inside a spec (``data.csv``); larger uploads
+stay in the app's session and travel beside the spec."""
+
 MAX_CLASSES = 10
 """Most classes a classification dataset may have."""
 
@@ -340,7 +347,8 @@ class Dataset:
         n_classes: number of classes (0 for regression).
         input_dim: number of raw input columns ``d``.
         features: feature names the model computes from the raw points (``F`` of them).
-        extent: the app draws the input plane on ``[-extent, extent]`` per raw column.
+        extent: the app draws the input plane on ``[-extent, extent]`` per raw column
+            (data with one or two columns).
         feature_names: names of the raw columns (``("x1", "x2")`` for generated sets).
         class_names: one name per class (``("0", "1", ...)`` for generated sets; the
             original label text for CSVs; empty for regression).
@@ -358,6 +366,17 @@ class Dataset:
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     sequence: SequenceInfo | None = None
+    centre: tuple[float, ...] = ()
+    extents: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The plane through the data, per raw column: 0 +- extent for one or two
+        # columns (TF Playground's square); each column's mean +- its spread for more,
+        # so a picture over any two columns holds the points.
+        if not self.centre:
+            d = max(self.input_dim, 1)
+            object.__setattr__(self, "centre", (0.0,) * d)
+            object.__setattr__(self, "extents", (float(self.extent),) * d)
 
 
 @dataclass(frozen=True)
@@ -410,9 +429,14 @@ _LABEL_NAMES = ("label", "target", "class", "y")  # priority: "x,y,label" keeps 
 _TASKS = ("auto", "classification", "regression")
 
 
+def _cut(value: str, limit: int = 20) -> str:
+    """A cell or name for a message, truncated so a pasted essay stays readable."""
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
 def _short(value: str, limit: int = 20) -> str:
-    """Quote a cell for a message, truncated so a pasted essay stays readable."""
-    return repr(value if len(value) <= limit else value[:limit] + "...")
+    """Quote a cell for a message, truncated (see ``_cut``)."""
+    return repr(_cut(value, limit))
 
 
 def _parse_number(text: str) -> float | None:
@@ -436,14 +460,43 @@ def _pick_label(header: list[str], label_column: str | None) -> int:
         if label_column.strip().lower() in lowered:
             return lowered.index(label_column.strip().lower())
         raise DataError(
-            f"label column {label_column!r} is not in the file; its columns are: "
-            f"{', '.join(header)}"
+            f"label column {_short(label_column)} is not in the file; its columns are: "
+            f"{', '.join(_cut(h) for h in header)}"
         )
     lowered = [h.lower() for h in header]
     for name in _LABEL_NAMES:
         if name in lowered:
             return lowered.index(name)
     return len(header) - 1
+
+
+def _read_rows(text: str, max_rows: int) -> tuple[list[str], list[tuple[int, list[str]]], int]:
+    """(header, rows as (1-based line, cells), data row count) of CSV ``text``.
+
+    The header's width is checked as soon as it is read: every later check is per
+    column, and a header of 60,000 names must not cost minutes before being refused.
+    Raises ``csv.Error`` for text the csv module cannot read (NUL bytes, a field over
+    its size limit).
+    """
+    reader = csv.reader(io.StringIO(text))
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    n_rows = 0
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines (often trailing) carry nothing
+        if header is None:
+            if len(cells) - 1 > MAX_INPUT_DIM:
+                raise DataError(f"the file has {len(cells) - 1} feature columns; the limit "
+                                f"is {MAX_INPUT_DIM}")
+            header = [cell.strip() for cell in cells]
+            continue
+        n_rows += 1
+        if n_rows <= max_rows:  # keep counting beyond the limit to report the size
+            rows.append((reader.line_num, cells))
+    if header is None:  # only separators, e.g. ",,\n"
+        raise DataError("the file is empty; upload a CSV with a header row and data rows")
+    return header, rows, n_rows
 
 
 def load_csv(
@@ -477,45 +530,38 @@ def load_csv(
     """
     if task not in _TASKS:
         raise DataError(f"task must be one of {', '.join(_TASKS)}, not {task!r}")
+    if not isinstance(text, str):
+        raise DataError("a CSV table must be text")
+    if len(text) > MAX_CSV_BYTES:
+        raise DataError(f"the file has {len(text):,} characters; the limit is "
+                        f"{MAX_CSV_BYTES:,}")
     text = text.removeprefix("\ufeff")  # Excel writes a byte-order mark
     if not text.strip():
         raise DataError("the file is empty; upload a CSV with a header row and data rows")
-
-    reader = csv.reader(io.StringIO(text))
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []  # (1-based line number, cells), header is row 1
-    n_rows = 0
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines (often trailing) carry nothing
-        if header is None:
-            header = [cell.strip() for cell in cells]
-            continue
-        n_rows += 1
-        if n_rows <= max_rows:  # keep counting beyond the limit to report the size
-            rows.append((reader.line_num, cells))
-    if header is None:  # only separators, e.g. ",,\n"
-        raise DataError("the file is empty; upload a CSV with a header row and data rows")
+    try:
+        header, rows, n_rows = _read_rows(text, max_rows)
+    except csv.Error as err:
+        raise DataError(f"the file is not a readable CSV table ({err}); save it as plain "
+                        "comma-separated text") from None
 
     if len(header) < 2:
         raise DataError(
             "the file needs at least one feature column and one label column, separated by "
-            f"commas; its header has {len(header)} column ({header[0]!r})"
+            f"commas; its header has {len(header)} column ({_short(header[0])})"
         )
     if all(_parse_number(h) is not None for h in header):
         raise DataError(
             "the first row should be a header with column names, but it holds only numbers "
-            f"({', '.join(header[:4])}); add a header row such as x1,x2,label"
+            f"({', '.join(_cut(h) for h in header[:4])}); add a header row such as x1,x2,label"
         )
+    seen: set[str] = set()
     for j, name in enumerate(header):
         if not name:
             raise DataError(f"column {j + 1} has no name in the header row; give it a name")
-        if header.index(name) != j:
-            raise DataError(f"column name {name!r} appears twice in the header; rename one")
-    if len(header) - 1 > MAX_INPUT_DIM:
-        raise DataError(
-            f"the file has {len(header) - 1} feature columns; the limit is {MAX_INPUT_DIM}"
-        )
+        if name in seen:
+            raise DataError(f"column name {_short(name)} appears twice in the header; "
+                            "rename one")
+        seen.add(name)
     if n_rows > max_rows:
         raise DataError(f"the file has {n_rows} rows; the limit is {max_rows}")
     if n_rows < MIN_CSV_ROWS:
@@ -540,18 +586,19 @@ def load_csv(
         for j, name in enumerate(header):
             if not cells[j]:
                 raise DataError(
-                    f"row {line}, column {name!r} is empty; fill it in or delete the row"
+                    f"row {line}, column {_short(name)} is empty; fill it in or delete the row"
                 )
         for k, j in enumerate(feature_index):
             value = _parse_number(cells[j])
             if value is None:
                 raise DataError(
-                    f"row {line}, column {header[j]!r} holds {_short(cells[j])}, which is "
+                    f"row {line}, column {_short(header[j])} holds {_short(cells[j])}, which is "
                     "not a number; feature columns must be numeric"
                 )
             if not math.isfinite(value):
                 raise DataError(
-                    f"row {line}, column {header[j]!r} is {cells[j]!r}; use finite numbers"
+                    f"row {line}, column {_short(header[j])} is {_short(cells[j])}; use finite "
+                    "numbers"
                 )
             x[i, k] = value
         labels.append(cells[label_index])
@@ -563,7 +610,8 @@ def load_csv(
         for (line, _), label, value in zip(rows, labels, numbers, strict=True):
             if not math.isfinite(value):
                 raise DataError(
-                    f"row {line}, column {label_name!r} is {label!r}; use finite numbers"
+                    f"row {line}, column {_short(label_name)} is {_short(label)}; use finite "
+                    "numbers"
                 )
         values = np.array(numbers, dtype=np.float64)
         distinct_count = len(np.unique(values))
@@ -576,12 +624,12 @@ def load_csv(
                 if v is None
             )
             raise DataError(
-                f"row {line}, column {label_name!r} holds {_short(label)}, which is not a "
+                f"row {line}, column {_short(label_name)} holds {_short(label)}, which is not a "
                 "number; regression needs a numeric label (or choose classification)"
             )
     if distinct_count < 2:
         raise DataError(
-            f"label column {label_name!r} has only one value ({_short(labels[0])}); "
+            f"label column {_short(label_name)} has only one value ({_short(labels[0])}); "
             "it needs at least two different values"
         )
 
@@ -600,7 +648,7 @@ def load_csv(
     if distinct_count > MAX_CLASSES:
         hint = "; for numeric targets choose regression" if numeric else ""
         raise DataError(
-            f"label column {label_name!r} has {distinct_count} different values; "
+            f"label column {_short(label_name)} has {distinct_count} different values; "
             f"classification allows at most {MAX_CLASSES} classes{hint}"
         )
     if numeric:
@@ -690,6 +738,10 @@ def build_dataset(spec: Any, raw: RawData | None = None) -> Dataset:
         feature_names = raw.column_names
         # Leave a 10% margin around the data; the floor keeps an all-zero column drawable.
         extent = max(float(np.max(np.abs(x))) * 1.1, 1e-3)
+        if input_dim > 2:
+            mid = x.mean(axis=0)
+            plane = (tuple(float(v) for v in mid), tuple(
+                float(v) for v in np.maximum(np.max(np.abs(x - mid), axis=0) * 1.1, 1e-3)))
     else:
         kind = DATASETS.get(spec.name, "data.name")
         n, input_dim, task = int(spec.n), kind.input_dim, kind.task
@@ -708,6 +760,8 @@ def build_dataset(spec: Any, raw: RawData | None = None) -> Dataset:
         class_names = tuple(str(k) for k in range(n_classes))
         feature_names = tuple(f"x{i + 1}" for i in range(input_dim))
         extent = kind.extent
+    if input_dim <= 2:
+        plane = ((), ())  # the square around 0 (see Dataset)
 
     if input_dim > 2:
         features = _raw_features(features, input_dim)
@@ -746,6 +800,8 @@ def build_dataset(spec: Any, raw: RawData | None = None) -> Dataset:
         extent=extent,
         feature_names=tuple(feature_names),
         class_names=tuple(class_names),
+        centre=plane[0],
+        extents=plane[1],
     )
 
 

@@ -15,6 +15,7 @@ state lives in ``TrainState`` values you pass in and get back::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -24,9 +25,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from engine.cost import Cost, estimate
 from engine.data import Dataset, RawData, build_dataset, load_csv
 from engine.errors import DataError
-from engine.model import build_network, layer_values
+from engine.model import build_network, layer_values, output_layer
 from engine.spec import Spec
 from engine.training import (
     CAPACITIES,
@@ -57,7 +59,11 @@ def _values(spec: Spec, dataset: Dataset, structure: Structure) -> dict[str, Any
         "l1": f(reg.rate if reg.kind == "l1" else 0.0),
         "l2": f(reg.rate if reg.kind == "l2" else 0.0),
         "patience": f(es.patience), "min_delta": f(es.min_delta),
-        "extent": f(dataset.extent),
+        # The input plane the pictures show: centre +- extent per raw column, across
+        # columns axes[0] and axes[1] (traced: choosing other columns does not recompile).
+        "centre": np.asarray(dataset.centre, np.float32),
+        "extent": np.asarray(dataset.extents, np.float32),
+        "axes": np.array([0, 1], np.int32),
         "example": np.int32(0),  # the test example sequence probes look at
         "layers": layer_values(spec.model.layers),
     }
@@ -90,6 +96,14 @@ class Experiment:
         n = self.dataset.arrays.x_train.shape[0]
         return max(1, n // min(self.spec.batch_size, n))
 
+    @functools.cached_property
+    def cost(self) -> Cost:
+        """Parameters, arithmetic and memory of training this experiment (``engine.cost``)."""
+        net, a = self.structure.net, self.dataset.arrays
+        n_eval = a.x_train.shape[0] + a.x_val.shape[0] + a.x_test.shape[0]
+        return estimate(net.layers, net.in_shape, output_layer(net), net.init,
+                        a.x_train.shape[0], n_eval, self.spec.batch_size)
+
     def init(self, seed: int | None = None) -> TrainState:
         """A fresh state; ``seed`` defaults to ``spec.seed`` (same seed, same weights)."""
         key = jax.random.PRNGKey(self.spec.seed if seed is None else seed)
@@ -98,7 +112,8 @@ class Experiment:
     def train(self, state: TrainState, epochs: int, *, probes: bool = False,
               resolution: int = 100, neuron_resolution: int = 24,
               layers: bool = False, sequence: bool = False, example: int = 0,
-              gradients: bool = True) -> tuple[TrainState, Chunk]:
+              gradients: bool = True, plane: tuple[int, int] = (0, 1)
+              ) -> tuple[TrainState, Chunk]:
         """Train ``epochs`` epochs; returns (new state, chunk of host arrays).
 
         Up to 1024 epochs run in one compiled call (K is traced: changing it does
@@ -109,10 +124,13 @@ class Experiment:
         (``engine.probes.LayerStats``) and ``sequence`` a sequence model's view of
         test example ``example`` (``engine.sequence_probes.SequenceProbes``);
         ``gradients=False`` skips the gradient probes (None), the costliest part.
+        ``plane`` picks the two raw columns the grids span when the data has more
+        than two (the others are held at their means).
         """
         return self._train(state, epochs, False, probes=probes, resolution=resolution,
                            neuron_resolution=neuron_resolution, layers=layers,
-                           sequence=sequence, example=example, gradients=gradients)
+                           sequence=sequence, example=example, gradients=gradients,
+                           plane=plane)
 
     def train_steps(self, state: TrainState, steps: int, **options: Any
                     ) -> tuple[TrainState, Chunk]:
@@ -128,13 +146,13 @@ class Experiment:
 
     def _train(self, state: TrainState, count: int, by_steps: bool, *, probes: bool = False,
                resolution: int = 100, neuron_resolution: int = 24, layers: bool = False,
-               sequence: bool = False, example: int = 0,
-               gradients: bool = True) -> tuple[TrainState, Chunk]:
+               sequence: bool = False, example: int = 0, gradients: bool = True,
+               plane: tuple[int, int] = (0, 1)) -> tuple[TrainState, Chunk]:
         if not isinstance(count, int) or count < 0:
             what = "steps" if by_steps else "epochs"
             raise ValueError(f"{what} must be an integer >= 0, got {count!r}")
         tables, pr = [], None
-        values = {**self.values, "example": np.int32(example)}  # traced: no recompile
+        values = self._probe_values(example, plane)
         left = count
         first = True
         while left > 0 or first:  # a count of 0 still returns probes of the current state
@@ -157,11 +175,17 @@ class Experiment:
         history["trained"] = history["trained"] > 0.5
         return state, Chunk(history, pr)
 
+    def _probe_values(self, example: int, plane: tuple[int, int]) -> dict[str, Any]:
+        """The values with the probed test example and plane axes (traced: no recompile)."""
+        d = max(self.dataset.input_dim, 1)
+        axes = np.clip(np.asarray(plane, np.int32)[:2], 0, d - 1)
+        return {**self.values, "example": np.int32(example), "axes": axes}
+
     def probe(self, state: TrainState, *, resolution: int = 100,
               neuron_resolution: int = 24, layers: bool = False, sequence: bool = False,
-              example: int = 0):
+              example: int = 0, plane: tuple[int, int] = (0, 1)):
         """Probes (decision grid, neurons, gradient norms, histograms) as NumPy arrays."""
-        values = {**self.values, "example": np.int32(example)}
+        values = self._probe_values(example, plane)
         return to_numpy(self.fns.probe(state, self.dataset.arrays, values,
                                        resolution=resolution,
                                        neuron_resolution=neuron_resolution, layers=layers,
@@ -238,24 +262,19 @@ def build(spec: Spec, raw: RawData | None = None) -> Experiment:
 
     Args:
         spec: a validated spec.
-        raw: uploaded data for ``data.name == "csv"``; when None, the CSV at
-            ``data.path`` is read.
+        raw: uploaded data for ``data.name == "csv"``; when None, the table in
+            ``data.csv`` is parsed. A spec never names a file: only the caller (the
+            command line, a script) reads files, e.g. with ``engine.read_csv(path)``.
 
     Raises:
         SpecError: the spec does not fit the data (e.g. softmax on regression).
         DataError: the data cannot be made or read.
     """
     if spec.data.name == "csv" and raw is None:
-        if not spec.data.path:
-            raise DataError("dataset 'csv' needs a file: set data.path or upload a CSV")
-        try:
-            with open(spec.data.path, encoding="utf-8") as fh:
-                text = fh.read(50_000_000)
-        except OSError as err:
-            raise DataError(f"cannot read data.path {spec.data.path!r}: {err.strerror}") from None
-        except UnicodeDecodeError:
-            raise DataError(f"data.path {spec.data.path!r} is not a UTF-8 text file") from None
-        raw = load_csv(text, label_column=spec.data.label_column)
+        if spec.data.csv is None:
+            raise DataError("dataset 'csv' needs its table: put the CSV text in data.csv, "
+                            "upload the file in the app, or pass raw=engine.read_csv(path)")
+        raw = load_csv(spec.data.csv, label_column=spec.data.label_column)
     return _make(spec, build_dataset(spec.data, raw))
 
 

@@ -45,6 +45,9 @@ class LayerKind:
         out_shape: ``(in_shape, opts) -> out_shape`` without building anything;
             raises ``SpecError`` (field = the option at fault) for an impossible
             input, so a bad stack is reported before any array exists.
+        flops: ``(in_shape, out_shape, params, opts) -> operations`` of one example's
+            forward pass, for kinds the rule of ``engine.cost`` misjudges (None: it
+            does not).
     """
 
     options: Mapping[str, tuple[Callable[[Any, str], Any], Any]]
@@ -53,6 +56,7 @@ class LayerKind:
     values: tuple[str, ...] = field(default=())
     has_neurons: bool = True
     out_shape: Callable[[Shape, Mapping], Shape] = lambda in_shape, opts: in_shape
+    flops: Callable[[Shape, Shape, int, Mapping], float] | None = None
 
 
 NORMS = ("none", "batch_norm", "layer_norm")

@@ -165,7 +165,8 @@ def check_shapes(layers: Sequence[LayerSpec], in_shape: tuple[int, ...]) -> tupl
     return shape
 
 
-def _output_layer(net: Network) -> LayerSpec:
+def output_layer(net: Network) -> LayerSpec:
+    """The output layer the task adds: a linear dense layer of the head's width."""
     opts = {"units": net.head.out_dim, "activation": "linear", "init": "default"}
     return LayerSpec("dense", tuple(sorted(opts.items())))
 
@@ -179,7 +180,7 @@ def init_network(net: Network, key: jax.Array) -> tuple[Params, list[dict]]:
     """
     params, states = [], []
     shape: tuple[int, ...] = net.in_shape
-    for i, layer in enumerate((*net.layers, _output_layer(net))):
+    for i, layer in enumerate((*net.layers, output_layer(net))):
         p, s, shape = LAYERS.get(layer.type).init(
             jax.random.fold_in(key, i), shape, layer.opts(), net.init)
         params.append(p)

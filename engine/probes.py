@@ -1,9 +1,10 @@
 """Probes: what the pictures show, computed inside jit on the device.
 
-The input plane is sampled on a regular grid over ``[-extent, extent]`` per
+The input plane is sampled on a regular grid over ``centre +- extent`` per
 axis. For 2-D data ``grid[i, j]`` is the point ``(x1 = xs[j], x2 = xs[i])``,
 so row 0 is the bottom of the plane (the app flips it for display). 1-D data
-gives a line of ``resolution`` points; data with more columns has no plane.
+gives a line of ``resolution`` points; data with more columns give the plane
+through two chosen columns with the others at their means.
 """
 
 from __future__ import annotations
@@ -80,20 +81,39 @@ class LayerStats(NamedTuple):
     saturated: jax.Array
 
 
-def grid_points(input_dim: int, resolution: int, extent: jax.Array) -> jax.Array | None:
-    """Grid over the input plane: (R*R, 2) for 2-D, (R, 1) for 1-D, None otherwise."""
-    xs = jnp.linspace(-1.0, 1.0, resolution) * extent
+def grid_points(input_dim: int, resolution: int, centre: jax.Array, extent: jax.Array,
+                axes: jax.Array | None = None) -> jax.Array | None:
+    """Points of the input plane the pictures show, or None without raw inputs.
+
+    1-D data give a line of ``resolution`` points ``(R, 1)`` over ``centre[0] +-
+    extent[0]``. Data with two or more columns give a grid ``(R*R, d)`` over columns
+    ``axes = (i, j)`` (default ``(0, 1)``; traced, so changing them does not
+    recompile), every other column held at its ``centre`` value (e.g. its mean).
+    ``grid[r * R + c]`` has ``x_i = xs[c]`` and ``x_j = xs[r]``: row 0 is the bottom.
+
+    Args:
+        input_dim: raw columns ``d`` (0 for sequences).
+        resolution: ``R``.
+        centre, extent: ``(d,)`` float32: the plane spans ``centre +- extent``.
+        axes: ``(2,)`` int32 column indices drawn across and up.
+    """
+    if input_dim < 1:
+        return None
+    xs = jnp.linspace(-1.0, 1.0, resolution)
     if input_dim == 1:
-        return xs[:, None]
-    if input_dim == 2:
-        gx, gy = jnp.meshgrid(xs, xs)  # gx varies along columns, gy along rows
-        return jnp.stack([gx.ravel(), gy.ravel()], axis=-1)
-    return None
+        return (centre[0] + xs * extent[0])[:, None]
+    axes = jnp.array([0, 1], jnp.int32) if axes is None else axes
+    i, j = axes[0], axes[1]
+    gx, gy = jnp.meshgrid(xs, xs)  # gx varies along columns, gy along rows
+    base = jnp.broadcast_to(jnp.asarray(centre, jnp.float32), (resolution * resolution,
+                                                                input_dim))
+    return (base.at[:, i].set(centre[i] + gx.ravel() * extent[i])
+                .at[:, j].set(centre[j] + gy.ravel() * extent[j]))
 
 
 def grid_shape(input_dim: int, resolution: int) -> tuple[int, ...]:
-    """Leading shape of grid outputs: (R, R) for 2-D, (R,) for 1-D."""
-    return (resolution, resolution) if input_dim == 2 else (resolution,)
+    """Leading shape of grid outputs: (R, R) for planes (2 or more columns), (R,) for 1-D."""
+    return (resolution, resolution) if input_dim >= 2 else (resolution,)
 
 
 def histogram(values: jax.Array, bins: int = HIST_BINS) -> tuple[jax.Array, jax.Array]:

@@ -421,6 +421,16 @@ _HEADS = (Num(1, 8, integer=True), 2)
 _CAUSAL = (Flag(), False)
 
 
+def _embedding_flops(in_shape: Shape, out_shape: Shape, params: int, opts: Mapping) -> float:
+    return float(out_shape[0] * out_shape[-1])  # a lookup per step, no arithmetic
+
+
+def _attention_flops(in_shape: Shape, out_shape: Shape, params: int, opts: Mapping) -> float:
+    t, d = in_shape[0], in_shape[-1]
+    # Projections use each weight once per step; scores and the weighted sum are T x T x d.
+    return 2.0 * params * t + 4.0 * t * t * d
+
+
 def _recurrent_kind(kind: str) -> LayerKind:
     options = {"units": (Num(1, 256, integer=True), 32), "bidirectional": (Flag(), False),
                "sequences": (Flag(), True)}
@@ -431,7 +441,7 @@ def _recurrent_kind(kind: str) -> LayerKind:
 LAYERS.register(
     "embedding",
     LayerKind({"dim": (Num(1, 256, integer=True), 16)}, _embedding_init, _embedding_apply,
-              has_neurons=False, out_shape=_embedding_shape),
+              has_neurons=False, out_shape=_embedding_shape, flops=_embedding_flops),
     "Looks up a learned vector of `dim` numbers for each token id: (T, V) -> (T, dim).",
 )
 LAYERS.register(
@@ -457,7 +467,8 @@ LAYERS.register(
 LAYERS.register(
     "attention",
     LayerKind({"heads": _HEADS, "causal": _CAUSAL}, _attention_init, _attention_apply,
-              has_neurons=False, out_shape=_attention_shape("self-attention")),
+              has_neurons=False, out_shape=_attention_shape("self-attention"),
+              flops=_attention_flops),
     "Multi-head self-attention: each step reads a softmax-weighted mix of all steps "
     "(only earlier ones when causal).",
 )
@@ -465,7 +476,7 @@ LAYERS.register(
     "transformer",
     LayerKind({"heads": _HEADS, "mlp": (Num(1, 1024, integer=True), 64), "causal": _CAUSAL},
               _transformer_init, _transformer_apply, has_neurons=False,
-              out_shape=_attention_shape("a transformer block")),
+              out_shape=_attention_shape("a transformer block"), flops=_attention_flops),
     "A pre-norm transformer block: self-attention then a GELU MLP, each added to its input.",
 )
 LAYERS.register(

@@ -11,7 +11,11 @@ recompiles; the compiled functions are cached by ``Structure`` alone.
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import ctypes
+import gc
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -21,10 +25,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from engine.cost import EVAL_ELEMENTS, estimate
 from engine.data import DataArrays
 from engine.layers import LAYERS
 from engine.losses import LOSSES
-from engine.model import Network, apply_network, featurize, init_network
+from engine.model import Network, apply_network, featurize, init_network, output_layer
 from engine.optimizers import make_optimizer, set_hyperparams
 from engine.probes import (
     HIST_BINS,
@@ -139,6 +144,10 @@ class Compiled:
 
     def __init__(self, s: Structure):
         self.s = s
+        # Forward passes over whole splits run in chunks of this many examples, so
+        # that evaluation's memory stays bounded whatever the data's size.
+        self.eval_chunk = estimate(s.net.layers, s.net.in_shape, output_layer(s.net),
+                                   s.net.init, 1, EVAL_ELEMENTS, 1).eval_chunk
         self.loss_fn = LOSSES.get(s.net.loss).fn
         self.train_chunk = jax.jit(self._train_chunk,
                                    static_argnames=("capacity", "probes", "resolution",
@@ -219,11 +228,15 @@ class Compiled:
         """
         h_all, sizes = feats
         y_all = jnp.concatenate([getattr(data, f"y_{s}") for s in SPLITS])
-        z, o, _, _ = apply_network(self.s.net, params, mstate, h_all, values, key=None,
-                                   train=False)
-        losses = self.example_losses(z, o, y_all)  # (n_all,)
         classify = self.s.net.head.task == "classification"
-        hits = self.example_hits(o, y_all) if classify else None
+
+        def scores(h, y):
+            z, o, _, _ = apply_network(self.s.net, params, mstate, h, values, key=None,
+                                       train=False)
+            losses = self.example_losses(z, o, y)  # (n,)
+            return losses, (self.example_hits(o, y) if classify else losses)
+
+        losses, hits = self.chunked(scores, h_all, y_all)
         # All six means in one fused reduction: a (splits, n_all) mask times the values.
         seg = np.zeros((len(SPLITS), sum(sizes)), np.float32)
         start = 0
@@ -252,8 +265,28 @@ class Compiled:
 
     def _predict(self, state: TrainState, x: jax.Array, data: DataArrays, values):
         h = featurize(self.s.net, x, data.mean, data.std)
-        return apply_network(self.s.net, state.params, state.model_state, h, values,
-                             key=None, train=False)[1]
+        return self.chunked(lambda hc: apply_network(self.s.net, state.params,
+                                                     state.model_state, hc, values, key=None,
+                                                     train=False)[1], h)
+
+    def chunked(self, fn, *arrays: jax.Array):
+        """``fn(*arrays)`` over the leading axis in chunks of ``eval_chunk`` examples.
+
+        Small sets (the playground's) run in one piece, as if unchunked; larger
+        ones are padded to whole chunks, mapped with ``lax.map`` and trimmed, so a
+        pass over 10,000 long sequences never holds all their activations at once.
+        """
+        n, chunk = arrays[0].shape[0], self.eval_chunk
+        if n <= chunk:
+            return fn(*arrays)
+        pad = -n % chunk
+
+        def split(a):
+            a = jnp.concatenate([a, jnp.zeros((pad, *a.shape[1:]), a.dtype)]) if pad else a
+            return a.reshape(-1, chunk, *a.shape[1:])
+
+        out = jax.lax.map(lambda xs: fn(*xs), tuple(split(a) for a in arrays))
+        return jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:])[:n], out)
 
     # -- the fused training loop ------------------------------------------------------------
     def _train_chunk(self, state: TrainState, data: DataArrays, values, epochs: jax.Array,
@@ -400,12 +433,13 @@ class Compiled:
         net, d = self.s.net, self.s.input_dim
         params, mstate = state.params, state.model_state
         output, neurons = None, []
-        grid = grid_points(d, resolution, values["extent"]) if resolution else None
+        plane = (values["centre"], values["extent"], values["axes"])
+        grid = grid_points(d, resolution, *plane) if resolution else None
         if grid is not None:
             h = featurize(net, grid, data.mean, data.std)
             o = apply_network(net, params, mstate, h, values, key=None, train=False)[1]
             output = o.reshape(*grid_shape(d, resolution), -1)
-        coarse = grid_points(d, neuron_resolution, values["extent"]) if neuron_resolution else None
+        coarse = grid_points(d, neuron_resolution, *plane) if neuron_resolution else None
         if coarse is not None:
             hc = featurize(net, coarse, data.mean, data.std)
             _, oc, _, outs = apply_network(net, params, mstate, hc, values, key=None,
@@ -416,14 +450,15 @@ class Compiled:
             neurons = [a.reshape(*shape, -1) for a in drawn]
         # The gradient training would follow on (up to PROBE_EXAMPLES of) the training
         # set: batch norm with batch statistics (train=True), but no dropout (no key).
-        h_probe = featurize(net, data.x_train[:PROBE_EXAMPLES], data.mean, data.std)
+        n_probe = min(PROBE_EXAMPLES, self.eval_chunk)  # bounded like an evaluation chunk
+        h_probe = featurize(net, data.x_train[:n_probe], data.mean, data.std)
         weight_norm = jnp.stack([tree_norm(p) for p in params])
         dense = [i for i, p in enumerate(params) if "w" in p]
         w_hist = [histogram(params[i]["w"], HIST_BINS) for i in dense]
         grad_norm = g_counts = g_ranges = None
         if gradients:
             grads, _ = jax.grad(self._objective, has_aux=True)(
-                params, mstate, h_probe, data.y_train[:PROBE_EXAMPLES], values, None, True)
+                params, mstate, h_probe, data.y_train[:n_probe], values, None, True)
             grad_norm = jnp.stack([tree_norm(g) for g in grads])
             g_hist = [histogram(grads[i]["w"], HIST_BINS) for i in dense]
             g_counts = jnp.stack([c for c, _ in g_hist])
@@ -480,10 +515,51 @@ def _has_neurons(layer_type: str) -> bool:
     return LAYERS.get(layer_type).has_neurons
 
 
-@functools.lru_cache(maxsize=64)
+COMPILED_CACHE_SIZE = 12
+"""Structures whose compiled functions stay in memory (least recently used goes)."""
+
+CLEAR_EVERY = 24
+"""Evictions after which JAX's own tracing caches are cleared too (see ``compiled``)."""
+
+_compiled: OrderedDict[Structure, Compiled] = OrderedDict()
+_evictions = 0
+_lock = threading.Lock()
+
+
 def compiled(structure: Structure) -> Compiled:
-    """The (cached) compiled functions for a structure: one per structure per process."""
-    return Compiled(structure)
+    """The compiled functions of a structure, cached: one per structure per process.
+
+    The cache keeps the ``COMPILED_CACHE_SIZE`` most recently used structures. JAX
+    keeps tracing caches of its own (jaxprs, lowerings; some unbounded) that do not
+    shrink when our functions go: about 14 MB per structure measured here. Every
+    ``CLEAR_EVERY`` evictions they are cleared and freed memory is handed back to
+    the system, so a server that sees thousands of structures stays bounded. A
+    structure still cached then compiles again once (from JAX's disk cache, when on).
+    """
+    global _evictions
+    with _lock:
+        fns = _compiled.get(structure)
+        if fns is not None:
+            _compiled.move_to_end(structure)
+            return fns
+        fns = _compiled[structure] = Compiled(structure)
+        while len(_compiled) > COMPILED_CACHE_SIZE:
+            _compiled.popitem(last=False)
+            _evictions += 1
+        clear = _evictions >= CLEAR_EVERY
+        if clear:
+            _evictions = 0
+    if clear:
+        release_memory()
+    return fns
+
+
+def release_memory() -> None:
+    """Clear JAX's tracing caches and return freed heap memory to the system (glibc)."""
+    jax.clear_caches()
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: reused, not returned
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def init_state(structure: Structure, values: Mapping[str, Any], key: jax.Array) -> TrainState:

@@ -135,8 +135,8 @@ def test_line_shapes():
     assert [a.shape for a in p["neurons"]] == [(12, 1), (12, 5), (12, 3), (12, 1)]
     # The line is the grid [-extent, extent]; its outputs are the network's outputs there.
     xs = _grid_xs(exp, 40)
-    np.testing.assert_allclose(np.asarray(grid_points(1, 40, exp.dataset.extent))[:, 0], xs,
-                               rtol=1e-6, atol=1e-6)
+    line = np.asarray(grid_points(1, 40, *_plane(1, exp.dataset.extent)))
+    np.testing.assert_allclose(line[:, 0], xs, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(p["output"], exp.predict(state, xs[:, None]), rtol=1e-5,
                                atol=1e-6)
 
@@ -155,15 +155,33 @@ def test_three_class_output_shape():
 
 # --- 2. orientation -------------------------------------------------------------------------
 
+def _plane(d, extent, centre=0.0):
+    return jnp.full((d,), centre, jnp.float32), jnp.full((d,), extent, jnp.float32)
+
+
 def test_grid_points_order():
     r, extent = 7, 2.5
-    grid = np.asarray(grid_points(2, r, jnp.float32(extent)))
+    grid = np.asarray(grid_points(2, r, *_plane(2, extent)))
     xs = np.linspace(-extent, extent, r)
     assert grid.shape == (r * r, 2)
     for i in range(r):
         for j in range(r):
             np.testing.assert_allclose(grid[i * r + j], (xs[j], xs[i]), atol=1e-6)
-    assert grid_points(3, r, jnp.float32(extent)) is None
+    assert grid_points(0, r, *_plane(1, extent)) is None
+
+
+def test_grid_points_of_wider_data_span_two_chosen_columns():
+    r, d = 5, 4
+    centre = jnp.array([1.0, 2.0, 3.0, 4.0], jnp.float32)
+    extent = jnp.array([0.5, 1.0, 2.0, 4.0], jnp.float32)
+    grid = np.asarray(grid_points(d, r, centre, extent, jnp.array([3, 1], jnp.int32)))
+    assert grid.shape == (r * r, d)
+    np.testing.assert_allclose(grid[:, 0], 1.0)  # the other columns sit at the centre
+    np.testing.assert_allclose(grid[:, 2], 3.0)
+    across, up = np.linspace(0.0, 8.0, r), np.linspace(1.0, 3.0, r)
+    for i in range(r):
+        for j in range(r):
+            np.testing.assert_allclose(grid[i * r + j, [3, 1]], (across[j], up[i]), atol=1e-6)
 
 
 def test_probe_grid_matches_predict(trained):
