@@ -45,6 +45,21 @@ def _options_with(options: tuple, value: Any) -> list:
     return sorted({*options, value})
 
 
+def slider(label: str, lo: float, hi: float, value: float, step: float | None = None, *,
+           key: str, container: Any = st, **kw) -> Any:
+    """A slider over ``[lo, hi]`` widened to hold ``value``: a link may carry any value
+    the engine accepts, and a widget must show it, never refuse it or change it."""
+    return container.slider(label, min(lo, value), max(hi, value), value, step,
+                            key=wkey(key), **kw)
+
+
+def number(label: str, lo: float, hi: float, value: float, step: float | None = None, *,
+           key: str, container: Any = st, **kw) -> Any:
+    """A number box over ``[lo, hi]`` widened to hold ``value`` (see ``slider``)."""
+    return container.number_input(label, min(lo, value), max(hi, value), value, step,
+                                  key=wkey(key), **kw)
+
+
 def pick(label: str, names: list[str], value: str, key: str, **kw) -> str:
     """A selectbox over ``names`` showing ``value``, keyed by the widget version."""
     return st.selectbox(label, names, index=names.index(value) if value in names else 0,
@@ -69,22 +84,21 @@ def data_controls(d: dict) -> None:
     kind = DATASETS.get(data["name"]) if data["name"] in DATASETS else None
     c = st.columns(2)
     if kind is not None:  # an uploaded CSV has no noise and no point count to choose
-        data["noise"] = c[0].slider("Noise", 0.0, 0.5, float(min(data["noise"], 0.5)), 0.05,
-                                    key=wkey("noise"))
-    data["train_fraction"] = c[1].slider("Training share", 0.1, 0.9,
-                                         float(data["train_fraction"]), 0.05, key=wkey("train"))
+        data["noise"] = slider("Noise", 0.0, 0.5, float(data["noise"]), 0.05, key="noise",
+                               container=c[0])
+    data["train_fraction"] = slider("Training share", 0.1, 0.9, float(data["train_fraction"]),
+                                    0.05, key="train", container=c[1])
     c = st.columns(2)
-    d["batch_size"] = c[0].number_input("Batch size", 1, 1000, int(d["batch_size"]),
-                                        key=wkey("batch"), help="1 = one example at a time; "
-                                        "larger than the training set = full-batch GD")
+    d["batch_size"] = number("Batch size", 1, 1000, int(d["batch_size"]), key="batch",
+                             container=c[0], help="1 = one example at a time; larger than "
+                             "the training set = full-batch GD")
     if kind is not None:
-        data["n"] = c[1].number_input("Points", 20, 5000, int(data["n"]), step=50,
-                                      key=wkey("n"))
+        data["n"] = number("Points", 20, 5000, int(data["n"]), 50, key="n", container=c[1])
     if kind is not None and kind.multiclass:
         data["classes"] = st.slider("Classes", 2, 10, int(data["classes"]), key=wkey("classes"))
     c = st.columns(2)
-    data["val_fraction"] = c[0].slider("Validation share", 0.0, 0.4,
-                                       float(data["val_fraction"]), 0.05, key=wkey("val"))
+    data["val_fraction"] = slider("Validation share", 0.0, 0.4, float(data["val_fraction"]),
+                                  0.05, key="val", container=c[0])
     data["standardize"] = c[1].checkbox("Standardise", bool(data["standardize"]),
                                         key=wkey("std"))
     if kind is not None and st.button("Regenerate data", icon=":material/casino:",
@@ -152,7 +166,7 @@ def network_controls(d: dict) -> None:
         if c[0].checkbox("Batch norm", has_bn, key=wkey(f"bn{i}")):
             after.insert(0, next((x for x in b["after"] if x["type"] == "batch_norm"),
                                  {"type": "batch_norm"}))
-        rate = c[1].slider("Dropout", 0.0, 0.8, float(rate), 0.05, key=wkey(f"drop{i}"))
+        rate = slider("Dropout", 0.0, 0.8, float(rate), 0.05, key=f"drop{i}", container=c[1])
         if rate > 0:
             after.append({"type": "dropout", "rate": rate})
         layers += [dense, *after]
@@ -180,8 +194,8 @@ def training_controls(d: dict) -> None:
         value=opt["learning_rate"], key=wkey("lr"))
     used = set(OPTIMIZERS.get(opt["name"]).hparams.values())
     if "momentum" in used:
-        opt["momentum"] = st.slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
-                                    key=wkey("mom"))
+        opt["momentum"] = slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
+                                 key="mom")
     if "b1" in used:
         c = st.columns(2)
         opt["b1"] = c[0].number_input("beta1", 0.0, 0.9999, float(opt["b1"]), 0.01,
@@ -196,15 +210,14 @@ def training_controls(d: dict) -> None:
     sched["name"] = pick("Learning-rate schedule", SCHEDULES.names(), sched["name"], "sched",
                           help=SCHEDULES.describe(sched["name"]))
     c = st.columns(2)
-    sched["warmup_steps"] = c[0].number_input("Warm-up steps", 0, 100_000,
-                                              int(sched["warmup_steps"]), 50, key=wkey("warm"))
+    sched["warmup_steps"] = number("Warm-up steps", 0, 100_000, int(sched["warmup_steps"]), 50,
+                                   key="warm", container=c[0])
     if sched["name"] != "constant":
-        sched["decay_steps"] = c[1].number_input("Decay steps", 1, 1_000_000,
-                                                 int(sched["decay_steps"]), 100,
-                                                 key=wkey("dsteps"))
+        sched["decay_steps"] = number("Decay steps", 1, 1_000_000, int(sched["decay_steps"]),
+                                      100, key="dsteps", container=c[1])
         if sched["name"] in ("step", "exponential"):
-            sched["decay_rate"] = st.slider("Decay rate", 0.01, 1.0, float(sched["decay_rate"]),
-                                            0.01, key=wkey("drate"))
+            sched["decay_rate"] = slider("Decay rate", 0.01, 1.0, float(sched["decay_rate"]),
+                                         0.01, key="drate")
     reg = d["regularization"]
     c = st.columns(2)
     reg["kind"] = c[0].selectbox("Regularisation", ["none", "l1", "l2"],
@@ -213,14 +226,12 @@ def training_controls(d: dict) -> None:
                                                                           reg["rate"]),
                                      value=reg["rate"], key=wkey("regrate"))
     c = st.columns(2)
-    opt["clip_norm"] = c[0].number_input("Clip gradient norm", 0.0, 1000.0,
-                                         float(opt["clip_norm"]), 0.5, key=wkey("clip"),
-                                         help="0 = no clipping")
+    opt["clip_norm"] = number("Clip gradient norm", 0.0, 1000.0, float(opt["clip_norm"]), 0.5,
+                              key="clip", container=c[0], help="0 = no clipping")
     es = d["early_stopping"]
-    es["patience"] = c[1].number_input("Early-stopping patience", 0, 10_000,
-                                       int(es["patience"]), 10, key=wkey("pat"),
-                                       help="Epochs without validation improvement; 0 = off. "
-                                       "Needs a validation share.")
+    es["patience"] = number("Early-stopping patience", 0, 10_000, int(es["patience"]), 10,
+                            key="pat", container=c[1], help="Epochs without validation "
+                            "improvement; 0 = off. Needs a validation share.")
     d["seed"] = st.number_input("Weight seed", 0, 2**31 - 1, int(d["seed"]), key=wkey("seed"))
 
 

@@ -16,16 +16,23 @@ Install: pip install nn-playground  (or run from a checkout of the project)
 import engine
 
 SPEC = engine.Spec.from_json({spec!r})
-
-result = engine.run(SPEC, epochs={epochs})
+{raw}
+result = engine.run(SPEC, epochs={epochs}{raw_arg})
 for name, value in result.metrics.items():
     print(f"{{name:>16}}: {{value}}")
+'''
+
+# An uploaded table too large to travel inside the spec is read from a file by the
+# script (the user saves their own file there).
+RAW = '''RAW = engine.read_csv("my_data.csv")  # your uploaded CSV file, saved beside this script
 '''
 
 
 def script_for(spec: engine.Spec, epochs: int) -> str:
     """A short Python script that trains ``spec`` for ``epochs`` epochs."""
-    return SCRIPT.format(spec=spec.to_json(indent=None), epochs=max(1, epochs))
+    outside = spec.data.name == "csv" and spec.data.csv is None
+    return SCRIPT.format(spec=spec.to_json(indent=None), epochs=max(1, epochs),
+                         raw=RAW if outside else "", raw_arg=", raw=RAW" if outside else "")
 
 
 def share_link(spec: engine.Spec) -> None:
@@ -58,8 +65,9 @@ def export_buttons(exp: engine.Experiment, tstate) -> None:
     c[2].download_button("Python script", script_for(spec, max(int(tstate.epoch), 100)),
                          "train_nn_playground.py", "text/x-python", icon=":material/code:",
                          key="pg_dl_script", use_container_width=True)
-    if spec.data.name == "csv":
-        st.caption("The script reads the CSV from data.path: save your file and set it there.")
+    if spec.data.name == "csv" and spec.data.csv is None:
+        st.caption("Your table is too large to travel inside the spec: the script reads it "
+                   "from my_data.csv (save your file there), and the link opens without it.")
 
 
 def export_section() -> None:

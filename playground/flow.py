@@ -25,7 +25,7 @@ from playground import controls as C
 from playground import live, session
 from playground import state as S
 from playground.export import export_section
-from playground.frames import b64, curve, loss_html
+from playground.frames import b64, curve, metric_rows
 
 PREFIX = "gf"  # this page's session namespace (see ``state.use_page``)
 DEFAULT = preset("vanishing_sigmoid")
@@ -65,10 +65,10 @@ def network_controls(d: dict) -> None:
     was = _shape_of(model["layers"])
     c = st.columns(2)
     now = {
-        "depth": c[0].number_input("Hidden layers", 1, max(MAX_DEPTH, was["depth"]),
-                                   was["depth"], key=C.wkey("gf_depth")),
-        "units": c[1].number_input("Neurons per layer", 2, max(MAX_WIDTH, was["units"]),
-                                   was["units"], key=C.wkey("gf_units")),
+        "depth": C.number("Hidden layers", 1, MAX_DEPTH, was["depth"], key="gf_depth",
+                          container=c[0]),
+        "units": C.number("Neurons per layer", 2, MAX_WIDTH, was["units"], key="gf_units",
+                          container=c[1]),
         "activation": C.pick("Activation", ACTIVATIONS.names(), was["activation"], "gf_act",
                               help=ACTIVATIONS.describe(was["activation"])),
         "norm": st.selectbox("Normalisation", NORMS, index=NORMS.index(was["norm"]),
@@ -179,7 +179,7 @@ def make_flow_frame(exp: engine.Experiment, params: list[dict], probes, epoch: i
         "heat_epochs": [trace["epoch"][0], trace["epoch"][-1]],
         "weights": _rows(stats.weight_stats), "dead": _rows(stats.dead, 3),
         "saturated": _rows(stats.saturated, 3),
-        "loss_html": loss_html(exp, metrics or {}),
+        "metrics": metric_rows(metrics or {}),
         "curve": curve(history, None),
     }
     if hidden:

@@ -21,29 +21,50 @@ MAX_UNITS_SHOWN = 8  # neurons drawn per layer (TensorFlow Playground's maximum)
 CURVE_POINTS = 300  # loss-curve points sent per frame
 
 
+MAX_POINTS = 2_000  # points drawn per split (the data are shuffled: a fair sample)
+MAX_NAME = 40  # characters of a class or column name shown (names come from uploads)
+
+
 @dataclass(frozen=True)
 class View:
-    """Display options chosen by the user."""
+    """Display options chosen by the user.
+
+    ``plane`` is the pair of raw columns drawn across and up when the data has
+    more than two (the others are held at their means).
+    """
 
     show_test: bool = False
     discretize: bool = False
+    plane: tuple[int, int] = (0, 1)
+
+
+def short(name: str) -> str:
+    """A name from outside, cut to ``MAX_NAME`` characters for display."""
+    name = str(name)
+    return name if len(name) <= MAX_NAME else name[:MAX_NAME - 1] + "\u2026"
 
 
 def b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a, np.uint8).tobytes()).decode("ascii")
 
 
-def _unit(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Map [lo, hi] to 0..255."""
+def unit_bytes(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Map [lo, hi] to 0..255 (NaN to ``lo``'s end, infinities clipped)."""
     span = hi - lo if hi > lo else 1.0
-    return np.clip(np.rint((x - lo) / span * 255.0), 0, 255).astype(np.uint8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = np.nan_to_num((np.asarray(x, np.float64) - lo) / span * 255.0, nan=0.0)
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
 
 
-def _symmetric(x: np.ndarray) -> np.ndarray:
-    """Map [-m, m] (m = max |x|) to 0..255 with 0 at 128."""
-    m = float(np.max(np.abs(x))) if x.size else 0.0
+def symmetric_bytes(x: np.ndarray) -> np.ndarray:
+    """Map [-m, m] (m = the largest finite |x|) to 0..255 with 0 at 128 (NaN at 128)."""
+    x = np.asarray(x, np.float64)
+    ok = np.isfinite(x)
+    m = float(np.max(np.abs(x[ok]))) if ok.any() else 0.0
     m = m if m > 1e-12 else 1.0
-    return np.clip(np.rint(128 + 127 * x / m), 0, 255).astype(np.uint8)
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = np.nan_to_num(128 + 127 * x / m, nan=128.0, posinf=255.0, neginf=0.0)
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
 
 
 def target_range(exp: Experiment) -> tuple[float, float]:
@@ -66,38 +87,51 @@ def output_grid(exp: Experiment, output: np.ndarray) -> dict[str, Any]:
     mode = mode_of(exp)
     head = exp.structure.net.head
     if mode == "multiclass":
-        return {"grid": b64(np.argmax(output, -1)), "conf": b64(_unit(np.max(output, -1), 0, 1))}
+        return {"grid": b64(np.argmax(output, -1)),
+                "conf": b64(unit_bytes(np.max(output, -1), 0, 1))}
     o = output[..., 0]
     if mode == "binary":
         neg, pos = ACTIVATIONS.get(head.activation).binary_targets
-        return {"grid": b64(_unit(o, neg, pos))}
+        return {"grid": b64(unit_bytes(o, neg, pos))}
     lo, hi = target_range(exp)
-    return {"grid": b64(_unit(o, lo, hi))}
+    return {"grid": b64(unit_bytes(o, lo, hi))}
 
 
-def points(exp: Experiment) -> list[list[float]]:
-    """Training then test points: [x1, x2 (or target for 1-D), colour value, is_test]."""
+def points(exp: Experiment, plane: tuple[int, int] = (0, 1)) -> list[list[float]]:
+    """Training then test points: [u, v, colour value, is_test] (at most ``MAX_POINTS``
+    of each split).
+
+    ``u`` and ``v`` are the two drawn columns scaled to [-1, 1] over the plane (1-D
+    data: ``u`` the input, ``v`` the raw target, drawn over the target's range).
+    """
     a, mode, out = exp.dataset.arrays, mode_of(exp), []
     lo, hi = target_range(exp) if mode == "regression" else (0.0, 1.0)
+    centre = np.asarray(exp.dataset.centre, np.float32)
+    extent = np.asarray(exp.dataset.extents, np.float32)
+    i, j = plane
     for split, is_test in (("train", 0), ("test", 1)):
-        x = np.asarray(getattr(a, f"x_{split}"), np.float32)
-        y = np.asarray(getattr(a, f"y_{split}"))
+        x = np.asarray(getattr(a, f"x_{split}"), np.float32)[:MAX_POINTS]
+        y = np.asarray(getattr(a, f"y_{split}"))[:MAX_POINTS]
         if mode == "binary":
             v = np.where(y == 1, 1.0, -1.0)
         elif mode == "multiclass":
             v = y.astype(np.float32)
         else:
             v = 2 * (y - lo) / (hi - lo) - 1
-        second = x[:, 1] if x.shape[1] > 1 else y.astype(np.float32)
-        rows = np.stack([x[:, 0], second, v, np.full(len(x), is_test)], -1)
-        out.extend(np.round(rows, 3).tolist())
+        u = (x[:, i] - centre[i]) / extent[i]
+        second = (x[:, j] - centre[j]) / extent[j] if x.shape[1] > 1 else y.astype(np.float32)
+        rows = np.stack([u, second, v, np.full(len(x), is_test)], -1)
+        out.extend(np.round(rows, 4).tolist())
     return out
 
 
 def columns(exp: Experiment, probes: Probes, params: list[dict]) -> tuple[list, list]:
     """Network columns (features, hidden layers, output) and the weights between them."""
     net = exp.structure.net
-    feature_labels = [FEATURES.get(f).label if f in FEATURES else f for f in net.features]
+    raw_names = exp.dataset.feature_names  # an upload's column names for raw columns
+    feature_labels = [FEATURES.get(f).label if f in FEATURES else short(
+        raw_names[int(f[1:]) - 1] if f[1:].isdigit() and int(f[1:]) <= len(raw_names) else f)
+        for f in net.features]
     drawn = [i for i, layer in enumerate(net.layers) if LAYERS.get(layer.type).has_neurons]
     names = ["Features", *[f"Layer {k + 1}" for k in range(len(drawn))], "Output"]
     param_index = [None, *drawn, len(params) - 1]
@@ -105,7 +139,7 @@ def columns(exp: Experiment, probes: Probes, params: list[dict]) -> tuple[list, 
     for c, grid in enumerate(probes.neurons):
         n = grid.shape[-1]
         shown = min(n, MAX_UNITS_SHOWN)
-        scaled = _symmetric(np.asarray(grid[..., :shown]))
+        scaled = symmetric_bytes(np.asarray(grid[..., :shown]))
         p = params[param_index[c]] if param_index[c] is not None else {}
         units = []
         for j in range(shown):
@@ -134,37 +168,44 @@ def curve(history: dict[str, list[float]], stop_epoch: int | None) -> dict[str, 
     return out
 
 
-def loss_html(exp: Experiment, metrics: dict[str, float | None]) -> str:
-    """"Train loss 0.012 · Test loss 0.015 · accuracy 99%" as small HTML."""
-    parts = []
+def metric_rows(metrics: dict[str, float | None]) -> list[dict[str, Any]]:
+    """Per split: ``{"split": "Train", "loss": ..., "accuracy": ... or None}``."""
+    rows = []
     for split in ("train", "val", "test"):
         loss = metrics.get(f"{split}_loss")
-        if loss is None:
-            continue
-        text = f"{split.capitalize()} loss <b>{loss:.4f}</b>"
-        acc = metrics.get(f"{split}_accuracy")
-        if acc is not None:
-            text += f" ({acc:.1%})"
-        parts.append(text)
-    return " &middot; ".join(parts)
+        if loss is not None:
+            rows.append({"split": split.capitalize(), "loss": loss,
+                         "accuracy": metrics.get(f"{split}_accuracy")})
+    return rows
 
 
-def confusion_html(names: tuple[str, ...], m) -> str:
-    """A small HTML table: rows are true classes, columns predicted (test set)."""
-    head = "".join(f"<th>{n}</th>" for n in names)
-    rows = "".join(
-        f"<tr><th>{names[i]}</th>" + "".join(
-            f'<td class="{"hit" if i == j else ("miss" if v else "")}">{v}</td>'
-            for j, v in enumerate(row)) + "</tr>" for i, row in enumerate(m.tolist()))
-    return ('<div class="lv-cm-title">Confusion matrix, test set: true class (rows) vs '
-            f'predicted (columns)</div><table class="lv-cm"><tr><th></th>{head}</tr>{rows}'
-            "</table>")
+def confusion(names: tuple[str, ...], m) -> dict[str, Any] | None:
+    """A confusion matrix for the view: rows are true classes, columns predicted."""
+    if m is None:
+        return None
+    return {"names": [short(n) for n in names], "counts": np.asarray(m).astype(int).tolist()}
+
+
+def plane_axis(exp: Experiment, plane: tuple[int, int]) -> str:
+    """What the plane's axes are, in words."""
+    ds = exp.dataset
+    names = [short(n) for n in ds.feature_names]
+    c, e = ds.centre, ds.extents
+    i, j = plane
+    if ds.input_dim == 1:
+        return f"{names[0]} from {c[0] - e[0]:.3g} to {c[0] + e[0]:.3g}"
+    text = (f"{names[i]} \u2192 from {c[i] - e[i]:.3g} to {c[i] + e[i]:.3g}; "
+            f"{names[j]} \u2191 from {c[j] - e[j]:.3g} to {c[j] + e[j]:.3g}")
+    if ds.input_dim > 2:
+        text += "; the other columns at their means"
+    return text
 
 
 def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,
                metrics: dict[str, float | None], history: dict[str, list[float]],
                view: View, stop_epoch: int | None = None,
-               with_points: bool = True, step: int = 0, confusion=None) -> dict[str, Any]:
+               with_points: bool = True, step: int = 0,
+               confusion_counts=None) -> dict[str, Any]:
     """Everything the live view draws for one frame, as JSON-able data.
 
     The data points go only with ``with_points`` (the first frame of a run); the
@@ -173,33 +214,23 @@ def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,
     dim = exp.dataset.input_dim
     out = np.asarray(probes.output)
     frame: dict[str, Any] = {
-        "epoch": int(epoch), "step": int(step), "dim": dim, "mode": mode_of(exp),
+        "epoch": int(epoch), "step": int(step), "dim": min(dim, 2), "mode": mode_of(exp),
         "res": int(out.shape[0]),
-        "extent": float(exp.dataset.extent),
-        "points_id": f"{hash((exp.spec.data, id(exp.dataset))) & 0xFFFFFFFF:x}",
+        "points_id": f"{hash((exp.spec.data, id(exp.dataset), view.plane)) & 0xFFFFFFFF:x}",
         "show_test": view.show_test, "discretize": view.discretize,
-        "loss_html": loss_html(exp, metrics), "curve": curve(history, stop_epoch),
+        "metrics": metric_rows(metrics), "curve": curve(history, stop_epoch),
+        "axis": plane_axis(exp, view.plane),
         **output_grid(exp, out),
     }
     if with_points:
-        frame["points"] = points(exp)
+        frame["points"] = points(exp, view.plane)
     if dim == 1:
         frame["ylo"], frame["yhi"] = target_range(exp)
-        frame["axis"] = f"x\u2081 from {-exp.dataset.extent:g} to {exp.dataset.extent:g}"
-    else:
-        e = exp.dataset.extent
-        frame["axis"] = f"x\u2081 \u2192 and x\u2082 \u2191, each from {-e:g} to {e:g}"
     if probes.neurons:
         cols, weights = columns(exp, probes, params)
         frame.update(layers=cols, weights=weights, nr=int(probes.neurons[0].shape[0]),
                      wscale=2.5)
-    legend = ('<span style="color:#555">&#9644; train loss</span> &nbsp; '
-              '<span style="color:#f59322">&#9644; test loss</span>')
-    if exp.dataset.arrays.x_val.shape[0]:
-        legend += ' &nbsp; <span style="color:#0877bd">&#9644; validation loss</span>'
-    if frame["mode"] == "multiclass":
-        legend += "<br>Classes: " + ", ".join(f"<b>{n}</b>" for n in exp.dataset.class_names)
-    frame["legend_html"] = legend
-    frame["extra_html"] = "" if confusion is None else confusion_html(exp.dataset.class_names,
-                                                                       confusion)
+    frame["legend"] = {"val": bool(exp.dataset.arrays.x_val.shape[0]), "classes": [
+        short(n) for n in exp.dataset.class_names] if frame["mode"] == "multiclass" else []}
+    frame["confusion"] = confusion(exp.dataset.class_names, confusion_counts)
     return frame

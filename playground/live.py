@@ -19,18 +19,25 @@ import jax
 import streamlit as st
 
 import engine
-from playground import session
+from playground import limits, palette, session
 from playground import state as S
 from playground.frames import View, make_frame
+from playground.safe import finite
 
 _ASSETS = Path(__file__).parent / "assets"
 
 
 def canvas_component(name: str):
-    """A ``components.v2`` component from ``assets/{name}.js`` and ``.css``."""
+    """A ``components.v2`` component from ``assets/{name}.js`` and ``.css``.
+
+    Its script is ``assets/common.js`` (shared helpers, the palette) followed by
+    the view's own.
+    """
+    common = (_ASSETS / "common.js").read_text(encoding="utf-8")
     return st.components.v2.component(
         f"nn_playground_{name}",
-        js=(_ASSETS / f"{name}.js").read_text(encoding="utf-8"),
+        js=common.replace("__PALETTE__", palette.as_json()) + "\n"
+        + (_ASSETS / f"{name}.js").read_text(encoding="utf-8"),
         css=(_ASSETS / f"{name}.css").read_text(encoding="utf-8"),
         isolate_styles=False,
     )
@@ -71,8 +78,8 @@ def _release_key(key: str) -> bool:
 def show(placeholder, component, key: str, data: dict[str, Any], first: bool) -> None:
     """Send ``data`` to the keyed ``component`` in ``placeholder`` (see ``_release_key``)."""
     keyed = first or _release_key(key)
-    with placeholder:
-        component(data=data, key=key if keyed else None)
+    with placeholder:  # JSON has no NaN/inf: a diverged number must not break the view
+        component(data=finite(data), key=key if keyed else None)
 
 
 def render(placeholder, probes, first: bool, view: View) -> None:
@@ -84,7 +91,7 @@ def render(placeholder, probes, first: bool, view: View) -> None:
     stop = int(tstate.monitor.best_epoch) if bool(tstate.monitor.stopped) else None
     frame = make_frame(exp, jax.device_get(tstate.params), probes, int(tstate.epoch),
                        metrics, hist, view, stop, with_points=first, step=int(tstate.step),
-                       confusion=exp.confusion_matrix(tstate))
+                       confusion_counts=exp.confusion_matrix(tstate))
     show(placeholder, _component, LIVE_KEY, frame, first)
 
 
@@ -141,7 +148,8 @@ def toolbar(views: bool = True, speeds: tuple[int, ...] = SPEEDS, speed: int = 5
     c[0].button("Pause" if playing else "Play", on_click=toggle, type="primary",
                 icon=":material/pause:" if playing else ":material/play_arrow:",
                 key="pg_play", use_container_width=True)
-    c[1].button("Step", on_click=lambda: train(1, **probe_options), key="pg_step",
+    c[1].button("Step", on_click=lambda: train(1, budget=limits.STEP_SECONDS, **probe_options),
+                key="pg_step",
                 icon=":material/skip_next:", help=f"Train one {unit.lower().rstrip('s')}",
                 use_container_width=True)
     c[2].button("Reset", on_click=session.reset, key="pg_reset", icon=":material/restart_alt:",

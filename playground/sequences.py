@@ -31,10 +31,11 @@ from engine.sequence_layers import (
     transformer_block,
 )
 from playground import controls as C
-from playground import live, session
+from playground import limits, live, session
 from playground import state as S
 from playground.export import export_section
-from playground.frames import b64, curve, loss_html
+from playground.frames import b64, curve, metric_rows, symmetric_bytes, unit_bytes
+from playground.safe import plain
 
 PREFIX = "sq"  # this page's session namespace (see ``state.use_page``)
 DEFAULT = preset("reverse_transformer")
@@ -44,6 +45,7 @@ MAX_LAYERS = 8
 PROBES = {"resolution": 0, "neuron_resolution": 0, "sequence": True, "gradients": False}
 FRAMES = {"by_steps": True, **PROBES}  # frames train steps, not whole epochs
 COMPARE_CELLS = ("rnn", "lstm", "gru", "transformer")
+PICTURE_BYTES = 200_000  # attention maps and states per frame, before base64
 
 _component = live.canvas_component("seq_view")
 SEQ_KEY = "sq_seq_view"
@@ -115,20 +117,19 @@ def task_controls(d: dict) -> None:
                             key=C.wkey("sq_symbols"), help="Size of the alphabet")
         data["symbols"] = 0 if not data["symbols"] and symbols == default else symbols
     c = st.columns(2)
-    data["n"] = c[0].number_input("Sequences", 100, 10_000, int(data["n"]), step=100,
-                                  key=C.wkey("sq_n"))
-    d["batch_size"] = c[1].number_input("Batch size", 1, 1000, int(d["batch_size"]),
-                                        key=C.wkey("sq_batch"))
-    data["noise"] = st.slider("Noise", 0.0, 0.5, float(min(data["noise"], 0.5)), 0.05,
-                              key=C.wkey("sq_noise"), help="Input noise for sine_wave, label "
-                              "flips for sentiment; the other tasks are exact")
+    data["n"] = C.number("Sequences", 100, 10_000, int(data["n"]), 100, key="sq_n",
+                         container=c[0])
+    d["batch_size"] = C.number("Batch size", 1, 1000, int(d["batch_size"]), key="sq_batch",
+                               container=c[1])
+    data["noise"] = C.slider("Noise", 0.0, 0.5, float(data["noise"]), 0.05, key="sq_noise",
+                             help="Input noise for sine_wave, label flips for sentiment; the "
+                             "other tasks are exact")
 
 
 def stack_controls(d: dict) -> None:
     """The layer stack: each layer's type and options, from the layer registry."""
     layers = d["model"]["layers"]
-    n = st.number_input("Layers", 1, max(MAX_LAYERS, len(layers)), len(layers),
-                        key=C.wkey("sq_nlayers"))
+    n = C.number("Layers", 1, MAX_LAYERS, len(layers), key="sq_nlayers")
     while len(layers) < n:
         layers.append({"type": "dense", "units": 32, "activation": "relu"})
     del layers[n:]
@@ -165,17 +166,6 @@ def sidebar() -> None:
 
 # -- frames -----------------------------------------------------------------------------
 
-def _unit(a: np.ndarray) -> np.ndarray:
-    """[0, 1] -> 0..255."""
-    return np.clip(np.rint(np.asarray(a) * 255), 0, 255).astype(np.uint8)
-
-
-def _symmetric(a: np.ndarray) -> np.ndarray:
-    """[-m, m] -> 0..255 with 0 at 128 (m = max |a|)."""
-    m = float(np.max(np.abs(a))) if a.size else 0.0
-    return np.clip(np.rint(128 + 127 * np.asarray(a) / (m or 1.0)), 0, 255).astype(np.uint8)
-
-
 def _token_text(exp: engine.Experiment, x: np.ndarray) -> list[str]:
     """The example's inputs as text: token names, or rounded values."""
     info = exp.dataset.sequence
@@ -203,6 +193,44 @@ def _predictions(exp: engine.Experiment, output: np.ndarray) -> tuple[list[str],
     return [exp.dataset.class_names[int(k)] for k in cls], [round(float(c), 3) for c in conf]
 
 
+def _pictures(att_layers: list, seq, rec_layers: list) -> dict[str, Any]:
+    """Attention maps and state panels, within ``PICTURE_BYTES`` per frame.
+
+    32 layers of 8 heads at 1,000 steps would be 256 MB a frame: maps and panels are
+    sent in order until the budget is spent, and ``omitted`` says what was left out.
+    """
+    budget, left_out = PICTURE_BYTES, [0, 0]
+
+    def take(a: np.ndarray, scale, what: int) -> str | None:
+        nonlocal budget
+        if a.size > budget:
+            left_out[what] += 1
+            return None
+        budget -= a.size
+        return b64(scale(a))
+
+    attention = []
+    for (i, layer), maps in zip(att_layers, seq.attention, strict=True):
+        heads = [m for m in (take(np.asarray(h), lambda a: unit_bytes(a, 0.0, 1.0), 0)
+                             for h in np.asarray(maps)) if m]
+        if heads:
+            attention.append({"name": f"Layer {i + 1}: {layer.type}", "heads": heads})
+    states, cells = [], []
+    lstm_layers = [x for x in rec_layers if x[1].type == "lstm"]
+    for out, layers, arrays, field in ((states, rec_layers, seq.hidden, "h"),
+                                       (cells, lstm_layers, seq.cell, "c")):
+        for (i, layer), a in zip(layers, arrays, strict=True):
+            data = take(np.asarray(a).T, symmetric_bytes, 1)
+            if data:
+                out.append({"name": f"Layer {i + 1}: {layer.type}", "units": int(a.shape[-1]),
+                            field: data})
+    omitted = ""
+    if any(left_out):
+        omitted = (f"Not drawn, to keep each frame small: {left_out[0]} attention map(s) and "
+                   f"{left_out[1]} state panel(s). Use shorter sequences or fewer layers.")
+    return {"attention": attention, "states": states, "cells": cells, "omitted": omitted}
+
+
 def make_seq_frame(exp: engine.Experiment, probes, epoch: int, history: dict[str, list],
                    example: int, metrics: dict[str, Any] | None = None,
                    step: int = 0) -> dict[str, Any]:
@@ -225,17 +253,9 @@ def make_seq_frame(exp: engine.Experiment, probes, epoch: int, history: dict[str
         "tokens": _token_text(exp, x), "targets": targets, "preds": preds, "conf": conf,
         "right": [None if t is None else (t == p) for t, p in zip(
             targets, preds, strict=True)] if exp.dataset.task == "classification" else [],
-        "attention": [{"name": f"Layer {i + 1}: {layer.type}", "heads": [
-            b64(_unit(h)) for h in np.asarray(a)]} for (i, layer), a in zip(
-                att_layers, seq.attention, strict=True)],
-        "states": [{"name": f"Layer {i + 1}: {layer.type}", "units": int(h.shape[-1]),
-                    "h": b64(_symmetric(np.asarray(h).T))} for (i, layer), h in zip(
-                        rec_layers, seq.hidden, strict=True)],
-        "cells": [{"name": f"Layer {i + 1}: lstm", "units": int(c.shape[-1]),
-                   "c": b64(_symmetric(np.asarray(c).T))} for (i, _), c in zip(
-                       [x for x in rec_layers if x[1].type == "lstm"], seq.cell, strict=True)],
+        **_pictures(att_layers, seq, rec_layers),
         "grad": [round(float(g), 6) for g in np.asarray(seq.input_grad)],
-        "loss_html": loss_html(exp, metrics or {}), "curve": curve(history, None),
+        "metrics": metric_rows(metrics or {}), "curve": curve(history, None),
     }
     return frame
 
@@ -274,6 +294,10 @@ def _compare_models() -> dict[str, dict[str, Any]]:
             d = spec.to_dict()
             d["model"]["layers"] = layers
             exp = engine.build(Spec.from_dict(d))
+            problem = limits.refusal(exp)
+            if problem:
+                raise engine.DataError(f"the {name} model of the comparison is too big for "
+                                       f"one session: {problem}")
             models[name] = {"exp": exp, "state": exp.init(),
                             "hist": {"train_loss": [], "test_loss": [], "test_accuracy": []}}
         store = {"spec": spec, "models": models}
@@ -281,12 +305,14 @@ def _compare_models() -> dict[str, dict[str, Any]]:
     return store["models"]
 
 
-def compare_train(epochs: int, **_: Any) -> dict[str, dict[str, Any]]:
-    """Train each of the four models ``epochs`` epochs; return them."""
+def compare_train(epochs: int, budget: float = limits.CALL_SECONDS,
+                  **_: Any) -> dict[str, dict[str, Any]]:
+    """Train each of the four models ``epochs`` epochs (paced); return them."""
     models = _compare_models()
     for m in models.values():
         if epochs:
-            m["state"], chunk = m["exp"].train(m["state"], epochs)
+            m["state"], chunk = session.train_paced(m["exp"], m["state"], epochs,
+                                                    budget=budget)
             keep = chunk.history["trained"]
             for k in m["hist"]:
                 m["hist"][k].extend(np.asarray(chunk.history[k])[keep].tolist())
@@ -365,8 +391,12 @@ def sequences_page() -> None:
     layer_sources(st.session_state[S.key(S.SPEC)])
     export_section()
     if compare:
-        with st.spinner("Building four models..."):
-            _compare_models()
+        try:
+            with st.spinner("Building four models..."):
+                _compare_models()
+        except engine.EngineError as err:
+            st.error(plain(f"Compare mode cannot run this task: {err}."))
+            return
         live.run(placeholder, speed, compare_render, train=compare_train)
     else:
         live.run(placeholder, speed, functools.partial(render, example=example),

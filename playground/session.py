@@ -8,6 +8,7 @@ afresh. A spec that fails to build leaves everything as it was.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import streamlit as st
 
 import engine
 from engine import EngineError, Spec
+from playground import limits
 from playground import state as S
 
 FAILED = "pg_failed"  # the last controls' dict that could not be applied
@@ -51,6 +53,11 @@ def apply_spec(spec: Spec, raw: engine.RawData | None = None) -> bool:
             exp = engine.build(spec, raw)
     except EngineError as err:
         S.flash("error", f"{err}. The last working setup is kept: change that value.")
+        return False
+    problem = limits.refusal(exp)
+    if problem:
+        S.flash("error", f"This setup is too big for one session: {problem}. The last working "
+                "setup is kept.")
         return False
     if raw is not None:
         st.session_state[S.key(S.RAW)] = raw
@@ -139,18 +146,42 @@ def ensure_session(default: Spec, fits: Callable[[Spec], str | None] = points_on
     st.session_state[S.key(S.URL_SEEN)] = st.query_params.get("s", "")
 
 
+def train_paced(exp: engine.Experiment, state: engine.TrainState, count: int,
+                by_steps: bool = False, budget: float = limits.CALL_SECONDS, **options: Any
+                ) -> tuple[engine.TrainState, engine.Chunk]:
+    """Train ``count`` epochs (``by_steps``: steps), fewer if the call would take more
+    than ``budget`` seconds at this network's measured pace (see ``limits.plan``).
+
+    ``options`` go to ``Experiment.train``. The pace is kept per network structure.
+    """
+    paces: dict = st.session_state.setdefault(S.key(S.PACE), {})
+    pace = paces.get(exp.structure)
+    plan = limits.plan(exp, count, by_steps, pace, budget)
+    t0 = time.perf_counter()
+    train = exp.train_steps if plan.by_steps else exp.train
+    before = int(state.step)
+    state, chunk = train(state, plan.count, **options)
+    steps = int(state.step) - before
+    if steps > 0:
+        if len(paces) > 8:  # the compare mode's four models, and a few recent ones
+            paces.clear()
+        paces[exp.structure] = limits.update_pace(pace, time.perf_counter() - t0, steps)
+    return state, chunk
+
+
 def train_frame(epochs: int, resolution: int = 100, neuron_resolution: int = 20,
-                by_steps: bool = False, **probe_options: Any):
+                by_steps: bool = False, budget: float = limits.CALL_SECONDS,
+                **probe_options: Any):
     """Train ``epochs`` epochs (``by_steps``: steps) with probes; return the probes.
 
-    Updates the session's state and history. ``probe_options`` go to
-    ``Experiment.train`` (``layers``, ``sequence``, ...).
+    Paced to the server's time budget (``train_paced``). Updates the session's state
+    and history. ``probe_options`` go to ``Experiment.train`` (``layers``,
+    ``sequence``, ``plane``, ...).
     """
     exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
-    train = exp.train_steps if by_steps else exp.train
-    state, chunk = train(st.session_state[S.key(S.TRAIN_STATE)], epochs, probes=True,
-                         resolution=resolution, neuron_resolution=neuron_resolution,
-                         **probe_options)
+    state, chunk = train_paced(exp, st.session_state[S.key(S.TRAIN_STATE)], epochs, by_steps,
+                               budget, probes=True, resolution=resolution,
+                               neuron_resolution=neuron_resolution, **probe_options)
     st.session_state[S.key(S.TRAIN_STATE)] = state
     hist = st.session_state[S.key(S.HISTORY)]
     trained = chunk.history["trained"]

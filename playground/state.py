@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from engine import EngineError, Spec
+from playground.safe import plain
 
 MAX_URL_CHARS = 8000
 SECTIONS = ("data", "features", "network", "output", "training", "view", "export")
@@ -30,6 +31,7 @@ RAW = "pg_raw"  # uploaded CSV as engine.RawData
 URL_SEEN = "pg_url_seen"  # the query string already applied
 TRACE = "pg_trace"  # a page's per-frame record (Gradient flow's heatmap), cleared by reset
 COMPARE = "pg_compare"  # the Sequences page's side-by-side models, cleared by reset
+PACE = "pg_pace"  # seconds per optimizer step, per network structure (limits.plan)
 PAGE = "pg_page"  # which page's session the keys above refer to now
 
 # Every live page (the Playground, Gradient flow, ...) keeps its own session under its
@@ -72,20 +74,25 @@ def merge(base: Any, patch: Any) -> Any:
 
 
 def spec_to_query(spec: Spec) -> str:
-    """Compact JSON of what differs from ``Spec()`` (``{}`` for ``Spec()`` itself)."""
-    return json.dumps(diff(spec.to_dict(), Spec().to_dict()), separators=(",", ":"))
+    """Compact JSON of what differs from ``Spec()`` (``{}`` for ``Spec()`` itself).
+
+    An uploaded table (``data.csv``) too long for a link is left out: the link then
+    says which setup it was, and the exported spec carries the table.
+    """
+    d = diff(spec.to_dict(), Spec().to_dict())
+    text = json.dumps(d, separators=(",", ":"))
+    if len(text) > MAX_URL_CHARS and d.get("data", {}).get("csv"):
+        d["data"]["csv"] = None
+        text = json.dumps(d, separators=(",", ":"))
+    return text
 
 
 def spec_from_query(text: str) -> Spec:
     """The spec a URL's ``s`` parameter describes; raises ``EngineError`` when bad."""
     from engine import SpecError
+    from engine.untrusted import parse_json
 
-    if len(text) > MAX_URL_CHARS:
-        raise SpecError("", f"the link's setup is too long ({len(text)} characters)")
-    try:
-        patch = json.loads(text)
-    except json.JSONDecodeError:
-        raise SpecError("", "the link's setup is not valid JSON") from None
+    patch = parse_json(text, what="the link's setup", max_chars=MAX_URL_CHARS)
     if not isinstance(patch, dict):
         raise SpecError("", "the link's setup must be a JSON object")
     return Spec.from_dict(merge(Spec().to_dict(), patch))
@@ -126,5 +133,5 @@ def flash(level: str, text: str) -> None:
 def show_flash() -> None:
     """Show and clear the queued message."""
     msg = st.session_state.pop(key(MESSAGE), None)
-    if msg:
-        getattr(st, msg[0])(msg[1])
+    if msg:  # messages quote links and files: shown as typed, never as Markdown
+        getattr(st, msg[0])(plain(msg[1]))

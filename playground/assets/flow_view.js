@@ -1,6 +1,6 @@
 // NN Playground gradient-flow view: draws one frame sent by the server.
 // Every number comes from the engine's probes; this file only scales and paints.
-const BLUE = "#0877bd", ORANGE = "#f59322", RED = "#d62728", PURPLE = "#7b4fc9", GREY = "#999";
+const BLUE = PALETTE.BLUE, ORANGE = PALETTE.ORANGE, RED = PALETTE.RED, PURPLE = PALETTE.PURPLE, GREY = PALETTE.GREY;
 const PANELS = [
   ["grad", "Gradient norm per layer", "Full-batch gradient of each layer's parameters (log scale)."],
   ["heat", "Gradient norm over time", "Rows are layers, columns are frames; colour is log10 of the norm."],
@@ -11,20 +11,8 @@ const PANELS = [
   ["loss", "Loss", "Train (grey) and test (orange) loss per epoch."],
 ];
 
-function el(tag, attrs, parent) { const e = document.createElement(tag);
-  for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
-function b64(s) { const bin = atob(s); const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
 function fmtExp(v) { return v === null ? "0" : Math.pow(10, v).toExponential(1); }
-function finite(xs) { return xs.filter(v => v !== null && Number.isFinite(v)); }
 
-// A canvas sized to its box at the device's pixel ratio; returns [ctx, width, height].
-function surface(canvas) {
-  const r = window.devicePixelRatio || 1, w = canvas.clientWidth || 320, h = canvas.clientHeight || 150;
-  if (canvas.width !== Math.round(w * r)) { canvas.width = Math.round(w * r); canvas.height = Math.round(h * r); }
-  const ctx = canvas.getContext("2d"); ctx.setTransform(r, 0, 0, r, 0, 0); ctx.clearRect(0, 0, w, h);
-  ctx.font = "10px sans-serif"; return [ctx, w, h];
-}
 const PAD = {l: 38, r: 8, t: 6, b: 16};
 function axes(ctx, w, h, lo, hi, ticks, fmt) {  // y axis with labels; returns y(v)
   const y = v => PAD.t + (1 - (v - lo) / (hi - lo || 1)) * (h - PAD.t - PAD.b);
@@ -140,14 +128,14 @@ function drawLoss(canvas, c) {
   const top = Math.max(...all), bottom = Math.min(...all), pad = 0.08 * (top - bottom || top || 1);
   const lo = Math.max(0, bottom - pad), hi = top + pad;
   const y = axes(ctx, w, h, lo, hi, [lo, (lo + hi) / 2, hi], v => +v.toPrecision(3));
-  [[c.train, "#555"], [c.test, ORANGE]].forEach(([vals, color]) => { if (!vals || !vals.length) return;
+  [[c.train, PALETTE.TRAIN], [c.test, PALETTE.TEST]].forEach(([vals, color]) => { if (!vals || !vals.length) return;
     ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
     vals.forEach((v, i) => { if (v === null) return; const x = PAD.l + (vals.length > 1 ? i / (vals.length - 1) : 0) * (w - PAD.l - PAD.r); i ? ctx.lineTo(x, y(v)) : ctx.moveTo(x, y(v)); });
     ctx.stroke(); });
 }
 
 function build(root) {
-  root.innerHTML = "";
+  clear(root);
   const head = el("div", {class: "fv-head"}, root);
   el("span", {class: "fv-epoch", "data-testid": "epoch-counter"}, head).textContent = "0";
   el("span", {class: "fv-health", "data-testid": "gradient-health"}, head);
@@ -179,7 +167,7 @@ export default function (component) {
   root.querySelector(".fv-epoch").textContent = String(data.epoch);
   const [text, color] = healthText(data), hEl = root.querySelector(".fv-health");
   hEl.textContent = text; hEl.style.color = color; hEl.dataset.verdict = data.health.verdict;
-  root.querySelector(".fv-loss").innerHTML = data.loss_html;
+  metricsLine(root.querySelector(".fv-loss"), data.metrics);
   drawGrad(q("grad"), data);
   drawHeat(q("heat"), data);
   const hidden = data.names.slice(0, -1);
@@ -196,6 +184,5 @@ export default function (component) {
     drawPre(q("pre"), s); drawTime(q("time"), s);
   }
   drawLoss(q("loss"), data.curve);
-  window.__nnpFlowFrames = (window.__nnpFlowFrames || 0) + 1;
-  root.dataset.frame = String(window.__nnpFlowFrames);
+  countFrame(root, "__nnpFlowFrames");
 }

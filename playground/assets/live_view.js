@@ -1,20 +1,12 @@
 // NN Playground live view: draws one training frame sent by the server.
 // The server calls this with `data` = a compact frame (uint8 grids as base64).
 // Everything is drawn on canvases/SVG; nothing here computes the network.
-const NEG = [245, 147, 34], POS = [8, 119, 189], MID = [232, 234, 235];
-const CLASS_COLORS = [[245,147,34],[8,119,189],[44,160,44],[214,39,40],[148,103,189],
-                      [140,86,75],[227,119,194],[127,127,127],[188,189,34],[23,190,207]];
+const NEG = PALETTE.NEG, POS = PALETTE.POS, MID = PALETTE.MID, CLASS_COLORS = PALETTE.CLASSES;
 
-function b64(s) { const bin = atob(s); const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
-function lerp(a, b, t) { return [0,1,2].map(i => a[i] + (b[i] - a[i]) * t); }
 function diverging(v) { // v in 0..255, 128 = zero
   const t = (v - 128) / 127 * 0.62;  // faded: points in full colour stay visible on top
   return t < 0 ? lerp(MID, NEG, Math.min(1, -t)) : lerp(MID, POS, Math.min(1, t));
 }
-function el(tag, attrs, parent) { const e = document.createElement(tag);
-  for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
-const SVGNS = "http://www.w3.org/2000/svg";
 
 function paintGrid(canvas, bytes, n, mode, conf, discretize) {
   // bytes: n*n values, row 0 = bottom of the plane (flip for display)
@@ -47,7 +39,7 @@ function paintLine(canvas, bytes, W, H, mode) { // 1-D data: output as a curve
 }
 
 function build(root) {
-  root.innerHTML = "";
+  clear(root);
   const net = el("div", {class: "lv-net"}, root);
   const svg = document.createElementNS(SVGNS, "svg"); svg.setAttribute("class", "lv-links"); net.appendChild(svg);
   el("div", {class: "lv-cols"}, net);
@@ -71,19 +63,18 @@ function build(root) {
 function drawPoints(canvas, d) {
   const ctx = canvas.getContext("2d"), S = canvas.width;
   ctx.clearRect(0, 0, S, S);
-  const e = d.extent, pts = d.points || [];
-  const one = d.dim === 1;
-  for (const p of pts) {
+  const pts = d.points || [], one = d.dim === 1;
+  for (const p of pts) {  // [u, v, colour, is_test]: u, v in [-1, 1] over the plane
     if (p[3] && !d.show_test) continue;
-    const x = (p[0] + e) / (2 * e) * S;
-    const y = one ? (1 - (p[1] - d.ylo) / (d.yhi - d.ylo)) * S : (1 - (p[1] + e) / (2 * e)) * S;
+    const x = (p[0] + 1) / 2 * S;
+    const y = one ? (1 - (p[1] - d.ylo) / (d.yhi - d.ylo)) * S : (1 - (p[1] + 1) / 2) * S;
     let col;
     if (d.mode === "multiclass") col = CLASS_COLORS[p[2] % 10];
     else if (d.mode === "binary") col = p[2] > 0 ? POS : NEG;
     else { const t = Math.max(-1, Math.min(1, p[2]));
       col = t < 0 ? lerp(MID, NEG, -t) : lerp(MID, POS, t); }
     ctx.beginPath(); ctx.arc(x, y, one ? 2.5 : 3.2, 0, 2 * Math.PI);
-    ctx.fillStyle = `rgb(${col.map(Math.round).join(",")})`; ctx.fill();
+    ctx.fillStyle = rgb(col); ctx.fill();
     ctx.lineWidth = p[3] ? 1.6 : 0.8;
     ctx.strokeStyle = p[3] || d.mode === "regression" ? "#333" : "#fff"; ctx.stroke();
   }
@@ -92,7 +83,7 @@ function drawPoints(canvas, d) {
 function drawCurve(canvas, d) {
   const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H); ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, W, H);
-  const series = [[d.curve.train, "#555"], [d.curve.test, "#f59322"], [d.curve.val, "#0877bd"]];
+  const series = [[d.curve.train, PALETTE.TRAIN], [d.curve.test, PALETTE.TEST], [d.curve.val, PALETTE.VAL]];
   let hi = 0; for (const [s] of series) for (const v of s || []) if (isFinite(v)) hi = Math.max(hi, v);
   if (!(hi > 0) || (d.curve.train || []).length < 2) {
     ctx.fillStyle = "#999"; ctx.font = "12px sans-serif";
@@ -104,7 +95,7 @@ function drawCurve(canvas, d) {
     s.forEach((v, i) => { const x = s.length > 1 ? i / (s.length - 1) * W : 0, y = H - 4 - v / hi * (H - 8);
       if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); }); ctx.stroke(); }
   if (d.curve.stop_at != null && d.curve.train.length > 1) {
-    const x = d.curve.stop_at * W; ctx.strokeStyle = "#d62728"; ctx.setLineDash([4, 3]);
+    const x = d.curve.stop_at * W; ctx.strokeStyle = PALETTE.RED; ctx.setLineDash([4, 3]);
     ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, H); ctx.stroke(); ctx.setLineDash([]); }
 }
 
@@ -113,7 +104,7 @@ function drawNetwork(root, d) {
   const layers = d.layers; // [{name, units:[{b64, label, bias}], more}]
   const key = layers.map(l => l.name + ":" + l.units.length).join("|");
   if (cols.dataset.key !== key) {
-    cols.innerHTML = ""; cols.dataset.key = key;
+    clear(cols); cols.dataset.key = key;
     for (const l of layers) {
       const col = el("div", {class: "lv-col"}, cols);
       el("div", {class: "lv-colname"}, col).textContent = l.name;
@@ -168,6 +159,21 @@ function drawNetwork(root, d) {
   });
 }
 
+function drawLegend(box, legend) {
+  const key = JSON.stringify(legend || {});
+  if (box.__key === key) return;
+  box.__key = key; clear(box);
+  const item = (color, text) => { const s = el("span", {class: "lv-key"}, box);
+    s.style.color = color; s.textContent = "\u25ac " + text; box.append("  "); };
+  item(PALETTE.TRAIN, "train loss"); item(PALETTE.TEST, "test loss");
+  if (legend && legend.val) item(PALETTE.VAL, "validation loss");
+  if (legend && legend.classes && legend.classes.length) {
+    el("br", {}, box); box.append("Classes: ");
+    legend.classes.forEach((n, i) => { if (i) box.append(", ");
+      const b = el("b", {}, box, n); b.style.color = rgb(CLASS_COLORS[i % 10]); });
+  }
+}
+
 export default function (component) {
   const { data, parentElement } = component;
   let root = parentElement.querySelector(".lv-root");
@@ -189,13 +195,11 @@ export default function (component) {
   if (pc.dataset.key !== pkey) { drawPoints(pc, data); pc.dataset.key = pkey; }
   root.querySelector(".lv-axis").textContent = data.axis || "";
   root.querySelector(".lv-epoch").textContent = String(data.epoch);
-  root.querySelector(".lv-loss").innerHTML = data.loss_html;
-  root.querySelector(".lv-legend").innerHTML = data.legend_html || "";
+  metricsLine(root.querySelector(".lv-loss"), data.metrics);
+  drawLegend(root.querySelector(".lv-legend"), data.legend);
   root.querySelector(".lv-step").textContent = String(data.step || 0);
-  const extra = root.querySelector(".lv-extra");
-  if (extra.__html !== data.extra_html) { extra.innerHTML = data.extra_html || ""; extra.__html = data.extra_html; }
+  confusionTable(root.querySelector(".lv-extra"), data.confusion);
   drawCurve(root.querySelector(".lv-curve"), data);
   if (data.layers) drawNetwork(root, data);
-  window.__nnpFrames = (window.__nnpFrames || 0) + 1;
-  root.dataset.frame = String(window.__nnpFrames);
+  countFrame(root, "__nnpFrames");
 }

@@ -1,14 +1,8 @@
 // NN Playground sequence view: one test example's tokens, predictions, attention maps,
 // recurrent states and gradient through time; or, in compare mode, four models' curves.
 // Every number comes from the engine's probes; this file only scales and paints.
-const BLUE = "#0877bd", ORANGE = "#f59322", GREEN = "#2ca02c", RED = "#d62728";
-const MODEL_COLORS = {rnn: "#7b4fc9", lstm: BLUE, gru: GREEN, transformer: ORANGE};
-
-function el(tag, attrs, parent) { const e = document.createElement(tag);
-  for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
-function b64(s) { const bin = atob(s); const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
-function finite(xs) { return xs.filter(v => v !== null && Number.isFinite(v)); }
+const BLUE = PALETTE.BLUE, ORANGE = PALETTE.ORANGE, GREEN = PALETTE.GREEN, RED = PALETTE.RED;
+const MODEL_COLORS = {rnn: PALETTE.PURPLE, lstm: BLUE, gru: GREEN, transformer: ORANGE};
 
 // Paint a rows x cols uint8 matrix; `color(v)` maps 0..255 to [r, g, b].
 function paint(canvas, bytes, rows, cols, color) {
@@ -21,13 +15,6 @@ function paint(canvas, bytes, rows, cols, color) {
 const blues = v => [255 - v * 0.97, 255 - v * 0.53, 255 - v * 0.26];  // 0 white .. 255 blue
 function diverging(v) { const t = (v - 128) / 127;
   return t < 0 ? [255 + t * 10, 255 + t * 108, 255 + t * 221] : [255 - t * 247, 255 - t * 136, 255 - t * 66]; }
-
-function surface(canvas) {
-  const r = window.devicePixelRatio || 1, w = canvas.clientWidth || 300, h = canvas.clientHeight || 120;
-  if (canvas.width !== Math.round(w * r)) { canvas.width = Math.round(w * r); canvas.height = Math.round(h * r); }
-  const ctx = canvas.getContext("2d"); ctx.setTransform(r, 0, 0, r, 0, 0); ctx.clearRect(0, 0, w, h);
-  ctx.font = "10px sans-serif"; return [ctx, w, h];
-}
 
 function drawCurves(canvas, series) {  // series: [[values, color, dashed]]
   const [ctx, w, h] = surface(canvas), all = finite(series.flatMap(s => s[0] || []));
@@ -50,24 +37,24 @@ function drawCurves(canvas, series) {  // series: [[values, color, dashed]]
 function drawTokens(box, d) {
   const rows = [["input", d.tokens], ["target", d.per_token ? d.targets : [d.targets[0]]],
                 ["model", d.per_token ? d.preds : [d.preds[0]]]];
-  let html = "<table class='sv-tok'>";
+  const t = el("table", {class: "sv-tok"});
   for (const [name, cells] of rows) {
-    html += `<tr><th>${name}</th>`;
+    const tr = el("tr", {}, t);
+    el("th", {}, tr, name);
     cells.forEach((c, i) => {
-      let cls = "";
-      if (name === "model" && d.right.length) { const r = d.right[d.per_token ? i : 0]; cls = r === null ? "sv-none" : r ? "sv-ok" : "sv-bad"; }
-      const title = name === "model" ? ` title="confidence ${d.conf[d.per_token ? i : 0]}"` : "";
-      html += `<td class="${cls}"${title}>${c === null ? "&middot;" : c}</td>`;
+      const td = el("td", {}, tr, c === null ? "\u00b7" : c);
+      if (name === "model" && d.right.length) { const r = d.right[d.per_token ? i : 0];
+        td.className = r === null ? "sv-none" : r ? "sv-ok" : "sv-bad"; }
+      if (name === "model") td.title = "confidence " + d.conf[d.per_token ? i : 0];
     });
-    html += "</tr>";
   }
-  box.innerHTML = html + "</table>";
+  box.replaceChildren(t);
 }
 
 function drawAttention(box, d) {
   const key = d.attention.map(a => a.name + a.heads.length).join("|") + ":" + d.T;
   if (box.dataset.key !== key) {  // (re)build the grid of head canvases
-    box.innerHTML = ""; box.dataset.key = key; box.dataset.big = "";  // old heads are gone
+    clear(box); box.dataset.key = key; box.dataset.big = "";  // old heads are gone
     d.attention.forEach((layer, li) => {
       const row = el("div", {class: "sv-attrow"}, box);
       el("div", {class: "sv-label"}, row).textContent = layer.name;
@@ -84,20 +71,21 @@ function drawAttention(box, d) {
   box.__draw = () => {
     d = box.__data;
     box.querySelectorAll("canvas.sv-map").forEach(c => paint(c, b64(d.attention[+c.dataset.layer].heads[+c.dataset.head]), d.T, d.T, blues));
-    const big = box.querySelector(".sv-big"); big.innerHTML = "";
+    const big = clear(box.querySelector(".sv-big"));
     if (!box.dataset.big) return;
     const [li, hi] = box.dataset.big.split(":").map(Number);
     if (!d.attention[li] || !d.attention[li].heads[hi]) return;
     el("div", {class: "sv-label"}, big).textContent = `${d.attention[li].name}, head ${hi + 1}: row = the step attending (query), column = the step attended to (key)`;
     const t = el("table", {class: "sv-bigmap"}, big), bytes = b64(d.attention[li].heads[hi]);
-    let html = "<tr><th></th>" + d.tokens.map(s => `<th>${s}</th>`).join("") + "</tr>";
+    const head = el("tr", {}, t); el("th", {}, head);
+    d.tokens.forEach(s => el("th", {}, head, s));
     for (let r = 0; r < d.T; r++) {
-      html += `<tr><th>${d.tokens[r]}</th>`;
-      for (let c = 0; c < d.T; c++) { const v = bytes[r * d.T + c], col = blues(v);
-        html += `<td style="background:rgb(${col.map(Math.round).join(",")});color:${v > 140 ? "#fff" : "#333"}">${(v / 255).toFixed(2)}</td>`; }
-      html += "</tr>";
+      const tr = el("tr", {}, t);
+      el("th", {}, tr, d.tokens[r]);
+      for (let c = 0; c < d.T; c++) { const v = bytes[r * d.T + c];
+        const td = el("td", {}, tr, (v / 255).toFixed(2));
+        td.style.background = rgb(blues(v)); td.style.color = v > 140 ? "#fff" : "#333"; }
     }
-    t.innerHTML = html;
   };
   box.__data = d; box.__draw();
 }
@@ -105,7 +93,7 @@ function drawAttention(box, d) {
 function drawStates(box, d) {
   const key = d.states.concat(d.cells).map(s => s.name + s.units).join("|") + ":" + d.T;
   if (box.dataset.key !== key) {
-    box.innerHTML = ""; box.dataset.key = key;
+    clear(box); box.dataset.key = key;
     d.states.forEach((s, i) => {
       el("div", {class: "sv-label"}, box).textContent = `${s.name}: hidden state h (rows: ${s.units} units; columns: steps)`;
       el("canvas", {class: "sv-state", "data-kind": "h", "data-i": i}, box);
@@ -130,7 +118,7 @@ function drawGrad(canvas, d) {
 }
 
 function buildSingle(root) {
-  root.innerHTML = ""; root.dataset.mode = "single";
+  clear(root); root.dataset.mode = "single";
   const head = el("div", {class: "sv-headline"}, root);
   el("span", {class: "sv-epoch", "data-testid": "epoch-counter"}, head).textContent = "0";
   el("span", {class: "sv-step", "data-testid": "step-counter"}, head).textContent = "0";
@@ -139,6 +127,7 @@ function buildSingle(root) {
     el("div", {class: "sv-title"}, p).textContent = title; const body = el("div", {class: "sv-body"}, p);
     if (note) el("div", {class: "sv-note"}, p).textContent = note; return body; };
   panel("sv-tokens", "The example", "Green: right, red: wrong; hover for the confidence.");
+  el("div", {class: "sv-note sv-omitted"}, root);
   panel("sv-att", "Attention maps, every layer and head", "Row t: how much step t attends to each step (each row sums to one). Click a map to enlarge it.");
   panel("sv-states", "Recurrent states over time", "Blue positive, orange negative.");
   el("canvas", {class: "sv-grad"}, panel("sv-gradp", "Gradient through time: |d loss / d input| at each step", "How much each input step can still change the loss: a simple RNN's bars fade towards the start."));
@@ -147,7 +136,7 @@ function buildSingle(root) {
 }
 
 function buildCompare(root, d) {
-  root.innerHTML = ""; root.dataset.mode = "compare";
+  clear(root); root.dataset.mode = "compare";
   const head = el("div", {class: "sv-headline"}, root);
   el("span", {class: "sv-epoch", "data-testid": "epoch-counter"}, head).textContent = "0";
   const p = el("div", {class: "sv-panel"}, root);
@@ -165,14 +154,19 @@ export default function (component) {
   if (data.compare) {
     if (root.dataset.built !== "compare") buildCompare(root, data);
     drawCurves(root.querySelector(".sv-cmp"), data.models.map(m => [m.curve.test, MODEL_COLORS[m.name] || "#333", false]));
-    root.querySelector(".sv-legend").innerHTML = data.models.map(m => {
-      const acc = m.test_accuracy === null ? "" : `, accuracy <b>${(100 * m.test_accuracy).toFixed(1)}%</b>`;
-      const loss = m.test_loss === null ? "n/a" : m.test_loss.toFixed(4);
-      return `<span class="sv-model" data-model="${m.name}" style="color:${MODEL_COLORS[m.name]}">&#9644; ${m.name}</span>: test loss <b>${loss}</b>${acc}`;
-    }).join(" &nbsp;&middot;&nbsp; ");
+    const legend = clear(root.querySelector(".sv-legend"));
+    data.models.forEach((m, i) => {
+      if (i) legend.append("  \u00b7  ");
+      const key = el("span", {class: "sv-model", "data-model": m.name}, legend, "\u25ac " + m.name);
+      key.style.color = MODEL_COLORS[m.name] || "#333";
+      legend.append(": test loss ");
+      el("b", {}, legend, m.test_loss === null ? "n/a" : m.test_loss.toFixed(4));
+      if (m.test_accuracy !== null) { legend.append(", accuracy ");
+        el("b", {}, legend, (100 * m.test_accuracy).toFixed(1) + "%"); }
+    });
   } else {
     if (root.dataset.built !== "single") buildSingle(root);
-    root.querySelector(".sv-loss").innerHTML = data.loss_html;
+    metricsLine(root.querySelector(".sv-loss"), data.metrics);
     root.querySelector(".sv-step").textContent = String(data.step);
     drawTokens(root.querySelector(".sv-tokens .sv-body"), data);
     const att = root.querySelector(".sv-att");
@@ -181,10 +175,10 @@ export default function (component) {
     const states = root.querySelector(".sv-states");
     states.style.display = data.states.length ? "" : "none";
     if (data.states.length) drawStates(states.querySelector(".sv-body"), data);
+    root.querySelector(".sv-omitted").textContent = data.omitted || "";
     drawGrad(root.querySelector("canvas.sv-grad"), data);
-    drawCurves(root.querySelector("canvas.sv-curve"), [[data.curve.train, "#555", false], [data.curve.test, ORANGE, false]]);
+    drawCurves(root.querySelector("canvas.sv-curve"), [[data.curve.train, PALETTE.TRAIN, false], [data.curve.test, PALETTE.TEST, false]]);
   }
   root.querySelector(".sv-epoch").textContent = String(data.epoch);
-  window.__nnpSeqFrames = (window.__nnpSeqFrames || 0) + 1;
-  root.dataset.frame = String(window.__nnpSeqFrames);
+  countFrame(root, "__nnpSeqFrames");
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,17 @@ def run_page(name: str, query: dict[str, str] | None = None, timeout: int = 120)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     return at.run()
+
+
+def shown(markdown: str) -> str:
+    """What a message's Markdown shows: the app escapes every punctuation character
+    of messages (they quote links and uploads), so drop the backslashes."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def messages(at: AppTest, kind: str = "error") -> list[str]:
+    """The text of every ``kind`` ("error", "warning", "info", "success") box, as shown."""
+    return [shown(e.value) for e in getattr(at, kind)]
 
 
 def ok(at: AppTest) -> None:

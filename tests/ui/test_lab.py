@@ -24,6 +24,7 @@ from engine import Spec
 from engine.presets import preset
 from playground import state as S
 from playground.export import script_for
+from tests.ui.apptest import messages
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = str(ROOT / "pages" / "lab.py")
@@ -56,7 +57,7 @@ def ok(at: AppTest) -> None:
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return messages(at)
 
 
 def widget(at: AppTest, kind: str, label: str) -> Any:

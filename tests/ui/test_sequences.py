@@ -14,7 +14,7 @@ from engine import SEQUENCE_TASKS, Spec
 from engine.presets import PRESETS, preset, topic_presets
 from playground import sequences
 from playground import state as S
-from tests.ui.apptest import ok, page_keys, run_page, widget
+from tests.ui.apptest import messages, ok, page_keys, run_page, widget
 
 TIMEOUT = 180
 SQ = page_keys("sq", (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.COMPARE))
@@ -86,7 +86,7 @@ def test_an_impossible_stack_shows_what_to_change_and_keeps_the_last_good_one() 
     at = page(link(preset("reverse_lstm")))
     widget(at, "selectbox", "Layer 1").set_value("pool").run()  # reversal needs every step
     assert not at.exception
-    assert any("one output per time step" in e.value for e in at.error)
+    assert any("one output per time step" in m for m in messages(at))
     assert at.session_state[SQ[S.SPEC]] == preset("reverse_lstm")
 
 
@@ -170,7 +170,7 @@ def test_a_link_for_another_page_is_refused_with_a_message() -> None:
     at = page(link(preset("tf_playground")))
     assert not at.exception
     assert at.session_state[SQ[S.SPEC]] == sequences.DEFAULT
-    assert any("not a sequence task" in e.value for e in at.error)
+    assert any("not a sequence task" in m for m in messages(at))
 
 
 def test_the_page_shows_the_code_of_the_layers_in_the_stack(default: AppTest) -> None:
