@@ -121,17 +121,24 @@ def points(exp: Experiment, plane: tuple[int, int] = (0, 1)) -> list[list[float]
         u = (x[:, i] - centre[i]) / extent[i]
         second = (x[:, j] - centre[j]) / extent[j] if x.shape[1] > 1 else y.astype(np.float32)
         rows = np.stack([u, second, v, np.full(len(x), is_test)], -1)
-        out.extend(np.round(rows, 4).tolist())
+        out.extend(np.round(rows.astype(np.float64), 4).tolist())
     return out
+
+
+def feature_label(exp: Experiment, name: str) -> str:
+    """How a feature is labelled: an upload's column name for its raw columns (x1 is
+    "height"), else the feature's pretty name (x₁, x₁², sin(x₂), ...)."""
+    names = exp.dataset.feature_names
+    k = int(name[1:]) if name[:1] == "x" and name[1:].isdigit() else 0
+    if 1 <= k <= len(names) and names[k - 1] != name:
+        return short(names[k - 1])
+    return FEATURES.get(name).label if name in FEATURES else name
 
 
 def columns(exp: Experiment, probes: Probes, params: list[dict]) -> tuple[list, list]:
     """Network columns (features, hidden layers, output) and the weights between them."""
     net = exp.structure.net
-    raw_names = exp.dataset.feature_names  # an upload's column names for raw columns
-    feature_labels = [FEATURES.get(f).label if f in FEATURES else short(
-        raw_names[int(f[1:]) - 1] if f[1:].isdigit() and int(f[1:]) <= len(raw_names) else f)
-        for f in net.features]
+    feature_labels = [feature_label(exp, f) for f in net.features]
     drawn = [i for i, layer in enumerate(net.layers) if LAYERS.get(layer.type).has_neurons]
     names = ["Features", *[f"Layer {k + 1}" for k in range(len(drawn))], "Output"]
     param_index = [None, *drawn, len(params) - 1]
@@ -145,13 +152,16 @@ def columns(exp: Experiment, probes: Probes, params: list[dict]) -> tuple[list, 
         for j in range(shown):
             label = feature_labels[j] if c == 0 else (f"{names[c]} #{j + 1}" if c < len(
                 names) - 1 else f"output {j + 1}")
-            bias = float(p["b"][j]) if "b" in p else None
-            units.append({"grid": b64(scaled[..., j]), "label": label, "bias": bias})
+            unit = {"grid": b64(scaled[..., j]), "label": label}
+            if "b" in p:  # features have no bias
+                unit["bias"] = float(p["b"][j])
+            units.append(unit)
         cols.append({"name": names[c], "units": units, "more": n - shown})
         if c > 0:
             w = p.get("w")
+            # float64: rounding a diverged float32 weight (~1e36) would overflow to inf
             weights.append(None if w is None else np.round(
-                np.asarray(w)[:MAX_UNITS_SHOWN, :shown], 4).tolist())
+                np.asarray(w, np.float64)[:MAX_UNITS_SHOWN, :shown], 4).tolist())
     return cols, weights
 
 
@@ -189,16 +199,16 @@ def confusion(names: tuple[str, ...], m) -> dict[str, Any] | None:
 def plane_axis(exp: Experiment, plane: tuple[int, int]) -> str:
     """What the plane's axes are, in words."""
     ds = exp.dataset
-    names = [short(n) for n in ds.feature_names]
     c, e = ds.centre, ds.extents
     i, j = plane
+    x, y = feature_label(exp, f"x{i + 1}"), feature_label(exp, f"x{j + 1}")
     if ds.input_dim == 1:
-        return f"{names[0]} from {c[0] - e[0]:.3g} to {c[0] + e[0]:.3g}"
-    text = (f"{names[i]} \u2192 from {c[i] - e[i]:.3g} to {c[i] + e[i]:.3g}; "
-            f"{names[j]} \u2191 from {c[j] - e[j]:.3g} to {c[j] + e[j]:.3g}")
-    if ds.input_dim > 2:
-        text += "; the other columns at their means"
-    return text
+        return f"{x} from {c[0] - e[0]:.3g} to {c[0] + e[0]:.3g}"
+    if ds.input_dim == 2 and c[i] == c[j] and e[i] == e[j]:
+        return f"{x} \u2192 and {y} \u2191, each from {c[i] - e[i]:.3g} to {c[i] + e[i]:.3g}"
+    text = (f"{x} \u2192 from {c[i] - e[i]:.3g} to {c[i] + e[i]:.3g}; "
+            f"{y} \u2191 from {c[j] - e[j]:.3g} to {c[j] + e[j]:.3g}")
+    return text + ("; the other columns at their means" if ds.input_dim > 2 else "")
 
 
 def make_frame(exp: Experiment, params: list[dict], probes: Probes, epoch: int,

@@ -5,7 +5,8 @@ Streamlit renders message text as Markdown: a field name like
 and ``![x](http://host/t.png)`` would make every visitor's browser fetch that
 address. ``plain`` escapes text so it is shown as typed. ``finite`` makes a frame
 safe to send: JSON has no NaN or Infinity, and a browser cannot parse a frame
-that holds them.
+that holds them (a diverged network's weights near 1e38 overflow to infinity as
+soon as anything rounds or scales them in float32).
 """
 
 from __future__ import annotations
@@ -18,11 +19,6 @@ import numpy as np
 
 _ESCAPE = str.maketrans({c: "\\" + c for c in string.punctuation})
 
-LARGEST = 1e30
-"""Numbers beyond +-LARGEST are clipped in frames (a diverged weight near 1e38
-would overflow to Infinity in JavaScript's float32 arrays and in canvases)."""
-
-
 def plain(text: Any) -> str:
     """``text`` as Markdown that shows exactly these characters (no links, images,
     HTML, directives or formulas): every ASCII punctuation character is escaped."""
@@ -30,7 +26,8 @@ def plain(text: Any) -> str:
 
 
 def finite(value: Any) -> Any:
-    """A copy of a JSON-able frame with NaN/inf as None and huge numbers clipped.
+    """A copy of a JSON-able frame with NaN and infinities as None (the views draw them
+    as missing and write "n/a").
 
     Walks dicts, lists and tuples; NumPy scalars and arrays become plain Python
     (arrays as nested lists). Strings and other values pass unchanged.
@@ -45,9 +42,7 @@ def finite(value: Any) -> Any:
         return bool(value)
     if isinstance(value, float | np.floating):
         v = float(value)
-        if not math.isfinite(v):
-            return None
-        return max(-LARGEST, min(LARGEST, v))
+        return v if math.isfinite(v) else None
     if isinstance(value, np.integer):
         return int(value)
     return value

@@ -15,6 +15,8 @@ function clear(node) { node.replaceChildren(); return node; }
 function b64(s) { const bin = atob(s || ""); const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i); return out; }
 function finite(xs) { return (xs || []).filter(v => v !== null && Number.isFinite(v)); }
+// A number for display; null (the server's NaN or infinity) as "n/a".
+function fmt(v, digits) { return v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits); }
 function rgb(c) { return `rgb(${c.map(Math.round).join(",")})`; }
 function lerp(a, b, t) { return [0, 1, 2].map(i => a[i] + (b[i] - a[i]) * t); }
 
@@ -32,8 +34,8 @@ function metricsLine(box, metrics) {
   (metrics || []).forEach((m, i) => {
     if (i) box.append(" \u00b7 ");
     box.append(`${m.split} loss `);
-    el("b", {}, box, m.loss === null ? "n/a" : m.loss.toFixed(4));
-    if (m.accuracy !== null && m.accuracy !== undefined) box.append(` (${(100 * m.accuracy).toFixed(1)}%)`);
+    el("b", {}, box, fmt(m.loss, 4));
+    if (m.accuracy !== null && m.accuracy !== undefined) box.append(` (${fmt(100 * m.accuracy, 1)}%)`);
   });
 }
 

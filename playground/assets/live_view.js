@@ -119,7 +119,7 @@ function drawNetwork(root, d) {
   layers.forEach((l, i) => {
     const canv = cols.children[i].querySelectorAll("canvas");
     l.units.forEach((u, j) => { const b = b64(u.grid); paintGrid(canv[j], b, d.nr, "binary", null, false);
-      canv[j].title = u.label + (u.bias != null ? `  (bias ${u.bias.toFixed(3)})` : ""); });
+      canv[j].title = u.label + ("bias" in u ? `  (bias ${fmt(u.bias, 3)})` : ""); });
   });
   // links between consecutive columns: built once per layout, then only restyled
   if (svg.dataset.key !== key || !svg.__lines) {
@@ -151,10 +151,10 @@ function drawNetwork(root, d) {
   (d.weights || []).forEach((w, li) => {
     const rows = svg.__lines[li] || [];
     rows.forEach((row, i) => row.forEach((line, j) => {
-      const v = w[i][j], c = v < 0 ? NEG : POS;
-      line.setAttribute("stroke", `rgb(${c.join(",")})`);
-      line.setAttribute("stroke-width", Math.min(6, 0.4 + Math.abs(v) * d.wscale).toFixed(2));
-      line.firstChild.textContent = `weight ${v.toFixed(4)}`;
+      const v = w[i][j], c = v === null ? [150, 150, 150] : v < 0 ? NEG : POS;
+      line.setAttribute("stroke", rgb(c));
+      line.setAttribute("stroke-width", v === null ? "0.4" : Math.min(6, 0.4 + Math.abs(v) * d.wscale).toFixed(2));
+      line.firstChild.textContent = `weight ${fmt(v, 4)}`;
     }));
   });
 }

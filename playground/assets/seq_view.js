@@ -160,7 +160,7 @@ export default function (component) {
       const key = el("span", {class: "sv-model", "data-model": m.name}, legend, "\u25ac " + m.name);
       key.style.color = MODEL_COLORS[m.name] || "#333";
       legend.append(": test loss ");
-      el("b", {}, legend, m.test_loss === null ? "n/a" : m.test_loss.toFixed(4));
+      el("b", {}, legend, fmt(m.test_loss, 4));
       if (m.test_accuracy !== null) { legend.append(", accuracy ");
         el("b", {}, legend, (100 * m.test_accuracy).toFixed(1) + "%"); }
     });

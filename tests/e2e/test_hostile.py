@@ -1,0 +1,141 @@
+"""Hostile links and uploads in real Chromium: what a visitor's browser does with them.
+
+AppTests check the messages' Markdown; here a real browser renders them. A link's text
+must not become a link or an image in our error box, an uploaded file's labels must
+not run as script, a diverged network must not break the view, and closing the tab
+must stop the server's work.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from benchmarks.live_fps import app_server, counters, wait_live
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+COMPILE_MS = 90_000
+
+
+def query(spec: dict) -> str:
+    return "s=" + quote(json.dumps(spec, separators=(",", ":")))
+
+
+def errors(page: Page):
+    return page.get_by_test_id("stAlertContentError")
+
+
+def test_markdown_in_a_link_is_shown_as_text(page: Page, base_url: str, shots: Path) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    link_text = "[Session expired - log in again](https://evil.example)"
+    spec = {link_text: 1}
+    page.goto(f"{base_url}/?{query(spec)}")
+    wait_live(page)
+    box = errors(page)
+    expect(box).to_have_count(1)
+    expect(box).to_contain_text(link_text[:37])  # the characters, as typed (cut at 40)
+    expect(box.locator("a")).to_have_count(0)
+    page.screenshot(path=shots / "hostile_01_markdown_link.png", full_page=True)
+
+    page.goto(f"{base_url}/flow?{query({'data': {'![x](http://tracker.invalid/t.png)': 1}})}")
+    wait_live(page, view="flow-view")
+    expect(errors(page)).to_contain_text("![x](http://tracker.invalid/t.png)")
+    expect(errors(page).locator("img")).to_have_count(0)
+    fetched = [u.split("/")[2] for u in requests]  # the hosts the browser contacted
+    assert not [h for h in fetched if "evil.example" in h or "tracker.invalid" in h]
+
+
+def test_an_uploaded_label_never_runs_as_script(page: Page, base_url: str,
+                                                shots: Path) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(base_url + "/")
+    wait_live(page)
+    evil = "<img src=x onerror=alert(document.domain)>"
+    rows = "".join(f"{i % 7 - 3},{(i * 3) % 5 - 2},{(i * 5) % 11 - 5},"
+                   f"{evil if i % 3 == 0 else 'ok'}\n" for i in range(60))
+    page.locator("input[type=file]").set_input_files(files=[{
+        "name": "labels.csv", "mimeType": "text/csv",
+        "buffer": ("a,b,c,label\n" + rows).encode()}])
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("labels.csv")
+    cm = page.locator(".lv-cm")
+    expect(cm).to_be_visible(timeout=COMPILE_MS)
+    expect(cm).to_contain_text("<img src=x onerror=alert(")  # the label, as text
+    expect(page.locator(".lv-root img")).to_have_count(0)
+    # three feature columns: the pictures span two chosen ones
+    expect(page.locator(".lv-axis")).to_contain_text("the other columns at their means")
+    page.get_by_role("button", name="Play").click()
+    time.sleep(2.0)
+    page.get_by_role("button", name="Pause").click()
+    assert dialogs == []
+    assert page.evaluate("() => document.querySelectorAll('img[src=x]').length") == 0
+    page.screenshot(path=shots / "hostile_02_script_label.png", full_page=True)
+
+
+def test_a_diverged_run_keeps_the_view_and_reset_recovers(page: Page, base_url: str,
+                                                           shots: Path) -> None:
+    # A large learning rate with a strong L2 rate: the weights race towards 1e38.
+    spec = {"data": {"name": "spiral"}, "optimizer": {"learning_rate": 3.0},
+            "regularization": {"kind": "l2", "rate": 10.0}, "batch_size": 30}
+    page.goto(f"{base_url}/?{query(spec)}")
+    wait_live(page)
+    page.get_by_role("button", name="Play").click()
+    expect(errors(page)).to_contain_text("diverged", timeout=60_000)
+    expect(page.get_by_role("button", name="Play")).to_be_visible()  # paused
+    view = page.get_by_test_id("live-view")
+    expect(view).to_be_visible()
+    frame, _ = counters(page)
+    assert frame >= 1
+    page.screenshot(path=shots / "hostile_03_diverged.png", full_page=True)
+    page.get_by_role("button", name="Reset").click()
+    expect(page.get_by_test_id("epoch-counter")).to_have_text("0")
+    page.get_by_role("button", name="Step").click()
+    expect(page.get_by_test_id("epoch-counter")).not_to_have_text("0", timeout=30_000)
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0
+
+
+def test_pause_and_closing_the_tab_stop_the_servers_work(browser, shots: Path) -> None:
+    """A heavy network (one epoch: 3,600 steps) trains in short calls: the server
+    goes idle soon after Pause and after the tab is closed. (Its own server: the
+    CPU time measured is this session's alone.)"""
+    spec = {"data": {"name": "circle", "n": 4000, "train_fraction": 0.9},
+            "model": {"layers": [{"type": "dense", "units": 256, "activation": "relu"}] * 6},
+            "batch_size": 1}
+    with app_server(with_process=True) as (url, proc):
+        context = browser.new_context(viewport={"width": 1400, "height": 950})
+        page = context.new_page()
+        page.goto(f"{url}/?{query(spec)}")
+        wait_live(page, timeout_ms=COMPILE_MS)
+        expect(errors(page)).to_have_count(0)
+        page.get_by_role("button", name="Play").click()
+        page.get_by_role("button", name="Pause").wait_for(timeout=COMPILE_MS)
+        time.sleep(4.0)
+        assert int(page.get_by_test_id("step-counter").text_content()) > 0
+        page.screenshot(path=shots / "hostile_04_heavy_network.png", full_page=True)
+        page.get_by_role("button", name="Pause").click()
+        time.sleep(1.5)
+        c0 = _cpu_seconds(proc.pid)
+        time.sleep(2.0)
+        paused = _cpu_seconds(proc.pid) - c0
+        page.get_by_role("button", name="Play").click()
+        page.get_by_role("button", name="Pause").wait_for()
+        time.sleep(2.0)
+        context.close()  # the student closes the tab while it plays
+        time.sleep(1.5)
+        c0 = _cpu_seconds(proc.pid)
+        time.sleep(2.0)
+        closed = _cpu_seconds(proc.pid) - c0
+    # Playing keeps about a core busy; idle is a few hundredths of a second per second.
+    assert paused < 0.5 and closed < 0.5, (paused, closed)
