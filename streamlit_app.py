@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from playground import compile_cache
-from playground.device import device_badge
+from playground.core import compile_cache
+from playground.core.device import device_badge
 
 compile_cache.enable()  # networks compiled once load from disk next time
 

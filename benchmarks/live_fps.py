@@ -135,7 +135,7 @@ def main() -> int:
         import urllib.parse
 
         from engine.presets import preset
-        from playground.state import spec_to_query
+        from playground.core.url import spec_to_query
 
         query = "s=" + urllib.parse.quote(spec_to_query(preset(args.sequences)))
         r = measure(args.seconds, query, args.screenshot, "/sequences", "seq-view")

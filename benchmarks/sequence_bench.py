@@ -66,8 +66,8 @@ def engine_figures(name: str) -> dict[str, float]:
     def steps(carry):
         def one(c, batch):
             params, opt_state, mstate, t = c
-            params, opt_state, mstate = fns._update(params, opt_state, mstate, t, *batch,
-                                                    exp.values)
+            params, opt_state, mstate = fns.update(params, opt_state, mstate, t, *batch,
+                                                   exp.values)
             return (params, opt_state, mstate, t + 1), None
         return jax.lax.scan(one, carry, (hb, yb, keys))[0]
 
@@ -80,18 +80,18 @@ def engine_figures(name: str) -> dict[str, float]:
     alone_s = _best(alone) / per_epoch
     # What the sequence page asks for: one example's maps and states, no grid, no
     # per-layer gradient norms.
-    probe = {"probes": True, "sequence": True, "resolution": 0, "neuron_resolution": 0,
-             "gradients": False}
-    exp.train(box["state"], 1, **probe)
-    exp.train_steps(box["state"], FRAME_STEPS, **probe)
-    epoch_frame_s = _best(lambda: exp.train(box["state"], 1, **probe))
-    probe_s = _best(lambda: exp.train(box["state"], 0, **probe))
+    probe = engine.ProbeOptions(sequence=True, resolution=0, neuron_resolution=0,
+                                gradients=False)
+    exp.train(box["state"], 1, probe)
+    exp.train_steps(box["state"], FRAME_STEPS, probe)
+    epoch_frame_s = _best(lambda: exp.train(box["state"], 1, probe))
+    probe_s = _best(lambda: exp.train(box["state"], 0, probe))
     # The page's frames: a few steps (and, when an epoch ends, its metrics), never a
     # whole epoch; each measured frame continues from the last one.
     frames = []
     for _ in range(2 * per_epoch):
         t0 = time.perf_counter()
-        box["state"], _ = exp.train_steps(box["state"], FRAME_STEPS, **probe)
+        box["state"], _ = exp.train_steps(box["state"], FRAME_STEPS, probe)
         frames.append(time.perf_counter() - t0)
     return {"fused_steps_per_s": round(1 / fused_s, 1), "steps_per_s": round(1 / alone_s, 1),
             "frame_ms": round(1000 * float(np.median(frames)), 1),

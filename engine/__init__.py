@@ -5,22 +5,41 @@ Importing it pulls in JAX, optax and NumPy only, never a UI library::
     import engine
     result = engine.run(engine.preset("xor_backprop"), epochs=500)
     print(result.metrics["test_accuracy"])
+
+The layers, bottom up (each imports only from those below it):
+
+- ground floor: ``errors``, ``registry``, ``schema``, ``untrusted`` (bounded parsing);
+- ``blocks`` (activations, initialisers, losses, optimizers, schedules, layer
+  families) and ``data`` (points, tables, sequence tasks, features);
+- ``spec`` and ``presets``; ``values`` (the traced numbers), ``model``, ``cost``;
+- ``probes`` and ``train``; ``teach`` (hand-written maths of the explorer pages);
+- ``experiment`` (the front door), ``io`` (files), ``cli`` (``python -m engine``).
 """
 
-from engine.activations import ACTIVATIONS
-from engine.data import DATASETS, DataArrays, Dataset, RawData, build_dataset, load_csv
+from engine.blocks import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    LAYERS,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    SEQUENCE_KINDS,
+)
+from engine.data import (
+    DATASETS,
+    FEATURES,
+    DataArrays,
+    Dataset,
+    RawData,
+    build_dataset,
+    datasets_of,
+    load_csv,
+)
 from engine.errors import DataError, EngineError, SpecError
 from engine.experiment import Experiment, Result, build, run
-from engine.features import FEATURES
-from engine.initializers import INITIALIZERS
 from engine.io import load_params, read_csv, save_params
-from engine.layers import LAYERS
-from engine.losses import LOSSES
-from engine.optimizers import OPTIMIZERS
 from engine.presets import PRESETS, preset
-from engine.schedules import SCHEDULES
-from engine.sequence_layers import SEQUENCE_KINDS  # importing registers the kinds
-from engine.sequence_tasks import SEQUENCE_TASKS
+from engine.probes import ProbeOptions, Probes
 from engine.spec import (
     DataSpec,
     EarlyStoppingSpec,
@@ -31,13 +50,15 @@ from engine.spec import (
     ScheduleSpec,
     Spec,
 )
-from engine.training import METRICS, Chunk, Monitor, Structure, TrainState
+from engine.train import METRICS, Chunk, Monitor, Structure, TrainState
+from engine.values import Values
 
 __all__ = [
     "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LAYERS", "LOSSES", "METRICS",
-    "OPTIMIZERS", "PRESETS", "SCHEDULES", "SEQUENCE_KINDS", "SEQUENCE_TASKS", "Chunk", "DataArrays",
-    "DataError", "DataSpec", "Dataset", "EarlyStoppingSpec", "EngineError", "Experiment",
-    "LayerSpec", "ModelSpec", "Monitor", "OptimizerSpec", "RawData", "RegularizationSpec",
-    "Result", "ScheduleSpec", "Spec", "SpecError", "Structure", "TrainState", "build",
-    "build_dataset", "load_csv", "load_params", "preset", "read_csv", "run", "save_params",
+    "OPTIMIZERS", "PRESETS", "SCHEDULES", "SEQUENCE_KINDS", "Chunk", "DataArrays", "DataError",
+    "DataSpec", "Dataset", "EarlyStoppingSpec", "EngineError", "Experiment", "LayerSpec",
+    "ModelSpec", "Monitor", "OptimizerSpec", "ProbeOptions", "Probes", "RawData",
+    "RegularizationSpec", "Result", "ScheduleSpec", "Spec", "SpecError", "Structure",
+    "TrainState", "Values", "build", "build_dataset", "datasets_of", "load_csv", "load_params",
+    "preset", "read_csv", "run", "save_params",
 ]

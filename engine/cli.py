@@ -119,7 +119,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from engine.bench import format_report, run_benchmark
+    # The benchmark lives in the repository's benchmarks/ (it needs the NumPy and
+    # PyTorch references there), not in the engine's package.
+    try:
+        from benchmarks.engine_bench import format_report, run_benchmark
+    except ImportError:
+        raise UsageError("the benchmark needs a checkout of NN Playground: run it from the "
+                         "repository (python -m engine bench, or python "
+                         "benchmarks/engine_bench.py)") from None
 
     report = run_benchmark(seconds=args.seconds)
     print(json.dumps(report, indent=2) if args.json else format_report(report))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from engine.layers import LAYERS
+from engine.blocks import LAYERS
 from engine.spec import LayerSpec
 
 BYTES = 4  # float32

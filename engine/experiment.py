@@ -26,11 +26,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine.cost import Cost, estimate
-from engine.data import Dataset, RawData, build_dataset, load_csv
+from engine.data import DATASETS, Dataset, RawData, build_dataset, load_csv
 from engine.errors import DataError
-from engine.model import build_network, layer_values, output_layer
+from engine.model import Network, build_network, output_layer
+from engine.probes import ProbeOptions, Probes
 from engine.spec import Spec
-from engine.training import (
+from engine.train import (
     CAPACITIES,
     HISTORY,
     METRICS,
@@ -41,32 +42,8 @@ from engine.training import (
     compiled,
     init_state,
     to_numpy,
-    unpack,
 )
-
-
-def _values(spec: Spec, dataset: Dataset, structure: Structure) -> dict[str, Any]:
-    """The traced values: every number a user can change without changing shapes."""
-    opt, sched, reg, es = spec.optimizer, spec.optimizer.schedule, spec.regularization, \
-        spec.early_stopping
-    f = np.float32
-    return {
-        "learning_rate": f(opt.learning_rate), "momentum": f(opt.momentum), "b1": f(opt.b1),
-        "b2": f(opt.b2), "eps": f(opt.eps), "decay": f(opt.decay),
-        "weight_decay": f(opt.weight_decay), "clip_norm": f(opt.clip_norm),
-        "warmup_steps": f(sched.warmup_steps), "decay_steps": f(sched.decay_steps),
-        "decay_rate": f(sched.decay_rate), "alpha": f(sched.alpha),
-        "l1": f(reg.rate if reg.kind == "l1" else 0.0),
-        "l2": f(reg.rate if reg.kind == "l2" else 0.0),
-        "patience": f(es.patience), "min_delta": f(es.min_delta),
-        # The input plane the pictures show: centre +- extent per raw column, across
-        # columns axes[0] and axes[1] (traced: choosing other columns does not recompile).
-        "centre": np.asarray(dataset.centre, np.float32),
-        "extent": np.asarray(dataset.extents, np.float32),
-        "axes": np.array([0, 1], np.int32),
-        "example": np.int32(0),  # the test example sequence probes look at
-        "layers": layer_values(spec.model.layers),
-    }
+from engine.values import Values, values_of, view_values
 
 
 @dataclass(frozen=True)
@@ -77,13 +54,14 @@ class Experiment:
         spec: the validated spec.
         dataset: the generated (or loaded) data, split and on the device.
         structure: the hashable structure (cache key of compiled functions).
-        values: traced hyperparameter values (a pytree of float32 scalars).
+        values: the traced values (``engine.values.Values``): every number a user can
+            change without changing shapes.
     """
 
     spec: Spec
     dataset: Dataset
     structure: Structure
-    values: dict[str, Any] = dataclasses.field(compare=False)
+    values: Values = dataclasses.field(compare=False)
 
     @property
     def fns(self) -> Compiled:
@@ -109,65 +87,46 @@ class Experiment:
         key = jax.random.PRNGKey(self.spec.seed if seed is None else seed)
         return init_state(self.structure, self.values, key)
 
-    def train(self, state: TrainState, epochs: int, *, probes: bool = False,
-              resolution: int = 100, neuron_resolution: int = 24,
-              layers: bool = False, sequence: bool = False, example: int = 0,
-              gradients: bool = True, plane: tuple[int, int] = (0, 1)
-              ) -> tuple[TrainState, Chunk]:
+    def train(self, state: TrainState, epochs: int,
+              probes: ProbeOptions | bool | None = None) -> tuple[TrainState, Chunk]:
         """Train ``epochs`` epochs; returns (new state, chunk of host arrays).
 
         Up to 1024 epochs run in one compiled call (K is traced: changing it does
         not recompile); more are split into calls of 1024. Nothing happens to a
         state that has stopped early or diverged: its epochs come back with
-        ``trained`` False. Probes, when asked for, are of the final state; a
-        resolution of 0 skips that grid, ``layers`` adds per-layer statistics
-        (``engine.probes.LayerStats``) and ``sequence`` a sequence model's view of
-        test example ``example`` (``engine.sequence_probes.SequenceProbes``);
-        ``gradients=False`` skips the gradient probes (None), the costliest part.
-        ``plane`` picks the two raw columns the grids span when the data has more
-        than two (the others are held at their means).
+        ``trained`` False. ``probes`` (a ``ProbeOptions``, or True for the default
+        ones) adds the probes of the final state: the output and neurons over the
+        input plane, gradient and weight statistics, per-layer statistics, a
+        sequence model's view of one test example.
         """
-        return self._train(state, epochs, False, probes=probes, resolution=resolution,
-                           neuron_resolution=neuron_resolution, layers=layers,
-                           sequence=sequence, example=example, gradients=gradients,
-                           plane=plane)
+        return self._train(state, epochs, False, probes)
 
-    def train_steps(self, state: TrainState, steps: int, **options: Any
-                    ) -> tuple[TrainState, Chunk]:
+    def train_steps(self, state: TrainState, steps: int,
+                    probes: ProbeOptions | bool | None = None) -> tuple[TrainState, Chunk]:
         """Train ``steps`` optimizer steps, stopping inside an epoch if need be.
 
         A live view's frame can then cost a few steps rather than a whole epoch.
         The batches are the ones ``train`` would take, in the same order, so
         steps adding up to whole epochs train as ``train`` does. The chunk's history
-        has a row for each epoch that ended during the call. ``options`` are
-        ``train``'s probe options.
+        has a row for each epoch that ended during the call.
         """
-        return self._train(state, steps, True, **options)
+        return self._train(state, steps, True, probes)
 
-    def _train(self, state: TrainState, count: int, by_steps: bool, *, probes: bool = False,
-               resolution: int = 100, neuron_resolution: int = 24, layers: bool = False,
-               sequence: bool = False, example: int = 0, gradients: bool = True,
-               plane: tuple[int, int] = (0, 1)) -> tuple[TrainState, Chunk]:
+    def _train(self, state: TrainState, count: int, by_steps: bool,
+               probes: ProbeOptions | bool | None) -> tuple[TrainState, Chunk]:
         if not isinstance(count, int) or count < 0:
             what = "steps" if by_steps else "epochs"
             raise ValueError(f"{what} must be an integer >= 0, got {count!r}")
-        tables, pr = [], None
-        values = self._probe_values(example, plane)
-        left = count
-        first = True
+        options = ProbeOptions() if probes is True else (probes or None)
+        values = self._viewing(options)
+        tables, pr, left, first = [], None, count, True
         while left > 0 or first:  # a count of 0 still returns probes of the current state
             first = False
             k = min(left, CAPACITIES[-1])
             cap = next(c for c in CAPACITIES if c >= k)
-            want = probes and left == k
-            options = {"probes": want, "resolution": resolution,
-                       "neuron_resolution": neuron_resolution, "layers": layers and want,
-                       "sequence": sequence and want, "gradients": gradients or not want,
-                       "by_steps": by_steps}
-            state, flat = self.fns.train_chunk(state, self.dataset.arrays, values,
-                                               np.int32(k), capacity=cap, **options)
-            layout = self.fns.layouts[(cap, *options.values())]
-            table, pr, rows = unpack(np.asarray(flat), layout)
+            want = options.static() if options is not None and left == k else None
+            state, (table, pr, rows) = self.fns.run(state, self.dataset.arrays, values, k, cap,
+                                                    by_steps, want)
             tables.append(table[: int(rows)])
             left -= k
         table = np.concatenate(tables) if len(tables) > 1 else tables[0]
@@ -175,21 +134,19 @@ class Experiment:
         history["trained"] = history["trained"] > 0.5
         return state, Chunk(history, pr)
 
-    def _probe_values(self, example: int, plane: tuple[int, int]) -> dict[str, Any]:
-        """The values with the probed test example and plane axes (traced: no recompile)."""
-        d = max(self.dataset.input_dim, 1)
-        axes = np.clip(np.asarray(plane, np.int32)[:2], 0, d - 1)
-        return {**self.values, "example": np.int32(example), "axes": axes}
+    def _viewing(self, options: ProbeOptions | None) -> Values:
+        """The values with the options' test example and plane (traced: no recompile)."""
+        if options is None:
+            return self.values
+        ds = self.dataset
+        return self.values._replace(view=view_values(ds.centre, ds.extents, options.example,
+                                                     options.plane))
 
-    def probe(self, state: TrainState, *, resolution: int = 100,
-              neuron_resolution: int = 24, layers: bool = False, sequence: bool = False,
-              example: int = 0, plane: tuple[int, int] = (0, 1)):
-        """Probes (decision grid, neurons, gradient norms, histograms) as NumPy arrays."""
-        values = self._probe_values(example, plane)
-        return to_numpy(self.fns.probe(state, self.dataset.arrays, values,
-                                       resolution=resolution,
-                                       neuron_resolution=neuron_resolution, layers=layers,
-                                       sequence=sequence))
+    def probe(self, state: TrainState, options: ProbeOptions | None = None) -> Probes:
+        """Probes of ``state`` (``ProbeOptions``; default ones when None) as NumPy arrays."""
+        options = options or ProbeOptions()
+        return to_numpy(self.fns.probe(state, self.dataset.arrays, self._viewing(options),
+                                       options=options.static()))
 
     def _inputs(self, x: Any) -> jax.Array:
         """Inputs as the network takes them: token ids stay int32, the rest float32."""
@@ -241,20 +198,32 @@ class Experiment:
                                            self.values))
 
     def with_spec(self, spec: Spec, raw: RawData | None = None) -> Experiment:
-        """The experiment for a changed spec, reusing the data when only values changed."""
-        if spec.data == self.spec.data and raw is None:
-            return _make(spec, self.dataset)
-        return build(spec, raw)
+        """The experiment for a changed spec, reusing what did not change.
+
+        The same data is kept when ``spec.data`` is unchanged; the same network when
+        its structure is (a new dropout rate changes values, not the network); a
+        change of values alone (learning rate, rates) is a new ``Values`` and nothing
+        else, so it never recompiles.
+        """
+        if spec.data != self.spec.data or raw is not None:
+            return build(spec, raw)
+        return _make(spec, self.dataset, self.structure.net)
 
 
-def _make(spec: Spec, dataset: Dataset) -> Experiment:
-    net = build_network(spec, dataset.features, dataset.task, dataset.n_classes,
-                        dataset.sequence)
-    structure = Structure(
-        net=net, input_dim=dataset.input_dim, optimizer=spec.optimizer.name,
-        schedule=spec.optimizer.schedule.name, regularization=spec.regularization.kind,
-        clip=spec.optimizer.clip_norm > 0, batch_size=spec.batch_size)
-    return Experiment(spec, dataset, structure, _values(spec, dataset, structure))
+def _structure(spec: Spec, dataset: Dataset, net: Network) -> Structure:
+    return Structure(net=net, input_dim=dataset.input_dim, optimizer=spec.optimizer.name,
+                     schedule=spec.optimizer.schedule.name,
+                     regularization=spec.regularization.kind,
+                     clip=spec.optimizer.clip_norm > 0, batch_size=spec.batch_size)
+
+
+def _make(spec: Spec, dataset: Dataset, net: Network | None = None) -> Experiment:
+    """An experiment on ``dataset``; ``net`` is reused when the spec's network is it."""
+    if net is None or not net.fits(spec):
+        net = build_network(spec, dataset.features, dataset.task, dataset.n_classes,
+                            dataset.sequence)
+    values = values_of(spec, view_values(dataset.centre, dataset.extents))
+    return Experiment(spec, dataset, _structure(spec, dataset, net), values)
 
 
 def build(spec: Spec, raw: RawData | None = None) -> Experiment:
@@ -262,15 +231,15 @@ def build(spec: Spec, raw: RawData | None = None) -> Experiment:
 
     Args:
         spec: a validated spec.
-        raw: uploaded data for ``data.name == "csv"``; when None, the table in
-            ``data.csv`` is parsed. A spec never names a file: only the caller (the
-            command line, a script) reads files, e.g. with ``engine.read_csv(path)``.
+        raw: the table of the ``csv`` dataset; when None, the table in ``data.csv`` is
+            parsed. A spec never names a file: only the caller (the command line, a
+            script) reads files, e.g. with ``engine.read_csv(path)``.
 
     Raises:
         SpecError: the spec does not fit the data (e.g. softmax on regression).
         DataError: the data cannot be made or read.
     """
-    if spec.data.name == "csv" and raw is None:
+    if DATASETS.get(spec.data.name).family == "table" and raw is None:
         if spec.data.csv is None:
             raise DataError("dataset 'csv' needs its table: put the CSV text in data.csv, "
                             "upload the file in the app, or pass raw=engine.read_csv(path)")

@@ -8,20 +8,18 @@ Parameters are a list of dicts (one per layer, the output layer last); state
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from engine.activations import ACTIVATIONS
-from engine.data import SequenceInfo
+from engine.blocks import ACTIVATIONS, LAYERS, LOSSES
+from engine.blocks.dense import matmul
+from engine.blocks.losses import Head
+from engine.data import SequenceInfo, apply_features
 from engine.errors import SpecError
-from engine.features import apply_features
-from engine.layers import LAYERS, matmul
-from engine.losses import LOSSES, Head
 from engine.spec import LayerSpec, Spec
 
 Params = list[dict[str, jax.Array]]
@@ -55,6 +53,18 @@ class Network:
     def in_shape(self) -> tuple[int, ...]:
         """The input's shape as the first layer sees it: ``(F,)``, or ``(T, V|d)``."""
         return self.sequence.in_shape if self.sequence else (self.in_dim,)
+
+    def fits(self, spec: Spec) -> bool:
+        """Whether ``spec`` describes this very network (only values may differ), so an
+        experiment can keep it instead of resolving the spec again."""
+        if spec.model.init != self.init or tuple(
+                structural(layer) for layer in spec.model.layers) != self.layers:
+            return False
+        try:
+            head, loss = resolve_head(spec, self.head.task, self.head.n_classes)
+        except SpecError:
+            return False
+        return head == self.head and loss == self.loss
 
     @property
     def one_hot(self) -> bool:
@@ -203,7 +213,7 @@ def featurize(net: Network, x: jax.Array, mean: jax.Array, std: jax.Array) -> ja
 
 
 def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
-                  values: Mapping[str, Any], *, key: jax.Array | None, train: bool,
+                  values: Any, *, key: jax.Array | None, train: bool,
                   collect: bool = False, start: int = 0):
     """Run the network on input features.
 
@@ -211,7 +221,8 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
         net: the structure.
         params, state: from ``init_network`` (or training).
         h: input features, (batch, F), or sequences (batch, T, ...) from ``featurize``.
-        values: traced values; ``values["layers"][i]`` holds layer i's numeric options.
+        values: the traced ``engine.values.Values``; ``values.layers[i]`` holds layer
+            i's numeric options.
         key: PRNG key for dropout (only read when ``train``).
         train: training mode (dropout on, batch statistics in batch norm).
         collect: also return every layer's output.
@@ -227,7 +238,7 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
     outputs, new_state = [], list(state[:start])
     for i, layer in enumerate(net.layers[start:], start):
         k = jax.random.fold_in(key, i) if key is not None else None
-        h, s = LAYERS.get(layer.type).apply(params[i], state[i], h, values["layers"][i],
+        h, s = LAYERS.get(layer.type).apply(params[i], state[i], h, values.layers[i],
                                             layer.opts(), key=k, train=train)
         new_state.append(s)
         if collect:
@@ -237,12 +248,3 @@ def apply_network(net: Network, params: Params, state: list[dict], h: jax.Array,
     o = act(z, params[-1].get("alpha"))
     new_state.append(state[-1])
     return z, o, new_state, outputs
-
-
-def layer_values(layers: Sequence[LayerSpec]) -> list[dict[str, jax.Array]]:
-    """Each hidden layer's traced numeric options (from the spec's layers), float32."""
-    out = []
-    for layer in layers:
-        kind, opts = LAYERS.get(layer.type), layer.opts()
-        out.append({name: np.float32(opts[name]) for name in kind.values})
-    return out

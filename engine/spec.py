@@ -14,17 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.activations import ACTIVATIONS
-from engine.data import DATASETS, MAX_CSV_CHARS
+from engine.blocks import ACTIVATIONS, INITIALIZERS, LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
+from engine.data import DATASETS, MAX_CSV_CHARS, check_features
 from engine.errors import SpecError
-from engine.features import check_features
-from engine.initializers import INITIALIZERS
-from engine.layers import LAYERS
-from engine.losses import LOSSES
-from engine.optimizers import OPTIMIZERS
-from engine.schedules import SCHEDULES
 from engine.schema import Choice, Flag, Names, Num, OneOf, Text, check_object
-from engine.sequence_tasks import SEQUENCE_TASKS
 from engine.untrusted import parse_json
 
 MAX_LAYERS = 32
@@ -42,7 +35,7 @@ def _f(default: Any, check: Any) -> Any:
 class DataSpec:
     """Which data, how much, how noisy, how split, and which input features."""
 
-    name: str = _f("spiral", OneOf(DATASETS, ("csv", *SEQUENCE_TASKS.names())))
+    name: str = _f("spiral", OneOf(DATASETS))
     n: int = _f(500, Num(4, 10_000, integer=True))
     noise: float = _f(0.1, Num(0.0, 5.0))
     train_fraction: float = _f(0.5, Num(0.01, 0.99))
@@ -179,7 +172,7 @@ class Spec:
         spec = _build(Spec, d, "")
         data = d.get("data") if isinstance(d, dict) else None
         if (not isinstance(data, dict) or "features" not in data) and \
-                spec.data.name in DATASETS and DATASETS.get(spec.data.name).input_dim == 1:
+                _point_dim(spec.data.name) == 1:
             spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data,
                                                                       features=("x1",)))
         _check_cross_fields(spec)
@@ -244,6 +237,12 @@ def _to_plain(obj: Any) -> Any:
     return obj
 
 
+def _point_dim(name: str) -> int:
+    """Raw columns of a generated point set (0 for tables and sequence tasks)."""
+    kind = DATASETS.get(name)
+    return kind.input_dim if kind.family == "points" else 0
+
+
 def _check_cross_fields(spec: Spec) -> None:
     """Checks that involve more than one field."""
     data = spec.data
@@ -251,8 +250,8 @@ def _check_cross_fields(spec: Spec) -> None:
         total = data.train_fraction + data.val_fraction
         raise SpecError("data.val_fraction", f"train_fraction + val_fraction = {total:g} leaves "
                                              "no test set; keep the sum below 0.99")
-    if data.name in DATASETS:  # features are for points; sequence tasks ignore them
-        check_features(data.features, DATASETS.get(data.name).input_dim)
+    if _point_dim(data.name):  # features are for points; tables and sequences differ
+        check_features(data.features, _point_dim(data.name))
     if spec.early_stopping.patience > 0 and data.val_fraction <= 0:
         raise SpecError("early_stopping.patience",
                         "early stopping watches the validation loss: set data.val_fraction > 0 "

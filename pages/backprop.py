@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from playground.backprop_view import controls, show
-from playground.entry import through_entry
+from playground.backprop import controls, show
+from playground.core.entry import through_entry
 
 through_entry()
 st.title("Backprop, step by step")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from playground.entry import through_entry
-from playground.explorers import activation_explorer, loss_explorer
+from playground.core.entry import through_entry
+from playground.explore import activation_explorer, loss_explorer
 
 through_entry()
 st.title("Activations and losses")

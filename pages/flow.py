@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from playground.entry import through_entry
-from playground.flow import flow_page
+from playground.core import livepage
+from playground.core.entry import through_entry
+from playground.flow import PAGE
 
 through_entry()
 st.title("Gradient flow")
@@ -14,4 +15,4 @@ st.caption(
     "layer's gradient, activations and weights. Purple bars are layers getting 100x less "
     "gradient than the last hidden layer, red ones 100x more."
 )
-flow_page()
+livepage.run(PAGE)

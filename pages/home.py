@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from playground.entry import through_entry
-from playground.presets_view import preset_list
+from playground.core.entry import through_entry
+from playground.home import preset_list
 
 through_entry()
 st.title("NN Playground")

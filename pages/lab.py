@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from playground.entry import through_entry
-from playground.page import playground_page
+from playground.core import livepage
+from playground.core.entry import through_entry
+from playground.lab import PAGE
 
 through_entry()
 st.title("Playground")
@@ -12,4 +13,4 @@ st.caption(
     "neuron and every weight change as it learns. Orange is negative, blue positive; "
     "links are weights (width = size). The URL always holds the whole setup: share it."
 )
-playground_page()
+livepage.run(PAGE)

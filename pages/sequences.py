@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from playground.entry import through_entry
-from playground.sequences import sequences_page
+from playground.core import livepage
+from playground.core.entry import through_entry
+from playground.sequences import PAGE
 
 through_entry()
 st.title("Sequences and attention")
@@ -13,4 +14,4 @@ st.caption(
     "the recurrent states over time and how much gradient reaches each input step. Turn on "
     "**Compare** to race a simple RNN, an LSTM, a GRU and a transformer on the same task."
 )
-sequences_page()
+livepage.run(PAGE)

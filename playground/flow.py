@@ -18,14 +18,14 @@ import streamlit as st
 
 import engine
 from engine import ACTIVATIONS, INITIALIZERS
-from engine.explain import activation_curve, gradient_health
-from engine.layers import NORMS
+from engine.blocks.dense import NORMS
 from engine.presets import preset
-from playground import controls as C
-from playground import live, session
-from playground import state as S
-from playground.export import export_section
-from playground.frames import b64, curve, metric_rows
+from engine.teach.explain import activation_curve, gradient_health
+from playground.core import controls as C
+from playground.core import session
+from playground.core.encode import b64, curve, metric_rows
+from playground.core.livepage import Frame, LivePage
+from playground.core.session import wkey
 
 PREFIX = "gf"  # this page's session namespace (see ``state.use_page``)
 DEFAULT = preset("vanishing_sigmoid")
@@ -34,10 +34,7 @@ MAX_WIDTH = 64
 TRACE_FRAMES = 240  # columns of the layer x time heatmap (older frames scroll away)
 HEAT_RANGE = (-8.0, 2.0)  # log10 gradient norms mapped onto the heatmap's colours
 SPEEDS = (1, 2, 3, 5, 10, 20, 50)  # epochs per frame
-PROBES = {"resolution": 0, "neuron_resolution": 0, "layers": True}  # what frames need
-
-_component = live.canvas_component("flow_view")
-FLOW_KEY = "gf_flow_view"
+PROBES = engine.ProbeOptions(resolution=0, neuron_resolution=0, layers=True)  # what frames need
 
 
 # -- the network controls ---------------------------------------------------------------
@@ -59,7 +56,7 @@ def _layers_of(shape: dict[str, Any]) -> list[dict]:
     return [first] + [rest] * (shape["depth"] - 1)
 
 
-def network_controls(d: dict) -> None:
+def network_section(d: dict) -> dict:
     """Depth, width, activation, initialiser, normalisation and residual connections."""
     model = d["model"]
     was = _shape_of(model["layers"])
@@ -72,30 +69,26 @@ def network_controls(d: dict) -> None:
         "activation": C.pick("Activation", ACTIVATIONS.names(), was["activation"], "gf_act",
                               help=ACTIVATIONS.describe(was["activation"])),
         "norm": st.selectbox("Normalisation", NORMS, index=NORMS.index(was["norm"]),
-                             key=C.wkey("gf_norm"), help="Normalise each layer's "
+                             key=wkey("gf_norm"), help="Normalise each layer's "
                              "pre-activations before the activation"),
-        "residual": st.toggle("Residual connections", was["residual"], key=C.wkey("gf_res"),
+        "residual": st.toggle("Residual connections", was["residual"], key=wkey("gf_res"),
                               help="Layers 2 and up add their input to their output: "
                               "y = x + f(x W + b)"),
     }
-    model["init"] = C.pick("Weight initialiser", INITIALIZERS.names(), model["init"],
-                            "gf_init", help=INITIALIZERS.describe(model["init"]))
+    patch = {"model": {"init": C.pick("Weight initialiser", INITIALIZERS.names(), model["init"],
+                                      "gf_init", help=INITIALIZERS.describe(model["init"]))}}
     if now != was:  # a link's hand-made stack stays as it is until a control moves
-        model["layers"] = _layers_of(now)
+        patch["model"]["layers"] = _layers_of(now)
+    return patch
 
 
-def sidebar() -> None:
-    """Gradient presets, data, network and training controls; applies what changed."""
-    with st.sidebar:
-        C.preset_menu("gradients")
-        d = st.session_state[S.key(S.SPEC)].to_dict()
-        with st.expander("Data", expanded=False):
-            C.data_controls(d)
-        with st.expander("Deep network", expanded=True):
-            network_controls(d)
-        with st.expander("Training", expanded=False):
-            C.training_controls(d)
-    session.apply_changes(d)
+def sidebar(spec: engine.Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
+    """Gradient presets, data, network and training controls; returns the spec dict."""
+    C.preset_menu("gradients")
+    return C.sections(spec.to_dict(), [("data", "Data", C.data_section),
+                                       ("network", "Deep network", network_section),
+                                       ("training", "Training", C.training_section)],
+                      expanded=("network",))
 
 
 # -- frames -----------------------------------------------------------------------------
@@ -115,8 +108,10 @@ def _log10(x: np.ndarray) -> np.ndarray:
 
 def record(probes, dense: list[int], epoch: int) -> dict[str, list]:
     """Append this frame's gradient norms and statistics to the page's trace."""
-    trace = st.session_state.setdefault(S.key(S.TRACE), {"epoch": [], "grad": [], "act": [],
-                                                         "w": []})
+    trace = session.get(session.TRACE)
+    if trace is None:
+        trace = {"epoch": [], "grad": [], "act": [], "w": []}
+        session.put(session.TRACE, trace)
     if trace["epoch"] and trace["epoch"][-1] == epoch:  # a redraw without training
         return trace
     trace["epoch"].append(epoch)
@@ -201,34 +196,27 @@ def make_flow_frame(exp: engine.Experiment, params: list[dict], probes, epoch: i
     return frame
 
 
-def render(placeholder, probes, first: bool, selected: int = 1) -> None:
-    """Draw one frame of the current session; ``selected`` is the inspected layer (1-based)."""
-    exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
-    tstate = st.session_state[S.key(S.TRAIN_STATE)]
-    params = jax.device_get(tstate.params)
+def render(f: Frame) -> dict[str, Any]:
+    """The frame of the page's session (``LivePage.frame``); the view's ``selected`` is
+    the inspected layer (1-based)."""
+    params = jax.device_get(f.state.params)
     dense = [i for i, p in enumerate(params) if "w" in p]
-    trace = record(probes, dense, int(tstate.epoch))
-    frame = make_flow_frame(exp, params, probes, int(tstate.epoch),
-                            st.session_state[S.key(S.HISTORY)], trace, selected - 1,
-                            session.current_metrics())
-    live.show(placeholder, _component, FLOW_KEY, frame, first)
+    trace = record(f.result, dense, int(f.state.epoch))
+    return make_flow_frame(f.exp, params, f.result, int(f.state.epoch), session.history(),
+                           trace, f.view.get("selected", 1) - 1, session.current_metrics())
 
 
-def flow_page() -> None:
-    """Everything below the page title."""
-    S.use_page(PREFIX)
-    session.ensure_session(DEFAULT)
-    sidebar()
-    speed, _ = live.toolbar(views=False, speeds=SPEEDS, speed=2, **PROBES)
-    exp: engine.Experiment = st.session_state[S.key(S.EXPERIMENT)]
+def inspect_picker(exp: engine.Experiment) -> dict:
+    """Which hidden layer the page inspects (a slider once there are two)."""
     depth = sum(layer.type == "dense" for layer in exp.structure.net.layers)
-    selected = 1
-    if depth > 1:  # keyed by depth: a shallower network starts again at layer 1
-        selected = st.select_slider(
-            "Inspect hidden layer", list(range(1, depth + 1)), value=1,
-            key=f"gf_selected_{depth}", help="Its pre-activations against the activation's "
-            "curve, and its activations and weights over time")
-    S.show_flash()
-    placeholder = st.empty()
-    export_section()
-    live.run(placeholder, speed, functools.partial(render, selected=selected), **PROBES)
+    if depth <= 1:
+        return {"selected": 1}
+    # Keyed by depth: a shallower network starts again at layer 1.
+    return {"selected": st.select_slider(
+        "Inspect hidden layer", list(range(1, depth + 1)), value=1, key=f"gf_selected_{depth}",
+        help="Its pre-activations against the activation's curve, and its activations and "
+        "weights over time")}
+
+
+PAGE = LivePage(prefix=PREFIX, default=DEFAULT, sidebar=sidebar, frame=render,
+                asset="flow_view", probes=PROBES, speeds=SPEEDS, speed=2, view=inspect_picker)

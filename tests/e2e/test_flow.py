@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 
 from engine.presets import preset
-from playground import state as S
+from playground.core import url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
@@ -45,7 +45,7 @@ def test_vanishing_lesson_plays_and_names_the_problem(page, base_url, shots):
 
 
 def test_residual_lesson_from_a_link_is_healthy(page, base_url, shots):
-    query = urllib.parse.quote(S.spec_to_query(preset("sigmoid_residual")))
+    query = urllib.parse.quote(url.spec_to_query(preset("sigmoid_residual")))
     page.goto(f"{base_url}/flow?s={query}")
     page.get_by_test_id("flow-view").wait_for(timeout=90_000)
     page.wait_for_function(
@@ -56,5 +56,5 @@ def test_residual_lesson_from_a_link_is_healthy(page, base_url, shots):
     assert page.get_by_role("switch", name="Residual connections").is_checked()
     # the link survives in the URL
     s = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["s"][0]
-    assert json.loads(s) == json.loads(S.spec_to_query(preset("sigmoid_residual")))
+    assert json.loads(s) == json.loads(url.spec_to_query(preset("sigmoid_residual")))
     page.screenshot(path=str(shots / "32_flow_residual.png"), full_page=True)

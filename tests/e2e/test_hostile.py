@@ -106,6 +106,17 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100.0
 
 
+def _seconds_until_idle(pid: int, limit: float = 8.0) -> float:
+    """Seconds until the server spends under 0.2 s of CPU in a 1-second window."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        c0 = _cpu_seconds(pid)
+        time.sleep(1.0)
+        if _cpu_seconds(pid) - c0 < 0.2:
+            return time.perf_counter() - t0 - 1.0
+    return float("inf")
+
+
 def test_pause_and_closing_the_tab_stop_the_servers_work(browser, shots: Path) -> None:
     """A heavy network (one epoch: 3,600 steps) trains in short calls: the server
     goes idle soon after Pause and after the tab is closed. (Its own server: the
@@ -125,17 +136,12 @@ def test_pause_and_closing_the_tab_stop_the_servers_work(browser, shots: Path) -
         assert int(page.get_by_test_id("step-counter").text_content()) > 0
         page.screenshot(path=shots / "hostile_04_heavy_network.png", full_page=True)
         page.get_by_role("button", name="Pause").click()
-        time.sleep(1.5)
-        c0 = _cpu_seconds(proc.pid)
-        time.sleep(2.0)
-        paused = _cpu_seconds(proc.pid) - c0
+        paused = _seconds_until_idle(proc.pid)  # the paused state is drawn once more
         page.get_by_role("button", name="Play").click()
         page.get_by_role("button", name="Pause").wait_for()
         time.sleep(2.0)
+        assert _cpu_seconds(proc.pid) > 0  # (it plays again)
         context.close()  # the student closes the tab while it plays
-        time.sleep(1.5)
-        c0 = _cpu_seconds(proc.pid)
-        time.sleep(2.0)
-        closed = _cpu_seconds(proc.pid) - c0
-    # Playing keeps about a core busy; idle is a few hundredths of a second per second.
-    assert paused < 0.5 and closed < 0.5, (paused, closed)
+        closed = _seconds_until_idle(proc.pid)
+    # Each training call is about 0.25 s: the server is idle within a few of them.
+    assert paused < 4.0 and closed < 4.0, (paused, closed)

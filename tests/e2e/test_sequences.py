@@ -8,13 +8,13 @@ import urllib.parse
 import pytest
 
 from engine.presets import preset
-from playground import state as S
+from playground.core import url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
 
 def _open(page, base_url: str, name: str) -> None:
-    query = urllib.parse.quote(S.spec_to_query(preset(name)))
+    query = urllib.parse.quote(url.spec_to_query(preset(name)))
     page.goto(f"{base_url}/sequences?s={query}")
     page.get_by_test_id("seq-view").wait_for(timeout=120_000)
 

@@ -1,4 +1,4 @@
-"""engine.backprop: the hand-written chain rule equals jax.grad, number by number."""
+"""engine.teach.backprop: the hand-written chain rule equals jax.grad, number by number."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine import ACTIVATIONS
-from engine.backprop import trace
+from engine.teach.backprop import trace
 
 
 def _net(sizes, seed):

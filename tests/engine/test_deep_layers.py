@@ -9,9 +9,13 @@ import pytest
 
 import engine
 from engine import Spec, SpecError
-from engine.compile_count import count_compiles
-from engine.layers import LAYERS
-from engine.probes import DEAD_SLOPE, HIST_BINS, STATS, peak_slope
+from engine.blocks import LAYERS
+from engine.probes import HIST_BINS, STATS, ProbeOptions
+from engine.probes.stats import DEAD_SLOPE, peak_slope, tree_norm
+from engine.train import count_compiles
+
+_NO_GRIDS = ProbeOptions(resolution=0, neuron_resolution=0)
+_LAYER_STATS = ProbeOptions(resolution=0, neuron_resolution=0, layers=True)
 
 
 def _spec(layers: list[dict], **extra) -> Spec:
@@ -64,7 +68,7 @@ def test_residuals_carry_the_gradient_through_a_deep_sigmoid_stack():
     def first_to_last(residual: bool) -> float:
         layers = [_dense(16, "sigmoid")] + [_dense(16, "sigmoid", residual=residual)] * 14
         exp = engine.build(_spec(layers))
-        g = exp.probe(exp.init(), resolution=0, neuron_resolution=0).grad_norm
+        g = exp.probe(exp.init(), _NO_GRIDS).grad_norm
         return float(g[0] / g[-2])
 
     plain, residual = first_to_last(False), first_to_last(True)
@@ -113,15 +117,15 @@ def test_probe_gradient_uses_batch_statistics_and_no_dropout():
     state = exp.init()
     fns, data = exp.fns, exp.dataset.arrays
     h = engine.model.featurize(exp.structure.net, data.x_train, data.mean, data.std)
-    grads, _ = jax.grad(fns._objective, has_aux=True)(
+    grads, _ = jax.grad(fns.objective, has_aux=True)(
         state.params, state.model_state, h, data.y_train, exp.values, None, True)
     want = [float(np.sqrt(sum(np.sum(np.square(v)) for v in g.values()))) for g in grads]
-    got = exp.probe(state, resolution=0, neuron_resolution=0).grad_norm
+    got = exp.probe(state, _NO_GRIDS).grad_norm
     np.testing.assert_allclose(got, want, rtol=1e-4)
     # and it differs from the evaluation-mode gradient (running statistics at init)
-    eval_grads, _ = jax.grad(fns._objective, has_aux=True)(
+    eval_grads, _ = jax.grad(fns.objective, has_aux=True)(
         state.params, state.model_state, h, data.y_train, exp.values, None, False)
-    assert not np.allclose(float(engine.probes.tree_norm(eval_grads[0])), got[0], rtol=1e-3)
+    assert not np.allclose(float(tree_norm(eval_grads[0])), got[0], rtol=1e-3)
 
 
 # --- per-layer statistics -----------------------------------------------------------------
@@ -140,7 +144,7 @@ def test_layer_stats_match_numpy():
               _dense(5, "sigmoid")]
     exp = engine.build(_spec(layers))
     state = exp.init()
-    stats = exp.probe(state, resolution=0, neuron_resolution=0, layers=True).layers
+    stats = exp.probe(state, _LAYER_STATS).layers
     inputs = _layer_inputs(exp, state)
     p = [{k: np.asarray(v) for k, v in layer.items()} for layer in state.params]
     dense_at = [0, 2, 3]
@@ -169,7 +173,7 @@ def test_dead_relus_are_counted():
     b[:4] = -100.0
     params = [dict(state.params[0], b=jnp.asarray(b)), state.params[1]]
     state = state._replace(params=params)
-    stats = exp.probe(state, resolution=0, neuron_resolution=0, layers=True).layers
+    stats = exp.probe(state, _LAYER_STATS).layers
     assert stats.dead[0] == pytest.approx(0.5)
     z = _layer_inputs(exp, state)[0] @ np.asarray(params[0]["w"]) + b
     assert stats.saturated[0] == pytest.approx(np.mean(z <= 0), abs=1e-6)
@@ -181,8 +185,7 @@ def test_saturated_share_of_a_large_init_tanh_layer_is_high():
     for init in ("normal", "glorot_uniform"):
         exp = engine.build(_spec([_dense(32, "tanh", init="normal")] * 2
                                  if init == "normal" else [_dense(32, "tanh")] * 2))
-        sat[init] = exp.probe(exp.init(), resolution=0, neuron_resolution=0,
-                              layers=True).layers.saturated
+        sat[init] = exp.probe(exp.init(), _LAYER_STATS).layers.saturated
     assert sat["normal"][1] > 0.3 > sat["glorot_uniform"][1]
 
 
@@ -196,7 +199,7 @@ def test_peak_slopes():
 def test_layer_stats_cost_no_recompile_when_asked_again():
     exp = engine.build(_spec([_dense(8, "tanh")] * 3))
     state = exp.init()
-    state, _ = exp.train(state, 2, probes=True, layers=True, neuron_resolution=0)
+    state, _ = exp.train(state, 2, probes=ProbeOptions(layers=True, neuron_resolution=0))
     with count_compiles() as box:
-        exp.train(state, 3, probes=True, layers=True, neuron_resolution=0)
+        exp.train(state, 3, probes=ProbeOptions(layers=True, neuron_resolution=0))
     assert box["compiles"] == 0

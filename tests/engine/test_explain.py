@@ -1,4 +1,4 @@
-"""engine.explain: activation and loss curves with jax.grad derivatives."""
+"""engine.teach.explain: activation and loss curves with jax.grad derivatives."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine import ACTIVATIONS, SpecError
-from engine.explain import activation_curve, loss_curve, saturated
+from engine.teach.explain import activation_curve, loss_curve, saturated
 
 Z = np.linspace(-5.0, 5.0, 41) + 0.0137  # avoid the kink of ReLU-like functions at 0
 

@@ -1,4 +1,4 @@
-"""Tests for engine.features: the feature menu, apply_features and check_features."""
+"""Tests for engine.data.features: the feature menu, apply_features and check_features."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.numpy_mlp import FEATURES as NP_FEATURES
-from engine.errors import SpecError
-from engine.features import (
+from engine.data.features import (
     FEATURES,
     MAX_INPUT_DIM,
     apply_features,
@@ -17,6 +16,7 @@ from engine.features import (
     get_feature,
     raw_column_index,
 )
+from engine.errors import SpecError
 
 # Independent NumPy formulas for every menu entry, (n, 2) -> (n,).
 FORMULAS = NP_FEATURES

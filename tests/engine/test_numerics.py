@@ -20,14 +20,15 @@ import pytest
 import engine
 from benchmarks.numpy_mlp import FEATURES as NP_FEATURES
 from benchmarks.numpy_mlp import NumpyMLP
-from engine.activations import ACTIVATIONS
-from engine.layers import LAYERS
-from engine.losses import LOSSES, Head
+from engine.blocks.activations import ACTIVATIONS
+from engine.blocks.layer import LAYERS
+from engine.blocks.losses import LOSSES, Head
+from engine.blocks.optimizers import OPTIMIZERS
+from engine.blocks.schedules import SCHEDULES, learning_rate
 from engine.model import featurize
-from engine.optimizers import OPTIMIZERS
 from engine.presets import preset
-from engine.schedules import SCHEDULES, learning_rate
 from engine.spec import Spec
+from engine.values import ScheduleValues
 
 ALL_FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
 
@@ -98,8 +99,8 @@ def _grad_fn(exp: engine.Experiment, *, data_only: bool):
         h = featurize(net, x, arrays.mean, arrays.std)
 
         def objective(p):
-            total, (data, _) = exp.fns._objective(p, mstate, h, y, exp.values,
-                                                  jax.random.PRNGKey(0), True)
+            total, (data, _) = exp.fns.objective(p, mstate, h, y, exp.values,
+                                                 jax.random.PRNGKey(0), True)
             return data if data_only else total
 
         return jax.value_and_grad(objective)(params)
@@ -668,9 +669,9 @@ def test_head_predict():
 
 
 def _sched_values(lr=0.1, warmup=0, decay_steps=100, decay_rate=0.5, alpha=0.1):
+    """The schedule's traced values and the base learning rate it multiplies."""
     f = np.float32
-    return {"learning_rate": f(lr), "warmup_steps": f(warmup), "decay_steps": f(decay_steps),
-            "decay_rate": f(decay_rate), "alpha": f(alpha)}
+    return ScheduleValues(f(warmup), f(decay_steps), f(decay_rate), f(alpha)), f(lr)
 
 
 def _closed_form(name, t, lr=0.1, decay_steps=100, decay_rate=0.5, alpha=0.1):
@@ -688,7 +689,8 @@ STEPS = [0, 1, 37, 99, 100, 101, 150, 250, 1000]
 
 
 def _lr(name, step, v):
-    return float(learning_rate(name, jnp.int32(step), v))
+    schedule, base = v
+    return float(learning_rate(name, jnp.int32(step), schedule, base))
 
 
 @pytest.mark.parametrize("name", list(SCHEDULES))

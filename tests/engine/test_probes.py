@@ -14,8 +14,8 @@ import pytest
 
 import engine
 from engine import ACTIVATIONS, Spec
-from engine.features import apply_features
-from engine.probes import HIST_BINS, Probes, grid_points
+from engine.data.features import apply_features
+from engine.probes import HIST_BINS, ProbeOptions, Probes, grid_points
 
 FEATURES = ("x1", "x2", "x1^2", "x2^2")
 LAYERS = [
@@ -49,7 +49,7 @@ def trained():
 def coarse(trained):
     """Probes of the trained state at resolution 30 (neurons at 10)."""
     exp, state, _ = trained
-    return exp.probe(state, resolution=30, neuron_resolution=10)
+    return exp.probe(state, ProbeOptions(resolution=30, neuron_resolution=10))
 
 
 def _np(probes: Probes) -> dict:
@@ -130,7 +130,7 @@ def test_line_shapes():
     exp = engine.build(spec)
     assert exp.dataset.input_dim == 1
     state = exp.init()
-    probes = exp.probe(state, resolution=40, neuron_resolution=12)
+    probes = exp.probe(state, ProbeOptions(resolution=40, neuron_resolution=12))
     p = _check_shapes(exp, probes, 40, 12, plane=False)
     assert [a.shape for a in p["neurons"]] == [(12, 1), (12, 5), (12, 3), (12, 1)]
     # The line is the grid [-extent, extent]; its outputs are the network's outputs there.
@@ -147,8 +147,8 @@ def test_three_class_output_shape():
                                                  "activation": "relu"}]}})
     exp = engine.build(spec)
     assert exp.structure.net.head.out_dim == 3
-    p = _check_shapes(exp, exp.probe(exp.init(), resolution=20, neuron_resolution=6), 20, 6,
-                      plane=True)
+    options = ProbeOptions(resolution=20, neuron_resolution=6)
+    p = _check_shapes(exp, exp.probe(exp.init(), options), 20, 6, plane=True)
     assert [a.shape[-1] for a in p["neurons"]] == [2, 4, 3]
     np.testing.assert_allclose(p["output"].sum(axis=-1), 1.0, rtol=1e-5)  # softmax
 
@@ -189,7 +189,7 @@ def test_probe_grid_matches_predict(trained):
     exp = trained[0]
     state = exp.init()
     r = 30
-    p = _np(exp.probe(state, resolution=r, neuron_resolution=10))
+    p = _np(exp.probe(state, ProbeOptions(resolution=r, neuron_resolution=10)))
     out = p["output"]
     assert np.max(np.abs(out - out.transpose(1, 0, 2))) > 1e-3
     xs = _grid_xs(exp, r)
@@ -285,8 +285,8 @@ def grads(trained):
     h = jnp.asarray(_features(exp, a.x_train), jnp.float32)
 
     def loss(params):
-        return exp.fns._objective(params, state.model_state, h, a.y_train, exp.values, None,
-                                  False)[0]
+        return exp.fns.objective(params, state.model_state, h, a.y_train, exp.values, None,
+                                 False)[0]
 
     return jax.jit(jax.grad(loss))(state.params)  # one compile instead of op-by-op
 

@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 
 import engine
-import engine.sequence_layers as sl
 from engine import SpecError
-from engine.layers import LAYERS
+from engine.blocks import LAYERS, SEQUENCE_KINDS
+from engine.blocks.attention import attention_weights, transformer_block
+from engine.blocks.embeddings import sinusoidal_table
+from engine.blocks.recurrent import (
+    RECURRENT_KINDS,
+    gru_cell,
+    lstm_cell,
+    recurrent_states,
+    rnn_cell,
+)
 
 RTOL, ATOL = 1e-5, 1e-5
 
@@ -155,21 +163,21 @@ def test_lstm_cell_one_step_matches_numpy():
     params, _, _, _ = _init("lstm", (5, 3), units=4)
     p = _perturb(params)
     h, c, x = _x(2, 4, seed=1), _x(2, 4, seed=2), _x(2, 3, seed=3)
-    h2, c2 = sl.lstm_cell(p, (jnp.asarray(h), jnp.asarray(c)), jnp.asarray(x))
+    h2, c2 = lstm_cell(p, (jnp.asarray(h), jnp.asarray(c)), jnp.asarray(x))
     eh, ec = np_lstm_step(_np(p), h, c, x)
     np.testing.assert_allclose(h2, eh, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(c2, ec, rtol=RTOL, atol=ATOL)
 
 
 def test_gru_and_rnn_cells_one_step_match_numpy():
-    for kind, cell, ref in (("gru", sl.gru_cell, np_gru_step), ("rnn", sl.rnn_cell, np_rnn_step)):
+    for kind, cell, ref in (("gru", gru_cell, np_gru_step), ("rnn", rnn_cell, np_rnn_step)):
         p = _perturb(_init(kind, (5, 3), units=4)[0])
         h, x = _x(2, 4, seed=1), _x(2, 3, seed=3)
         np.testing.assert_allclose(cell(p, jnp.asarray(h), jnp.asarray(x)),
                                    ref(_np(p), h, x), rtol=RTOL, atol=ATOL, err_msg=kind)
 
 
-@pytest.mark.parametrize("kind", sl.RECURRENT_KINDS)
+@pytest.mark.parametrize("kind", RECURRENT_KINDS)
 def test_recurrent_sequence_matches_numpy_loop(kind):
     params, _, shape, opts = _init(kind, (6, 3), units=4)
     p = _perturb(params)
@@ -178,14 +186,14 @@ def test_recurrent_sequence_matches_numpy_loop(kind):
     eh, ec = np_run(kind, _np(p), x.astype(np.float64))
     assert y.shape == (2, *shape) == (2, 6, 4)
     np.testing.assert_allclose(y, eh, rtol=RTOL, atol=ATOL)
-    states = sl.recurrent_states(kind, p, jnp.asarray(x), opts)
+    states = recurrent_states(kind, p, jnp.asarray(x), opts)
     assert set(states) == ({"h", "c"} if kind == "lstm" else {"h"})
     np.testing.assert_allclose(states["h"], eh, rtol=RTOL, atol=ATOL)
     if kind == "lstm":
         np.testing.assert_allclose(states["c"], ec, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("kind", sl.RECURRENT_KINDS)
+@pytest.mark.parametrize("kind", RECURRENT_KINDS)
 def test_bidirectional_is_forward_then_realigned_backward(kind):
     params, _, shape, opts = _init(kind, (5, 3), units=4, bidirectional=True)
     assert shape == (5, 8)
@@ -207,7 +215,7 @@ def test_bidirectional_is_forward_then_realigned_backward(kind):
                                rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("kind", sl.RECURRENT_KINDS)
+@pytest.mark.parametrize("kind", RECURRENT_KINDS)
 def test_sequences_false_returns_the_last_step(kind):
     params, _, shape, opts = _init(kind, (7, 3), units=5, sequences=False)
     assert shape == (5,)
@@ -248,7 +256,7 @@ def test_attention_matches_numpy_and_rows_sum_to_one(causal):
     p = _perturb(params)
     x = _x(2, 5, 6)
     y = _apply("attention", p, jnp.asarray(x), opts)
-    w = sl.attention_weights(p, jnp.asarray(x), opts)
+    w = attention_weights(p, jnp.asarray(x), opts)
     ey, ew = np_attention(_np(p), x.astype(np.float64), 3, causal)
     assert w.shape == (2, 3, 5, 5)
     np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-6)
@@ -264,7 +272,7 @@ def test_causal_attention_hides_the_future():
     x2[:, 3] += 3 * _x(2, 4, seed=5)
     for kind in ("attention", "transformer"):
         p, _, _, o = _init(kind, (5, 4), heads=2, causal=True)
-        w = np.asarray(sl.attention_weights(p, jnp.asarray(x), o, kind))
+        w = np.asarray(attention_weights(p, jnp.asarray(x), o, kind))
         above = np.triu_indices(5, 1)
         assert np.all(w[..., above[0], above[1]] == 0), kind
         assert np.all(np.diagonal(w, axis1=-2, axis2=-1) > 0), kind
@@ -298,14 +306,14 @@ def test_transformer_attention_weights_are_taken_after_layer_norm():
     params, _, _, opts = _init("transformer", (5, 4), heads=2)
     p = _perturb(params)
     x = _x(2, 5, 4)
-    w = sl.attention_weights(p, jnp.asarray(x), opts, kind="transformer")
+    w = attention_weights(p, jnp.asarray(x), opts, kind="transformer")
     ln = np_layer_norm(x.astype(np.float64), *(_np(p)[k] for k in ("ln1_scale", "ln1_offset")))
     np.testing.assert_allclose(w, np_attention(_np(p), ln, 2, False)[1], rtol=1e-4, atol=1e-6)
     # the block itself uses these very weights (one code path)
-    _, block_w = sl.transformer_block(p, jnp.asarray(x), 2, False)
+    _, block_w = transformer_block(p, jnp.asarray(x), 2, False)
     np.testing.assert_allclose(w, block_w, rtol=1e-6)
     with pytest.raises(ValueError):
-        sl.attention_weights(p, jnp.asarray(x), opts, kind="lstm")
+        attention_weights(p, jnp.asarray(x), opts, kind="lstm")
 
 
 # --- embedding, positions, pooling ---------------------------------------------------------
@@ -324,7 +332,7 @@ def test_embedding_of_ids_equals_one_hot_times_table():
 
 @pytest.mark.parametrize("dim", [6, 7])
 def test_sinusoidal_table_matches_the_formula(dim):
-    table = np.asarray(sl.sinusoidal_table(9, dim))
+    table = np.asarray(sinusoidal_table(9, dim))
     expected = np.zeros((9, dim))
     for pos in range(9):
         for i in range(0, dim, 2):
@@ -339,7 +347,7 @@ def test_positional_adds_the_table_or_learned_positions():
     params, _, shape, opts = _init("positional", (9, 6))
     assert params == {} and shape == (9, 6)
     np.testing.assert_allclose(_apply("positional", params, jnp.asarray(x), opts),
-                               x + np.asarray(sl.sinusoidal_table(9, 6)), atol=1e-6)
+                               x + np.asarray(sinusoidal_table(9, 6)), atol=1e-6)
     params, _, _, opts = _init("positional", (9, 6), kind="learned")
     assert params["pos"].shape == (9, 6) and float(jnp.abs(params["pos"]).max()) < 0.2
     np.testing.assert_allclose(_apply("positional", params, jnp.asarray(x), opts),
@@ -424,12 +432,14 @@ def test_errors_name_the_layer_in_a_spec():
 def test_kinds_are_registered_once_with_defaults():
     import importlib
 
-    assert [k for k in engine.LAYERS if k in sl.SEQUENCE_KINDS] == list(sl.SEQUENCE_KINDS)
-    assert [kind for kind, _ in _EVERY] == list(sl.SEQUENCE_KINDS)
-    for kind in sl.SEQUENCE_KINDS:
+    assert [k for k in engine.LAYERS if k in SEQUENCE_KINDS] == list(SEQUENCE_KINDS)
+    assert [kind for kind, _ in _EVERY] == list(SEQUENCE_KINDS)
+    for kind in SEQUENCE_KINDS:
         for name, (check, default) in LAYERS.get(kind).options.items():
             assert check(default, name) == default
-    importlib.import_module("engine.sequence_layers")  # a second import is a no-op
+    for module in ("engine.blocks", "engine.blocks.embeddings", "engine.blocks.recurrent",
+                   "engine.blocks.attention", "engine.blocks.pooling"):
+        importlib.import_module(module)  # a second import is a no-op
 
 
 # --- flat params, jit and grad -------------------------------------------------------------
@@ -447,7 +457,7 @@ def test_params_are_flat_and_jit_and_grad_work(kind, opts):
     params, _, _, full = _init(kind, in_shape, **opts)
     assert isinstance(params, dict)
     assert all(isinstance(k, str) and isinstance(v, jax.Array) for k, v in params.items())
-    if kind in sl.RECURRENT_KINDS:
+    if kind in RECURRENT_KINDS:
         assert {k.removesuffix("_rev") for k in params} <= {"wx", "wh", "b", "bx", "bh"}
         assert any(k.endswith("_rev") for k in params)
     x = (jnp.asarray(np.random.default_rng(0).integers(0, 7, (3, 5)), jnp.int32)
@@ -473,9 +483,9 @@ def test_params_are_flat_and_jit_and_grad_work(kind, opts):
 def test_probe_functions_jit():
     params, _, _, opts = _init("lstm", (5, 3), units=4)
     x = jnp.asarray(_x(2, 5, 3))
-    states = jax.jit(lambda p, x: sl.recurrent_states("lstm", p, x, opts))(params, x)
+    states = jax.jit(lambda p, x: recurrent_states("lstm", p, x, opts))(params, x)
     assert states["h"].shape == states["c"].shape == (2, 5, 4)
     params, _, _, opts = _init("transformer", (5, 4), heads=2, causal=True)
-    w = jax.jit(lambda p, x: sl.attention_weights(p, x, opts, "transformer"))(
+    w = jax.jit(lambda p, x: attention_weights(p, x, opts, "transformer"))(
         params, jnp.asarray(_x(2, 5, 4)))
     assert w.shape == (2, 2, 5, 5)

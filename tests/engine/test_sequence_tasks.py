@@ -1,19 +1,19 @@
-"""Tests for engine.sequence_tasks: the registry, shapes, targets and argument checks."""
+"""Tests for engine.data.sequences: the registry, shapes, targets and argument checks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from engine.data import DATASETS, SequenceData, datasets_of, generate_task
 from engine.errors import SpecError
-from engine.sequence_tasks import SEQUENCE_TASKS, SequenceData, generate_task
 
-NAMES = SEQUENCE_TASKS.names()
+NAMES = list(datasets_of("sequence"))
 
 
 def _default(name: str, seed: int = 0, n: int = 64, noise: float = 0.0, **changes):
     """Generate ``name`` at its default length and symbols, with ``changes`` overriding."""
-    kind = SEQUENCE_TASKS.get(name)
+    kind = DATASETS.get(name)
     args = {"length": kind.length[1], "symbols": kind.symbols[1]} | changes
     return generate_task(name, seed, n, args["length"], args["symbols"], noise)
 
@@ -43,12 +43,12 @@ def test_registry_names_and_docs():
         "adding",
     ]
     for name in NAMES:
-        assert len(SEQUENCE_TASKS.describe(name)) > 20
+        assert len(DATASETS.describe(name)) > 20
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_kind_is_consistent(name):
-    kind = SEQUENCE_TASKS.get(name)
+    kind = DATASETS.get(name)
     assert kind.task in ("classification", "regression")
     assert (kind.input_dim == 0) == kind.tokens
     low, default, high = kind.length
@@ -73,7 +73,7 @@ def test_same_seed_same_data_other_seed_other_data(name):
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("bound", [0, 1, 2])
 def test_shapes_dtypes_and_ranges(name, bound):
-    kind = SEQUENCE_TASKS.get(name)
+    kind = DATASETS.get(name)
     n = 50
     data = _default(name, n=n, length=kind.length[bound], symbols=kind.symbols[bound])
 
@@ -259,24 +259,24 @@ def test_adding_target_is_the_sum_of_the_marked_values():
 
 
 def test_unknown_name_raises():
-    with pytest.raises(SpecError, match="unknown sequence task 'nope'") as err:
+    with pytest.raises(SpecError, match="unknown dataset 'nope'") as err:
         generate_task("nope", 0, 10, 5, 5, 0.0)
     assert err.value.field == "data.name"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_length_out_of_range_raises(name):
-    low, _, high = SEQUENCE_TASKS.get(name).length
-    symbols = SEQUENCE_TASKS.get(name).symbols[1]
+    low, _, high = DATASETS.get(name).length
+    symbols = DATASETS.get(name).symbols[1]
     for bad in (low - 1, high + 1):
         with pytest.raises(SpecError, match=f"{low} to {high}") as err:
             generate_task(name, 0, 10, bad, symbols, 0.0)
         assert err.value.field == "data.length"
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if SEQUENCE_TASKS.get(n).symbols != (0, 0, 0)])
+@pytest.mark.parametrize("name", [n for n in NAMES if DATASETS.get(n).symbols != (0, 0, 0)])
 def test_symbols_out_of_range_raises(name):
-    kind = SEQUENCE_TASKS.get(name)
+    kind = DATASETS.get(name)
     low, _, high = kind.symbols
     for bad in (low - 1, high + 1):
         with pytest.raises(SpecError, match=f"{low} to {high}") as err:
@@ -284,9 +284,9 @@ def test_symbols_out_of_range_raises(name):
         assert err.value.field == "data.symbols"
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if SEQUENCE_TASKS.get(n).symbols == (0, 0, 0)])
+@pytest.mark.parametrize("name", [n for n in NAMES if DATASETS.get(n).symbols == (0, 0, 0)])
 def test_symbols_ignored_where_unused(name):
-    kind = SEQUENCE_TASKS.get(name)
+    kind = DATASETS.get(name)
     a = generate_task(name, 0, 10, kind.length[1], 0, 0.0)
     b = generate_task(name, 0, 10, kind.length[1], 99, 0.0)
     np.testing.assert_array_equal(a.x, b.x)

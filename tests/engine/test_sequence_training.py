@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import engine
-from engine import SEQUENCE_KINDS, Spec, SpecError
-from engine.compile_count import count_compiles
+from engine import SEQUENCE_KINDS, ProbeOptions, Spec, SpecError
 from engine.presets import preset
+from engine.train import count_compiles
+from engine.train.metrics import example_hits
 
 
 def _spec(task: str, layers: list[dict], n: int = 400, **extra) -> Spec:
@@ -78,7 +81,7 @@ def test_masked_steps_do_not_count_in_loss_or_accuracy():
     p = np.asarray(o)[:, 7:, :]
     want = -np.log(np.take_along_axis(p, y[:, 7:, None], -1)[..., 0]).mean(-1)
     np.testing.assert_allclose(got, want, rtol=1e-4)
-    hits = np.asarray(fns.example_hits(o, jnp.asarray(y)))
+    hits = np.asarray(example_hits(exp.structure.net.head, o, jnp.asarray(y)))
     np.testing.assert_allclose(hits, (p.argmax(-1) == y[:, 7:]).mean(-1), rtol=1e-6)
 
 
@@ -125,8 +128,8 @@ def test_same_seed_same_curves_and_no_recompile_for_a_new_learning_rate():
 
 def _probe(spec: Spec, epochs: int = 3, example: int = 0):
     exp = engine.build(spec)
-    state, chunk = exp.train(exp.init(), epochs, probes=True, sequence=True, example=example,
-                             resolution=0, neuron_resolution=0)
+    options = ProbeOptions(resolution=0, neuron_resolution=0, sequence=True, example=example)
+    state, chunk = exp.train(exp.init(), epochs, probes=options)
     return exp, state, chunk.probes.sequence
 
 
@@ -175,23 +178,22 @@ def test_the_probed_example_is_a_value_not_a_recompile():
     spec = _spec("reverse", [{"type": "lstm", "units": 8}])
     exp, state, first = _probe(spec, epochs=1, example=0)
     with count_compiles() as box:
-        _, chunk = exp.train(state, 1, probes=True, sequence=True, example=7, resolution=0,
-                             neuron_resolution=0)
+        _, chunk = exp.train(state, 1, probes=ProbeOptions(resolution=0, neuron_resolution=0,
+                                                           sequence=True, example=7))
     assert box["compiles"] == 0
     assert not np.allclose(chunk.probes.sequence.output, first.output)
 
 
 def test_sequence_task_names_do_not_shadow_point_datasets():
-    assert not set(engine.SEQUENCE_TASKS.names()) & set(engine.DATASETS.names())
+    assert not set(engine.datasets_of("sequence")) & set(engine.datasets_of("points"))
 
 
 def test_probes_without_gradients_skip_them_and_keep_the_rest():
     exp = engine.build(_spec("reverse", [{"type": "lstm", "units": 8}]))
     state = exp.init()
-    _, full = exp.train(state, 0, probes=True, sequence=True, resolution=0,
-                        neuron_resolution=0)
-    _, light = exp.train(state, 0, probes=True, sequence=True, resolution=0,
-                         neuron_resolution=0, gradients=False)
+    options = ProbeOptions(resolution=0, neuron_resolution=0, sequence=True)
+    _, full = exp.train(state, 0, probes=options)
+    _, light = exp.train(state, 0, probes=dataclasses.replace(options, gradients=False))
     assert light.probes.grad_norm is None and light.probes.grad_hist is None
     assert full.probes.grad_norm is not None
     np.testing.assert_allclose(light.probes.sequence.output, full.probes.sequence.output)
@@ -219,7 +221,7 @@ def test_l2_shrinks_recurrent_and_embedding_weights_too():
         exp = engine.build(spec)
         state = exp.init()
         h, y = exp.dataset.arrays.x_train[:32], exp.dataset.arrays.y_train[:32]
-        return exp, jax.grad(lambda p: exp.fns._objective(
+        return exp, jax.grad(lambda p: exp.fns.objective(
             p, state.model_state, h, y, exp.values, None, True)[0])(state.params)
 
     _, plain = gradient(0.0)

@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 
 import engine
-from engine.activations import ACTIVATIONS
+from engine.blocks.activations import ACTIVATIONS
+from engine.blocks.initializers import INITIALIZERS
+from engine.blocks.layer import LAYERS
+from engine.blocks.losses import LOSSES
+from engine.blocks.optimizers import OPTIMIZERS
+from engine.blocks.schedules import SCHEDULES
 from engine.data import DATASETS
+from engine.data.features import FEATURES
 from engine.errors import SpecError
-from engine.features import FEATURES
-from engine.initializers import INITIALIZERS
-from engine.layers import LAYERS
-from engine.losses import LOSSES
-from engine.optimizers import OPTIMIZERS
 from engine.presets import PRESETS, preset
 from engine.registry import Registry
-from engine.schedules import SCHEDULES
 from engine.spec import MAX_JSON_CHARS, MAX_LAYERS, LayerSpec, Spec, dense
 
 ROOT = Path(__file__).resolve().parents[2]

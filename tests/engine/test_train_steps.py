@@ -8,8 +8,8 @@ import pytest
 
 import engine
 from engine import Spec
-from engine.compile_count import count_compiles
 from engine.presets import preset
+from engine.train import count_compiles
 
 
 def _spec(**extra) -> Spec:

@@ -25,12 +25,13 @@ from engine import (
     OPTIMIZERS,
     SCHEDULES,
     SEQUENCE_KINDS,
+    ProbeOptions,
     Spec,
     SpecError,
+    datasets_of,
 )
-from engine.compile_count import count_compiles
 from engine.presets import PRESETS, preset
-from engine.training import CAPACITIES, HISTORY, METRICS
+from engine.train import CAPACITIES, HISTORY, METRICS, count_compiles
 
 
 def _leaves(tree) -> list[np.ndarray]:
@@ -63,7 +64,7 @@ def _with(spec: Spec, **sections) -> Spec:
 
 # --- 1. every dataset with the default spec -------------------------------------------------
 
-DATASET_NAMES = [name for name in DATASETS.names() if name != "csv"]
+DATASET_NAMES = list(datasets_of("points"))  # the point sets (not the table, not sequences)
 
 
 @pytest.mark.parametrize("name", DATASET_NAMES)
@@ -322,7 +323,7 @@ def test_every_preset_has_a_check():
 def test_gradient_presets_cross_their_thresholds(name):
     exp = engine.build(preset(name))
     state = exp.init()
-    norms = exp.probe(state, resolution=8, neuron_resolution=4).grad_norm
+    norms = exp.probe(state, ProbeOptions(resolution=8, neuron_resolution=4)).grad_norm
     hidden = [i for i, p in enumerate(state.params) if "w" in p][:-1]
     low, high = GRADIENT_PRESET_RATIOS[name]
     assert low < float(norms[hidden[0]] / norms[hidden[-1]]) < high

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import engine
-from engine import DataError, Spec, SpecError, load_csv
+from engine import DataError, ProbeOptions, Spec, SpecError, load_csv
 from engine.data import MAX_CSV_BYTES
 from engine.io import MAX_ENTRIES, load_params, read_csv, save_params
-from engine.training import COMPILED_CACHE_SIZE, Compiled, _compiled, compiled
+from engine.train.compile import COMPILED_CACHE_SIZE, Compiled, _compiled, compiled
 from engine.untrusted import MAX_DEPTH, nesting_depth, parse_json
 
 # --- bounded JSON ----------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_a_wide_csv_gets_a_plane_over_two_chosen_columns() -> None:
     np.testing.assert_allclose(exp.dataset.centre, x.mean(axis=0), rtol=1e-4, atol=1e-4)
     state = exp.init()
     r = 9
-    p = exp.probe(state, resolution=r, neuron_resolution=5, plane=(1, 3))
+    p = exp.probe(state, ProbeOptions(resolution=r, neuron_resolution=5, plane=(1, 3)))
     assert p.output.shape == (r, r, 1)
     assert [n.shape[:2] for n in p.neurons] == [(5, 5)] * len(p.neurons)
     # The grid's point (row i, column j): column b across, column d up, a and c at means.

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from engine.backprop import trace
-from playground import backprop_view as bv
+from engine.teach.backprop import trace
+from playground import backprop as bv
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "backprop.py")
 

@@ -7,7 +7,7 @@ import stat
 import jax
 import pytest
 
-from playground import compile_cache
+from playground.core import compile_cache
 
 
 @pytest.fixture(autouse=True)

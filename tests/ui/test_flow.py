@@ -13,7 +13,8 @@ import engine
 from engine import Spec
 from engine.presets import PRESETS, preset, topic_presets
 from playground import flow
-from playground import state as S
+from playground.core import session as S
+from playground.core import url
 from tests.ui.apptest import messages, ok, page_keys, run_page, widget
 
 TIMEOUT = 120
@@ -95,7 +96,7 @@ def test_loading_a_gradient_preset() -> None:
 
 def test_a_link_opens_its_setup_and_a_bad_link_keeps_the_default() -> None:
     spec = preset("exploding_normal_init")
-    at = page({"s": S.spec_to_query(spec)})
+    at = page({"s": url.spec_to_query(spec)})
     ok(at)
     assert at.session_state[GF[S.SPEC]] == spec
     bad = page({"s": '{"model": {"layers": [{"type": "dense", "units": -3}]}}'})
@@ -133,7 +134,7 @@ def _frame(spec: Spec, frames: int = 3, selected: int = 0):
     state = exp.init()
     trace = {"epoch": [], "grad": [], "act": [], "w": []}
     for _ in range(frames):
-        state, chunk = exp.train(state, 1, probes=True, **flow.PROBES)
+        state, chunk = exp.train(state, 1, flow.PROBES)
         params = [{k: np.asarray(v) for k, v in p.items()} for p in state.params]
         dense = [i for i, p in enumerate(params) if "w" in p]
         trace["epoch"].append(int(state.epoch))
@@ -176,8 +177,8 @@ def test_heatmap_maps_log_norms_onto_bytes() -> None:
 
 def test_trace_keeps_only_the_latest_frames(monkeypatch) -> None:
     store: dict = {}
-    monkeypatch.setattr(flow.st, "session_state", store)
-    monkeypatch.setattr(flow.S, "key", lambda name: name)
+    monkeypatch.setattr(S.st, "session_state", store)  # the session's one owner
+    monkeypatch.setattr(S, "key", lambda name: name)
 
     class P:
         grad_norm = np.ones(3)
@@ -197,11 +198,11 @@ def test_trace_keeps_only_the_latest_frames(monkeypatch) -> None:
 @pytest.mark.parametrize("name", ["reverse_lstm", "sentiment_gru"])
 def test_a_sequence_link_is_refused_here_and_on_the_playground(name: str) -> None:
     spec = preset(name)
-    at = page({"s": S.spec_to_query(spec)})
+    at = page({"s": url.spec_to_query(spec)})
     assert not at.exception
     assert at.session_state[GF[S.SPEC]] == flow.DEFAULT
     assert any("Sequences and attention page" in m for m in messages(at))
-    lab = run_page("lab", {"s": S.spec_to_query(spec)}, TIMEOUT)
+    lab = run_page("lab", {"s": url.spec_to_query(spec)}, TIMEOUT)
     assert not lab.exception
     assert any("Sequences and attention page" in e.value for e in lab.error)
 
@@ -209,9 +210,9 @@ def test_a_sequence_link_is_refused_here_and_on_the_playground(name: str) -> Non
 def test_the_setup_goes_back_into_a_url_that_lost_it() -> None:
     """Moving between pages drops the query; the page writes its setup back."""
     spec = preset("sigmoid_residual")
-    at = page({"s": S.spec_to_query(spec)})
+    at = page({"s": url.spec_to_query(spec)})
     at.query_params.clear()
     at.run()
     ok(at)
     assert at.session_state[GF[S.SPEC]] == spec
-    assert S.spec_from_query(at.query_params["s"]) == spec
+    assert url.spec_from_query(at.query_params["s"]) == spec

@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 
 import engine
-from engine import Spec
+from engine import ProbeOptions, Spec
 from engine.presets import PRESETS, preset
-from playground import flow, frames, limits, sequences
-from playground import page as lab_page
-from playground import state as S
-from playground.safe import finite, plain
+from playground import flow, lab_frame, sequence_frame, sequences
+from playground import lab as lab_page
+from playground.core import limits, url
+from playground.core import session as S
+from playground.core.encode import finite, plain
 from tests.ui.apptest import messages, page_keys, run_page, shown
 
 TIMEOUT = 180
@@ -90,7 +91,7 @@ def test_a_hostile_link_gets_one_plain_message_and_the_default(name, case) -> No
 
 def test_a_hostile_link_in_a_running_session_keeps_the_setup_built() -> None:
     good = preset("xor_backprop")
-    at = run_page("lab", {"s": S.spec_to_query(good)}, TIMEOUT)
+    at = run_page("lab", {"s": url.spec_to_query(good)}, TIMEOUT)
     assert at.session_state[S.SPEC] == good and not at.error
     at.query_params["s"] = HOSTILE_LINKS["huge network"]
     at.run()
@@ -122,14 +123,14 @@ POINT_EXTREMES = {
 
 
 def _merge(patch: dict) -> Spec:
-    return Spec.from_dict(S.merge(Spec().to_dict(), patch))
+    return Spec.from_dict(url.merge(Spec().to_dict(), patch))
 
 
 @pytest.mark.parametrize("name", ["lab", "flow"])
 @pytest.mark.parametrize("case", POINT_EXTREMES)
 def test_every_value_the_engine_accepts_opens_as_it_is(name, case) -> None:
     spec = _merge(POINT_EXTREMES[case])
-    at = run_page(name, {"s": S.spec_to_query(spec)}, TIMEOUT)
+    at = run_page(name, {"s": url.spec_to_query(spec)}, TIMEOUT)
     assert not at.exception, [e.value for e in at.exception]
     assert messages(at) == []
     assert at.session_state[spec_key(name)] == spec  # nothing silently changed
@@ -141,9 +142,9 @@ def test_every_value_the_engine_accepts_opens_as_it_is(name, case) -> None:
     {"model": {"layers": []}},
 ])
 def test_every_sequence_value_the_engine_accepts_opens(patch) -> None:
-    spec = Spec.from_dict(S.merge(preset("sine_rnn").to_dict(), patch))
+    spec = Spec.from_dict(url.merge(preset("sine_rnn").to_dict(), patch))
     engine.build(spec)  # the engine accepts it ...
-    at = run_page("sequences", {"s": S.spec_to_query(spec)}, TIMEOUT)
+    at = run_page("sequences", {"s": url.spec_to_query(spec)}, TIMEOUT)
     assert not at.exception, [e.value for e in at.exception]
     assert messages(at) == []  # ... so the page opens it, as it is
     assert at.session_state[spec_key("sequences")] == spec
@@ -179,11 +180,11 @@ def test_an_upload_with_script_in_its_labels_trains_and_keeps_them_as_text() -> 
     assert "Across (\u2192)" in labels and "Up (\u2191)" in labels
     # the frame carries the class names as data (the view sets them with textContent)
     state = at.session_state[S.TRAIN_STATE]
-    probes = exp.probe(state, resolution=20, neuron_resolution=8, plane=(2, 0))
-    frame = frames.make_frame(exp, [dict(p) for p in state.params], probes, 0, {}, {
-        "train_loss": []}, frames.View(plane=(2, 0)), confusion_counts=exp.confusion_matrix(
+    probes = exp.probe(state, ProbeOptions(resolution=20, neuron_resolution=8, plane=(2, 0)))
+    frame = lab_frame.make_frame(exp, [dict(p) for p in state.params], probes, 0, {}, {
+        "train_loss": []}, lab_frame.View(plane=(2, 0)), confusion_counts=exp.confusion_matrix(
             state))
-    assert frames.short(evil) in frame["confusion"]["names"]  # as text, cut to 40 characters
+    assert lab_frame.short(evil) in frame["confusion"]["names"]  # as text, cut to 40 characters
     assert not any("html" in k for k in frame)  # no field carries markup
     assert frame["grid"] and frame["res"] == 20
 
@@ -235,19 +236,19 @@ def test_a_diverged_network_still_makes_a_valid_frame(preset_name) -> None:
     exp = engine.build(preset(preset_name))
     state = _diverged(exp)
     if preset_name == "tf_playground":
-        probes = exp.probe(state, resolution=20, neuron_resolution=8)
-        frame = frames.make_frame(exp, state.params, probes, 3, exp.metrics(state),
-                                  {"train_loss": [np.nan, np.inf]}, frames.View())
+        probes = exp.probe(state, ProbeOptions(resolution=20, neuron_resolution=8))
+        frame = lab_frame.make_frame(exp, state.params, probes, 3, exp.metrics(state),
+                                  {"train_loss": [np.nan, np.inf]}, lab_frame.View())
     elif preset_name == "vanishing_sigmoid":
-        probes = exp.probe(state, resolution=0, neuron_resolution=0, layers=True)
+        probes = exp.probe(state, ProbeOptions(resolution=0, neuron_resolution=0, layers=True))
         trace = {"epoch": [0], "grad": [np.full(11, np.nan)],
                  "act": [np.asarray(probes.layers.act_stats)],
                  "w": [np.asarray(probes.layers.weight_stats)]}
         frame = flow.make_flow_frame(exp, state.params, probes, 3, {"train_loss": []}, trace,
                                      0, exp.metrics(state))
     else:
-        probes = exp.probe(state, resolution=0, neuron_resolution=0, sequence=True)
-        frame = sequences.make_seq_frame(exp, probes, 3, {"train_loss": [np.nan]}, 0,
+        probes = exp.probe(state, ProbeOptions(resolution=0, neuron_resolution=0, sequence=True))
+        frame = sequence_frame.make_seq_frame(exp, probes, 3, {"train_loss": [np.nan]}, 0,
                                          exp.metrics(state))
     json.dumps(finite(frame), allow_nan=False)  # what the live view sends
 
@@ -259,10 +260,11 @@ def test_a_sequence_frame_stays_within_its_size_budget() -> None:
                                {"type": "lstm", "units": 256, "bidirectional": True,
                                 "sequences": False}]}})
     exp = engine.build(spec)
-    probes = exp.probe(exp.init(), resolution=0, neuron_resolution=0, sequence=True)
-    frame = sequences.make_seq_frame(exp, probes, 0, {"train_loss": []}, 0, {})
+    probes = exp.probe(exp.init(), ProbeOptions(resolution=0, neuron_resolution=0,
+                                                sequence=True))
+    frame = sequence_frame.make_seq_frame(exp, probes, 0, {"train_loss": []}, 0, {})
     size = len(json.dumps(finite(frame)))
-    assert size < 1.5 * sequences.PICTURE_BYTES + 50_000, size
+    assert size < 1.5 * sequence_frame.PICTURE_BYTES + 50_000, size
     assert frame["omitted"] and "attention map" in frame["omitted"]
     assert frame["attention"]  # what fits is still drawn
 
@@ -291,3 +293,14 @@ def test_the_server_side_upload_cap_is_set() -> None:
     config = (Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text()
     cap = int(re.search(r"maxUploadSize\s*=\s*(\d+)", config).group(1))
     assert cap <= 50  # MB: Streamlit's default of 200 would let anyone post 200 MB
+
+
+def test_a_heavy_network_draws_coarser_grids() -> None:
+    light = engine.build(preset("tf_playground"))
+    probes = ProbeOptions(resolution=100, neuron_resolution=20)
+    assert limits.fit_probes(light, probes) == probes
+    heavy = engine.build(Spec.from_dict({"data": {"name": "circle", "n": 400},
+                                         "model": {"layers": [_dense(256)] * 6}}))
+    fitted = limits.fit_probes(heavy, probes)
+    assert 16 <= fitted.resolution < 100 and fitted.neuron_resolution <= 20
+    assert fitted.resolution ** 2 * heavy.cost.forward_flops <= 1.1 * limits.GRID_FLOPS

@@ -22,8 +22,9 @@ from streamlit.testing.v1 import AppTest
 import engine
 from engine import Spec
 from engine.presets import preset
-from playground import state as S
-from playground.export import script_for
+from playground.core import session as S
+from playground.core import url
+from playground.core.export import script_for
 from tests.ui.apptest import messages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +184,7 @@ def test_url_with_a_valid_setup_loads_it() -> None:
     assert at.session_state[S.EXPERIMENT].spec == want
     assert widget(at, "selectbox", "Dataset").value == "xor"
     assert widget(at, "select_slider", "Learning rate").value == 0.1
-    assert S.spec_from_query(at.query_params["s"]) == want
+    assert url.spec_from_query(at.query_params["s"]) == want
 
 
 BAD_URLS = {
@@ -203,7 +204,7 @@ def test_malformed_url_shows_an_error_and_the_default(text: str) -> None:
     assert len(errs) == 1 and "link" in errs[0].lower(), errs
     assert at.session_state[S.SPEC] == DEFAULT
     assert epoch(at) == 0
-    assert S.spec_from_query(at.query_params["s"]) == DEFAULT  # the URL is repaired
+    assert url.spec_from_query(at.query_params["s"]) == DEFAULT  # the URL is repaired
 
 
 def test_url_changed_during_a_session_loads_the_new_setup() -> None:
@@ -346,7 +347,7 @@ def test_loading_a_preset_applies_it() -> None:
 def test_a_link_to_a_deeper_network_than_the_menus_offer_opens(name: str) -> None:
     """Ten hidden layers (the menu offers 8): the menu widens, nothing crashes or changes."""
     spec = preset(name)
-    at = lab({"s": S.spec_to_query(spec)})
+    at = lab({"s": url.spec_to_query(spec)})
     ok(at)
     assert errors(at) == []
     assert at.session_state[S.SPEC] == spec  # residual and norm options kept by the controls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import numpy as np
@@ -10,10 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine
-from engine import SEQUENCE_TASKS, Spec
+from engine import DATASETS, Spec, datasets_of
 from engine.presets import PRESETS, preset, topic_presets
-from playground import sequences
-from playground import state as S
+from playground import sequence_frame, sequences
+from playground.core import session as S
+from playground.core import url
 from tests.ui.apptest import messages, ok, page_keys, run_page, widget
 
 TIMEOUT = 180
@@ -25,7 +27,7 @@ def page(query: dict[str, str] | None = None) -> AppTest:
 
 
 def link(spec: Spec) -> dict[str, str]:
-    return {"s": S.spec_to_query(spec)}
+    return {"s": url.spec_to_query(spec)}
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +107,9 @@ def test_compare_mode_trains_four_models_side_by_side() -> None:
         int(m["state"].epoch) == 0 for m in at.session_state[SQ[S.COMPARE]]["models"].values())
 
 
-@pytest.mark.parametrize("task", SEQUENCE_TASKS.names())
+@pytest.mark.parametrize("task", datasets_of("sequence"))
 def test_compare_stacks_build_for_every_task(task: str) -> None:
-    kind = SEQUENCE_TASKS.get(task)
+    kind = DATASETS.get(task)
     spec = Spec.from_dict({"data": {"name": task, "n": 100}})
     for name, layers in sequences.compare_stacks(spec, kind.tokens, kind.per_token).items():
         d = spec.to_dict()
@@ -120,10 +122,10 @@ def test_compare_stacks_build_for_every_task(task: str) -> None:
 
 def _frame(spec: Spec, example: int = 2):
     exp = engine.build(spec)
-    state, chunk = exp.train_steps(exp.init(), 2 * exp.steps_per_epoch, probes=True,
-                                   example=example, **sequences.PROBES)
+    state, chunk = exp.train_steps(exp.init(), 2 * exp.steps_per_epoch,
+                                   dataclasses.replace(sequences.PROBES, example=example))
     hist = {k: list(v) for k, v in chunk.history.items() if k.endswith("loss")}
-    frame = sequences.make_seq_frame(exp, chunk.probes, int(state.epoch), hist, example)
+    frame = sequence_frame.make_seq_frame(exp, chunk.probes, int(state.epoch), hist, example)
     json.dumps(frame)  # JSON-able
     return exp, frame
 

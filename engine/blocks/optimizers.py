@@ -1,0 +1,79 @@
+"""Optimizers from optax, in one registry, built from traced values at every step.
+
+The update rule is optax's; its hyperparameters (learning rate, momentum, betas,
+...) are the traced values of ``engine.values``, passed to the optax factory inside
+the compiled step. So changing one never recompiles, and the optimizer's state holds
+only what the rule itself keeps (velocities, moments), never a second copy of the
+hyperparameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import optax
+
+from engine.registry import Registry
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An optax optimizer factory and the spec fields it reads.
+
+    Attributes:
+        factory: builds the ``optax.GradientTransformation`` from keyword values.
+        hparams: optax argument name -> spec field (``optimizer.<field>``, also the
+            field of ``engine.values.OptimizerValues``).
+    """
+
+    factory: Callable[..., optax.GradientTransformation]
+    hparams: Mapping[str, str]
+
+
+def _sgd(learning_rate):
+    return optax.sgd(learning_rate)
+
+
+def _momentum(learning_rate, momentum):
+    return optax.sgd(learning_rate, momentum=momentum)
+
+
+def _nesterov(learning_rate, momentum):
+    return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
+
+
+_LR = {"learning_rate": "learning_rate"}
+_ADAM = {**_LR, "b1": "b1", "b2": "b2", "eps": "eps"}
+OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
+OPTIMIZERS.register("sgd", Optimizer(_sgd, _LR),
+                    "Gradient descent: full batch, mini-batch or one example at a time by "
+                    "batch size.")
+OPTIMIZERS.register("momentum", Optimizer(_momentum, {**_LR, "momentum": "momentum"}),
+                    "SGD with momentum: a velocity that accumulates past gradients.")
+OPTIMIZERS.register("nesterov", Optimizer(_nesterov, {**_LR, "momentum": "momentum"}),
+                    "Nesterov momentum: looks ahead along the velocity before the gradient.")
+OPTIMIZERS.register("adagrad", Optimizer(optax.adagrad, {**_LR, "eps": "eps"}),
+                    "Adagrad: per-weight rates that shrink with the sum of squared gradients.")
+OPTIMIZERS.register("rmsprop", Optimizer(optax.rmsprop, {**_LR, "decay": "decay", "eps": "eps"}),
+                    "RMSprop: per-weight rates from a moving average of squared gradients.")
+OPTIMIZERS.register("adam", Optimizer(optax.adam, _ADAM),
+                    "Adam: momentum plus RMSprop-style per-weight rates, with bias correction.")
+OPTIMIZERS.register("adamw", Optimizer(optax.adamw, {**_ADAM, "weight_decay": "weight_decay"}),
+                    "AdamW: Adam with decoupled weight decay.")
+
+
+def make_optimizer(name: str, values: Any, learning_rate: jax.Array
+                   ) -> optax.GradientTransformation:
+    """The optax optimizer ``name`` with its hyperparameters from ``values``.
+
+    Args:
+        name: an ``OPTIMIZERS`` entry.
+        values: an ``OptimizerValues`` (traced scalars, or plain numbers).
+        learning_rate: this step's rate (after the schedule and warm-up).
+    """
+    opt = OPTIMIZERS.get(name)
+    kwargs = {arg: getattr(values, field) for arg, field in opt.hparams.items()}
+    return opt.factory(**{**kwargs, "learning_rate": learning_rate})

@@ -1,0 +1,121 @@
+"""Statistics the pictures show: histograms, norms, and how each dense layer behaves.
+
+Computed inside jit, with no data-dependent shapes: a histogram has a fixed number
+of bins over ``[-m, m]`` where ``m`` is the largest magnitude.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from engine.blocks import ACTIVATIONS
+from engine.blocks.dense import dense_preactivation
+
+HIST_BINS = 20
+DEAD_SLOPE = 0.01  # a unit whose slope stays below this share of the peak is "dead"
+SATURATED_SLOPE = 0.05  # a pre-activation where the slope is below this share is saturated
+STATS = ("min", "mean - std", "mean", "mean + std", "max")  # columns of the *_stats arrays
+
+
+class LayerStats(NamedTuple):
+    """How each hidden dense layer behaves on the training set (Lh = their number).
+
+    Attributes:
+        pre_hist: histogram counts of the pre-activations z = norm(x W + b), (Lh, HIST_BINS),
+            over [-pre_range, pre_range].
+        pre_range: their half-widths, (Lh,).
+        act_stats: ``STATS`` of the activation's outputs f(z), (Lh, 5).
+        weight_stats: ``STATS`` of the weights of every dense layer, output included, (Ld, 5).
+        dead: share of units whose slope f'(z) stays below ``DEAD_SLOPE`` of the
+            activation's peak on every training example (a ReLU that never fires), (Lh,).
+        saturated: share of (example, unit) pairs where f'(z) is below
+            ``SATURATED_SLOPE`` of the peak, (Lh,); NaN for softmax.
+    """
+
+    pre_hist: jax.Array
+    pre_range: jax.Array
+    act_stats: jax.Array
+    weight_stats: jax.Array
+    dead: jax.Array
+    saturated: jax.Array
+
+
+def histogram(values: jax.Array, bins: int = HIST_BINS) -> tuple[jax.Array, jax.Array]:
+    """Counts of ``values`` (any shape) in ``bins`` equal bins over [-m, m], m = max |v|.
+
+    Returns ``(counts (bins,), m)``. Inside jit: no data-dependent shapes.
+    """
+    v = values.ravel()
+    m = jnp.maximum(jnp.max(jnp.abs(v)), 1e-12)
+    idx = jnp.clip(jnp.floor((v / m + 1.0) * 0.5 * bins), 0, bins - 1).astype(jnp.int32)
+    return jnp.bincount(idx, length=bins), m
+
+
+def tree_norm(tree) -> jax.Array:
+    """Euclidean norm of all leaves of a pytree (0 for an empty tree)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    if not leaves:
+        return jnp.float32(0.0)
+    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves))
+
+
+def stats(values: jax.Array) -> jax.Array:
+    """``STATS`` of all elements of ``values``: (5,) min, mean -/+ std, mean, max."""
+    v = values.ravel()
+    mean, std = jnp.mean(v), jnp.std(v)
+    return jnp.stack([jnp.min(v), mean - std, mean, mean + std, jnp.max(v)])
+
+
+@functools.cache
+def peak_slope(activation: str) -> float:
+    """Largest |f'(z)| of an elementwise activation over z in [-20, 20] (PReLU at 0.25)."""
+    act = ACTIVATIONS.get(activation)
+    with jax.ensure_compile_time_eval():
+        z = jnp.linspace(-20.0, 20.0, 4001)
+        f = lambda zz: act(zz, jnp.float32(0.25))  # noqa: E731
+        slope = jax.jvp(f, (z,), (jnp.ones_like(z),))[1]
+        return float(np.max(np.abs(np.asarray(slope))))
+
+
+def layer_stats(layers: Sequence, params: list[dict], state: list[dict],
+                inputs: Sequence[jax.Array]) -> LayerStats:
+    """``LayerStats`` of the hidden dense layers, evaluation mode.
+
+    ``layers`` are the hidden ``LayerSpec``s, ``inputs[i]`` the input of layer i on
+    the training set (batch, fan_in); ``params``/``state`` include the output layer.
+    """
+    pre_h, pre_r, act_s, dead, sat = [], [], [], [], []
+    for i, layer in enumerate(layers):
+        if layer.type != "dense":
+            continue
+        opts = layer.opts()
+        z, _ = dense_preactivation(params[i], state[i], inputs[i], opts, train=False)
+        name = opts["activation"]
+        act = ACTIVATIONS.get(name)
+        f = lambda zz, act=act, i=i: act(zz, params[i].get("alpha"))  # noqa: E731
+        a, slope = jax.jvp(f, (z,), (jnp.ones_like(z),))  # elementwise f'(z)
+        counts, m = histogram(z)
+        pre_h.append(counts)
+        pre_r.append(m)
+        act_s.append(stats(a))
+        if name == "softmax":  # not elementwise: no per-unit slope to speak of
+            dead.append(jnp.float32(jnp.nan))
+            sat.append(jnp.float32(jnp.nan))
+            continue
+        slope = jnp.abs(slope) / peak_slope(name)  # (batch, units), 1 = steepest
+        dead.append(jnp.mean(jnp.all(slope < DEAD_SLOPE, axis=0)))
+        sat.append(jnp.mean(slope < SATURATED_SLOPE))
+    weights = [stats(p["w"]) for p in params if "w" in p]
+
+    def stack(xs, shape):
+        return jnp.stack(xs) if xs else jnp.zeros(shape, jnp.float32)
+
+    return LayerStats(stack(pre_h, (0, HIST_BINS)).astype(jnp.float32), stack(pre_r, (0,)),
+                      stack(act_s, (0, len(STATS))), stack(weights, (0, len(STATS))),
+                      stack(dead, (0,)), stack(sat, (0,)))

@@ -1,0 +1,146 @@
+"""The fused training loop: K epochs (or K steps) in one jitted call.
+
+Epochs run inside a ``fori_loop`` (the count is traced: any K up to the capacity
+reuses one compilation), each a ``lax.scan`` over its mini-batches. After every
+epoch: metrics of every split, divergence (a NaN keeps the last finite state) and
+early stopping (the best weights come back, as Keras' ``restore_best_weights``).
+Training by steps stops inside an epoch (``TrainState.cursor``) and draws the very
+batches training by epochs would.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from engine.train.pack import all_finite
+from engine.train.state import HISTORY, Monitor, TrainState
+
+
+class Loop(NamedTuple):
+    """What one call's epochs share (loop-invariant, built once per call)."""
+
+    fns: Any  # the ``Compiled`` functions of the structure
+    feats: tuple[jax.Array, tuple[int, ...]]  # every split's features, and the sizes
+    h_train: jax.Array  # (n, F...) training features
+    y_train: jax.Array  # (n, ...) training labels
+    batch: int
+    steps: int  # batches per epoch; a last partial batch is skipped
+    has_val: bool
+    data: Any  # DataArrays
+    values: Any  # Values
+
+
+def epoch_order(lp: Loop, st: TrainState) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The epoch's next key, its batch order and dropout keys, from ``st.key``."""
+    key, k_perm, k_drop = jax.random.split(st.key, 3)
+    n = lp.h_train.shape[0]
+    perm = jax.random.permutation(k_perm, n)[: lp.steps * lp.batch]
+    return key, perm, jax.random.split(k_drop, lp.steps)
+
+
+def run_epoch(lp: Loop, st: TrainState) -> tuple[TrainState, dict]:
+    """One shuffled pass in mini-batches, then the epoch's end."""
+    key, perm, keys = epoch_order(lp, st)
+    shape = (lp.steps, lp.batch)
+    hb = lp.h_train[perm].reshape(*shape, *lp.h_train.shape[1:])  # (steps, batch, F...)
+    yb = lp.y_train[perm].reshape(*shape, *lp.y_train.shape[1:])
+
+    def one(carry, batch):
+        params, opt_state, mstate, t = carry
+        params, opt_state, mstate = lp.fns.update(params, opt_state, mstate, t, *batch,
+                                                  lp.values)
+        return (params, opt_state, mstate, t + 1), None
+
+    (params, opt_state, mstate, t), _ = jax.lax.scan(
+        one, (st.params, st.opt_state, st.model_state, st.step), (hb, yb, keys),
+        unroll=1)  # unrolling buys little here and doubles compile time
+    return end_epoch(lp, st, params, opt_state, mstate, t, key)
+
+
+def end_epoch(lp: Loop, st: TrainState, params, opt_state, mstate, t: jax.Array,
+              key: jax.Array) -> tuple[TrainState, dict]:
+    """Metrics, divergence (back to ``st``), early stopping: the epoch's end."""
+    values = lp.values
+    m = lp.fns.metrics(params, mstate, lp.feats, lp.data, values)
+    finite = jnp.isfinite(m["train_loss"]) & all_finite(params)
+    # Divergence keeps the last finite state (the start of this epoch). One cond, not a
+    # where per leaf: on CPU every tiny kernel costs ~1 us.
+    params, opt_state, mstate, t = jax.lax.cond(
+        finite, lambda a, b: a, lambda a, b: b, (params, opt_state, mstate, t),
+        (st.params, st.opt_state, st.model_state, st.step))
+    mon, epoch, best_params = st.monitor, st.epoch + jnp.where(finite, 1, 0), st.best_params
+    if lp.has_val:
+        es = values.early_stopping
+        improved = finite & (m["val_loss"] < mon.best_val - es.min_delta)
+        best_params = jax.lax.cond(improved, lambda p, b: p, lambda p, b: b, params,
+                                   st.best_params)
+        bad = jnp.where(improved, 0, mon.bad_epochs + 1)
+        stop = finite & (es.patience > 0) & (bad >= es.patience)
+        mon = Monitor(jnp.where(improved, m["val_loss"], mon.best_val),
+                      jnp.where(improved, epoch, mon.best_epoch), bad, stop, ~finite)
+        # Early stopping keeps the best weights, as Keras' restore_best_weights.
+        params = jax.lax.cond(stop, lambda b, p: b, lambda b, p: p, best_params, params)
+    else:
+        best_params = params
+        mon = mon._replace(diverged=~finite)
+    m["learning_rate"] = lp.fns.learning_rate(st.step, values)
+    m["trained"] = finite
+    return TrainState(params, opt_state, mstate, key, t, epoch, mon, best_params,
+                      jnp.int32(0)), m
+
+
+def no_metrics() -> dict:
+    """The row of an epoch that did not run (stopped, diverged or not yet ended)."""
+    m = {k: jnp.float32(jnp.nan) for k in HISTORY[:-1]}
+    m["trained"] = jnp.bool_(False)
+    return m
+
+
+def one_step(lp: Loop, st: TrainState) -> tuple[TrainState, dict, jax.Array]:
+    """One batch of the epoch at ``st.cursor``; the epoch's end when it is the last."""
+    key, perm, keys = epoch_order(lp, st)  # the same order run_epoch would draw
+    idx = jax.lax.dynamic_slice_in_dim(perm, st.cursor * lp.batch, lp.batch)
+    params, opt_state, mstate = lp.fns.update(
+        st.params, st.opt_state, st.model_state, st.step, lp.h_train[idx], lp.y_train[idx],
+        keys[st.cursor], lp.values)
+    moved = st._replace(params=params, opt_state=opt_state, model_state=mstate,
+                        step=st.step + 1, cursor=st.cursor + 1)
+    # Checked every step: a NaN must not ride along to the end of the epoch.
+    ok = all_finite(params)
+    halted = st._replace(monitor=st.monitor._replace(diverged=jnp.bool_(True)))
+    new = jax.lax.cond(ok, lambda a, b: a, lambda a, b: b, moved, halted)
+    ended = ok & (new.cursor == lp.steps)
+    new, m = jax.lax.cond(
+        ended, lambda s: end_epoch(lp, st, s.params, s.opt_state, s.model_state, s.step, key),
+        lambda s: (s, no_metrics()), new)
+    return new, m, ended
+
+
+def fit(lp: Loop, state: TrainState, count: jax.Array, capacity: int,
+        by_steps: bool) -> tuple[TrainState, jax.Array, jax.Array]:
+    """Train ``count`` (traced, <= ``capacity``) epochs, or that many steps.
+
+    Returns ``(state, table, rows)``: ``table`` is (capacity, len(HISTORY)), a row per
+    epoch that ended (rows past the last are NaN), and ``rows`` how many were written.
+    """
+
+    def body(i, carry):
+        st, table, rows = carry
+        done = st.monitor.stopped | st.monitor.diverged
+        if by_steps:
+            st, m, ended = jax.lax.cond(done, lambda s: (s, no_metrics(), jnp.bool_(False)),
+                                        lambda s: one_step(lp, s), st)
+        else:
+            st, m = jax.lax.cond(done, lambda s: (s, no_metrics()),
+                                 lambda s: run_epoch(lp, s), st)
+            ended = jnp.bool_(True)
+        row = jnp.stack([m[k].astype(jnp.float32) for k in HISTORY])
+        table = jax.lax.dynamic_update_index_in_dim(table, row, rows, 0)
+        return st, table, rows + ended.astype(jnp.int32)
+
+    table = jnp.full((capacity, len(HISTORY)), jnp.nan, jnp.float32)
+    return jax.lax.fori_loop(0, jnp.minimum(count, capacity), body,
+                             (state, table, jnp.int32(0)))

@@ -1,0 +1,109 @@
+"""Training state: the ``TrainState`` pytree, what a training call returns, and the
+structural key of compiled functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from engine.blocks.optimizers import make_optimizer
+from engine.model import Network, init_network
+from engine.probes import Probes
+
+SPLITS = ("train", "val", "test")
+METRICS = ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
+           "test_accuracy")
+HISTORY = (*METRICS, "learning_rate", "trained")  # columns of a chunk's history table
+CAPACITIES = (32, 1024)  # history buffer sizes: one compilation each, any K below
+
+
+class Monitor(NamedTuple):
+    """Early-stopping and divergence bookkeeping (all scalars)."""
+
+    best_val: jax.Array  # best validation loss so far (inf before the first epoch)
+    best_epoch: jax.Array  # epoch (1-based) of that loss, 0 if none
+    bad_epochs: jax.Array  # epochs since the last improvement
+    stopped: jax.Array  # early stopping fired
+    diverged: jax.Array  # a NaN/inf appeared; the last finite state was kept
+
+
+class TrainState(NamedTuple):
+    """Everything that changes while training, as one pytree.
+
+    Attributes:
+        params: list (one per layer, output last) of dicts of arrays.
+        opt_state: the optimizer's state (velocities, moments; no hyperparameters).
+        model_state: batch-norm running statistics, list per layer.
+        key: PRNG key for shuffling and dropout.
+        step: optimizer steps taken (int32).
+        epoch: epochs completed (int32).
+        monitor: early stopping and divergence.
+        best_params: parameters at the best validation loss (== params without validation).
+        cursor: batches of the current epoch already taken (int32); 0 between epochs.
+            Only ``train_chunk(by_steps=True)`` stops inside an epoch; a call by
+            epochs starts the epoch over from its first batch.
+    """
+
+    params: Any
+    opt_state: Any
+    model_state: Any
+    key: jax.Array
+    step: jax.Array
+    epoch: jax.Array
+    monitor: Monitor
+    best_params: Any
+    cursor: jax.Array
+
+
+class Chunk(NamedTuple):
+    """What one training call returns besides the new state (host NumPy arrays).
+
+    Attributes:
+        history: per-epoch metrics, each (K,): ``METRICS`` plus ``learning_rate``
+            and ``trained`` (False for epochs skipped after stopping or divergence).
+        probes: ``Probes`` (NumPy arrays) when asked for, else None.
+    """
+
+    history: dict[str, np.ndarray]
+    probes: Probes | None
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The structural part of an experiment: the cache key of compiled functions.
+
+    Values (learning rate, rates, momentum, ...) are deliberately absent.
+    """
+
+    net: Network
+    input_dim: int
+    optimizer: str
+    schedule: str
+    regularization: str  # "none", "l1" or "l2"
+    clip: bool
+    batch_size: int
+
+
+def init_state(structure: Structure, values: Any, key: jax.Array) -> TrainState:
+    """A fresh ``TrainState``: parameters drawn from ``key``, optimizer state built.
+
+    ``values`` is the experiment's ``Values`` (the optimizer's state has the same shape
+    whatever the hyperparameters' values).
+    """
+    k_init, k_train = jax.random.split(key)
+    params, mstate = init_network(structure.net, k_init)
+    opt = values.optimizer
+    opt_state = make_optimizer(structure.optimizer, opt, opt.learning_rate).init(params)
+    mon = Monitor(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0), jnp.bool_(False),
+                  jnp.bool_(False))
+    return TrainState(params, opt_state, mstate, k_train, jnp.int32(0), jnp.int32(0), mon,
+                      params, jnp.int32(0))
+
+
+def to_numpy(tree: Any) -> Any:
+    """Copy a pytree of device arrays to host NumPy arrays (one transfer per leaf)."""
+    return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))

@@ -1,0 +1,70 @@
+"""One optimizer step: the objective, gradient clipping, the schedule and optax's rule.
+
+The learning rate's road is two lines, as in nanoGPT's ``lr = get_lr(it)``:
+``lr = learning_rate(schedule, step, values.schedule, values.optimizer.learning_rate)``
+then ``make_optimizer(name, values.optimizer, lr).update(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from engine.blocks.optimizers import make_optimizer
+from engine.blocks.schedules import learning_rate
+from engine.model import apply_network
+from engine.probes.stats import tree_norm
+from engine.train.metrics import example_losses
+from engine.train.state import Structure
+
+
+def is_weight(name: str) -> bool:
+    """Whether a parameter is a weight matrix (or an embedding table) that L1/L2 shrink.
+
+    Weights are named ``w``, ``wx``, ``wh``, ``wq``, ``w1``, ... (``*_rev`` for the
+    backward direction) and ``table``; biases, norms' scales and offsets, learned
+    positions and PReLU slopes are left alone.
+    """
+    return name.startswith("w") or name == "table"
+
+
+def penalty(kind: str, params: list[dict], reg: Any) -> jax.Array:
+    """L1 or L2 penalty on weights (``is_weight``), never biases or norms' scales.
+
+    ``reg`` is a ``RegularizationValues``; L2 is 0.5 w^2, whose gradient is w:
+    TensorFlow Playground's.
+    """
+    ws = [v for p in params for name, v in p.items() if is_weight(name)]
+    if kind == "l1":
+        return reg.l1 * sum(jnp.sum(jnp.abs(w)) for w in ws)
+    if kind == "l2":
+        return reg.l2 * 0.5 * sum(jnp.sum(w * w) for w in ws)
+    return jnp.float32(0.0)
+
+
+def objective(s: Structure, loss_fn: Callable, params: list[dict], mstate: list[dict],
+              h: jax.Array, y: jax.Array, values: Any, key: jax.Array | None,
+              train: bool) -> tuple[jax.Array, tuple[jax.Array, list[dict]]]:
+    """Mean data loss + regularisation on one batch; aux: (data loss, new state)."""
+    z, o, mstate, _ = apply_network(s.net, params, mstate, h, values, key=key, train=train)
+    data = jnp.mean(example_losses(s.net.head, loss_fn, z, o, y))
+    return data + penalty(s.regularization, params, values.regularization), (data, mstate)
+
+
+def update(s: Structure, loss_fn: Callable, params: list[dict], opt_state: Any,
+           mstate: list[dict], step: jax.Array, h: jax.Array, y: jax.Array,
+           key: jax.Array, values: Any) -> tuple[list[dict], Any, list[dict]]:
+    """One optimizer step on features h (batch, F) (or sequences) and labels y."""
+    grads, (_, mstate) = jax.grad(objective, argnums=2, has_aux=True)(
+        s, loss_fn, params, mstate, h, y, values, key, True)
+    opt = values.optimizer
+    if s.clip:  # clip by global norm; the threshold is a traced value
+        scale = jnp.minimum(1.0, opt.clip_norm / jnp.maximum(tree_norm(grads), 1e-12))
+        grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
+    lr = learning_rate(s.schedule, step, values.schedule, opt.learning_rate)
+    updates, opt_state = make_optimizer(s.optimizer, opt, lr).update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, mstate

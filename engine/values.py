@@ -1,0 +1,119 @@
+"""The traced values: every number a user can change without changing shapes.
+
+They enter the compiled functions as arguments (a pytree of float32 and int32
+scalars and small arrays), so moving a slider never recompiles. Each number has one
+home here, named like its spec field (``values.optimizer.learning_rate`` is
+``spec.optimizer.learning_rate``); nothing else keeps a copy (the optimizer is
+built from these at every step, so its state holds no hyperparameters).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from engine.blocks import LAYERS
+from engine.spec import LayerSpec, Spec
+
+
+class OptimizerValues(NamedTuple):
+    """``spec.optimizer``'s numbers (scalars); ``learning_rate`` before the schedule."""
+
+    learning_rate: jax.Array
+    momentum: jax.Array
+    b1: jax.Array
+    b2: jax.Array
+    eps: jax.Array
+    decay: jax.Array
+    weight_decay: jax.Array
+    clip_norm: jax.Array
+
+
+class ScheduleValues(NamedTuple):
+    """``spec.optimizer.schedule``'s numbers (scalars; steps as float32)."""
+
+    warmup_steps: jax.Array
+    decay_steps: jax.Array
+    decay_rate: jax.Array
+    alpha: jax.Array
+
+
+class RegularizationValues(NamedTuple):
+    """The L1 and L2 rates (one of them 0, or both)."""
+
+    l1: jax.Array
+    l2: jax.Array
+
+
+class StoppingValues(NamedTuple):
+    """``spec.early_stopping``'s numbers; patience 0 is off."""
+
+    patience: jax.Array
+    min_delta: jax.Array
+
+
+class ViewValues(NamedTuple):
+    """What the probes look at: the input plane and one test example.
+
+    Attributes:
+        centre, extent: ``(d,)``: the plane spans ``centre +- extent`` per raw column.
+        axes: ``(2,)`` int32: the raw columns drawn across and up.
+        example: int32: the test example the sequence probes read.
+    """
+
+    centre: jax.Array
+    extent: jax.Array
+    axes: jax.Array
+    example: jax.Array
+
+
+class Values(NamedTuple):
+    """All traced values of an experiment (a pytree).
+
+    Attributes:
+        layers: per hidden layer, its numeric options (``LayerKind.values``: a dropout
+            rate, a norm's epsilon) by name.
+    """
+
+    optimizer: OptimizerValues
+    schedule: ScheduleValues
+    regularization: RegularizationValues
+    early_stopping: StoppingValues
+    layers: tuple[dict[str, Any], ...]
+    view: ViewValues
+
+
+def layer_values(layers: tuple[LayerSpec, ...]) -> tuple[dict[str, Any], ...]:
+    """Each hidden layer's traced numeric options (from the spec's layers), float32."""
+    out = []
+    for layer in layers:
+        opts = layer.opts()
+        out.append({name: np.float32(opts[name]) for name in LAYERS.get(layer.type).values})
+    return tuple(out)
+
+
+def view_values(centre: tuple[float, ...], extent: tuple[float, ...], example: int = 0,
+                plane: tuple[int, int] = (0, 1)) -> ViewValues:
+    """The view of a dataset's plane (``Dataset.centre``/``extents``) and an example."""
+    d = max(len(centre), 1)
+    axes = np.clip(np.asarray(plane, np.int32)[:2], 0, d - 1)
+    return ViewValues(np.asarray(centre, np.float32), np.asarray(extent, np.float32), axes,
+                      np.int32(example))
+
+
+def values_of(spec: Spec, view: ViewValues) -> Values:
+    """The traced values of ``spec`` (``view``: see ``view_values``)."""
+    f = np.float32
+    opt, sched, reg, es = (spec.optimizer, spec.optimizer.schedule, spec.regularization,
+                           spec.early_stopping)
+    return Values(
+        OptimizerValues(*(f(getattr(opt, name)) for name in OptimizerValues._fields)),
+        ScheduleValues(*(f(getattr(sched, name)) for name in ScheduleValues._fields)),
+        RegularizationValues(f(reg.rate if reg.kind == "l1" else 0.0),
+                             f(reg.rate if reg.kind == "l2" else 0.0)),
+        StoppingValues(f(es.patience), f(es.min_delta)),
+        layer_values(spec.model.layers),
+        view,
+    )

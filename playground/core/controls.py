@@ -1,0 +1,200 @@
+"""Controls several pages share, every menu built from the engine's registries.
+
+Each section draws its widgets from the current spec dict (read only) and returns
+the part of the spec it describes; the page merges the parts. Widget keys carry a
+version (``session.wkey``): loading a preset or a link, or refusing a value, bumps it
+so every widget re-reads the spec. A link may carry any value the engine accepts,
+so sliders and number boxes widen to hold it (``slider``, ``number``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from engine import (
+    ACTIVATIONS,
+    DATASETS,
+    FEATURES,
+    INITIALIZERS,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    datasets_of,
+)
+from engine.presets import PRESETS, preset, topic_presets
+from playground.core import session
+from playground.core.session import wkey
+from playground.core.url import merge
+
+LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REG_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def _options_with(options: tuple, value: Any) -> list:
+    return sorted({*options, value})
+
+
+def slider(label: str, lo: float, hi: float, value: float, step: float | None = None, *,
+           key: str, container: Any = st, **kw) -> Any:
+    """A slider over ``[lo, hi]`` widened to hold ``value``: a link may carry any value
+    the engine accepts, and a widget must show it, never refuse it or change it."""
+    return container.slider(label, min(lo, value), max(hi, value), value, step,
+                            key=wkey(key), **kw)
+
+
+def number(label: str, lo: float, hi: float, value: float, step: float | None = None, *,
+           key: str, container: Any = st, **kw) -> Any:
+    """A number box over ``[lo, hi]`` widened to hold ``value`` (see ``slider``)."""
+    return container.number_input(label, min(lo, value), max(hi, value), value, step,
+                                  key=wkey(key), **kw)
+
+
+def pick(label: str, names: list[str], value: str, key: str, **kw) -> str:
+    """A selectbox over ``names`` showing ``value``, keyed by the widget version."""
+    return st.selectbox(label, names, index=names.index(value) if value in names else 0,
+                        key=wkey(key), **kw)
+
+
+
+def sections(d: dict, parts: list[tuple[str, str, Any]], hidden: set[str] = frozenset(),
+             expanded: tuple[str, ...] = ()) -> dict:
+    """Draw each ``(name, title, section)`` not in ``hidden`` in an expander; return
+    ``d`` with every section's patch merged in."""
+    for name, title, draw in parts:
+        if name in hidden:
+            continue
+        with st.expander(title, expanded=name in expanded):
+            d = merge(d, draw(d))
+    return d
+
+
+def data_section(d: dict) -> dict:
+    """Dataset, noise, splits, batch, points and classes: a patch of the spec dict.
+
+    Picking a dataset of another task (classification <-> regression) sets the output
+    and loss back to auto, so they follow.
+    """
+    data = dict(d["data"])
+    patch: dict[str, Any] = {"data": data}
+    table = data["name"] in datasets_of("table")
+    names = list(datasets_of("points")) + ([data["name"]] if table else [])
+    old = data["name"]
+    data["name"] = pick("Dataset", names, data["name"], "dataset",
+                        help="TensorFlow Playground's sets, more, or an uploaded CSV")
+    kind = DATASETS.get(data["name"])
+    if old != data["name"] and DATASETS.get(old).task != kind.task:
+        patch["model"], patch["loss"] = {"output_activation": "auto"}, "auto"
+    points = kind.family == "points"
+    if points and kind.input_dim == 1:
+        data["features"] = [f for f in data["features"] if FEATURES.get(f).needs_dim == 1] \
+            or ["x1"]
+    if points:
+        st.caption(DATASETS.describe(data["name"]))
+    c = st.columns(2)
+    if points:  # an uploaded table has no noise and no point count to choose
+        data["noise"] = slider("Noise", 0.0, 0.5, float(data["noise"]), 0.05, key="noise",
+                               container=c[0])
+    data["train_fraction"] = slider("Training share", 0.1, 0.9, float(data["train_fraction"]),
+                                    0.05, key="train", container=c[1])
+    c = st.columns(2)
+    patch["batch_size"] = number("Batch size", 1, 1000, int(d["batch_size"]), key="batch",
+                                 container=c[0], help="1 = one example at a time; larger "
+                                 "than the training set = full-batch GD")
+    if points:
+        data["n"] = number("Points", 20, 5000, int(data["n"]), 50, key="n", container=c[1])
+    if points and kind.multiclass:
+        data["classes"] = st.slider("Classes", 2, 10, int(data["classes"]), key=wkey("classes"))
+    c = st.columns(2)
+    data["val_fraction"] = slider("Validation share", 0.0, 0.4, float(data["val_fraction"]),
+                                  0.05, key="val", container=c[0])
+    data["standardize"] = c[1].checkbox("Standardise", bool(data["standardize"]),
+                                        key=wkey("std"))
+    if points and st.button("Regenerate data", icon=":material/casino:", key=wkey("regen"),
+                            help="New random points (a new data seed)"):
+        data["seed"] = int(data["seed"]) + 1
+        session.bump_widgets()
+    return patch
+
+
+def output_section(d: dict) -> dict:
+    """Output activation, loss and the default initialiser: a patch of the spec dict."""
+    model = d["model"]
+    auto = ["auto", *ACTIVATIONS.names()]
+    return {
+        "model": {
+            "output_activation": pick("Output activation", auto, model["output_activation"],
+                                      "outact", help="auto: sigmoid for two classes, softmax "
+                                      "for more, linear for regression"),
+            "init": pick("Weight initialiser", INITIALIZERS.names(), model["init"], "init",
+                         help=INITIALIZERS.describe(model["init"]))},
+        "loss": pick("Loss", ["auto", *LOSSES.names()], d["loss"], "loss",
+                     help="auto: cross-entropy for classes, MSE for regression"),
+    }
+
+
+def training_section(d: dict) -> dict:
+    """Optimizer, learning rate and schedule, regularisation, clipping, early stopping
+    and the weight seed: a patch of the spec dict."""
+    opt = dict(d["optimizer"], schedule=dict(d["optimizer"]["schedule"]))
+    opt["name"] = pick("Optimizer", OPTIMIZERS.names(), opt["name"], "opt",
+                        help=OPTIMIZERS.describe(opt["name"]))
+    opt["learning_rate"] = st.select_slider(
+        "Learning rate", _options_with(LEARNING_RATES, opt["learning_rate"]),
+        value=opt["learning_rate"], key=wkey("lr"))
+    used = set(OPTIMIZERS.get(opt["name"]).hparams.values())
+    if "momentum" in used:
+        opt["momentum"] = slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
+                                 key="mom")
+    if "b1" in used:
+        c = st.columns(2)
+        opt["b1"] = c[0].number_input("beta1", 0.0, 0.9999, float(opt["b1"]), 0.01,
+                                      key=wkey("b1"), format="%.4f")
+        opt["b2"] = c[1].number_input("beta2", 0.0, 0.99999, float(opt["b2"]), 0.001,
+                                      key=wkey("b2"), format="%.5f")
+    if "weight_decay" in used:
+        opt["weight_decay"] = st.number_input("Weight decay", 0.0, 1.0,
+                                              float(opt["weight_decay"]), 1e-4,
+                                              key=wkey("wd"), format="%.4f")
+    sched = opt["schedule"]
+    sched["name"] = pick("Learning-rate schedule", SCHEDULES.names(), sched["name"], "sched",
+                          help=SCHEDULES.describe(sched["name"]))
+    c = st.columns(2)
+    sched["warmup_steps"] = number("Warm-up steps", 0, 100_000, int(sched["warmup_steps"]), 50,
+                                   key="warm", container=c[0])
+    if sched["name"] != "constant":
+        sched["decay_steps"] = number("Decay steps", 1, 1_000_000, int(sched["decay_steps"]),
+                                      100, key="dsteps", container=c[1])
+        if sched["name"] in ("step", "exponential"):
+            sched["decay_rate"] = slider("Decay rate", 0.01, 1.0, float(sched["decay_rate"]),
+                                         0.01, key="drate")
+    reg = dict(d["regularization"])
+    c = st.columns(2)
+    reg["kind"] = c[0].selectbox("Regularisation", ["none", "l1", "l2"],
+                                 index=["none", "l1", "l2"].index(reg["kind"]), key=wkey("reg"))
+    reg["rate"] = c[1].select_slider("Regularisation rate", _options_with(REG_RATES,
+                                                                          reg["rate"]),
+                                     value=reg["rate"], key=wkey("regrate"))
+    c = st.columns(2)
+    opt["clip_norm"] = number("Clip gradient norm", 0.0, 1000.0, float(opt["clip_norm"]), 0.5,
+                              key="clip", container=c[0], help="0 = no clipping")
+    es = dict(d["early_stopping"])
+    es["patience"] = number("Early-stopping patience", 0, 10_000, int(es["patience"]), 10,
+                            key="pat", container=c[1], help="Epochs without validation "
+                            "improvement; 0 = off. Needs a validation share.")
+    seed = st.number_input("Weight seed", 0, 2**31 - 1, int(d["seed"]), key=wkey("seed"))
+    return {"optimizer": opt, "regularization": reg, "early_stopping": es, "seed": seed}
+
+
+
+def preset_menu(topic: str = "playground") -> None:
+    """A menu of one topic's presets; "Load" makes the chosen one the setup."""
+    names = topic_presets(topic)
+    c = st.columns([2.2, 1], vertical_alignment="bottom")
+    name = c[0].selectbox("Preset", names, format_func=lambda n: PRESETS.get(n).title,
+                          key="pg_preset")
+    st.caption(PRESETS.get(name).explanation)
+    if c[1].button("Load", key="pg_load_preset") and session.apply_spec(preset(name)):
+        session.bump_widgets()
+        st.rerun()

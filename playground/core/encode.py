@@ -1,0 +1,117 @@
+"""Everything that goes to the browser: compact frame encoders, and text made safe.
+
+Grids become uint8 (128 = zero for diverging colours) and travel as base64; curves
+are downsampled; NaN and infinities travel as null (``finite``: JSON has none, and a
+browser cannot parse a frame that holds them; a diverged network's weights near 1e38
+overflow to infinity as soon as anything rounds them in float32). Names from
+uploads are cut (``short``) and reach the page only through ``textContent``; message
+text is escaped so Streamlit's Markdown shows it as typed (``plain``): a field name
+like ``[Session expired](https://evil.example)`` must not become a link, nor
+``![x](http://host/t.png)`` an image every visitor's browser fetches.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import string
+from typing import Any
+
+import numpy as np
+
+CURVE_POINTS = 300  # loss-curve points sent per frame
+MAX_NAME = 40  # characters of a class or column name shown (names come from uploads)
+
+_ESCAPE = str.maketrans({c: "\\" + c for c in string.punctuation})
+
+
+def plain(text: Any) -> str:
+    """``text`` as Markdown that shows exactly these characters (no links, images,
+    HTML, directives or formulas): every ASCII punctuation character is escaped."""
+    return str(text).translate(_ESCAPE)
+
+
+def finite(value: Any) -> Any:
+    """A copy of a JSON-able frame with NaN and infinities as None (the views draw them
+    as missing and write "n/a").
+
+    Walks dicts, lists and tuples; NumPy scalars and arrays become plain Python
+    (arrays as nested lists). Strings and other values pass unchanged.
+    """
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return finite(value.tolist())
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def short(name: str) -> str:
+    """A name from outside, cut to ``MAX_NAME`` characters for display."""
+    name = str(name)
+    return name if len(name) <= MAX_NAME else name[:MAX_NAME - 1] + "\u2026"
+
+
+def b64(a: np.ndarray) -> str:
+    """uint8 bytes of ``a`` as base64 text (what the views decode)."""
+    return base64.b64encode(np.ascontiguousarray(a, np.uint8).tobytes()).decode("ascii")
+
+
+def unit_bytes(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Map [lo, hi] to 0..255 (NaN to ``lo``'s end, infinities clipped)."""
+    span = hi - lo if hi > lo else 1.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = np.nan_to_num((np.asarray(x, np.float64) - lo) / span * 255.0, nan=0.0)
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
+
+
+def symmetric_bytes(x: np.ndarray) -> np.ndarray:
+    """Map [-m, m] (m = the largest finite |x|) to 0..255 with 0 at 128 (NaN at 128)."""
+    x = np.asarray(x, np.float64)
+    ok = np.isfinite(x)
+    m = float(np.max(np.abs(x[ok]))) if ok.any() else 0.0
+    m = m if m > 1e-12 else 1.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = np.nan_to_num(128 + 127 * x / m, nan=128.0, posinf=255.0, neginf=0.0)
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
+
+
+
+def curve(history: dict[str, list[float]], stop_epoch: int | None) -> dict[str, Any]:
+    """Loss curves downsampled to at most CURVE_POINTS points each."""
+    n = len(history.get("train_loss", []))
+    idx = np.unique(np.linspace(0, n - 1, min(n, CURVE_POINTS)).astype(int)) if n else []
+    out: dict[str, Any] = {}
+    for key, name in (("train_loss", "train"), ("test_loss", "test"), ("val_loss", "val")):
+        vals = np.asarray(history.get(key, []), np.float64)
+        out[name] = [] if not n or np.all(np.isnan(vals)) else [
+            round(float(v), 5) if np.isfinite(v) else None for v in vals[idx]]
+    out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None
+    return out
+
+
+def metric_rows(metrics: dict[str, float | None]) -> list[dict[str, Any]]:
+    """Per split: ``{"split": "Train", "loss": ..., "accuracy": ... or None}``."""
+    rows = []
+    for split in ("train", "val", "test"):
+        loss = metrics.get(f"{split}_loss")
+        if loss is not None:
+            rows.append({"split": split.capitalize(), "loss": loss,
+                         "accuracy": metrics.get(f"{split}_accuracy")})
+    return rows
+
+
+
+def confusion(names: tuple[str, ...], m) -> dict[str, Any] | None:
+    """A confusion matrix for the view: rows are true classes, columns predicted."""
+    if m is None:
+        return None
+    return {"names": [short(n) for n in names], "counts": np.asarray(m).astype(int).tolist()}

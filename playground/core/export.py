@@ -1,0 +1,76 @@
+"""Export: the spec as JSON, the trained weights (.npz) and a runnable script."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlencode
+
+import streamlit as st
+
+import engine
+from engine.io import save_params
+from playground.core import session
+from playground.core.url import SECTIONS, spec_to_query
+
+SCRIPT = '''"""Train the NN Playground setup headless with its JAX engine.
+
+Install: pip install nn-playground  (or run from a checkout of the project)
+"""
+import engine
+
+SPEC = engine.Spec.from_json({spec!r})
+{raw}
+result = engine.run(SPEC, epochs={epochs}{raw_arg})
+for name, value in result.metrics.items():
+    print(f"{{name:>16}}: {{value}}")
+'''
+
+# An uploaded table too large to travel inside the spec is read from a file by the
+# script (the user saves their own file there).
+RAW = '''RAW = engine.read_csv("my_data.csv")  # your uploaded CSV file, saved beside this script
+'''
+
+
+def script_for(spec: engine.Spec, epochs: int) -> str:
+    """A short Python script that trains ``spec`` for ``epochs`` epochs."""
+    outside = spec.data.name == "csv" and spec.data.csv is None
+    return SCRIPT.format(spec=spec.to_json(indent=None), epochs=max(1, epochs),
+                         raw=RAW if outside else "", raw_arg=", raw=RAW" if outside else "")
+
+
+def share_link(spec: engine.Spec) -> None:
+    """The link to this exact setup, optionally hiding controls for a class."""
+    hide = st.multiselect("Hide these controls from students", SECTIONS, key="pg_share_hide",
+                          help="The link opens the same setup with these sections hidden.")
+    query = {k: v for k, v in (("s", spec_to_query(spec)), ("hide", ",".join(hide))) if v}
+    base = st.context.url or ""
+    if base.count("/") == 2:  # "http://host:port": give the query a path to follow
+        base += "/"
+    st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
+
+
+def export_buttons(exp: engine.Experiment, tstate) -> None:
+    """Download buttons for the spec, the weights and the script."""
+    spec = exp.spec
+    c = st.columns(3)
+    c[0].download_button("Spec (JSON)", spec.to_json(), "nn_playground_spec.json",
+                         "application/json", icon=":material/data_object:",
+                         key="pg_dl_spec", use_container_width=True)
+    buf = io.BytesIO()
+    save_params(buf, tstate, spec)
+    c[1].download_button("Weights (.npz)", buf.getvalue(), "nn_playground_weights.npz",
+                         "application/octet-stream", icon=":material/download:",
+                         key="pg_dl_weights", use_container_width=True)
+    c[2].download_button("Python script", script_for(spec, max(int(tstate.epoch), 100)),
+                         "train_nn_playground.py", "text/x-python", icon=":material/code:",
+                         key="pg_dl_script", use_container_width=True)
+    if spec.data.name == "csv" and spec.data.csv is None:
+        st.caption("Your table is too large to travel inside the spec: the script reads it "
+                   "from my_data.csv (save your file there), and the link opens without it.")
+
+
+def export_section() -> None:
+    """The "Share and export" expander of the running page's session."""
+    with st.expander("Share and export: link, spec, weights, Python script"):
+        share_link(session.spec())
+        export_buttons(session.experiment(), session.train_state())

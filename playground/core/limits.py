@@ -1,0 +1,111 @@
+"""What one session may ask of the server, and pacing training to a time budget.
+
+A link is enough to ask for any network the engine accepts: 32 dense layers of
+512 units on 10,000 points, 10,000 sequences of length 1,000. One visitor must not
+take the server's memory or its cores from thirty others, so the app refuses a
+setup beyond these limits (saying what to lower) and trains the rest in calls of
+about ``CALL_SECONDS`` each, so that Pause, Reset, leaving the page or closing the
+tab take effect within that time. The estimates come from ``Experiment.cost``
+(shapes only: nothing is built on the device before the check).
+
+The limits are sized so that every preset and the pages' defaults run freely
+(a test checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import engine
+
+MAX_PARAMS = 4_000_000
+"""Trainable parameters of one network (the source material's MNIST CNN has 2.8 M)."""
+
+MAX_MEMORY_BYTES = 400 * 2**20
+"""Device memory one session's training may need (``Cost.memory_bytes``)."""
+
+MAX_EVAL_FLOPS = 20e9
+"""Arithmetic of one evaluation of every split (done at each epoch's end, in one call)."""
+
+CALL_SECONDS = 0.25
+"""Target wall time of one compiled training call while playing (one drawn frame)."""
+
+STEP_SECONDS = 2.0
+"""Target wall time of the Step button's call (one epoch, or what fits)."""
+
+ASSUMED_FLOPS = 3e10
+"""Operations per second assumed before the first call of a network is timed."""
+
+GRID_FLOPS = 1e9
+"""Arithmetic of the output and neuron grids a frame draws: a wide, deep network draws
+them coarser (a 6 x 256 network: 38 x 38 instead of 100 x 100)."""
+
+
+def refusal(exp: engine.Experiment) -> str | None:
+    """Why ``exp`` is too big for one session, with what to lower; None if it fits."""
+    cost = exp.cost
+    if cost.params > MAX_PARAMS:
+        return (f"this network has {cost.params:,} parameters; one session may train at most "
+                f"{MAX_PARAMS:,}: use fewer or narrower layers")
+    if cost.memory_bytes > MAX_MEMORY_BYTES:
+        return (f"training this setup needs about {cost.memory_bytes / 2**20:,.0f} MB; one "
+                f"session may use {MAX_MEMORY_BYTES / 2**20:,.0f} MB: lower the batch size, "
+                "the number of points or sequences, the sequence length or the layers' width")
+    eval_flops = cost.eval_examples * cost.forward_flops
+    if eval_flops > MAX_EVAL_FLOPS:
+        return (f"evaluating this setup after each epoch takes about {eval_flops / 1e9:,.0f} "
+                f"billion operations; one session may use {MAX_EVAL_FLOPS / 1e9:,.0f}: use "
+                "fewer points or sequences, shorter sequences or a smaller network")
+    return None
+
+
+def fit_probes(exp: engine.Experiment, probes: engine.ProbeOptions) -> engine.ProbeOptions:
+    """``probes`` with grids no finer than ``GRID_FLOPS`` allows for this network."""
+    forward = max(exp.cost.forward_flops, 1.0)
+    side = int((GRID_FLOPS / forward) ** 0.5)
+    if probes.resolution <= side and probes.neuron_resolution <= side:
+        return probes
+    return dataclasses.replace(probes, resolution=min(probes.resolution, max(side, 16)),
+                               neuron_resolution=min(probes.neuron_resolution, max(side, 8)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much the next call trains: ``count`` epochs, or steps when ``by_steps``."""
+
+    count: int
+    by_steps: bool
+    paced: bool  # fewer than asked for, to stay within the call's time budget
+
+
+def plan(exp: engine.Experiment, count: int, by_steps: bool,
+         seconds_per_step: float | None, seconds: float = CALL_SECONDS) -> Plan:
+    """Fit a call of ``count`` epochs (or steps) into ``seconds``.
+
+    ``seconds_per_step`` is the measured pace of this network (None before its
+    first timed call: then the cost estimate's). Epochs become fewer epochs, or
+    steps when even one epoch is too long.
+    """
+    if count <= 0:
+        return Plan(count, by_steps, False)
+    if seconds_per_step is None:
+        seconds_per_step = exp.cost.step_flops / ASSUMED_FLOPS + 2e-6
+    per_epoch = exp.steps_per_epoch
+    want = count if by_steps else count * per_epoch
+    afford = max(1, int(seconds / max(seconds_per_step, 1e-9)))
+    if want <= afford:
+        return Plan(count, by_steps, False)
+    if not by_steps and per_epoch <= afford:
+        return Plan(afford // per_epoch, False, True)
+    return Plan(afford, True, True)
+
+
+def update_pace(old: float | None, seconds: float, steps: int) -> float:
+    """The pace after a call of ``steps`` steps that took ``seconds``.
+
+    A call that compiled (or met a slow moment) is far slower than the next: a rise
+    is only half taken, a fall fully, so one slow call costs at most one small frame.
+    """
+    new = seconds / max(steps, 1)
+    return new if old is None or new <= old else (old + new) / 2

@@ -1,0 +1,132 @@
+"""The live view's machinery: a light canvas component fed by a measured loop.
+
+Plotly re-renders cost ~300 ms a frame in a browser; the views instead are
+``streamlit.components.v2`` components whose JavaScript paints uint8 grids on
+canvases, so the browser keeps up at 30+ frames a second. The loop trains a chunk,
+pushes one frame and paces itself. Any widget interaction reruns the script, which
+ends the loop; the training state lives in the session, so the next run picks up
+exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from playground.core import palette, session
+from playground.core.encode import finite
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+FRAME_SECONDS = 1 / 40  # pace: at most 40 frames a second
+
+
+@functools.cache
+def component(name: str) -> Callable[..., Any]:
+    """The ``components.v2`` component of ``assets/{name}.js`` and ``.css``.
+
+    Its script is ``assets/common.js`` (shared helpers, the palette) followed by the
+    view's own; registered once per process.
+    """
+    common = (ASSETS / "common.js").read_text(encoding="utf-8")
+    return st.components.v2.component(
+        f"nn_playground_{name}",
+        js=common.replace("__PALETTE__", palette.as_json()) + "\n"
+        + (ASSETS / f"{name}.js").read_text(encoding="utf-8"),
+        css=(ASSETS / f"{name}.css").read_text(encoding="utf-8"),
+        isolate_styles=False,
+    )
+
+
+def _release_key(key: str) -> bool:
+    """Let ``key`` be used again in this script run; False if Streamlit can't.
+
+    A keyed component keeps its identity, so the browser updates the same canvases
+    each frame; an unkeyed one gets a new identity whenever its data changes and is
+    rebuilt (blank flashes, half the frame rate). Streamlit allows a key once per
+    run, and a long-running loop is one run, so before each frame we drop the key
+    from this run's registry. This touches Streamlit internals (checked with
+    1.50-1.67): if they change, the view falls back to rebuilding each frame.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        shared = get_script_run_ctx().shared
+        for registry in (shared.widget_user_keys_this_run, shared.widget_ids_this_run):
+            with registry._lock:
+                for value in [v for v in registry._data if key in str(v)]:
+                    registry._data.discard(value)
+        return True
+    except (AttributeError, TypeError):
+        return False
+
+
+def show(placeholder: Any, asset: str, key: str, data: dict[str, Any], first: bool) -> None:
+    """Send ``data`` to the keyed view ``asset`` in ``placeholder`` (see ``_release_key``)."""
+    keyed = first or _release_key(key)
+    with placeholder:  # JSON has no NaN/inf: a diverged number must not break the view
+        component(asset)(data=finite(data), key=key if keyed else None)
+
+
+def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: int) -> None:
+    """Draw the current state, then, while playing, train and draw frame after frame.
+
+    ``train(count)`` trains ``count`` epochs or steps and returns what ``draw(result,
+    first)`` needs. The loop ends when the user touches any widget (Streamlit stops
+    this run and starts a new one, which resumes from the session), or when training
+    stops early or diverges.
+    """
+    # The first frame of a new architecture waits for XLA to compile (seconds on a
+    # small CPU); the spinner only appears if that takes longer than half a second.
+    with st.spinner("Compiling this network for the engine (once per architecture)..."):
+        result = train(0)  # the same compiled function as every frame
+    draw(result, True)
+    while session.playing():
+        t0 = time.perf_counter()
+        draw(train(speed), False)
+        if not session.playing():  # stopped early or diverged: show why
+            st.rerun()
+        left = FRAME_SECONDS - (time.perf_counter() - t0)
+        if left > 0:
+            time.sleep(left)
+
+
+def toolbar(speeds: tuple[int, ...], speed: int, unit: str, step: Callable[[], Any],
+            toggles: bool) -> tuple[int, dict[str, bool]]:
+    """Play/pause, Step, Reset, speed and (with ``toggles``) the view toggles.
+
+    Returns (epochs or steps per frame, {"show_test": ..., "discretize": ...}).
+    ``step`` is what the Step button runs (one epoch or step, with the page's probes,
+    so its compiled function is the one the loop uses).
+    """
+    playing = session.playing()
+    c = st.columns([1.1, 1, 1, 2.2, 1.4, 1.4] if toggles else [1.1, 1, 1, 5],
+                   vertical_alignment="center")
+
+    def toggle() -> None:
+        session.set_playing(not session.playing())
+        state = session.train_state()
+        if session.playing() and (bool(state.monitor.diverged) or bool(state.monitor.stopped)):
+            session.reset()
+            session.set_playing(True)
+
+    c[0].button("Pause" if playing else "Play", on_click=toggle, type="primary",
+                icon=":material/pause:" if playing else ":material/play_arrow:",
+                key="pg_play", use_container_width=True)
+    c[1].button("Step", on_click=step, key="pg_step", icon=":material/skip_next:",
+                help=f"Train one {unit.lower().rstrip('s')}", use_container_width=True)
+    c[2].button("Reset", on_click=session.reset, key="pg_reset",
+                icon=":material/restart_alt:", use_container_width=True,
+                help="Back to the seed's weights (the same start every time); clears the "
+                "curves")
+    name = "pg_speed" if unit == "Epochs" else f"pg_speed_{unit.lower()}"
+    speed = c[3].select_slider(f"{unit} per frame", speeds, value=speed, key=name,
+                               help=f"How many {unit.lower()} each drawn frame trains")
+    if not toggles:
+        return speed, {}
+    return speed, {"show_test": c[4].toggle("Show test data", key="pg_show_test"),
+                   "discretize": c[5].toggle("Discretize output", key="pg_discretize")}

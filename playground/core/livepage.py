@@ -1,0 +1,136 @@
+"""A live page, described once and run by one runner.
+
+Like TensorFlow Playground's ``State.PROPS`` table that drives its whole URL, a
+``LivePage`` is a value: its session prefix, its default, which specs fit, its
+sidebar, its probes, its frame builder and its view. ``run`` does the rest for every
+live page, the ones to come included: the session and the link, the sidebar and
+applying changes, the toolbar, messages, share and export, and the live loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+import engine
+from engine import ProbeOptions, Spec
+from playground.core import limits, live, session
+from playground.core.export import export_section
+
+SPEEDS = (1, 2, 5, 10, 25, 50, 100)  # epochs per frame
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What a frame builder gets: the session's experiment and state, the trainer's
+    result (the probes, or what a custom trainer returns), and the view options."""
+
+    exp: engine.Experiment
+    state: engine.TrainState
+    result: Any
+    view: dict[str, Any]
+    first: bool
+
+
+def points_only(spec: Spec) -> str | None:
+    """Why ``spec`` does not belong on a page of points (None when it does)."""
+    if engine.DATASETS.get(spec.data.name).family == "sequence":
+        return (f"{spec.data.name!r} is a sequence task: open the link on the Sequences and "
+                "attention page")
+    kinds = sorted({layer.type for layer in spec.model.layers} & set(engine.SEQUENCE_KINDS))
+    if kinds:
+        return f"its {', '.join(kinds)} layers read sequences, and this page's data are points"
+    return None
+
+
+@dataclass(frozen=True)
+class LivePage:
+    """One live page.
+
+    Attributes:
+        prefix: its session namespace (``session.use_page``).
+        default: the setup it opens with.
+        sidebar: ``(spec, experiment, hidden sections) -> spec dict``: draws the
+            sidebar's controls and returns the spec they describe.
+        frame: ``Frame -> dict``: one frame for the view.
+        asset: the view's script in ``assets/`` (``live_view``, ``flow_view``, ...).
+        probes: what each frame's training call probes.
+        fits: why a link's spec does not belong here (None when it does).
+        by_steps: frames train optimizer steps rather than epochs.
+        speeds, speed, unit: the speed slider's stops, start and unit.
+        toggles: offer "Show test data" and "Discretize output".
+        before: widgets above the toolbar; returns view options (may pick a variant).
+        view: widgets between the toolbar and the view; returns view options
+            (``example`` and ``plane`` go to the probes).
+        extra: what the page shows under the view (e.g. the layers' source code).
+        variant: another description for some view options (compare mode).
+        train: a trainer of its own ``(count, budget) -> result`` (default: the
+            session's experiment with ``probes``).
+    """
+
+    prefix: str
+    default: Spec
+    sidebar: Callable[[Spec, engine.Experiment, set[str]], dict]
+    frame: Callable[[Frame], dict]
+    asset: str
+    probes: ProbeOptions = field(default_factory=ProbeOptions)
+    fits: Callable[[Spec], str | None] = points_only
+    by_steps: bool = False
+    speeds: tuple[int, ...] = SPEEDS
+    speed: int = 50
+    unit: str = "Epochs"
+    toggles: bool = False
+    before: Callable[[engine.Experiment], dict] | None = None
+    view: Callable[[engine.Experiment], dict] | None = None
+    extra: Callable[[Spec], None] | None = None
+    variant: Callable[[dict], LivePage | None] | None = None
+    train: Callable[..., Any] | None = None
+
+
+def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
+    """``(count, budget=...) -> result`` for ``page``: its own, or the session's with
+    its probes (the view's example and plane included: traced, no recompile)."""
+    if page.train is not None:
+        return page.train
+    probes = dataclasses.replace(page.probes, **{k: view[k] for k in ("example", "plane")
+                                                 if k in view})
+    return functools.partial(session.train_frame, probes=probes, by_steps=page.by_steps)
+
+
+def run(page: LivePage) -> None:
+    """Everything of a live page below its title."""
+    session.use_page(page.prefix)
+    session.ensure_session(page.default, page.fits)
+    hidden = session.hidden_sections()
+    with st.sidebar:
+        d = page.sidebar(session.spec(), session.experiment(), hidden)
+    session.apply_changes(d)
+    view = dict(page.before(session.experiment())) if page.before else {}
+    active = (page.variant(view) if page.variant else None) or page
+    train = trainer(active, view)
+    speed, toggles = live.toolbar(active.speeds, active.speed, active.unit,
+                                  lambda: train(1, budget=limits.STEP_SECONDS),
+                                  active.toggles)
+    view.update(toggles)
+    if active.view:
+        view.update(active.view(session.experiment()))
+        train = trainer(active, view)
+    session.show_flash()
+    placeholder = st.empty()
+    if active.extra:
+        active.extra(session.spec())
+    if "export" not in hidden:
+        export_section()
+    key = f"{active.prefix}_{active.asset}"
+
+    def draw(result: Any, first: bool) -> None:
+        frame = active.frame(Frame(session.experiment(), session.train_state(), result,
+                                   view, first))
+        live.show(placeholder, active.asset, key, frame, first)
+
+    live.loop(train, draw, speed)

@@ -1,0 +1,336 @@
+"""The one owner of ``st.session_state``: a page's setup, its training and its messages.
+
+Every live page (the Playground, Gradient flow, Sequences, ...) keeps its own
+session under its own prefix, so each opens on its own default and leaving one never
+disturbs another; the key names below are the Playground's (``pg_...``), and
+``key(name)`` maps them to the running page's. Everything per user lives here
+(never in module globals).
+
+Changing a value (learning rate, rates) keeps the training state, as TensorFlow
+Playground does; changing the data, the network or the seed starts afresh. A spec
+that fails to build, or is too big for one session (``limits``), leaves everything
+as it was and says why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import engine
+from engine import EngineError, ProbeOptions, Spec
+from playground.core import limits, url
+from playground.core.encode import plain
+
+# Session keys (the Playground's; see ``key``).
+SPEC = "pg_spec"  # the last good Spec
+EXPERIMENT = "pg_experiment"  # engine.Experiment of SPEC
+TRAIN_STATE = "pg_train_state"  # engine.TrainState
+HISTORY = "pg_history"  # dict of lists: per-epoch metrics
+PLAYING = "pg_playing"
+MESSAGE = "pg_message"  # (level, text) shown once above the view
+RAW = "pg_raw"  # uploaded CSV as engine.RawData
+URL_SEEN = "pg_url_seen"  # the query string already applied
+TRACE = "pg_trace"  # a page's per-frame record (Gradient flow's heatmap), cleared by reset
+COMPARE = "pg_compare"  # the Sequences page's side-by-side models, cleared by reset
+PACE = "pg_pace"  # seconds per optimizer step, per network structure (limits.plan)
+FAILED = "pg_failed"  # the last controls' dict that could not be applied
+UPLOADED = "pg_uploaded"  # the file id of the upload already applied
+PAGE = "pg_page"  # which page's session the keys above refer to now
+WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec
+
+HISTORY_KEYS = engine.METRICS
+
+
+# -- the page's namespace -------------------------------------------------------------------
+
+def use_page(prefix: str) -> None:
+    """Make the session keys refer to page ``prefix`` for this script run."""
+    st.session_state[PAGE] = prefix
+
+
+def key(name: str) -> str:
+    """The running page's session key for ``name`` (one of the constants above)."""
+    prefix = st.session_state.get(PAGE, "pg")
+    return name if prefix == "pg" else prefix + name.removeprefix("pg")
+
+
+def get(name: str, default: Any = None) -> Any:
+    """The running page's value of ``name`` (a constant above)."""
+    return st.session_state.get(key(name), default)
+
+
+def put(name: str, value: Any) -> None:
+    """Set the running page's value of ``name``."""
+    st.session_state[key(name)] = value
+
+
+def drop(name: str) -> Any:
+    """Remove and return the running page's value of ``name`` (None if absent)."""
+    return st.session_state.pop(key(name), None)
+
+
+def spec() -> Spec:
+    """The running page's current (last good) spec."""
+    return st.session_state[key(SPEC)]
+
+
+def experiment() -> engine.Experiment:
+    """The running page's experiment."""
+    return st.session_state[key(EXPERIMENT)]
+
+
+def train_state() -> engine.TrainState:
+    """The running page's training state."""
+    return st.session_state[key(TRAIN_STATE)]
+
+
+def history() -> dict[str, list[float]]:
+    """The running page's per-epoch metrics."""
+    return st.session_state[key(HISTORY)]
+
+
+def playing() -> bool:
+    """Whether the running page is playing."""
+    return bool(get(PLAYING, False))
+
+
+def set_playing(on: bool) -> None:
+    put(PLAYING, on)
+
+
+# -- widgets re-read the spec -----------------------------------------------------------------
+
+def bump_widgets() -> None:
+    """Make every widget re-read the spec on the next run (see ``wkey``)."""
+    st.session_state[WIDGETS] = st.session_state.get(WIDGETS, 0) + 1
+
+
+def wkey(name: str) -> str:
+    """The versioned widget key for control ``name``: loading a preset or a link, or
+    refusing a value, bumps the version so every widget shows the spec again."""
+    return f"pg_{name}_{st.session_state.get(WIDGETS, 0)}"
+
+
+# -- messages -------------------------------------------------------------------------------
+
+def flash(level: str, text: str) -> None:
+    """Queue a message ("error", "warning", "info", "success") for the next render."""
+    put(MESSAGE, (level, text))
+
+
+def show_flash() -> None:
+    """Show and clear the queued message, as typed (it may quote a link or a file)."""
+    msg = drop(MESSAGE)
+    if msg:
+        getattr(st, msg[0])(plain(msg[1]))
+
+
+# -- the URL ----------------------------------------------------------------------------------
+
+def hidden_sections() -> set[str]:
+    """Control sections hidden by the link (``?hide=data,network``)."""
+    return url.hidden_sections(st.query_params.get("hide", ""))
+
+
+def spec_from_url(fallback: Spec, fallback_name: str = "the default"
+                  ) -> tuple[Spec, str | None]:
+    """The spec in the URL, or ``fallback`` plus an error message if it is bad."""
+    text = st.query_params.get("s", "")
+    if not text:  # no setup in the link: the page's default (or what is running)
+        return fallback, None
+    try:
+        return url.spec_from_query(text), None
+    except EngineError as err:
+        return fallback, (f"The link's setup could not be used ({err}). "
+                          f"Showing {fallback_name}.")
+
+
+def write_url(spec: Spec) -> None:
+    """Put ``spec`` into the URL (without rerunning), keeping other parameters."""
+    q = url.spec_to_query(spec)
+    if st.query_params.get("s", "") != q:
+        st.query_params["s"] = q
+    put(URL_SEEN, q)
+
+
+# -- applying a setup -------------------------------------------------------------------------
+
+def _needs_reset(old: engine.Experiment | None, new: engine.Experiment) -> bool:
+    if old is None:
+        return True
+    return (old.structure != new.structure or old.spec.data != new.spec.data
+            or old.spec.seed != new.spec.seed or old.spec.model.init != new.spec.model.init
+            or old.dataset is not new.dataset)
+
+
+def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
+    """Make ``new`` the current setup; on failure say why and keep the last good one."""
+    old: engine.Experiment | None = get(EXPERIMENT)
+    try:
+        if old is not None and raw is None and new.data == old.spec.data:
+            exp = old.with_spec(new)  # same data: keep it (and, for values, the training)
+        else:
+            if raw is None and engine.DATASETS.get(new.data.name).family == "table":
+                raw = get(RAW)
+            exp = engine.build(new, raw)
+    except EngineError as err:
+        flash("error", f"{err}. The last working setup is kept: change that value.")
+        return False
+    problem = limits.refusal(exp)
+    if problem:
+        flash("error", f"This setup is too big for one session: {problem}. The last working "
+              "setup is kept.")
+        return False
+    if raw is not None:
+        put(RAW, raw)
+    put(SPEC, new)
+    put(EXPERIMENT, exp)
+    if _needs_reset(old, exp):
+        reset()
+    write_url(new)
+    return True
+
+
+def apply_changes(d: dict[str, Any]) -> None:
+    """Apply the spec dict the controls describe, if it changed.
+
+    A change of values (learning rate, rates) applies in this very run: the widgets
+    already show it and the network stays. Anything else reruns the script so every
+    widget shows the new setup. A dict that fails validation flashes the reason and
+    puts the widgets back on the last good spec, so nothing the user built is lost.
+    """
+    current = spec()
+    if d == current.to_dict():
+        return
+    try:
+        new = Spec.from_dict(d)
+    except EngineError as err:
+        flash("error", f"{err}. The last working setup is kept.")
+        new = None
+    old = experiment()
+    if new is not None and apply_spec(new):
+        drop(FAILED)
+        if experiment().structure == old.structure and experiment().dataset is old.dataset:
+            return  # values only: nothing on the page has to be drawn again
+        st.rerun()
+    bump_widgets()
+    # Widgets that cannot show the kept setup would send the same bad dict again on
+    # every rerun: stop after the first retry and just show the message.
+    if get(FAILED) == d:
+        return
+    put(FAILED, d)
+    st.rerun()
+
+
+def reset() -> None:
+    """The seed's weights again and an empty history; pauses training."""
+    put(TRAIN_STATE, experiment().init())
+    put(HISTORY, {k: [] for k in HISTORY_KEYS})
+    for extra in (TRACE, COMPARE):  # what pages keep beside the history
+        drop(extra)
+    set_playing(False)
+
+
+def ensure_session(default: Spec, fits: Callable[[Spec], str | None]) -> None:
+    """Load the setup from the URL on first visit (or when the URL changes).
+
+    ``fits(spec)`` says why a link's spec does not belong on this page (then the
+    page keeps its setup and says so), or None.
+    """
+    text = st.query_params.get("s", "")
+    if get(EXPERIMENT) is not None and get(URL_SEEN) == text:
+        return
+    current: Spec | None = get(SPEC)
+    fallback = current or default
+    kept = "the current setup" if current else "the default"
+    new, error = spec_from_url(fallback, kept)
+    problem = None if error else fits(new)
+    if problem:
+        error = f"The link's setup is not for this page ({problem}). Showing {kept}."
+        new = fallback
+    if error:
+        flash("error", error)
+    if new != current and not apply_spec(new) and current is None:
+        apply_spec(default)
+    if not text and current is not None:
+        # Streamlit drops the query when the user moves between pages: put the setup
+        # back, so the address bar can still be copied or reloaded.
+        write_url(spec())
+    # A link opened in a running session (or the browser's Back button) must reach the
+    # widgets too, or they would put their old values straight back.
+    bump_widgets()
+    put(URL_SEEN, st.query_params.get("s", ""))
+
+
+# -- training -----------------------------------------------------------------------------------
+
+def train_paced(exp: engine.Experiment, state: engine.TrainState, count: int,
+                by_steps: bool = False, budget: float = limits.CALL_SECONDS,
+                probes: ProbeOptions | None = None
+                ) -> tuple[engine.TrainState, engine.Chunk]:
+    """Train ``count`` epochs (``by_steps``: steps), fewer if the call would take more
+    than ``budget`` seconds at this network's measured pace (see ``limits.plan``).
+
+    The pace is kept per network structure.
+    """
+    paces: dict = st.session_state.setdefault(key(PACE), {})
+    pace = paces.get(exp.structure)
+    plan = limits.plan(exp, count, by_steps, pace, budget)
+    t0 = time.perf_counter()
+    train = exp.train_steps if plan.by_steps else exp.train
+    before = int(state.step)
+    state, chunk = train(state, plan.count, probes)
+    steps = int(state.step) - before
+    if steps > 0:
+        if len(paces) > 8:  # the compare mode's four models, and a few recent ones
+            paces.clear()
+        paces[exp.structure] = limits.update_pace(pace, time.perf_counter() - t0, steps)
+    return state, chunk
+
+
+def record(chunk: engine.Chunk) -> None:
+    """Append a chunk's trained epochs to the history."""
+    hist = history()
+    trained = chunk.history["trained"]
+    for k in HISTORY_KEYS:
+        hist[k].extend(np.asarray(chunk.history[k])[trained].tolist())
+
+
+def train_frame(count: int, probes: ProbeOptions, by_steps: bool = False,
+                budget: float = limits.CALL_SECONDS) -> engine.Probes:
+    """Train ``count`` epochs (``by_steps``: steps), paced, and return the probes.
+
+    Updates the session's state and history; divergence and early stopping pause
+    training and say so.
+    """
+    exp = experiment()
+    state, chunk = train_paced(exp, train_state(), count, by_steps, budget,
+                               limits.fit_probes(exp, probes))
+    put(TRAIN_STATE, state)
+    record(chunk)
+    mon = state.monitor
+    if bool(mon.diverged):
+        set_playing(False)
+        flash("error", "Training diverged: the loss became NaN or infinite, so training "
+              "was paused and the last finite weights kept. Lower the learning rate "
+              "(or add gradient clipping), then press Reset.")
+    elif bool(mon.stopped):
+        set_playing(False)
+        flash("info", f"Early stopping: the validation loss has not improved since epoch "
+              f"{int(mon.best_epoch)}; the weights from that epoch were restored.")
+    return chunk.probes
+
+
+def current_metrics() -> dict[str, Any]:
+    """The latest per-split metrics from the history (None before any training)."""
+    hist = history()
+    out: dict[str, Any] = {}
+    for k in HISTORY_KEYS:
+        v = hist[k][-1] if hist[k] else None
+        out[k] = None if v is None or not np.isfinite(v) else v
+    return out

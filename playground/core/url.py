@@ -1,0 +1,71 @@
+"""The URL codec: a spec to and from a link's ``s`` parameter. Pure: no Streamlit.
+
+The URL holds what differs from ``engine.Spec()`` as compact JSON, so a link
+reproduces a setup exactly, data seed included; ``hide`` lists control sections a
+teacher wants hidden (``?hide=network,training``). Links come from anyone: parsing
+is bounded (``engine.untrusted``) and every failure is one ``EngineError``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine import Spec, SpecError
+from engine.untrusted import parse_json
+
+MAX_URL_CHARS = 8000
+"""Most characters of a link's setup (browsers and proxies cut longer URLs)."""
+
+SECTIONS = ("data", "features", "network", "output", "training", "view", "export")
+"""Control sections a link may hide."""
+
+
+def diff(full: Any, base: Any) -> Any:
+    """The parts of ``full`` that differ from ``base`` (dicts recursively, lists whole)."""
+    if isinstance(full, dict) and isinstance(base, dict):
+        out = {}
+        for k, v in full.items():
+            if k not in base:
+                out[k] = v
+            elif v != base[k]:
+                out[k] = diff(v, base[k])
+        return out
+    return full
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """``base`` with ``patch`` applied (dicts recursively; anything else replaces)."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base.get(k), v) if k in base else v
+        return out
+    return patch
+
+
+def spec_to_query(spec: Spec) -> str:
+    """Compact JSON of what differs from ``Spec()`` (``{}`` for ``Spec()`` itself).
+
+    An uploaded table (``data.csv``) too long for a link is left out: the link then
+    says which setup it was, and the exported spec carries the table.
+    """
+    d = diff(spec.to_dict(), Spec().to_dict())
+    text = json.dumps(d, separators=(",", ":"))
+    if len(text) > MAX_URL_CHARS and d.get("data", {}).get("csv"):
+        d["data"]["csv"] = None
+        text = json.dumps(d, separators=(",", ":"))
+    return text
+
+
+def spec_from_query(text: str) -> Spec:
+    """The spec a link's ``s`` parameter describes; raises ``EngineError`` when bad."""
+    patch = parse_json(text, what="the link's setup", max_chars=MAX_URL_CHARS)
+    if not isinstance(patch, dict):
+        raise SpecError("", "the link's setup must be a JSON object")
+    return Spec.from_dict(merge(Spec().to_dict(), patch))
+
+
+def hidden_sections(text: str) -> set[str]:
+    """The known sections named by a link's ``hide`` parameter (``"data,network"``)."""
+    return {s for s in str(text).split(",") if s in SECTIONS}
