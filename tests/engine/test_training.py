@@ -640,3 +640,17 @@ def test_epochs_must_be_a_non_negative_integer():
     state, chunk = exp.train(start, 0)  # zero epochs: nothing trains
     assert all(v.shape == (0,) for v in chunk.history.values())
     assert _trees_equal(state, start)
+
+
+@pytest.mark.parametrize("change", [c for c in VALUE_CHANGES if not c.startswith("data_")])
+def test_a_value_change_keeps_the_network_and_the_data(warm_recompile, change):
+    """Only the traced values are new: the resolved network and the data are the same
+    objects, so nothing is rebuilt (and the optimizer state keeps no second copy)."""
+    exp, state, _ = warm_recompile
+    new = exp.with_spec(_with(RECOMPILE_BASE, **VALUE_CHANGES[change]))
+    assert new.structure.net is exp.structure.net
+    assert new.dataset is exp.dataset and new.structure == exp.structure
+    assert new.values != exp.values
+    paths = [jax.tree_util.keystr(p) for p, _ in
+             jax.tree_util.tree_flatten_with_path(state.opt_state)[0]]
+    assert paths and not [p for p in paths if "hyperparams" in p]
