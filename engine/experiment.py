@@ -28,9 +28,11 @@ import numpy as np
 from engine.cost import Cost, estimate
 from engine.data import DATASETS, Dataset, RawData, build_dataset, load_csv
 from engine.errors import DataError
-from engine.model import Network, build_network, output_layer
-from engine.probes import ProbeOptions, Probes
+from engine.model import Network, apply_network, build_network, featurize, output_layer
+from engine.probes import ProbeOptions, Probes, TestReport
+from engine.probes.images import MAP_KINDS
 from engine.spec import Spec
+from engine.teach.conv import Computation, explain
 from engine.train import (
     CAPACITIES,
     HISTORY,
@@ -140,7 +142,7 @@ class Experiment:
             return self.values
         ds = self.dataset
         return self.values._replace(view=view_values(ds.centre, ds.extents, options.example,
-                                                     options.plane))
+                                                     options.plane, ds.image, options.image))
 
     def probe(self, state: TrainState, options: ProbeOptions | None = None) -> Probes:
         """Probes of ``state`` (``ProbeOptions``; default ones when None) as NumPy arrays."""
@@ -149,7 +151,8 @@ class Experiment:
                                        options=options.static()))
 
     def _inputs(self, x: Any) -> jax.Array:
-        """Inputs as the network takes them: token ids stay int32, the rest float32."""
+        """Inputs as the network takes them: token ids stay int32, the rest float32
+        (images ``(n, H, W, C)`` in [0, 1])."""
         tokens = self.dataset.sequence is not None and self.dataset.sequence.tokens
         return jnp.asarray(x, jnp.int32 if tokens else jnp.float32)
 
@@ -188,6 +191,38 @@ class Experiment:
         k = self.dataset.n_classes
         return np.bincount(true[keep] * k + pred[keep], minlength=k * k).reshape(k, k)
 
+    def test_report(self, state: TrainState) -> TestReport | None:
+        """The test set's confusion matrix, accuracy per class and most confidently wrong
+        examples (``engine.probes.TestReport``, NumPy); None for regression or no test set."""
+        if self.dataset.task != "classification" or not self.dataset.arrays.x_test.shape[0]:
+            return None
+        return to_numpy(self.fns.report(state, self.dataset.arrays, self.values))
+
+    def explain_conv(self, state: TrainState, image: Any, layer: int, row: int, col: int,
+                     channel: int) -> Computation:
+        """How output (row, col, channel) of hidden layer ``layer`` (a conv2d or a pool)
+        is computed for ``image`` (H, W, C) in [0, 1], number by number
+        (``engine.teach.conv``).
+
+        Raises:
+            DataError: ``layer`` is not a conv2d or pool layer, or the place is outside
+                its output.
+        """
+        net = self.structure.net
+        if not 0 <= layer < len(net.layers) or net.layers[layer].type not in MAP_KINDS:
+            raise DataError(f"layer {layer + 1} is not a conv2d or pool layer")
+        h = featurize(net, self._inputs(np.asarray(image)[None]), self.dataset.arrays.mean,
+                      self.dataset.arrays.std)
+        outs = apply_network(net, state.params, state.model_state, h, self.values, key=None,
+                             train=False, collect=True)[3]
+        x = h[0] if layer == 0 else outs[layer - 1][0]
+        params, mstate = jax.device_get((state.params[layer], state.model_state[layer]))
+        try:
+            return explain(net.layers[layer].type, net.layers[layer].opts(), params, mstate,
+                           np.asarray(x), row, col, channel)
+        except ValueError as err:
+            raise DataError(str(err)) from None
+
     def predict(self, state: TrainState, x: Any) -> np.ndarray:
         """Network outputs (after the output activation) for inputs x.
 
@@ -221,8 +256,9 @@ def _make(spec: Spec, dataset: Dataset, net: Network | None = None) -> Experimen
     """An experiment on ``dataset``; ``net`` is reused when the spec's network is it."""
     if net is None or not net.fits(spec):
         net = build_network(spec, dataset.features, dataset.task, dataset.n_classes,
-                            dataset.sequence)
-    values = values_of(spec, view_values(dataset.centre, dataset.extents))
+                            dataset.sequence, dataset.image)
+    values = values_of(spec, view_values(dataset.centre, dataset.extents,
+                                         image_shape=dataset.image))
     return Experiment(spec, dataset, _structure(spec, dataset, net), values)
 
 

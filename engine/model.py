@@ -35,6 +35,8 @@ class Network:
         head: the output layer's facts (task, classes, units, activation).
         loss: the resolved loss name.
         init: the default weight initialiser name.
+        sequence: what sequence data look like (None for points and images).
+        image: ``(H, W, C)`` of image data (None for points and sequences).
     """
 
     layers: tuple[LayerSpec, ...]
@@ -43,6 +45,7 @@ class Network:
     loss: str
     init: str
     sequence: SequenceInfo | None = None
+    image: tuple[int, int, int] | None = None
 
     @property
     def in_dim(self) -> int:
@@ -51,7 +54,10 @@ class Network:
 
     @property
     def in_shape(self) -> tuple[int, ...]:
-        """The input's shape as the first layer sees it: ``(F,)``, or ``(T, V|d)``."""
+        """The input's shape as the first layer sees it: ``(F,)``, ``(T, V|d)`` or
+        ``(H, W, C)``."""
+        if self.image is not None:
+            return self.image
         return self.sequence.in_shape if self.sequence else (self.in_dim,)
 
     def fits(self, spec: Spec) -> bool:
@@ -132,15 +138,17 @@ def structural(layer: LayerSpec) -> LayerSpec:
 
 
 def build_network(spec: Spec, features: Sequence[str], task: str, n_classes: int,
-                  sequence: SequenceInfo | None = None) -> Network:
+                  sequence: SequenceInfo | None = None,
+                  image: tuple[int, int, int] | None = None) -> Network:
     """The ``Network`` for ``spec`` on data with this task and class count.
 
-    ``sequence`` describes sequence data (None for points). Raises ``SpecError``
-    when the stack cannot take the data or cannot end in the task's output.
+    ``sequence`` describes sequence data, ``image`` the shape of images (None for
+    points). Raises ``SpecError`` when the stack cannot take the data or cannot end
+    in the task's output.
     """
     head, loss = resolve_head(spec, task, n_classes)
     layers = tuple(structural(layer) for layer in spec.model.layers)
-    net = Network(layers, tuple(features), head, loss, spec.model.init, sequence)
+    net = Network(layers, tuple(features), head, loss, spec.model.init, sequence, image)
     if layers and layers[0].type == "embedding" and not (sequence and sequence.tokens):
         raise SpecError("model.layers[0].type", "an embedding turns token ids into vectors; "
                                                 "this data has no tokens: remove it")
@@ -152,6 +160,10 @@ def build_network(spec: Spec, features: Sequence[str], task: str, n_classes: int
             raise SpecError(last, f"this task predicts one output per time step, but the "
                                   f"network ends with shape {out}: keep the time axis (no "
                                   "pool layer; recurrent layers with sequences on)")
+        if image is not None:
+            raise SpecError(last, f"this task predicts one class per image, but the network "
+                                  f"ends with shape {out}: end with a flatten or "
+                                  "global_avg_pool layer (then dense layers if you like)")
         raise SpecError(last, f"this task predicts one output per "
                               f"{'sequence' if sequence else 'point'}, but the network ends "
                               f"with shape {out}: end with a pool layer or a recurrent layer "
@@ -202,11 +214,15 @@ def init_network(net: Network, key: jax.Array) -> tuple[Params, list[dict]]:
 
 
 def featurize(net: Network, x: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
-    """Raw points (..., d) -> standardised input features (..., F).
+    """Raw inputs -> what the first layer reads.
 
-    Sequences pass through as they are, except token ids (n, T) that go straight
+    Points (..., d) become standardised features (..., F); images (n, H, W, C) are
+    standardised with the training set's mean pixel and spread (``standardize``), else
+    stay in [0, 1]; sequences pass through, except token ids (n, T) that go straight
     into a non-embedding layer: those become one-hot vectors (n, T, V).
     """
+    if net.image is not None:
+        return (x - mean[0]) / std[0]
     if net.sequence is not None:
         return jax.nn.one_hot(x, net.in_shape[1]) if net.one_hot else x
     return (apply_features(x, net.features) - mean) / std

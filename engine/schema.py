@@ -90,15 +90,16 @@ class OneOf:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of a fixed set of strings."""
+    """One of a fixed set of strings (or of integers)."""
 
-    options: tuple[str, ...]
+    options: tuple[Any, ...]
 
     def allowed(self) -> str:
-        return "one of: " + ", ".join(self.options)
+        return "one of: " + ", ".join(str(o) for o in self.options)
 
-    def __call__(self, value: Any, field: str) -> str:
-        if not isinstance(value, str) or value not in self.options:
+    def __call__(self, value: Any, field: str) -> Any:
+        kind = type(self.options[0])
+        if isinstance(value, bool) or not isinstance(value, kind) or value not in self.options:
             raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
         return value
 

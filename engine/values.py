@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 from engine.blocks import LAYERS
+from engine.errors import DataError
 from engine.spec import LayerSpec, Spec
 
 
@@ -60,13 +61,18 @@ class ViewValues(NamedTuple):
     Attributes:
         centre, extent: ``(d,)``: the plane spans ``centre +- extent`` per raw column.
         axes: ``(2,)`` int32: the raw columns drawn across and up.
-        example: int32: the test example the sequence probes read.
+        example: int32: the test example the sequence and image probes read.
+        image: a picture of the data's shape ``(H, W, C)`` in [0, 1] (``(1, 1, 1)`` for
+            other data): the image probes read it instead of the example when ``drawn``.
+        drawn: bool.
     """
 
     centre: jax.Array
     extent: jax.Array
     axes: jax.Array
     example: jax.Array
+    image: jax.Array
+    drawn: jax.Array
 
 
 class Values(NamedTuple):
@@ -95,12 +101,26 @@ def layer_values(layers: tuple[LayerSpec, ...]) -> tuple[dict[str, Any], ...]:
 
 
 def view_values(centre: tuple[float, ...], extent: tuple[float, ...], example: int = 0,
-                plane: tuple[int, int] = (0, 1)) -> ViewValues:
-    """The view of a dataset's plane (``Dataset.centre``/``extents``) and an example."""
+                plane: tuple[int, int] = (0, 1), image_shape: tuple[int, ...] | None = None,
+                image: Any = None) -> ViewValues:
+    """The view of a dataset's plane (``Dataset.centre``/``extents``), an example and,
+    for image data of ``image_shape``, a drawn picture (``image``; None: the example's).
+
+    Raises:
+        DataError: a picture that is not of ``image_shape``.
+    """
     d = max(len(centre), 1)
     axes = np.clip(np.asarray(plane, np.int32)[:2], 0, d - 1)
+    shape = tuple(image_shape or (1, 1, 1))
+    pixels = np.zeros(shape, np.float32)
+    if image is not None:
+        pixels = np.asarray(image, np.float32)
+        if pixels.shape != shape:
+            raise DataError(f"a picture of shape {pixels.shape} cannot be shown to a network "
+                            f"that reads {shape}")
+        pixels = np.clip(np.nan_to_num(pixels), 0.0, 1.0)
     return ViewValues(np.asarray(centre, np.float32), np.asarray(extent, np.float32), axes,
-                      np.int32(example))
+                      np.int32(example), pixels, np.bool_(image is not None))
 
 
 def values_of(spec: Spec, view: ViewValues) -> Values:

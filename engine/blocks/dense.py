@@ -28,6 +28,10 @@ _DENSE_NORM_VALUES = {"momentum": 0.9, "eps": 1e-5}
 
 
 def _dense_shape(in_shape: Shape, opts: Mapping) -> Shape:
+    if len(in_shape) == 3:
+        raise SpecError("type", f"a dense layer reads a vector, and this one gets an image of "
+                                f"shape {tuple(in_shape)}: put a flatten or global_avg_pool "
+                                "layer before it")
     if opts.get("residual") and in_shape[-1] != opts["units"]:
         raise SpecError("residual", f"a residual connection adds the layer's input to its "
                                     f"output, so it needs as many units as its input "
@@ -50,9 +54,9 @@ def _dense_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
     state: Params = {}
     norm = opts.get("norm", "none")
     if norm != "none":
-        params.update(_norm_params((units,)))
+        params.update(batch_norm_params((units,)))
     if norm == "batch_norm":
-        state = _batch_norm_init(key, (units,), opts, init_name)[1]
+        state = batch_norm_state((units,))
     return params, state, _dense_shape(in_shape, opts)
 
 
@@ -81,8 +85,7 @@ def dense_preactivation(params: Params, state: Params, x: jax.Array, opts: Mappi
     z = matmul(x, params["w"]) + params["b"]  # (..., units)
     norm = opts.get("norm", "none")
     if norm == "batch_norm":
-        z, state = _batch_norm_apply(params, state, z, _DENSE_NORM_VALUES, opts, key=None,
-                                     train=train)
+        z, state = normalize(params, state, z, train=train)
     elif norm == "layer_norm":
         z, state = _layer_norm_apply(params, state, z, _DENSE_NORM_VALUES, opts, key=None,
                                      train=train)
@@ -123,15 +126,27 @@ def _dropout_apply(params, state, x, values, opts, *, key, train):
     return jnp.where(mask, x / keep, 0.0), state
 
 
-def _norm_params(in_shape: Shape) -> Params:
+def batch_norm_params(in_shape: Shape) -> Params:
+    """A norm's learned scale (ones) and offset (zeros), one per feature or channel."""
     return {"scale": jnp.ones(in_shape[-1:], jnp.float32),
             "offset": jnp.zeros(in_shape[-1:], jnp.float32)}
 
 
+def batch_norm_state(in_shape: Shape) -> Params:
+    """Batch norm's running mean (zeros) and variance (ones), one per feature or channel."""
+    return {"mean": jnp.zeros(in_shape[-1:], jnp.float32),
+            "var": jnp.ones(in_shape[-1:], jnp.float32)}
+
+
+def normalize(params: Params, state: Params, z: jax.Array, *, train: bool
+              ) -> tuple[jax.Array, Params]:
+    """Batch norm inside a dense or conv2d layer, with fixed momentum and epsilon: over
+    every axis but the last, so per unit on vectors and per channel on images."""
+    return _batch_norm_apply(params, state, z, _DENSE_NORM_VALUES, {}, key=None, train=train)
+
+
 def _batch_norm_init(key, in_shape, opts, init_name):
-    state = {"mean": jnp.zeros(in_shape[-1:], jnp.float32),
-             "var": jnp.ones(in_shape[-1:], jnp.float32)}
-    return _norm_params(in_shape), state, in_shape
+    return batch_norm_params(in_shape), batch_norm_state(in_shape), in_shape
 
 
 def _batch_norm_apply(params, state, x, values, opts, *, key, train):
@@ -148,7 +163,7 @@ def _batch_norm_apply(params, state, x, values, opts, *, key, train):
 
 
 def _layer_norm_init(key, in_shape, opts, init_name):
-    return _norm_params(in_shape), {}, in_shape
+    return batch_norm_params(in_shape), {}, in_shape
 
 
 def _layer_norm_apply(params, state, x, values, opts, *, key, train):

@@ -29,9 +29,9 @@ from engine.registry import Registry
 Params = dict[str, jax.Array]
 Shape = tuple[int, ...]
 
-FAMILIES = ("points", "sequence")
+FAMILIES = ("points", "sequence", "image")
 """What a kind reads: ``points`` kinds work on any trailing feature axis, ``sequence``
-kinds need a time axis ``(T, d)``."""
+kinds need a time axis ``(T, d)``, ``image`` kinds an image ``(H, W, C)``."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class LayerKind:
         flops: ``(in_shape, out_shape, params, opts) -> operations`` of one example's
             forward pass, for kinds the rule of ``engine.cost`` misjudges (None: it
             does not).
-        family: ``"points"`` or ``"sequence"`` (see ``FAMILIES``).
+        family: ``"points"``, ``"sequence"`` or ``"image"`` (see ``FAMILIES``).
     """
 
     options: Mapping[str, tuple[Callable[[Any, str], Any], Any]]

@@ -1,8 +1,9 @@
 """Data: one registry of every dataset a spec can name, and how each is built.
 
-Three families register their entries in ``DATASETS``, in menu order: ``points``
+Four families register their entries in ``DATASETS``, in menu order: ``points``
 (TensorFlow Playground's sets and more, ``points.py``), ``table`` (an uploaded CSV,
-``table.py``) and ``sequence`` (sequence tasks, ``sequences.py``). Input features
+``table.py``), ``sequence`` (sequence tasks, ``sequences.py``) and ``images`` (MNIST,
+generated shapes, the user's own pictures; ``images.py``). Input features
 (x1, x1^2, sin(x2), ...) are in ``features.py``; containers, splitting and feature
 statistics in ``base.py``.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.data import points, sequences, table
+from engine.data import images, points, sequences, table
 from engine.data.base import (
     DATASETS,
     FAMILIES,
@@ -25,10 +26,11 @@ from engine.data.base import (
     datasets_of,
 )
 from engine.data.features import FEATURES, MAX_INPUT_DIM, apply_features, check_features
+from engine.data.images import UPLOAD, RawImages, load_image_zip
 from engine.data.sequences import SequenceData, generate_task
 from engine.data.table import MAX_CSV_BYTES, MAX_CSV_CHARS, MAX_CSV_ROWS, TABLE, load_csv
 
-for _family in (points, table, sequences):
+for _family in (points, table, sequences, images):
     _family.register(DATASETS)
 
 
@@ -51,7 +53,28 @@ def build_dataset(spec: Any, raw: RawData | None = None) -> Dataset:
     return DATASETS.get(spec.name, "data.name").build(spec, raw)
 
 
-__all__ = ["DATASETS", "FAMILIES", "FEATURES", "MAX_CLASSES", "MAX_CSV_BYTES",
-           "MAX_CSV_CHARS", "MAX_CSV_ROWS", "MAX_INPUT_DIM", "TABLE", "DataArrays", "Dataset",
-           "RawData", "SequenceData", "SequenceInfo", "apply_features", "build_dataset",
-           "check_features", "datasets_of", "generate_task", "load_csv"]
+__all__ = [
+    "DATASETS",
+    "FAMILIES",
+    "FEATURES",
+    "MAX_CLASSES",
+    "MAX_CSV_BYTES",
+    "MAX_CSV_CHARS",
+    "MAX_CSV_ROWS",
+    "MAX_INPUT_DIM",
+    "TABLE",
+    "UPLOAD",
+    "DataArrays",
+    "Dataset",
+    "RawData",
+    "RawImages",
+    "SequenceData",
+    "SequenceInfo",
+    "apply_features",
+    "build_dataset",
+    "check_features",
+    "datasets_of",
+    "generate_task",
+    "load_csv",
+    "load_image_zip",
+]

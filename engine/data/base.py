@@ -1,6 +1,6 @@
 """What every dataset is made of: containers, the one registry, splitting and packing.
 
-Each family (``points``, ``table``, ``sequences``) registers its entries in
+Each family (``points``, ``table``, ``sequences``, ``images``) registers its entries in
 ``DATASETS`` (see ``engine.data``); ``build_dataset`` asks the entry named by the
 spec to build itself. Points and tables share ``split_points``: one seeded shuffle,
 train/validation/test splits and the training set's feature statistics.
@@ -22,8 +22,9 @@ from engine.registry import Registry
 MAX_CLASSES = 10
 """Most classes a classification dataset may have."""
 
-FAMILIES = ("points", "table", "sequence")
-"""Generated points (TF Playground's and more), an uploaded table, sequence tasks."""
+FAMILIES = ("points", "table", "sequence", "images")
+"""Generated points (TF Playground's and more), an uploaded table, sequence tasks,
+images."""
 
 
 class DataArrays(NamedTuple):
@@ -66,6 +67,8 @@ class Dataset:
         sequence: what sequence data look like (``SequenceInfo``); None for points.
             Sequence tasks have no features, ``input_dim`` 0 and ``extent`` 0, and
             ``feature_names`` holds the token vocabulary.
+        image: ``(H, W, C)`` of image data (``x_*`` are ``(n, H, W, C)`` in [0, 1]);
+            None for other data.
     """
 
     arrays: DataArrays
@@ -77,6 +80,7 @@ class Dataset:
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     sequence: SequenceInfo | None = None
+    image: tuple[int, int, int] | None = None
     centre: tuple[float, ...] = ()
     extents: tuple[float, ...] = ()
 

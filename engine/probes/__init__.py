@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from engine.model import Network, apply_network, featurize
+from engine.probes.images import ImageProbes, TestReport, image_probes, test_report
 from engine.probes.plane import grid_points, grid_shape, plane_probes
 from engine.probes.sequences import SequenceProbes, sequence_probes
 from engine.probes.stats import (
@@ -43,9 +44,13 @@ class ProbeOptions:
         layers: add per-layer statistics of dense layers (``LayerStats``).
         sequence: add one test example's view of a sequence model.
         gradients: add the gradient norms and histograms (the costliest part).
-        example: the test example the sequence probes read (traced: no recompile).
+        images: add one picture's view of a CNN (``ImageProbes``).
+        example: the test example the sequence and image probes read (traced: no
+            recompile).
         plane: the two raw columns the grids span when the data has more than two
             (traced: no recompile).
+        image: a picture ``(H, W, C)`` in [0, 1] the image probes read instead of the
+            example (traced: no recompile), e.g. a digit the user drew.
     """
 
     resolution: int = 100
@@ -53,12 +58,14 @@ class ProbeOptions:
     layers: bool = False
     sequence: bool = False
     gradients: bool = True
+    images: bool = False
     example: int = 0
     plane: tuple[int, int] = (0, 1)
+    image: Any = field(default=None, compare=False, repr=False)
 
     def static(self) -> ProbeOptions:
-        """The part that shapes the compiled call (example and plane are traced)."""
-        return dataclasses.replace(self, example=0, plane=(0, 1))
+        """The part that shapes the compiled call (example, plane and image are traced)."""
+        return dataclasses.replace(self, example=0, plane=(0, 1), image=None)
 
 
 class Probes(NamedTuple):
@@ -79,6 +86,8 @@ class Probes(NamedTuple):
         layers: per hidden dense layer statistics (``LayerStats``) when asked for.
         sequence: one example's attention maps, states and gradient through time
             (``SequenceProbes``) when asked for.
+        images: one picture's feature maps, kernels, probabilities and saliency
+            (``ImageProbes``) when asked for.
     """
 
     output: jax.Array | None
@@ -91,6 +100,7 @@ class Probes(NamedTuple):
     grad_range: jax.Array
     layers: LayerStats | None = None
     sequence: SequenceProbes | None = None
+    images: ImageProbes | None = None
 
 
 
@@ -137,10 +147,13 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
         i = jnp.clip(values.view.example, 0, data.x_test.shape[0] - 1)
         seq = sequence_probes(net, example_losses, params, mstate, data.x_test[i],
                               data.y_test[i], data, values)
+    pictures = (image_probes(net, params, mstate, data, values) if options.images
+                else None)
     return Probes(output, neurons, grad_norm, jnp.stack([tree_norm(p) for p in params]),
                   jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
-                  g_counts, g_ranges, stats, seq)
+                  g_counts, g_ranges, stats, seq, pictures)
 
 
-__all__ = ["HIST_BINS", "PROBE_EXAMPLES", "STATS", "LayerStats", "ProbeOptions", "Probes",
-           "SequenceProbes", "grid_points", "grid_shape", "probe"]
+__all__ = ["HIST_BINS", "PROBE_EXAMPLES", "STATS", "ImageProbes", "LayerStats", "ProbeOptions",
+           "Probes", "SequenceProbes", "TestReport", "grid_points", "grid_shape", "probe",
+           "test_report"]

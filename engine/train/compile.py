@@ -27,17 +27,20 @@ from engine.blocks.schedules import learning_rate
 from engine.cost import EVAL_ELEMENTS, estimate
 from engine.data import DataArrays
 from engine.model import apply_network, featurize, output_layer
-from engine.probes import PROBE_EXAMPLES, ProbeOptions, Probes, probe
+from engine.probes import PROBE_EXAMPLES, ProbeOptions, Probes, TestReport, probe, test_report
 from engine.train import loop, metrics, step
 from engine.train.pack import Layout, layout_of, pack, unpack
 from engine.train.state import HISTORY, SPLITS, Structure, TrainState
+from engine.train.stepwise import Stepper
 
 
 class Compiled:
     """The jitted functions of one ``Structure``; build through ``compiled()``.
 
     Attributes:
-        train_chunk, probe, evaluate, step, predict: the jitted functions.
+        train_chunk, probe, step: jitted functions; ``run``, ``evaluate``,
+            ``predict`` and ``report`` call them (or, for networks with convolutions,
+            the ``stepper``'s).
         eval_chunk: passes over whole splits run in chunks of this many examples, so
             evaluation's memory stays bounded whatever the data's size.
     """
@@ -51,10 +54,14 @@ class Compiled:
         self.train_chunk = jax.jit(self._train_chunk,
                                    static_argnames=("capacity", "by_steps", "probes"))
         self.probe = jax.jit(self._probe, static_argnames=("options",))
-        self.evaluate = jax.jit(self._evaluate)
+        self._evaluate_jit = jax.jit(self._evaluate)
         self.step = jax.jit(self._step)
-        self.predict = jax.jit(self._predict)
+        self._predict_jit = jax.jit(self._predict)
+        self._report_jit = jax.jit(self._report)
         self._layouts: dict[tuple, Layout] = {}
+        # Convolutions run 20x slower inside XLA:CPU loops: train those step by step.
+        self.stepper = (Stepper(self) if any(layer.type == "conv2d" for layer in s.net.layers)
+                        else None)
 
     # -- pieces the loop and the probes use ---------------------------------------------
     def example_losses(self, z: jax.Array, o: jax.Array, y: jax.Array) -> jax.Array:
@@ -137,7 +144,30 @@ class Compiled:
             self.s.net, state.params, state.model_state, hc, values, key=None,
             train=False)[1], self.eval_chunk, h)
 
+    def _report(self, state: TrainState, data: DataArrays, values) -> TestReport:
+        probs = self._predict(state, data.x_test, data, values)
+        return test_report(probs, data.y_test, max(self.s.net.head.n_classes, 2))
+
     # -- the host side -------------------------------------------------------------------
+    def evaluate(self, state: TrainState, data: DataArrays, values) -> dict:
+        """Loss and accuracy on every split (see ``metrics``)."""
+        if self.stepper is not None:
+            return self.stepper.metrics(state, data, values)
+        return self._evaluate_jit(state, data, values)
+
+    def predict(self, state: TrainState, x: jax.Array, data: DataArrays, values) -> jax.Array:
+        """Outputs after the output activation for raw inputs ``x``, in bounded chunks."""
+        if self.stepper is not None:
+            return self.stepper.predict(state, x, data, values)
+        return self._predict_jit(state, x, data, values)
+
+    def report(self, state: TrainState, data: DataArrays, values) -> TestReport:
+        """The test set's report (``engine.probes.TestReport``)."""
+        if self.stepper is not None:
+            probs = self.stepper.predict(state, data.x_test, data, values)
+            return test_report(probs, data.y_test, max(self.s.net.head.n_classes, 2))
+        return self._report_jit(state, data, values)
+
     def layout(self, state: TrainState, data: DataArrays, values, capacity: int,
                probes: ProbeOptions | None) -> Layout:
         """How ``train_chunk``'s buffer unpacks: worked out once on the host with
@@ -153,7 +183,10 @@ class Compiled:
 
     def run(self, state: TrainState, data: DataArrays, values, count: int, capacity: int,
             by_steps: bool, probes: ProbeOptions | None) -> tuple[TrainState, Any]:
-        """``train_chunk`` and its buffer unpacked: ``(state, (table, probes, rows))``."""
+        """``train_chunk`` and its buffer unpacked: ``(state, (table, probes, rows))``
+        (networks with convolutions: ``Stepper.run``)."""
+        if self.stepper is not None:
+            return self.stepper.run(state, data, values, count, by_steps, probes)
         state, flat = self.train_chunk(state, data, values, np.int32(count),
                                        capacity=capacity, by_steps=by_steps, probes=probes)
         return state, unpack(np.asarray(flat), self.layout(state, data, values, capacity,

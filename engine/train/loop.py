@@ -33,17 +33,17 @@ class Loop(NamedTuple):
     values: Any  # Values
 
 
-def epoch_order(lp: Loop, st: TrainState) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """The epoch's next key, its batch order and dropout keys, from ``st.key``."""
-    key, k_perm, k_drop = jax.random.split(st.key, 3)
-    n = lp.h_train.shape[0]
-    perm = jax.random.permutation(k_perm, n)[: lp.steps * lp.batch]
-    return key, perm, jax.random.split(k_drop, lp.steps)
+def epoch_order(key: jax.Array, n: int, steps: int, batch: int
+                ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The epoch's next key, its batch order and dropout keys, from the state's ``key``."""
+    key, k_perm, k_drop = jax.random.split(key, 3)
+    perm = jax.random.permutation(k_perm, n)[: steps * batch]
+    return key, perm, jax.random.split(k_drop, steps)
 
 
 def run_epoch(lp: Loop, st: TrainState) -> tuple[TrainState, dict]:
     """One shuffled pass in mini-batches, then the epoch's end."""
-    key, perm, keys = epoch_order(lp, st)
+    key, perm, keys = epoch_order(st.key, lp.h_train.shape[0], lp.steps, lp.batch)
     shape = (lp.steps, lp.batch)
     hb = lp.h_train[perm].reshape(*shape, *lp.h_train.shape[1:])  # (steps, batch, F...)
     yb = lp.y_train[perm].reshape(*shape, *lp.y_train.shape[1:])
@@ -63,8 +63,15 @@ def run_epoch(lp: Loop, st: TrainState) -> tuple[TrainState, dict]:
 def end_epoch(lp: Loop, st: TrainState, params, opt_state, mstate, t: jax.Array,
               key: jax.Array) -> tuple[TrainState, dict]:
     """Metrics, divergence (back to ``st``), early stopping: the epoch's end."""
-    values = lp.values
-    m = lp.fns.metrics(params, mstate, lp.feats, lp.data, values)
+    m = lp.fns.metrics(params, mstate, lp.feats, lp.data, lp.values)
+    return close_epoch(lp.fns, lp.has_val, lp.values, st, params, opt_state, mstate, t, key, m)
+
+
+def close_epoch(fns: Any, has_val: bool, values: Any, st: TrainState, params, opt_state,
+                mstate, t: jax.Array, key: jax.Array, m: dict) -> tuple[TrainState, dict]:
+    """The epoch's end given its metrics ``m``: divergence (back to ``st``, the epoch's
+    start) and early stopping; returns the new state and the history row."""
+    m = dict(m)
     finite = jnp.isfinite(m["train_loss"]) & all_finite(params)
     # Divergence keeps the last finite state (the start of this epoch). One cond, not a
     # where per leaf: on CPU every tiny kernel costs ~1 us.
@@ -72,7 +79,7 @@ def end_epoch(lp: Loop, st: TrainState, params, opt_state, mstate, t: jax.Array,
         finite, lambda a, b: a, lambda a, b: b, (params, opt_state, mstate, t),
         (st.params, st.opt_state, st.model_state, st.step))
     mon, epoch, best_params = st.monitor, st.epoch + jnp.where(finite, 1, 0), st.best_params
-    if lp.has_val:
+    if has_val:
         es = values.early_stopping
         improved = finite & (m["val_loss"] < mon.best_val - es.min_delta)
         best_params = jax.lax.cond(improved, lambda p, b: p, lambda p, b: b, params,
@@ -86,7 +93,7 @@ def end_epoch(lp: Loop, st: TrainState, params, opt_state, mstate, t: jax.Array,
     else:
         best_params = params
         mon = mon._replace(diverged=~finite)
-    m["learning_rate"] = lp.fns.learning_rate(st.step, values)
+    m["learning_rate"] = fns.learning_rate(st.step, values)
     m["trained"] = finite
     return TrainState(params, opt_state, mstate, key, t, epoch, mon, best_params,
                       jnp.int32(0)), m
@@ -101,7 +108,8 @@ def no_metrics() -> dict:
 
 def one_step(lp: Loop, st: TrainState) -> tuple[TrainState, dict, jax.Array]:
     """One batch of the epoch at ``st.cursor``; the epoch's end when it is the last."""
-    key, perm, keys = epoch_order(lp, st)  # the same order run_epoch would draw
+    # the same order run_epoch would draw
+    key, perm, keys = epoch_order(st.key, lp.h_train.shape[0], lp.steps, lp.batch)
     idx = jax.lax.dynamic_slice_in_dim(perm, st.cursor * lp.batch, lp.batch)
     params, opt_state, mstate = lp.fns.update(
         st.params, st.opt_state, st.model_state, st.step, lp.h_train[idx], lp.y_train[idx],
