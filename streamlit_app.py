@@ -16,6 +16,7 @@ page = st.navigation([
     st.Page("pages/backprop.py", title="Backprop, step by step", icon=":material/calculate:"),
     st.Page("pages/flow.py", title="Gradient flow", icon=":material/waterfall_chart:"),
     st.Page("pages/sequences.py", title="Sequences and attention", icon=":material/view_timeline:"),
+    st.Page("pages/images.py", title="Images and CNNs", icon=":material/image:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ])
 with st.sidebar:

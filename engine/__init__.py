@@ -34,6 +34,8 @@ from engine.data import (
     build_dataset,
     datasets_of,
     load_csv,
+    load_image_zip,
+    load_picture,
 )
 from engine.errors import DataError, EngineError, SpecError
 from engine.experiment import Experiment, Result, build, run
@@ -59,6 +61,7 @@ __all__ = [
     "DataSpec", "Dataset", "EarlyStoppingSpec", "EngineError", "Experiment", "LayerSpec",
     "ModelSpec", "Monitor", "OptimizerSpec", "ProbeOptions", "Probes", "RawData",
     "RegularizationSpec", "Result", "ScheduleSpec", "Spec", "SpecError", "Structure",
-    "TrainState", "Values", "build", "build_dataset", "datasets_of", "load_csv", "load_params",
-    "preset", "read_csv", "run", "save_params",
+    "TrainState", "Values", "build", "build_dataset", "datasets_of", "load_csv",
+    "load_image_zip", "load_params", "load_picture", "preset", "read_csv", "run",
+    "save_params",
 ]

@@ -17,14 +17,14 @@ import streamlit as st
 
 import engine
 from engine import DATASETS, LAYERS, Spec, datasets_of
+from engine.blocks import IMAGE_KINDS
 from engine.blocks.attention import attention, transformer_block
 from engine.blocks.embeddings import sinusoidal_table
 from engine.blocks.recurrent import RECURRENT_KINDS, gru_cell, lstm_cell, rnn_cell
 from engine.presets import preset
-from engine.schema import Choice, Flag, Num, OneOf
 from playground import sequence_frame
 from playground.core import controls as C
-from playground.core import limits, session
+from playground.core import limits, session, stack
 from playground.core.encode import curve, plain
 from playground.core.livepage import Frame, LivePage
 from playground.core.session import wkey
@@ -40,21 +40,6 @@ COMPARE_CELLS = ("rnn", "lstm", "gru", "transformer")
 
 
 # -- controls ---------------------------------------------------------------------------
-
-def option_widget(label: str, check: Any, value: Any, key: str, container=st) -> Any:
-    """One widget for a layer option, chosen from the option's schema check."""
-    if isinstance(check, Flag):
-        return container.checkbox(label, bool(value), key=wkey(key))
-    if isinstance(check, Choice | OneOf):
-        names = list(check.options) if isinstance(check, Choice) else check.choices()
-        return container.selectbox(label, names, index=names.index(value) if value in names
-                                   else 0, key=wkey(key))
-    if isinstance(check, Num) and check.integer:
-        return int(container.number_input(label, int(check.lo), int(check.hi), int(value),
-                                          key=wkey(key)))
-    return float(container.number_input(label, float(check.lo), float(check.hi), float(value),
-                                        key=wkey(key)))
-
 
 def fit_stack(layers: list[dict], tokens: bool, per_token: bool) -> list[dict]:
     """Adapt a layer stack to a task: embeddings need tokens, outputs need the right shape.
@@ -117,26 +102,11 @@ def task_section(d: dict) -> dict:
 
 
 def stack_section(d: dict) -> dict:
-    """The layer stack: each layer's type and options, from the layer registry."""
-    layers = [dict(x) for x in d["model"]["layers"]]
-    n = C.number("Layers", 1, MAX_LAYERS, len(layers), key="sq_nlayers")
-    while len(layers) < n:
-        layers.append({"type": "dense", "units": 32, "activation": "relu"})
-    del layers[n:]
-    for i, layer in enumerate(layers):
-        kind_name = C.pick(f"Layer {i + 1}", LAYERS.names(), layer["type"], f"sq_type{i}",
-                           help=LAYERS.describe(layer["type"]))
-        if kind_name != layer["type"]:  # a new type keeps the options it shares
-            layer = {"type": kind_name, **{k: v for k, v in layer.items()
-                                          if k in LAYERS.get(kind_name).options}}
-        kind = LAYERS.get(kind_name)
-        cols = st.columns(2)
-        for j, (name, (check, default)) in enumerate(kind.options.items()):
-            layer[name] = option_widget(name.replace("_", " ").capitalize(), check,
-                                        layer.get(name, default), f"sq_{i}_{kind_name}_{name}",
-                                        cols[j % 2])
-        layers[i] = layer
-    return {"model": {"layers": layers}}
+    """The layer stack, from the layer registry (every kind that reads sequences or
+    vectors)."""
+    kinds = [k for k in LAYERS.names() if k not in IMAGE_KINDS]
+    return stack.stack_section(d, kinds, "sq", {"type": "dense", "units": 32,
+                                                "activation": "relu"}, MAX_LAYERS)
 
 
 def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:

@@ -26,7 +26,7 @@ from engine.data.base import (
     datasets_of,
 )
 from engine.data.features import FEATURES, MAX_INPUT_DIM, apply_features, check_features
-from engine.data.images import UPLOAD, RawImages, load_image_zip
+from engine.data.images import UPLOAD, RawImages, load_image_zip, load_picture
 from engine.data.sequences import SequenceData, generate_task
 from engine.data.table import MAX_CSV_BYTES, MAX_CSV_CHARS, MAX_CSV_ROWS, TABLE, load_csv
 
@@ -77,4 +77,5 @@ __all__ = [
     "generate_task",
     "load_csv",
     "load_image_zip",
+    "load_picture",
 ]

@@ -294,6 +294,27 @@ def load_image_zip(data: bytes, *, size: int = 28, channels: int = 1) -> RawImag
     return RawImages(np.stack(xs), np.asarray(ys, np.int64), tuple(classes), resized)
 
 
+MAX_PICTURE_BYTES = 5_000_000
+"""Most bytes of one uploaded picture (for the network to look at)."""
+
+
+def load_picture(data: bytes, shape: tuple[int, int, int]) -> np.ndarray:
+    """One PNG or JPEG picture as float32 ``shape`` (H, W, C) in [0, 1], for a network
+    that reads that shape (resized, made grey or colour).
+
+    Raises:
+        DataError: too many bytes or pixels, not a PNG or JPEG, or a shape no picture
+            can take.
+    """
+    h, w, c = shape
+    if h != w or c not in (1, 3):
+        raise DataError(f"a network reading {shape} does not read square grey or colour "
+                        "pictures")
+    if not isinstance(data, bytes | bytearray) or len(data) > MAX_PICTURE_BYTES:
+        raise DataError(f"a picture may have at most {MAX_PICTURE_BYTES:,} bytes")
+    return _decode(bytes(data), "the picture", h, c)[0].astype(np.float32) / 255.0
+
+
 def register(datasets: Registry) -> None:
     """Add the image sets, in menu order."""
     datasets.register("mnist", ImageSet("mnist", 28),
@@ -310,4 +331,4 @@ def register(datasets: Registry) -> None:
 
 
 __all__ = ["MAX_CLASSES", "UPLOAD", "ImageSet", "RawData", "RawImages", "load_image_zip",
-           "mnist_pool", "shapes_pool"]
+           "load_picture", "mnist_pool", "shapes_pool"]

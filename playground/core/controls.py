@@ -51,10 +51,11 @@ def number(label: str, lo: float, hi: float, value: float, step: float | None = 
                                   key=wkey(key), **kw)
 
 
-def pick(label: str, names: list[str], value: str, key: str, **kw) -> str:
+def pick(label: str, names: list[str], value: str, key: str, container: Any = st,
+         **kw) -> str:
     """A selectbox over ``names`` showing ``value``, keyed by the widget version."""
-    return st.selectbox(label, names, index=names.index(value) if value in names else 0,
-                        key=wkey(key), **kw)
+    return container.selectbox(label, names, index=names.index(value) if value in names
+                               else 0, key=wkey(key), **kw)
 
 
 

@@ -85,13 +85,16 @@ def symmetric_bytes(x: np.ndarray) -> np.ndarray:
 
 
 
-def curve(history: dict[str, list[float]], stop_epoch: int | None) -> dict[str, Any]:
-    """Loss curves downsampled to at most CURVE_POINTS points each."""
+def curve(history: dict[str, list[float]], stop_epoch: int | None,
+          metric: str = "loss") -> dict[str, Any]:
+    """The train, test and validation curves of ``metric`` ("loss" or "accuracy"),
+    downsampled to at most CURVE_POINTS points each."""
     n = len(history.get("train_loss", []))
     idx = np.unique(np.linspace(0, n - 1, min(n, CURVE_POINTS)).astype(int)) if n else []
     out: dict[str, Any] = {}
-    for key, name in (("train_loss", "train"), ("test_loss", "test"), ("val_loss", "val")):
-        vals = np.asarray(history.get(key, []), np.float64)
+    for split in ("train", "test", "val"):
+        name = split
+        vals = np.asarray(history.get(f"{split}_{metric}", []), np.float64)
         out[name] = [] if not n or np.all(np.isnan(vals)) else [
             round(float(v), 5) if np.isfinite(v) else None for v in vals[idx]]
     out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None

@@ -30,14 +30,15 @@ def component(name: str) -> Callable[..., Any]:
     """The ``components.v2`` component of ``assets/{name}.js`` and ``.css``.
 
     Its script is ``assets/common.js`` (shared helpers, the palette) followed by the
-    view's own; registered once per process.
+    view's own, and likewise its styles (``common.css``); registered once per process.
     """
     common = (ASSETS / "common.js").read_text(encoding="utf-8")
+    styles = (ASSETS / "common.css").read_text(encoding="utf-8")
     return st.components.v2.component(
         f"nn_playground_{name}",
         js=common.replace("__PALETTE__", palette.as_json()) + "\n"
         + (ASSETS / f"{name}.js").read_text(encoding="utf-8"),
-        css=(ASSETS / f"{name}.css").read_text(encoding="utf-8"),
+        css=styles + (ASSETS / f"{name}.css").read_text(encoding="utf-8"),
         isolate_styles=False,
     )
 
@@ -65,11 +66,22 @@ def _release_key(key: str) -> bool:
         return False
 
 
-def show(placeholder: Any, asset: str, key: str, data: dict[str, Any], first: bool) -> None:
-    """Send ``data`` to the keyed view ``asset`` in ``placeholder`` (see ``_release_key``)."""
+def show(placeholder: Any, asset: str, key: str, data: dict[str, Any], first: bool,
+         events: dict[str, Callable[[Any], None]] | None = None) -> None:
+    """Send ``data`` to the keyed view ``asset`` in ``placeholder`` (see ``_release_key``).
+
+    ``events`` maps what the view may report (``setTriggerValue(name, value)``) to a
+    handler of the value, run before the next script run draws anything.
+    """
     keyed = first or _release_key(key)
+    callbacks = {f"on_{name}_change": functools.partial(_report, key, name, handler)
+                 for name, handler in (events or {}).items()} if keyed else {}
     with placeholder:  # JSON has no NaN/inf: a diverged number must not break the view
-        component(asset)(data=finite(data), key=key if keyed else None)
+        component(asset)(data=finite(data), key=key if keyed else None, **callbacks)
+
+
+def _report(key: str, name: str, handler: Callable[[Any], None]) -> None:
+    handler(session.component_state(key).get(name))
 
 
 def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: int) -> None:

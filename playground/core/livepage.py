@@ -71,6 +71,8 @@ class LivePage:
         variant: another description for some view options (compare mode).
         train: a trainer of its own ``(count, budget) -> result`` (default: the
             session's experiment with ``probes``).
+        events: what the view reports (a click), by name: each handler gets the value
+            the view sent, before the next run draws anything.
     """
 
     prefix: str
@@ -90,15 +92,16 @@ class LivePage:
     extra: Callable[[Spec], None] | None = None
     variant: Callable[[dict], LivePage | None] | None = None
     train: Callable[..., Any] | None = None
+    events: dict[str, Callable[[Any], None]] = field(default_factory=dict)
 
 
 def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
     """``(count, budget=...) -> result`` for ``page``: its own, or the session's with
-    its probes (the view's example and plane included: traced, no recompile)."""
+    its probes (the view's example, plane and picture included: traced, no recompile)."""
     if page.train is not None:
         return page.train
-    probes = dataclasses.replace(page.probes, **{k: view[k] for k in ("example", "plane")
-                                                 if k in view})
+    probes = dataclasses.replace(page.probes, **{k: view[k] for k in ("example", "plane",
+                                                                      "image") if k in view})
     return functools.partial(session.train_frame, probes=probes, by_steps=page.by_steps)
 
 
@@ -131,6 +134,6 @@ def run(page: LivePage) -> None:
     def draw(result: Any, first: bool) -> None:
         frame = active.frame(Frame(session.experiment(), session.train_state(), result,
                                    view, first))
-        live.show(placeholder, active.asset, key, frame, first)
+        live.show(placeholder, active.asset, key, frame, first, active.events)
 
     live.loop(train, draw, speed)

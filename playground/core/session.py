@@ -40,6 +40,9 @@ COMPARE = "pg_compare"  # the Sequences page's side-by-side models, cleared by r
 PACE = "pg_pace"  # seconds per optimizer step, per network structure (limits.plan)
 FAILED = "pg_failed"  # the last controls' dict that could not be applied
 UPLOADED = "pg_uploaded"  # the file id of the upload already applied
+INSPECT = "pg_inspect"  # the feature-map value whose arithmetic the Images page shows
+REPORT = "pg_report"  # the Images page's test report, computed once an epoch
+EXPLAINED = "pg_explained"  # the Images page's last conv arithmetic (throttled)
 PAGE = "pg_page"  # which page's session the keys above refer to now
 WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec
 
@@ -101,6 +104,17 @@ def playing() -> bool:
 
 def set_playing(on: bool) -> None:
     put(PLAYING, on)
+
+
+def component_state(component_key: str) -> dict:
+    """The values a keyed component sent back (``setStateValue``/``setTriggerValue``)."""
+    value = st.session_state.get(component_key)
+    return dict(value) if hasattr(value, "keys") else {}
+
+
+def set_widget(widget_key: str, value: Any) -> None:
+    """Set a (not versioned) widget's value before it is drawn, e.g. from a callback."""
+    st.session_state[widget_key] = value
 
 
 # -- widgets re-read the spec -----------------------------------------------------------------
@@ -231,7 +245,7 @@ def reset() -> None:
     """The seed's weights again and an empty history; pauses training."""
     put(TRAIN_STATE, experiment().init())
     put(HISTORY, {k: [] for k in HISTORY_KEYS})
-    for extra in (TRACE, COMPARE):  # what pages keep beside the history
+    for extra in (TRACE, COMPARE, REPORT, EXPLAINED):  # what pages keep beside the history
         drop(extra)
     set_playing(False)
 
