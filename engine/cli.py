@@ -83,9 +83,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     raw = None
     if args.csv:
         raw = read_csv(args.csv, label_column=spec.data.label_column)
-        if spec.data.name != "csv":
-            spec = Spec.from_dict({**spec.to_dict(), "data": {**spec.to_dict()["data"],
-                                                               "name": "csv", "csv": None}})
+        # The file is the table: a table inside the spec file gives way to it.
+        spec = Spec.from_dict({**spec.to_dict(), "data": {**spec.to_dict()["data"],
+                                                           "name": "csv", "csv": None}})
     if args.steps is not None:
         per_epoch = build(spec, raw).steps_per_epoch
         epochs = max(1, math.ceil(args.steps / per_epoch))

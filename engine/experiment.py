@@ -45,6 +45,7 @@ from engine.train import (
     init_state,
     to_numpy,
 )
+from engine.train.metrics import EVAL_TRAIN
 from engine.values import Values, values_of, view_values
 
 
@@ -80,7 +81,7 @@ class Experiment:
     def cost(self) -> Cost:
         """Parameters, arithmetic and memory of training this experiment (``engine.cost``)."""
         net, a = self.structure.net, self.dataset.arrays
-        n_eval = a.x_train.shape[0] + a.x_val.shape[0] + a.x_test.shape[0]
+        n_eval = min(a.x_train.shape[0], EVAL_TRAIN) + a.x_val.shape[0] + a.x_test.shape[0]
         return estimate(net.layers, net.in_shape, output_layer(net), net.init,
                         a.x_train.shape[0], n_eval, self.spec.batch_size)
 
@@ -277,8 +278,8 @@ def build(spec: Spec, raw: RawData | None = None) -> Experiment:
     """
     if DATASETS.get(spec.data.name).family == "table" and raw is None:
         if spec.data.csv is None:
-            raise DataError("dataset 'csv' needs its table: put the CSV text in data.csv, "
-                            "upload the file in the app, or pass raw=engine.read_csv(path)")
+            raise DataError("dataset 'csv' needs its table: upload a CSV file in the app, put "
+                            "its text in data.csv, or give it to the command line (--csv FILE)")
         raw = load_csv(spec.data.csv, label_column=spec.data.label_column)
     return _make(spec, build_dataset(spec.data, raw))
 

@@ -10,6 +10,7 @@ for any file that may have come from someone else.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -82,18 +83,42 @@ def read_csv(path: str | os.PathLike, *, label_column: str | None = None) -> Raw
     return load_csv(text, label_column=label_column)
 
 
+def _declared_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """What one .npy entry's header says its array takes (read before the array)."""
+    try:
+        with archive.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fh, max_header_size=10_000)
+    except (ValueError, OSError, SyntaxError, zipfile.BadZipFile, EOFError):
+        raise DataError(f"{info.filename[:40]!r} is not an array (.npy)") from None
+    if dtype.hasobject:
+        raise DataError(f"{info.filename[:40]!r} holds Python objects; a parameter file "
+                        "holds numbers only")
+    return math.prod(shape) * dtype.itemsize
+
+
 def _check_archive(source: str | os.PathLike | BinaryIO) -> None:
-    """Bound a parameter file before NumPy reads it: entry count and uncompressed size."""
+    """Bound a parameter file before NumPy reads it: entries, and both the unpacked size
+    and the size the arrays' headers declare (a tiny file may declare a huge array)."""
     try:
         with zipfile.ZipFile(source) as archive:
             infos = archive.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise DataError(f"the file holds {len(infos)} arrays; at most {MAX_ENTRIES}")
+            total = sum(info.file_size for info in infos)
+            if total > MAX_PARAM_BYTES:
+                raise DataError(f"the file unpacks to {total:,} bytes; at most "
+                                f"{MAX_PARAM_BYTES:,}")
+            declared = sum(_declared_bytes(archive, info) for info in infos)
+    except DataError:
+        raise
     except (OSError, zipfile.BadZipFile, ValueError) as err:
         raise DataError(f"not a parameter file (.npz): {err}") from None
-    if len(infos) > MAX_ENTRIES:
-        raise DataError(f"the file holds {len(infos)} arrays; at most {MAX_ENTRIES}")
-    total = sum(info.file_size for info in infos)
-    if total > MAX_PARAM_BYTES:
-        raise DataError(f"the file unpacks to {total:,} bytes; at most {MAX_PARAM_BYTES:,}")
+    if declared > MAX_PARAM_BYTES:
+        raise DataError(f"the file's arrays declare {declared:,} bytes; at most "
+                        f"{MAX_PARAM_BYTES:,}")
 
 
 def load_params(path: str | os.PathLike | BinaryIO) -> tuple[Spec, list[dict], list[dict]]:

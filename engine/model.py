@@ -31,7 +31,7 @@ class Network:
 
     Attributes:
         layers: hidden layers, validated (options filled in).
-        features: input feature names (``engine.features``), F of them.
+        features: input feature names (``engine.data.features``), F of them.
         head: the output layer's facts (task, classes, units, activation).
         loss: the resolved loss name.
         init: the default weight initialiser name.

@@ -37,18 +37,19 @@ class Num:
         return f"{kind} in {left}{self.lo:g}, {self.hi:g}]"
 
     def __call__(self, value: Any, field: str) -> int | float:
+        given = value  # messages quote what was given, not its conversion
         ok_type = isinstance(value, int) if self.integer else isinstance(value, int | float)
         if isinstance(value, float) and self.integer and value.is_integer():
             value, ok_type = int(value), True
         if isinstance(value, bool) or not ok_type:
-            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+            raise SpecError(field, f"got {_show(given)}; expected {self.allowed()}")
         # Python ints have no size limit: compare them as they are (float(10**400)
         # overflows), and keep NaN/inf out of floats.
         if isinstance(value, float) and not math.isfinite(value):
-            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+            raise SpecError(field, f"got {_show(given)}; expected {self.allowed()}")
         too_low = value <= self.lo if self.lo_open else value < self.lo
         if too_low or value > self.hi:
-            raise SpecError(field, f"got {_show(value)}; expected {self.allowed()}")
+            raise SpecError(field, f"got {_show(given)}; expected {self.allowed()}")
         return int(value) if self.integer else float(value)
 
 

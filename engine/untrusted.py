@@ -82,7 +82,7 @@ def parse_json(text: Any, *, what: str = "the setup", max_chars: int = 300_000,
     try:
         # NaN and Infinity parse as floats; the checks of the fields they land in
         # refuse them with the field's name.
-        return json.loads(text, parse_int=_number(int), parse_float=_number(float))
+        value = json.loads(text, parse_int=_number(int), parse_float=_number(float))
     except SpecError as err:
         raise SpecError("", f"{what}: {err}") from None
     except json.JSONDecodeError as err:
@@ -90,3 +90,26 @@ def parse_json(text: Any, *, what: str = "the setup", max_chars: int = 300_000,
                             f"column {err.colno})") from None
     except (ValueError, RecursionError):  # belt and braces: the checks above catch these
         raise SpecError("", f"{what} is not valid JSON") from None
+    if not _valid_text(value):
+        raise SpecError("", f"{what} holds a character that is not valid text (a lone "
+                            "surrogate such as \\ud800)")
+    return value
+
+
+def _valid_text(value: Any) -> bool:
+    """Every string (keys included) encodes as UTF-8: JSON's ``\\ud800`` escapes can
+    make lone surrogates, which no page or file can show."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True

@@ -14,6 +14,7 @@ import streamlit as st
 import engine
 from engine.presets import preset
 from engine.teach.backprop import Trace, trace
+from playground.core import session
 
 EXAMPLES = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])  # xor_gate's corners
 TARGETS = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -30,10 +31,12 @@ def initial() -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 
 def _history() -> list:
-    if HISTORY not in st.session_state:
+    steps = session.value(HISTORY)
+    if steps is None:
         w, b = initial()
-        st.session_state[HISTORY] = [(w, b, 0, 1)]
-    return st.session_state[HISTORY]
+        steps = [(w, b, 0, 1)]
+        session.set_value(HISTORY, steps)
+    return steps
 
 
 def current(lr: float) -> tuple[Trace, int, int]:
@@ -57,7 +60,7 @@ def step_back() -> None:
 
 
 def reset() -> None:
-    st.session_state.pop(HISTORY, None)
+    session.set_value(HISTORY, None)
 
 
 def _vec(v: np.ndarray) -> str:

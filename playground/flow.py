@@ -27,7 +27,7 @@ from playground.core.encode import b64, curve, metric_rows
 from playground.core.livepage import Frame, LivePage
 from playground.core.session import wkey
 
-PREFIX = "gf"  # this page's session namespace (see ``state.use_page``)
+PREFIX = "gf"  # this page's session namespace (see ``session.use_page``)
 DEFAULT = preset("vanishing_sigmoid")
 MAX_DEPTH = 30
 MAX_WIDTH = 64
@@ -84,11 +84,12 @@ def network_section(d: dict) -> dict:
 
 def sidebar(spec: engine.Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
     """Gradient presets, data, network and training controls; returns the spec dict."""
-    C.preset_menu("gradients")
+    if "presets" not in hidden:
+        C.preset_menu("gradients")
     return C.sections(spec.to_dict(), [("data", "Data", C.data_section),
                                        ("network", "Deep network", network_section),
                                        ("training", "Training", C.training_section)],
-                      expanded=("network",))
+                      hidden, expanded=("network",))
 
 
 # -- frames -----------------------------------------------------------------------------
@@ -219,4 +220,5 @@ def inspect_picker(exp: engine.Experiment) -> dict:
 
 
 PAGE = LivePage(prefix=PREFIX, default=DEFAULT, sidebar=sidebar, frame=render,
-                asset="flow_view", probes=PROBES, speeds=SPEEDS, speed=2, view=inspect_picker)
+                asset="flow_view", probes=PROBES, speeds=SPEEDS, speed=2, view=inspect_picker,
+                graph_budget=64.0)  # 30 normalised layers: no grids to draw, quick to compile

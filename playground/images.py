@@ -122,7 +122,8 @@ def layers_section(d: dict) -> dict:
 
 def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
     """Presets, upload and the sections not hidden; returns the spec dict."""
-    C.preset_menu("images")
+    if "presets" not in hidden:
+        C.preset_menu("images")
     if "data" not in hidden:
         upload()
     return C.sections(spec.to_dict(), [("data", "Data", data_section),
@@ -157,7 +158,7 @@ def _drawing(exp: engine.Experiment) -> np.ndarray | None:
 def picture_picker(exp: engine.Experiment) -> dict:
     """The test picture to look at, or one drawn or uploaded instead."""
     n_test = exp.dataset.arrays.x_test.shape[0]
-    if int(st.session_state.get(EXAMPLE, 0)) >= n_test:
+    if int(session.value(EXAMPLE, 0)) >= n_test:
         session.set_widget(EXAMPLE, 0)
     example = int(st.number_input("Test picture to look at", 0, n_test - 1, key=EXAMPLE))
     h, w, c = exp.dataset.image
@@ -195,4 +196,4 @@ def on_example(value: Any) -> None:
 PAGE = LivePage(prefix=PREFIX, default=DEFAULT, sidebar=sidebar, frame=image_frame.render,
                 asset="image_view", probes=PROBES, fits=image_only, by_steps=True,
                 speeds=SPEEDS, speed=8, unit="Steps", view=picture_picker,
-                events={"inspect": on_inspect, "example": on_example})
+                events={"inspect": on_inspect, "example": on_example}, graph_budget=30.0)

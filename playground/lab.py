@@ -95,10 +95,17 @@ def _blocks(layers: list[dict]) -> list[dict]:
 
 
 def network_section(d: dict) -> dict:
-    """Hidden layers: neurons, activation, batch norm and dropout per layer."""
-    blocks = _blocks(d["model"]["layers"])
+    """Hidden layers: neurons, activation, batch norm and dropout per layer.
+
+    The menus describe a stack as blocks (a dense layer, then batch norm and dropout);
+    a link's stack they cannot describe exactly (another order, a second dropout)
+    stays as it is until a control moves.
+    """
+    original = d["model"]["layers"]
+    blocks = _blocks(original)
     # A link or preset may hold more than the menus offer: widen them, never crash.
     n = number("Hidden layers", 0, MAX_HIDDEN, len(blocks), key="nlayers")
+    moved = n != len(blocks)
     while len(blocks) < n:
         last = blocks[-1]["dense"] if blocks else {"units": 4, "activation": "tanh"}
         blocks.append({"dense": {"type": "dense", "units": last.get("units", 4),
@@ -114,20 +121,22 @@ def network_section(d: dict) -> dict:
             dense["units"] = number(f"Layer {i + 1} neurons", 1, MAX_UNITS, units,
                                     key=f"units{i}", container=c[0])
             dense["activation"] = pick(f"Layer {i + 1} activation", acts,
-                                        dense.get("activation", "relu"), f"act{i}")
+                                       dense.get("activation", "relu"), f"act{i}")
+            moved |= dense != b["dense"]
         after = [x for x in b["after"] if x["type"] not in ("batch_norm", "dropout")]
         c = st.columns(2)
         has_bn = any(x["type"] == "batch_norm" for x in b["after"])
-        rate = next((x.get("rate", 0.2) for x in b["after"] if x["type"] == "dropout"), 0.0)
-        if c[0].checkbox("Batch norm", has_bn, key=wkey(f"bn{i}")):
+        was = next((x.get("rate", 0.2) for x in b["after"] if x["type"] == "dropout"), 0.0)
+        bn = c[0].checkbox("Batch norm", has_bn, key=wkey(f"bn{i}"))
+        if bn:
             after.insert(0, next((x for x in b["after"] if x["type"] == "batch_norm"),
                                  {"type": "batch_norm"}))
-        rate = slider("Dropout", 0.0, 0.8, float(rate), 0.05, key=f"drop{i}", container=c[1])
+        rate = slider("Dropout", 0.0, 0.8, float(was), 0.05, key=f"drop{i}", container=c[1])
         if rate > 0:
             after.append({"type": "dropout", "rate": rate})
+        moved |= bn != has_bn or rate != was
         layers += [dense, *after]
-    return {"model": {"layers": layers}}
-
+    return {"model": {"layers": layers if moved else original}}
 
 
 def plane_picker(exp: engine.Experiment) -> dict:
@@ -149,7 +158,8 @@ def plane_picker(exp: engine.Experiment) -> dict:
 
 def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
     """Presets, upload and every section not hidden; returns the spec dict."""
-    C.preset_menu()
+    if "presets" not in hidden:
+        C.preset_menu()
     if "data" not in hidden:
         upload()
     return C.sections(session.spec().to_dict(), [

@@ -36,7 +36,6 @@ COMPARE_SPEEDS = (1, 2, 3, 5, 10)  # epochs per frame for the four models
 MAX_LAYERS = 8
 PROBES = engine.ProbeOptions(resolution=0, neuron_resolution=0, sequence=True,
                              gradients=False)
-COMPARE_CELLS = ("rnn", "lstm", "gru", "transformer")
 
 
 # -- controls ---------------------------------------------------------------------------
@@ -111,7 +110,8 @@ def stack_section(d: dict) -> dict:
 
 def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
     """Presets, task, layers and training controls; returns the spec dict."""
-    C.preset_menu("sequences")
+    if "presets" not in hidden:
+        C.preset_menu("sequences")
     return C.sections(spec.to_dict(), [("data", "Task", task_section),
                                        ("network", "Layers", stack_section),
                                        ("output", "Output and loss", C.output_section),
@@ -162,9 +162,7 @@ def compare_train(epochs: int, budget: float = limits.CALL_SECONDS,
         if epochs:
             m["state"], chunk = session.train_paced(m["exp"], m["state"], epochs,
                                                     budget=budget)
-            keep = chunk.history["trained"]
-            for k in m["hist"]:
-                m["hist"][k].extend(np.asarray(chunk.history[k])[keep].tolist())
+            session.record(chunk, m["hist"])
     return models
 
 
@@ -241,9 +239,10 @@ def example_picker(exp: engine.Experiment) -> dict:
 
 COMPARE = LivePage(prefix=PREFIX, default=DEFAULT, sidebar=sidebar, frame=compare_render,
                    asset="seq_view", fits=sequence_only, speeds=COMPARE_SPEEDS, speed=1,
-                   train=compare_train)
+                   train=compare_train, graph_budget=45.0)
 PAGE = LivePage(prefix=PREFIX, default=DEFAULT, sidebar=sidebar, frame=sequence_frame.render,
                 asset="seq_view", probes=PROBES, fits=sequence_only, by_steps=True,
                 speeds=SPEEDS, speed=4, unit="Steps", before=compare_toggle,
                 view=example_picker, extra=layer_sources,
-                variant=lambda view: COMPARE if view.get("compare") else None)
+                variant=lambda view: COMPARE if view.get("compare") else None,
+                graph_budget=45.0)  # eight transformer blocks

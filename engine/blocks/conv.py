@@ -73,6 +73,9 @@ def _conv_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
     # Drawn as a (k*k*cin, cout) matrix, so fan-in is what one output pixel reads.
     w = ini.weights(key, (k * k * cin, cout), jnp.float32).reshape(k, k, cin, cout)
     params: Params = {"w": w, "b": jnp.full((cout,), ini.bias, jnp.float32)}
+    act = ACTIVATIONS.get(opts["activation"])
+    if act.param_init is not None:  # PReLU: one learned slope per filter
+        params["alpha"] = jnp.full((cout,), act.param_init, jnp.float32)
     state: Params = {}
     if opts["norm"] == "batch_norm":
         params.update(batch_norm_params((cout,)))

@@ -147,6 +147,12 @@ class ImageSet:
     task: ClassVar[str] = "classification"
     family: ClassVar[str] = "images"
 
+    @property
+    def own_test_set(self) -> bool:
+        """Whether the test set is fixed (MNIST's test pictures): ``train_fraction`` is
+        then not used."""
+        return self.source == "mnist"
+
     def pool(self, spec: Any, raw: RawImages | None, rng: np.random.Generator
              ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
         """The pictures to draw from, uint8 or float ``(N, H, W, C)``, labels, names."""
@@ -241,6 +247,8 @@ def _decode(data: bytes, name: str, size: int, channels: int) -> tuple[np.ndarra
             img = img.convert("L" if channels == 1 else "RGB")
             img = img.resize((size, size), Image.Resampling.BILINEAR) if resized else img
             out = np.asarray(img, np.uint8)
+    except DataError:
+        raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise DataError(f"{name} is not a readable PNG or JPEG picture") from None
     return out.reshape(size, size, channels), resized

@@ -44,6 +44,10 @@ stay in the app's session and travel beside the spec."""
 MIN_CSV_ROWS = 4
 """Fewest data rows an uploaded CSV may have (enough to split into train and test)."""
 
+MAX_MAGNITUDE = 1e30
+"""Largest size of a number in a table: float32 ends near 3.4e38, and a squared feature
+or a loss must stay finite."""
+
 
 _LABEL_NAMES = ("label", "target", "class", "y")  # priority: "x,y,label" keeps y a feature
 _TASKS = ("auto", "classification", "regression")
@@ -224,10 +228,10 @@ def _cells(header: list[str], rows: list[tuple[int, list[str]]], feature_index: 
                     f"row {line}, column {_short(header[j])} holds {_short(cells[j])}, which is "
                     "not a number; feature columns must be numeric"
                 )
-            if not math.isfinite(value):
+            if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
                 raise DataError(
                     f"row {line}, column {_short(header[j])} is {_short(cells[j])}; use finite "
-                    "numbers"
+                    f"numbers of at most {MAX_MAGNITUDE:g} in size"
                 )
             x[i, k] = value
         labels.append(cells[label_index])
@@ -242,10 +246,10 @@ def _targets(x: np.ndarray, labels: list[str], rows: list[tuple[int, list[str]]]
     numeric = all(v is not None for v in numbers)
     if numeric:
         for (line, _), label, value in zip(rows, labels, numbers, strict=True):
-            if not math.isfinite(value):
+            if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
                 raise DataError(
                     f"row {line}, column {_short(label_name)} is {_short(label)}; use finite "
-                    "numbers"
+                    f"numbers of at most {MAX_MAGNITUDE:g} in size"
                 )
         values = np.array(numbers, dtype=np.float64)
         distinct_count = len(np.unique(values))

@@ -100,5 +100,9 @@ def test_report(probs: jax.Array, labels: jax.Array, n_classes: int) -> TestRepo
     wrong = pred != labels
     order = jnp.argsort(-jnp.where(wrong, conf, -1.0))[:WRONG_SHOWN]
     valid = wrong[order]
-    return TestReport(confusion, per_class, jnp.where(valid, order, -1).astype(jnp.int32),
-                      pred[order], jnp.where(valid, conf[order], 0.0))
+    pad = WRONG_SHOWN - order.shape[0]  # fewer test pictures than slots: -1 fills them
+    return TestReport(confusion, per_class,
+                      jnp.pad(jnp.where(valid, order, -1), (0, pad), constant_values=-1)
+                      .astype(jnp.int32),
+                      jnp.pad(pred[order], (0, pad)),
+                      jnp.pad(jnp.where(valid, conf[order], 0.0), (0, pad)))

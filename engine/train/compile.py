@@ -30,7 +30,7 @@ from engine.model import apply_network, featurize, output_layer
 from engine.probes import PROBE_EXAMPLES, ProbeOptions, Probes, TestReport, probe, test_report
 from engine.train import loop, metrics, step
 from engine.train.pack import Layout, layout_of, pack, unpack
-from engine.train.state import HISTORY, SPLITS, Structure, TrainState
+from engine.train.state import HISTORY, Structure, TrainState
 from engine.train.stepwise import Stepper
 
 
@@ -79,8 +79,9 @@ class Compiled:
                              values.optimizer.learning_rate)
 
     def features(self, data: DataArrays) -> tuple[jax.Array, tuple[int, ...]]:
-        """Features of all splits, concatenated, and the split sizes."""
-        xs = [getattr(data, f"x_{s}") for s in SPLITS]
+        """Features of what an epoch's end evaluates (``metrics.eval_split``),
+        concatenated, and the split sizes."""
+        xs, _ = metrics.eval_split(data)
         h = featurize(self.s.net, jnp.concatenate(xs), data.mean, data.std)
         return h, tuple(x.shape[0] for x in xs)
 
@@ -92,7 +93,7 @@ class Compiled:
         dominates; large sets go in chunks. Empty splits give NaN.
         """
         h_all, sizes = feats
-        y_all = jnp.concatenate([getattr(data, f"y_{s}") for s in SPLITS])
+        y_all = jnp.concatenate(metrics.eval_split(data)[1])
         classify = self.s.net.head.task == "classification"
 
         def scores(h, y):
@@ -118,7 +119,8 @@ class Compiled:
         feats = self.features(data)  # loop-invariant: computed once per call
         n = data.x_train.shape[0]
         bs = min(self.s.batch_size, n)  # a batch bigger than the data is full-batch GD
-        lp = loop.Loop(self, feats, feats[0][:n], data.y_train, bs, n // bs,
+        h_train = featurize(self.s.net, data.x_train, data.mean, data.std)
+        lp = loop.Loop(self, feats, h_train, data.y_train, bs, n // bs,
                        data.x_val.shape[0] > 0, data, values)
         state, table, rows = loop.fit(lp, state, count, capacity, by_steps)
         pr = self._probe(state, data, values, probes) if probes else None

@@ -17,6 +17,20 @@ import numpy as np
 from engine.blocks.losses import Head
 from engine.train.state import SPLITS
 
+EVAL_TRAIN = 2048
+"""Training examples whose loss and accuracy an epoch's end reports: the first ones
+(the data are shuffled: a fair sample). Twenty thousand pictures would otherwise cost
+an evaluation of every one of them after every epoch, for a curve that a sample draws
+as well. Validation and test sets are evaluated whole."""
+
+
+def eval_split(data: Any) -> tuple[list[jax.Array], list[jax.Array]]:
+    """The inputs and labels an epoch's end evaluates: train (its first ``EVAL_TRAIN``),
+    validation and test, in ``SPLITS`` order."""
+    xs = [getattr(data, f"x_{s}") for s in SPLITS]
+    ys = [getattr(data, f"y_{s}") for s in SPLITS]
+    return [xs[0][:EVAL_TRAIN], *xs[1:]], [ys[0][:EVAL_TRAIN], *ys[1:]]
+
 
 def example_losses(head: Head, loss_fn: Callable, z: jax.Array, o: jax.Array,
                    y: jax.Array) -> jax.Array:

@@ -23,7 +23,12 @@ from engine.model import apply_network, featurize
 from engine.probes import ProbeOptions
 from engine.train import loop, metrics
 from engine.train.pack import all_finite
-from engine.train.state import HISTORY, SPLITS, TrainState
+from engine.train.state import HISTORY, TrainState
+
+
+def _untrained() -> list[float]:
+    """A history row for an epoch that did not train (``trained`` 0)."""
+    return [*(float("nan") for _ in HISTORY[:-1]), 0.0]
 
 
 class Stepper:
@@ -31,24 +36,23 @@ class Stepper:
 
     def __init__(self, fns: Any):
         self.fns = fns
-        self.step = jax.jit(self._step, static_argnames=("batch", "steps"))
+        self.order = jax.jit(loop.epoch_order, static_argnames=("n", "steps", "batch"))
+        self.step = jax.jit(self._step)
         self.scores = jax.jit(self._scores)
         self.outputs = jax.jit(self._outputs)
         self.close = jax.jit(self._close, static_argnames=("has_val",))
 
-    def _step(self, st: TrainState, data: Any, values: Any, batch: int, steps: int
-              ) -> tuple[TrainState, jax.Array, jax.Array]:
-        """Batch ``st.cursor`` of the epoch: (moved state, all finite, next epoch's key)."""
-        n = data.x_train.shape[0]
-        key, perm, keys = loop.epoch_order(st.key, n, steps, batch)
-        idx = jax.lax.dynamic_slice_in_dim(perm, st.cursor * batch, batch)
+    def _step(self, st: TrainState, data: Any, values: Any, idx: jax.Array,
+              key: jax.Array) -> tuple[TrainState, jax.Array]:
+        """One step on the examples ``idx`` with dropout key ``key``: (moved state, all
+        finite)."""
         h = featurize(self.fns.s.net, data.x_train[idx], data.mean, data.std)
         params, opt_state, mstate = self.fns.update(
-            st.params, st.opt_state, st.model_state, st.step, h, data.y_train[idx],
-            keys[st.cursor], values)
+            st.params, st.opt_state, st.model_state, st.step, h, data.y_train[idx], key,
+            values)
         moved = st._replace(params=params, opt_state=opt_state, model_state=mstate,
                             step=st.step + 1, cursor=st.cursor + 1)
-        return moved, all_finite(params), key
+        return moved, all_finite(params)
 
     def _scores(self, params, mstate, x, y, mean, std, values):
         """Per-example losses and hits of a chunk of raw inputs ``x`` and labels ``y``."""
@@ -86,8 +90,7 @@ class Stepper:
 
     def metrics(self, state: TrainState, data: Any, values: Any) -> dict:
         """Every split's loss and accuracy (see ``Compiled.metrics``)."""
-        xs = [getattr(data, f"x_{s}") for s in SPLITS]
-        ys = [getattr(data, f"y_{s}") for s in SPLITS]
+        xs, ys = metrics.eval_split(data)
         score = functools.partial(self._score_chunk, state, data, values)
         losses, hits = self.chunks(score, jnp.concatenate(xs), jnp.concatenate(ys))
         classify = self.fns.s.net.head.task == "classification"
@@ -110,25 +113,39 @@ class Stepper:
         if not by_steps:  # a call by epochs starts the epoch over, as the fused loop does
             state = state._replace(cursor=jnp.int32(0))
         todo = count if by_steps else count * steps
-        rows, start = [], state
+        rows, start, order = [], state, None
         for _ in range(todo):
             if bool(state.monitor.stopped) or bool(state.monitor.diverged):
                 break
             # What the epoch's end falls back to, as in the fused loop: the epoch's start
             # by epochs, the last step's start by steps.
-            if by_steps or int(state.cursor) == 0:
+            cursor = int(state.cursor)
+            if by_steps or cursor == 0:
                 start = state
-            moved, ok, key = self.step(state, data, values, batch=batch, steps=steps)
-            if not bool(ok):  # a NaN must not ride along: keep the last finite state
-                state = state._replace(monitor=state.monitor._replace(
-                    diverged=jnp.bool_(True)))
+            if order is None or cursor == 0:  # the epoch's batches: drawn once an epoch
+                order = self.order(state.key, n=n, steps=steps, batch=batch)
+            key, perm, keys = order
+            moved, ok = self.step(state, data, values, perm[cursor * batch:(cursor + 1) * batch],
+                                  keys[cursor])
+            if not bool(ok):  # a NaN must not ride along: back to the last finite state
+                if by_steps:
+                    state = start._replace(monitor=start.monitor._replace(
+                        diverged=jnp.bool_(True)))
+                    break
+                # By epochs, the fused loop ends the epoch on the NaN and goes back to its
+                # start: the same ``close_epoch`` does it here.
+                m = self.metrics(moved, data, values)
+                state, row = self.close(start, moved, key, m, values, has_val=has_val)
+                rows.append([float(row[k]) for k in HISTORY])
                 break
-            if int(moved.cursor) < steps:
+            if cursor + 1 < steps:
                 state = moved
                 continue
             m = self.metrics(moved, data, values)
             state, row = self.close(start, moved, key, m, values, has_val=has_val)
             rows.append([float(row[k]) for k in HISTORY])
+        if not by_steps:  # epochs after stopping or diverging come back untrained
+            rows += [_untrained() for _ in range(count - len(rows))]
         table = np.asarray(rows, np.float32).reshape(len(rows), len(HISTORY))
         pr = self.fns.probe(state, data, values, options=probes) if probes else None
         return state, (table, jax.tree_util.tree_map(np.asarray, pr), len(rows))

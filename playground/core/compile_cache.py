@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 ENV = "NN_PLAYGROUND_COMPILE_CACHE"  # a directory, or "off"
+MAX_BYTES = 512 * 2**20  # of compiled networks kept on disk
 
 
 def enable(path: str | os.PathLike | None = None) -> Path | None:
@@ -36,4 +37,6 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # Links can name any network: the least recently used entries go past this size.
+    jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
     return directory

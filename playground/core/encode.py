@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import string
 from typing import Any
 
@@ -25,10 +26,22 @@ MAX_NAME = 40  # characters of a class or column name shown (names come from upl
 _ESCAPE = str.maketrans({c: "\\" + c for c in string.punctuation})
 
 
+# GitHub Markdown turns bare addresses into links after escapes are resolved, so an
+# invisible word joiner goes where the link finder looks: after "www" and the scheme's
+# colon, before "@".
+_NO_AUTOLINK = (("://", ":\u2060//"), ("@", "\u2060@"))
+_WWW = re.compile(r"(w)(ww)", re.IGNORECASE)
+
+
 def plain(text: Any) -> str:
     """``text`` as Markdown that shows exactly these characters (no links, images,
-    HTML, directives or formulas): every ASCII punctuation character is escaped."""
-    return str(text).translate(_ESCAPE)
+    HTML, directives or formulas): every ASCII punctuation character is escaped, and
+    bare addresses (``www.``, ``https://``, e-mail) are kept from becoming links by an
+    invisible word joiner. Characters that are not valid text are replaced."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")
+    for old, new in _NO_AUTOLINK:
+        text = text.replace(old, new)
+    return _WWW.sub("\\1\u2060\\2", text).translate(_ESCAPE)
 
 
 def finite(value: Any) -> Any:

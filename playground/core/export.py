@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 import engine
+from engine.data import TABLE, UPLOAD
 from engine.io import save_params
 from playground.core import session
 from playground.core.url import SECTIONS, spec_to_query
@@ -25,17 +26,26 @@ for name, value in result.metrics.items():
     print(f"{{name:>16}}: {{value}}")
 '''
 
-# An uploaded table too large to travel inside the spec is read from a file by the
-# script (the user saves their own file there).
-RAW = '''RAW = engine.read_csv("my_data.csv")  # your uploaded CSV file, saved beside this script
+# Uploads that do not travel inside the spec are read from files by the script (the user
+# saves their own files there).
+RAW_TABLE = '''# your uploaded CSV file, saved beside this script
+RAW = engine.read_csv("my_data.csv")
+'''
+RAW_PICTURES = '''# your .zip of pictures, saved beside this script
+with open("my_pictures.zip", "rb") as fh:
+    RAW = engine.load_image_zip(fh.read(), size={size}, channels={channels})
 '''
 
 
 def script_for(spec: engine.Spec, epochs: int) -> str:
     """A short Python script that trains ``spec`` for ``epochs`` epochs."""
-    outside = spec.data.name == "csv" and spec.data.csv is None
-    return SCRIPT.format(spec=spec.to_json(indent=None), epochs=max(1, epochs),
-                         raw=RAW if outside else "", raw_arg=", raw=RAW" if outside else "")
+    raw = ""
+    if spec.data.name == TABLE and spec.data.csv is None:
+        raw = RAW_TABLE
+    elif spec.data.name == UPLOAD:
+        raw = RAW_PICTURES.format(size=spec.data.size or 28, channels=spec.data.channels)
+    return SCRIPT.format(spec=spec.to_json(indent=None), epochs=max(1, epochs), raw=raw,
+                         raw_arg=", raw=RAW" if raw else "")
 
 
 def share_link(spec: engine.Spec) -> None:
@@ -56,17 +66,23 @@ def export_buttons(exp: engine.Experiment, tstate) -> None:
     c[0].download_button("Spec (JSON)", spec.to_json(), "nn_playground_spec.json",
                          "application/json", icon=":material/data_object:",
                          key="pg_dl_spec", use_container_width=True)
-    buf = io.BytesIO()
-    save_params(buf, tstate, spec)
-    c[1].download_button("Weights (.npz)", buf.getvalue(), "nn_playground_weights.npz",
+    def weights() -> bytes:  # built when clicked, not on every rerun
+        buf = io.BytesIO()
+        save_params(buf, tstate, spec)
+        return buf.getvalue()
+
+    c[1].download_button("Weights (.npz)", weights, "nn_playground_weights.npz",
                          "application/octet-stream", icon=":material/download:",
                          key="pg_dl_weights", use_container_width=True)
     c[2].download_button("Python script", script_for(spec, max(int(tstate.epoch), 100)),
                          "train_nn_playground.py", "text/x-python", icon=":material/code:",
                          key="pg_dl_script", use_container_width=True)
-    if spec.data.name == "csv" and spec.data.csv is None:
+    if spec.data.name == TABLE and spec.data.csv is None:
         st.caption("Your table is too large to travel inside the spec: the script reads it "
                    "from my_data.csv (save your file there), and the link opens without it.")
+    if spec.data.name == UPLOAD:
+        st.caption("Your pictures do not travel inside the spec: the script reads them from "
+                   "my_pictures.zip (save your .zip there), and the link opens without them.")
 
 
 def export_section() -> None:

@@ -42,19 +42,50 @@ GRID_FLOPS = 1e9
 them coarser (a 6 x 256 network: 38 x 38 instead of 100 x 100)."""
 
 
-def refusal(exp: engine.Experiment) -> str | None:
-    """Why ``exp`` is too big for one session, with what to lower; None if it fits."""
+# What a layer adds to the compiled program (its weight in ``graph_weight``): compiling
+# grows faster than linearly with the number of layers, and 32 dense layers with batch
+# norm took 88 s and 7.5 GB to compile on the Playground (a link needs no click).
+GRAPH_WEIGHTS = {"dense": 1.0, "batch_norm": 1.0, "layer_norm": 0.5, "dropout": 0.25,
+                 "activation": 0.25, "conv2d": 2.0, "max_pool": 0.5, "avg_pool": 0.5,
+                 "global_avg_pool": 0.25, "flatten": 0.25, "embedding": 0.5,
+                 "positional": 0.25, "rnn": 2.0, "lstm": 3.0, "gru": 3.0, "attention": 3.0,
+                 "transformer": 5.0, "pool": 0.25}
+
+
+def graph_weight(spec: engine.Spec) -> float:
+    """How much compiling ``spec``'s network costs, in rough layer units (a normalised
+    dense layer counts double, a bidirectional recurrent layer twice its cell)."""
+    total = 0.0
+    for layer in spec.model.layers:
+        opts = layer.opts()
+        w = GRAPH_WEIGHTS.get(layer.type, 1.0)
+        w += 1.0 if opts.get("norm", "none") != "none" else 0.0
+        total += w * (2 if opts.get("bidirectional") else 1)
+    return total
+
+
+def refusal(exp: engine.Experiment, graph_budget: float = float("inf")) -> str | None:
+    """Why ``exp`` is too big for one session, with what to lower; None if it fits.
+
+    ``graph_budget`` bounds ``graph_weight`` (each page draws its own probes, so each
+    sets its own).
+    """
+    weight = graph_weight(exp.spec)
+    if weight > graph_budget:
+        return (f"this network is too deep for this page to compile quickly ({weight:g} "
+                f"layer units; at most {graph_budget:g}, a normalised dense layer counting "
+                "2 and a transformer block 5): use fewer layers")
     cost = exp.cost
     if cost.params > MAX_PARAMS:
         return (f"this network has {cost.params:,} parameters; one session may train at most "
                 f"{MAX_PARAMS:,}: use fewer or narrower layers")
     if cost.memory_bytes > MAX_MEMORY_BYTES:
-        return (f"training this setup needs about {cost.memory_bytes / 2**20:,.0f} MB; one "
+        return (f"training this setup needs about {cost.memory_bytes / 2**20:,.1f} MB; one "
                 f"session may use {MAX_MEMORY_BYTES / 2**20:,.0f} MB: lower the batch size, "
                 "the number of points or sequences, the sequence length or the layers' width")
     eval_flops = cost.eval_examples * cost.forward_flops
     if eval_flops > MAX_EVAL_FLOPS:
-        return (f"evaluating this setup after each epoch takes about {eval_flops / 1e9:,.0f} "
+        return (f"evaluating this setup after each epoch takes about {eval_flops / 1e9:,.1f} "
                 f"billion operations; one session may use {MAX_EVAL_FLOPS / 1e9:,.0f}: use "
                 "fewer points or sequences, shorter sequences or a smaller network")
     return None

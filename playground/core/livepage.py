@@ -73,6 +73,8 @@ class LivePage:
             session's experiment with ``probes``).
         events: what the view reports (a click), by name: each handler gets the value
             the view sent, before the next run draws anything.
+        graph_budget: the most ``limits.graph_weight`` a setup on this page may have
+            (what its probes cost to compile sets it).
     """
 
     prefix: str
@@ -93,6 +95,7 @@ class LivePage:
     variant: Callable[[dict], LivePage | None] | None = None
     train: Callable[..., Any] | None = None
     events: dict[str, Callable[[Any], None]] = field(default_factory=dict)
+    graph_budget: float = 20.0
 
 
 def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
@@ -107,7 +110,7 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 
 def run(page: LivePage) -> None:
     """Everything of a live page below its title."""
-    session.use_page(page.prefix)
+    session.use_page(page.prefix, page.graph_budget)
     session.ensure_session(page.default, page.fits)
     hidden = session.hidden_sections()
     with st.sidebar:

@@ -44,6 +44,7 @@ INSPECT = "pg_inspect"  # the feature-map value whose arithmetic the Images page
 REPORT = "pg_report"  # the Images page's test report, computed once an epoch
 EXPLAINED = "pg_explained"  # the Images page's last conv arithmetic (throttled)
 PAGE = "pg_page"  # which page's session the keys above refer to now
+BUDGET = "pg_graph_budget"  # the running page's limits.graph_weight bound
 WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec
 
 HISTORY_KEYS = engine.METRICS
@@ -51,9 +52,11 @@ HISTORY_KEYS = engine.METRICS
 
 # -- the page's namespace -------------------------------------------------------------------
 
-def use_page(prefix: str) -> None:
-    """Make the session keys refer to page ``prefix`` for this script run."""
+def use_page(prefix: str, graph_budget: float = float("inf")) -> None:
+    """Make the session keys refer to page ``prefix`` for this script run; setups on it
+    may weigh at most ``graph_budget`` (``limits.graph_weight``)."""
     st.session_state[PAGE] = prefix
+    st.session_state[BUDGET] = graph_budget
 
 
 def key(name: str) -> str:
@@ -104,6 +107,20 @@ def playing() -> bool:
 
 def set_playing(on: bool) -> None:
     put(PLAYING, on)
+
+
+def value(name: str, default: Any = None) -> Any:
+    """A page's own value that belongs to no live page's namespace (e.g. the Backprop
+    page's steps)."""
+    return st.session_state.get(name, default)
+
+
+def set_value(name: str, new: Any) -> None:
+    """Set (or, with None, remove) a value read by ``value``."""
+    if new is None:
+        st.session_state.pop(name, None)
+    else:
+        st.session_state[name] = new
 
 
 def component_state(component_key: str) -> dict:
@@ -189,13 +206,17 @@ def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
         if old is not None and raw is None and new.data == old.spec.data:
             exp = old.with_spec(new)  # same data: keep it (and, for values, the training)
         else:
-            if raw is None and engine.DATASETS.get(new.data.name).family == "table":
+            # A table carried in the spec is the table; only a spec without one (an
+            # upload too large to carry) trains on the session's upload.
+            kind = engine.DATASETS.get(new.data.name)
+            if raw is None and ((kind.family == "images" and kind.source == "upload")
+                                or (kind.family == "table" and new.data.csv is None)):
                 raw = get(RAW)
             exp = engine.build(new, raw)
     except EngineError as err:
         flash("error", f"{err}. The last working setup is kept: change that value.")
         return False
-    problem = limits.refusal(exp)
+    problem = limits.refusal(exp, st.session_state.get(BUDGET, float("inf")))
     if problem:
         flash("error", f"This setup is too big for one session: {problem}. The last working "
               "setup is kept.")
@@ -307,11 +328,12 @@ def train_paced(exp: engine.Experiment, state: engine.TrainState, count: int,
     return state, chunk
 
 
-def record(chunk: engine.Chunk) -> None:
-    """Append a chunk's trained epochs to the history."""
-    hist = history()
+def record(chunk: engine.Chunk, hist: dict[str, list] | None = None) -> None:
+    """Append a chunk's trained epochs to ``hist`` (default: the page's history), for
+    each metric ``hist`` keeps."""
+    hist = history() if hist is None else hist
     trained = chunk.history["trained"]
-    for k in HISTORY_KEYS:
+    for k in hist:
         hist[k].extend(np.asarray(chunk.history[k])[trained].tolist())
 
 

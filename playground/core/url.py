@@ -17,8 +17,9 @@ from engine.untrusted import parse_json
 MAX_URL_CHARS = 8000
 """Most characters of a link's setup (browsers and proxies cut longer URLs)."""
 
-SECTIONS = ("data", "features", "network", "output", "training", "view", "export")
-"""Control sections a link may hide."""
+SECTIONS = ("presets", "data", "features", "network", "output", "training", "export")
+"""Control sections a link may hide (``presets`` hides the preset menu: students then
+cannot load another setup)."""
 
 
 def diff(full: Any, base: Any) -> Any:
@@ -63,7 +64,10 @@ def spec_from_query(text: str) -> Spec:
     patch = parse_json(text, what="the link's setup", max_chars=MAX_URL_CHARS)
     if not isinstance(patch, dict):
         raise SpecError("", "the link's setup must be a JSON object")
-    return Spec.from_dict(merge(Spec().to_dict(), patch))
+    # The link holds what differs from the default spec; ``from_dict`` fills the rest
+    # (and a 1-D dataset's default features, which a merge onto the full default would
+    # hide).
+    return Spec.from_dict(patch)
 
 
 def hidden_sections(text: str) -> set[str]:

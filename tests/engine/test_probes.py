@@ -242,8 +242,8 @@ def test_train_returns_host_probes_of_the_final_state(trained):
         if name == "neurons":
             assert isinstance(value, list)
             assert all(isinstance(a, np.ndarray) for a in value)
-        elif name in ("layers", "sequence"):
-            assert value is None  # per-layer and sequence probes only when asked for
+        elif name in ("layers", "sequence", "images"):
+            assert value is None  # per-layer, sequence and image probes only when asked for
         else:
             assert isinstance(value, np.ndarray), name
     assert np.issubdtype(chunk.probes.weight_hist.dtype, np.integer)
@@ -252,7 +252,7 @@ def test_train_returns_host_probes_of_the_final_state(trained):
     direct = _np(exp.probe(state))
     got = _np(chunk.probes)
     for name in Probes._fields:
-        if name in ("layers", "sequence"):
+        if name in ("layers", "sequence", "images"):
             continue  # None in both (checked above)
         if name == "neurons":
             assert len(got[name]) == len(direct[name])

@@ -30,7 +30,8 @@ from engine import (
     SpecError,
     datasets_of,
 )
-from engine.presets import PRESETS, preset
+from engine.blocks import IMAGE_KINDS
+from engine.presets import PRESETS, preset, topic_presets
 from engine.train import CAPACITIES, HISTORY, METRICS, count_compiles
 
 
@@ -194,8 +195,10 @@ def test_table_covers_every_registry_entry():
     assert {r.init1 for r in ROWS} | {r.init for r in ROWS} == set(INITIALIZERS.names())
     assert {r.optimizer for r in ROWS} == set(OPTIMIZERS.names())
     assert {r.schedule["name"] for r in ROWS} == set(SCHEDULES.names())
-    # sequence layers need sequence data: tests/engine/test_sequence_training.py
-    assert {r.layer for r in ROWS} == set(LAYERS.names()) - set(SEQUENCE_KINDS)
+    # sequence layers need sequence data (tests/engine/test_sequence_training.py), image
+    # layers and flatten image data (tests/engine/test_conv_training.py)
+    assert {r.layer for r in ROWS} == (set(LAYERS.names()) - set(SEQUENCE_KINDS)
+                                       - set(IMAGE_KINDS) - {"flatten"})
     assert {r.loss for r in ROWS} == set(LOSSES.names())
     assert {r.data for r in ROWS} == {"circle", "xor", "blobs", "reg_plane"}
     # Every schedule also runs behind a warm-up somewhere.
@@ -315,7 +318,9 @@ GRADIENT_PRESET_RATIOS = {
 
 
 def test_every_preset_has_a_check():
-    assert set(PRESET_CHECKS) | set(GRADIENT_PRESET_RATIOS) == set(PRESETS.names())
+    # the image presets' claims: tests/engine/test_conv_training.py (CLAIMS)
+    assert set(PRESET_CHECKS) | set(GRADIENT_PRESET_RATIOS) == (set(PRESETS.names())
+                                                               - set(topic_presets("images")))
     assert not set(PRESET_CHECKS) & set(GRADIENT_PRESET_RATIOS)
 
 

@@ -129,6 +129,27 @@ def _zip(entries: dict[str, bytes]) -> io.BytesIO:
     return buf
 
 
+def test_load_params_refuses_an_array_declared_too_large() -> None:
+    """300 bytes whose header declares 40 TB: refused before anything is allocated."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (10**13,)})
+    with pytest.raises(DataError, match="declare"):
+        load_params(_zip({"layer0/w.npy": header.getvalue()}))
+
+
+def test_a_spec_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(SpecError, match="not valid text"):
+        parse_json('{"x\\ud800y": 1}')
+    with pytest.raises(SpecError, match="not valid text"):
+        Spec.from_json('{"data": {"name": "csv", "csv": "a,b\\n\\udfff,1"}}')
+
+
+def test_a_table_refuses_numbers_beyond_float32() -> None:
+    with pytest.raises(DataError, match="row 2, column 'a'"):
+        load_csv("a,b,label\n1e300,1,0\n" + "1,2,1\n" * 5)
+
+
 def test_load_params_refuses_a_zip_bomb_and_too_many_entries() -> None:
     bomb = _zip({"layer0/w.npy": b"\0" * 500_000_000})  # 500 MB of zeros, ~0.5 MB packed
     with pytest.raises(DataError, match="unpacks to"):
@@ -144,7 +165,7 @@ def test_load_params_refuses_pickled_objects_and_round_trips_real_ones() -> None
     buf = io.BytesIO()
     np.savez(buf, spec=np.array("{}"), **{"layer0/w": np.array([{"evil": 1}], dtype=object)})
     buf.seek(0)
-    with pytest.raises(DataError, match="cannot read parameters"):
+    with pytest.raises(DataError, match="holds Python objects"):
         load_params(buf)
     exp = engine.build(engine.preset("xor_backprop"))
     state = exp.init()

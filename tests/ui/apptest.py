@@ -21,8 +21,9 @@ def run_page(name: str, query: dict[str, str] | None = None, timeout: int = 120)
 
 def shown(markdown: str) -> str:
     """What a message's Markdown shows: the app escapes every punctuation character
-    of messages (they quote links and uploads), so drop the backslashes."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    of messages (they quote links and uploads) and puts invisible word joiners where
+    addresses would become links, so drop both."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def messages(at: AppTest, kind: str = "error") -> list[str]:

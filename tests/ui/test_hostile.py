@@ -20,7 +20,7 @@ import pytest
 import engine
 from engine import ProbeOptions, Spec
 from engine.presets import PRESETS, preset
-from playground import flow, lab_frame, sequence_frame, sequences
+from playground import flow, images, lab_frame, sequence_frame, sequences
 from playground import lab as lab_page
 from playground.core import limits, url
 from playground.core import session as S
@@ -271,10 +271,26 @@ def test_a_sequence_frame_stays_within_its_size_budget() -> None:
 
 # --- limits -----------------------------------------------------------------------------------
 
-def test_every_preset_runs_within_the_session_limits() -> None:
+PAGE_BUDGETS = {"playground": lab_page.PAGE.graph_budget, "gradients": flow.PAGE.graph_budget,
+                "sequences": sequences.PAGE.graph_budget, "images": images.PAGE.graph_budget}
+
+
+def test_every_preset_runs_within_its_pages_limits() -> None:
     for name in PRESETS.names():
         exp = engine.build(preset(name))
-        assert limits.refusal(exp) is None, name
+        assert limits.refusal(exp, PAGE_BUDGETS[PRESETS.get(name).topic]) is None, name
+
+
+def test_a_deep_network_from_a_link_is_refused_before_compiling() -> None:
+    """32 normalised dense layers took 88 s and 7.5 GB to compile on the Playground."""
+    spec = Spec.from_dict({"model": {"layers": [{"type": "dense", "units": 1,
+                                                 "norm": "batch_norm"}] * 32}})
+    problem = limits.refusal(engine.build(spec), lab_page.PAGE.graph_budget)
+    assert problem and "too deep" in problem and "fewer layers" in problem
+    # The Gradient flow page's own deepest setup fits its budget.
+    flow_deep = Spec.from_dict({"data": {"name": "spiral"}, "model": {"layers": [
+        {"type": "dense", "units": 8, "norm": "batch_norm"}] * 30}})
+    assert limits.refusal(engine.build(flow_deep), flow.PAGE.graph_budget) is None
 
 
 def test_plans_fit_the_time_budget() -> None:
