@@ -7,6 +7,7 @@ Chromium through Playwright, presses Play and reads the live view's
     python benchmarks/live_fps.py [--seconds 10] [--url-query 's=...'] [--json]
     python benchmarks/live_fps.py --flow-depth 30   # Gradient flow, 30 layers of 32
     python benchmarks/live_fps.py --sequences reverse_transformer   # Sequences page
+    python benchmarks/live_fps.py --images tiny_vgg   # Images page: frames/s, epoch time
 """
 
 from __future__ import annotations
@@ -126,19 +127,28 @@ def main() -> int:
                     help="measure the Gradient flow page with this many layers of 32 instead")
     ap.add_argument("--sequences", metavar="PRESET", default=None,
                     help="measure the Sequences page with this sequence preset instead")
+    ap.add_argument("--images", metavar="PRESET", default=None,
+                    help="measure the Images page with this image preset instead")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.flow_depth:
         r = measure(args.seconds, flow_query(args.flow_depth), args.screenshot, "/flow",
                     "flow-view")
-    elif args.sequences:
+    elif args.sequences or args.images:
         import urllib.parse
 
+        import engine
         from engine.presets import preset
         from playground.core.url import spec_to_query
 
-        query = "s=" + urllib.parse.quote(spec_to_query(preset(args.sequences)))
-        r = measure(args.seconds, query, args.screenshot, "/sequences", "seq-view")
+        name = args.sequences or args.images
+        query = "s=" + urllib.parse.quote(spec_to_query(preset(name)))
+        page, view = ("/sequences", "seq-view") if args.sequences else ("/images", "image-view")
+        r = measure(args.seconds, query, args.screenshot, page, view)
+        if args.images:
+            n_train = engine.build(preset(name)).dataset.arrays.x_train.shape[0]
+            r["seconds_per_epoch"] = round(1 / max(r["epochs_per_s"], 1e-9), 2)
+            r["train_images"] = int(n_train)
     else:
         r = measure(args.seconds, args.url_query, args.screenshot)
     if args.json:
@@ -146,10 +156,13 @@ def main() -> int:
     else:
         # The epochs goal is the Playground's default network's; a deep network on the
         # Gradient flow page trains what its frame budget allows.
-        goal = "" if args.flow_depth or args.sequences else " (goal >= 1000)"
+        goal = "" if args.flow_depth or args.sequences or args.images else " (goal >= 1000)"
         print(f"frames drawn per second: {r['frames_per_s']:.1f} (goal >= 30)\n"
               f"epochs trained per second: {r['epochs_per_s']:.0f}{goal}\n"
               f"over {r['seconds']} s: {r['frames']} frames, {r['epochs']} epochs")
+        if args.images:
+            print(f"one epoch of {r['train_images']} images: {r['seconds_per_epoch']} s while "
+                  "animating (goal: at most 5 s for 10,000; frames goal >= 20)")
     return 0
 
 

@@ -125,8 +125,8 @@ def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
     if "presets" not in hidden:
         C.preset_menu("images")
     if "data" not in hidden:
-        upload()
-    return C.sections(spec.to_dict(), [("data", "Data", data_section),
+        upload()  # may change the setup: the sections below show the new one
+    return C.sections(session.spec().to_dict(), [("data", "Data", data_section),
                                        ("network", "Layers", layers_section),
                                        ("output", "Output and loss", C.output_section),
                                        ("training", "Training", C.training_section)],

@@ -25,7 +25,7 @@ MAX_PARAMS = 4_000_000
 MAX_MEMORY_BYTES = 400 * 2**20
 """Device memory one session's training may need (``Cost.memory_bytes``)."""
 
-MAX_EVAL_FLOPS = 20e9
+MAX_EVAL_FLOPS = 40e9
 """Arithmetic of one evaluation of every split (done at each epoch's end, in one call)."""
 
 CALL_SECONDS = 0.25

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine
 from engine import DATASETS, Spec, datasets_of
+from engine.blocks import IMAGE_KINDS
 from engine.presets import PRESETS, preset, topic_presets
 from playground import sequence_frame, sequences
 from playground.core import session as S
@@ -40,9 +42,9 @@ def test_default_is_the_transformer_on_reversal(default: AppTest) -> None:
     assert default.session_state[SQ[S.SPEC]] == preset("reverse_transformer")
     assert S.SPEC not in default.session_state  # the Playground's session is untouched
     assert widget(default, "selectbox", "Task").value == "reverse"
-    assert widget(default, "number_input", "Layers").value == 4
     assert [widget(default, "selectbox", f"Layer {i}").value for i in range(1, 5)] == [
         "embedding", "positional", "transformer", "transformer"]
+    assert "Layer 5" not in [w.label for w in default.selectbox]
     offered = set(default.selectbox(key="pg_preset").options)
     assert any(e.label.startswith("Share and export") for e in default.expander)
     assert [b.label for b in default.get("download_button")] == [
@@ -75,13 +77,36 @@ def test_changing_the_task_fits_the_stack_to_it() -> None:
 
 def test_a_layer_menu_offers_every_layer_kind_and_its_options() -> None:
     at = page(link(preset("reverse_lstm")))
-    assert set(widget(at, "selectbox", "Layer 1").options) == set(engine.LAYERS.names())
+    assert set(widget(at, "selectbox", "Layer 1").options) == (
+        set(engine.LAYERS.names()) - set(IMAGE_KINDS))  # images have a page of their own
     widget(at, "checkbox", "Bidirectional").check().run()
     ok(at)
     assert at.session_state[SQ[S.SPEC]].model.layers[0].opts()["bidirectional"] is True
     widget(at, "number_input", "Units").set_value(12).run()
     ok(at)
     assert at.session_state[SQ[S.SPEC]].model.layers[0].opts()["units"] == 12
+
+
+def _stack_button(at: AppTest, name: str) -> Any:
+    """The stack editor's button ``name`` ("add", "up2", "remove4", ...)."""
+    return next(b for b in at.button if b.key and b.key.startswith(f"pg_sq_{name}_"))
+
+
+def test_the_stack_editor_adds_moves_and_removes_layers() -> None:
+    at = page(link(preset("reverse_transformer")))
+    _stack_button(at, "add").click().run()
+    ok(at)
+    types = [x.type for x in at.session_state[SQ[S.SPEC]].model.layers]
+    assert types == ["embedding", "positional", "transformer", "transformer", "dense"]
+    _stack_button(at, "up2").click().run()  # the first transformer before the positions
+    ok(at)
+    types = [x.type for x in at.session_state[SQ[S.SPEC]].model.layers]
+    assert types == ["embedding", "transformer", "positional", "transformer", "dense"]
+    _stack_button(at, "remove4").click().run()
+    ok(at)
+    types = [x.type for x in at.session_state[SQ[S.SPEC]].model.layers]
+    assert types == ["embedding", "transformer", "positional", "transformer"]
+    assert [widget(at, "selectbox", f"Layer {i}").value for i in range(1, 5)] == types
 
 
 def test_an_impossible_stack_shows_what_to_change_and_keeps_the_last_good_one() -> None:
