@@ -192,6 +192,11 @@ def training_section(d: dict) -> dict:
 def preset_menu(topic: str = "playground") -> None:
     """A menu of one topic's presets; "Load" makes the chosen one the setup."""
     names = topic_presets(topic)
+    if session.value("pg_preset") not in names:  # first look at this page: name the preset
+        # that is running, if one is, rather than the topic's first
+        running = session.spec()
+        session.set_widget("pg_preset", next((n for n in names if preset(n) == running),
+                                             names[0]))
     c = st.columns([2.2, 1], vertical_alignment="bottom")
     name = c[0].selectbox("Preset", names, format_func=lambda n: PRESETS.get(n).title,
                           key="pg_preset")

@@ -48,6 +48,7 @@ def test_default_is_the_tiny_cnn_on_shapes(default: AppTest) -> None:
     assert {"Play", "Step", "Reset"} <= {b.label for b in default.button}
     offered = set(default.selectbox(key="pg_preset").options)
     assert offered == {PRESETS.get(n).title for n in topic_presets("images")}
+    assert default.selectbox(key="pg_preset").value == "shapes_cnn"  # the one running
     layer_menu = set(widget(default, "selectbox", "Layer 1").options)
     assert {"conv2d", "max_pool", "avg_pool", "global_avg_pool", "flatten", "dense",
             "dropout", "batch_norm"} <= layer_menu
