@@ -78,32 +78,33 @@ class Compiled:
         return learning_rate(self.s.schedule, t, values.schedule,
                              values.optimizer.learning_rate)
 
-    def features(self, data: DataArrays) -> tuple[jax.Array, tuple[int, ...]]:
-        """Features of what an epoch's end evaluates (``metrics.eval_split``),
+    def eval_inputs(self, data: DataArrays) -> tuple[jax.Array, tuple[int, ...]]:
+        """The raw inputs an epoch's end evaluates (``metrics.eval_split``),
         concatenated, and the split sizes."""
         xs, _ = metrics.eval_split(data)
-        h = featurize(self.s.net, jnp.concatenate(xs), data.mean, data.std)
-        return h, tuple(x.shape[0] for x in xs)
+        return jnp.concatenate(xs), tuple(x.shape[0] for x in xs)
 
-    def metrics(self, params, mstate, feats, data: DataArrays, values) -> dict:
+    def metrics(self, params, mstate, evals, data: DataArrays, values) -> dict:
         """Loss and accuracy on every split, in evaluation mode, from ONE forward pass.
 
-        ``feats`` is ``features(data)`` (loop-invariant, built once per call). One pass
-        over all points costs a third of three passes on CPU, where per-kernel overhead
-        dominates; large sets go in chunks. Empty splits give NaN.
+        ``evals`` is ``eval_inputs(data)`` (loop-invariant, built once per call). One
+        pass over all points costs a third of three passes on CPU, where per-kernel
+        overhead dominates; large sets go in chunks, each featurized on its own (no
+        buffer of every split's features).
         """
-        h_all, sizes = feats
+        x_all, sizes = evals
         y_all = jnp.concatenate(metrics.eval_split(data)[1])
         classify = self.s.net.head.task == "classification"
 
-        def scores(h, y):
+        def scores(x, y):
+            h = featurize(self.s.net, x, data.mean, data.std)
             z, o, _, _ = apply_network(self.s.net, params, mstate, h, values, key=None,
                                        train=False)
             losses = self.example_losses(z, o, y)  # (n,)
             return losses, (metrics.example_hits(self.s.net.head, o, y) if classify
                             else losses)
 
-        losses, hits = metrics.chunked(scores, self.eval_chunk, h_all, y_all)
+        losses, hits = metrics.chunked(scores, self.eval_chunk, x_all, y_all)
         return metrics.split_means(losses, hits, sizes, classify)
 
     # -- the jitted functions -----------------------------------------------------------
@@ -116,18 +117,17 @@ class Compiled:
     def _train_chunk(self, state: TrainState, data: DataArrays, values, count: jax.Array,
                      capacity: int, by_steps: bool, probes: ProbeOptions | None):
         """``loop.fit`` then the probes of the final state, packed in one buffer."""
-        feats = self.features(data)  # loop-invariant: computed once per call
+        evals = self.eval_inputs(data)  # loop-invariant: built once per call
         n = data.x_train.shape[0]
         bs = min(self.s.batch_size, n)  # a batch bigger than the data is full-batch GD
-        h_train = featurize(self.s.net, data.x_train, data.mean, data.std)
-        lp = loop.Loop(self, feats, h_train, data.y_train, bs, n // bs,
+        lp = loop.Loop(self, evals, data.x_train, data.y_train, bs, n // bs,
                        data.x_val.shape[0] > 0, data, values)
         state, table, rows = loop.fit(lp, state, count, capacity, by_steps)
         pr = self._probe(state, data, values, probes) if probes else None
         return state, pack((table, pr, rows))
 
     def _evaluate(self, state: TrainState, data: DataArrays, values) -> dict:
-        return self.metrics(state.params, state.model_state, self.features(data), data,
+        return self.metrics(state.params, state.model_state, self.eval_inputs(data), data,
                             values)
 
     def _step(self, state: TrainState, x: jax.Array, y: jax.Array, data: DataArrays,

@@ -209,6 +209,21 @@ def test_divergence_by_epochs_goes_back_to_the_epochs_start_as_the_fused_loop():
     assert len(chunk.history["trained"]) == int(rows)
 
 
+def test_the_callers_state_survives_training_and_trains_alike_again():
+    # The stepper donates the state to each step (updated in place): it must work on a
+    # copy, so a state kept by the caller (the live page's last good one) stays usable.
+    exp = engine.build(STOPPING["adam"])
+    start = exp.init()
+    a, _ = exp.train_steps(start, 7)
+    b, _ = exp.train_steps(start, 7)  # from the very same state object
+    _same_state(a, b)
+    c, _ = exp.train(a, 1)
+    d, _ = exp.train(a, 1)
+    _same_state(c, d)
+    assert int(start.step) == 0 and np.isfinite(np.asarray(
+        jax.tree_util.tree_leaves(start.params)[0])).all()
+
+
 def test_bias_before_batch_norm_under_adam():
     """Why STOPPING trains batch norm with SGD: the fused loop and the stepper agree on
     every parameter but the conv bias in front of the batch norm, whose exact gradient is
