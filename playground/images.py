@@ -195,5 +195,5 @@ def on_example(value: Any) -> None:
 
 PAGE = LivePage(prefix=PREFIX, default=DEFAULT, sidebar=sidebar, frame=image_frame.render,
                 asset="image_view", probes=PROBES, fits=image_only, by_steps=True,
-                speeds=SPEEDS, speed=8, unit="Steps", view=picture_picker,
+                speeds=SPEEDS, speed=4, unit="Steps", view=picture_picker,
                 events={"inspect": on_inspect, "example": on_example}, graph_budget=30.0)
