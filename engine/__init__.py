@@ -42,6 +42,7 @@ from engine.experiment import Experiment, Result, build, run
 from engine.io import load_params, read_csv, save_params
 from engine.presets import PRESETS, preset
 from engine.probes import ProbeOptions, Probes
+from engine.probes.images import MAP_KINDS
 from engine.spec import (
     DataSpec,
     EarlyStoppingSpec,
@@ -56,8 +57,9 @@ from engine.train import METRICS, Chunk, Monitor, Structure, TrainState
 from engine.values import Values
 
 __all__ = [
-    "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LAYERS", "LOSSES", "METRICS",
-    "OPTIMIZERS", "PRESETS", "SCHEDULES", "SEQUENCE_KINDS", "Chunk", "DataArrays", "DataError",
+    "ACTIVATIONS", "DATASETS", "FEATURES", "INITIALIZERS", "LAYERS", "LOSSES", "MAP_KINDS",
+    "METRICS", "OPTIMIZERS", "PRESETS", "SCHEDULES", "SEQUENCE_KINDS", "Chunk", "DataArrays",
+    "DataError",
     "DataSpec", "Dataset", "EarlyStoppingSpec", "EngineError", "Experiment", "LayerSpec",
     "ModelSpec", "Monitor", "OptimizerSpec", "ProbeOptions", "Probes", "RawData",
     "RegularizationSpec", "Result", "ScheduleSpec", "Spec", "SpecError", "Structure",

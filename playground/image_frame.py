@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 import engine
-from engine.probes.images import MAP_KINDS
 from playground.core import session
 from playground.core.encode import (
     b64,
@@ -46,7 +45,7 @@ def _pictures(exp: engine.Experiment, pr: Any) -> dict[str, Any]:
     """Feature maps and kernels, in order, until ``PICTURE_BYTES`` is spent."""
     budget, left_out = PICTURE_BYTES, 0
     map_layers = [(i, layer) for i, layer in enumerate(exp.structure.net.layers)
-                  if layer.type in MAP_KINDS]
+                  if layer.type in engine.MAP_KINDS]
     layers = []
     for (i, layer), m in zip(map_layers, pr.maps, strict=True):
         m = np.asarray(m)

@@ -46,7 +46,10 @@ def test_markdown_in_a_link_is_shown_as_text(page: Page, base_url: str, shots: P
 
     page.goto(f"{base_url}/flow?{query({'data': {'![x](http://tracker.invalid/t.png)': 1}})}")
     wait_live(page, view="flow-view")
-    expect(errors(page)).to_contain_text("![x](http://tracker.invalid/t.png)")
+    box = errors(page)
+    expect(box).to_have_count(1)
+    # As typed, but for invisible word joiners that keep browsers from linking addresses.
+    assert "![x](http://tracker.invalid/t.png)" in box.inner_text().replace("\u2060", "")
     expect(errors(page).locator("img")).to_have_count(0)
     fetched = [u.split("/")[2] for u in requests]  # the hosts the browser contacted
     assert not [h for h in fetched if "evil.example" in h or "tracker.invalid" in h]
@@ -106,14 +109,16 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100.0
 
 
-def _seconds_until_idle(pid: int, limit: float = 8.0) -> float:
-    """Seconds until the server spends under 0.2 s of CPU in a 1-second window."""
-    t0 = time.perf_counter()
+def _cpu_until_idle(pid: int, limit: float = 12.0) -> float:
+    """CPU seconds the server spends until it spends under 0.2 s in a 1-second window
+    (inf if it never does within ``limit`` s). CPU time, not wall time: other tests
+    running beside this one stretch the wall clock, not the server's work."""
+    start, t0 = _cpu_seconds(pid), time.perf_counter()
     while time.perf_counter() - t0 < limit:
         c0 = _cpu_seconds(pid)
         time.sleep(1.0)
         if _cpu_seconds(pid) - c0 < 0.2:
-            return time.perf_counter() - t0 - 1.0
+            return c0 - start
     return float("inf")
 
 
@@ -136,12 +141,15 @@ def test_pause_and_closing_the_tab_stop_the_servers_work(browser, shots: Path) -
         assert int(page.get_by_test_id("step-counter").text_content()) > 0
         page.screenshot(path=shots / "hostile_04_heavy_network.png", full_page=True)
         page.get_by_role("button", name="Pause").click()
-        paused = _seconds_until_idle(proc.pid)  # the paused state is drawn once more
+        paused = _cpu_until_idle(proc.pid)  # the paused state is drawn once more
         page.get_by_role("button", name="Play").click()
         page.get_by_role("button", name="Pause").wait_for()
         time.sleep(2.0)
         assert _cpu_seconds(proc.pid) > 0  # (it plays again)
         context.close()  # the student closes the tab while it plays
-        closed = _seconds_until_idle(proc.pid)
-    # Each training call is about 0.25 s: the server is idle within a few of them.
-    assert paused < 4.0 and closed < 4.0, (paused, closed)
+        closed = _cpu_until_idle(proc.pid)
+    # Each training call is about 0.25 s: the server goes idle within a few of them.
+    # After Pause it draws the paused view once more, with every probe (measured alone:
+    # 3 CPU seconds, its compilation included); playing on for the 15 minutes the issue
+    # measured would be 1,800.
+    assert paused < 5.0 and closed < 2.0, (paused, closed)

@@ -47,8 +47,15 @@ def sidebar(page: Page):
 
 
 def choose(page: Page, label: str, option: str) -> None:
-    """Pick ``option`` in the sidebar selectbox ``label``."""
-    sidebar(page).get_by_role("combobox", name=label).click()
+    """Pick ``option`` in the sidebar selectbox ``label``.
+
+    A click focuses the box; in some Streamlit versions (1.67's react-aria combobox) only
+    a key opens its list, so press ArrowDown when a click left it closed.
+    """
+    box = sidebar(page).get_by_role("combobox", name=label)
+    box.click()
+    if box.get_attribute("aria-expanded") != "true":
+        box.press("ArrowDown")
     page.get_by_role("option", name=option, exact=True).click()
 
 

@@ -51,8 +51,10 @@ HOSTILE_LINKS = {
     "markdown link": json.dumps({"[Session expired - log in again](https://evil.example)": 1}),
     "markdown image": json.dumps({"data": {"![x](http://host/track.png)": 1}}),
     "not json": "{\"data\": ",
+    # 8.4 million weights (the limit: 4 million); 32 layers of 256 at batch 1 open on
+    # Gradient flow and train in short calls (tests/e2e/test_hostile.py: Pause stops them).
     "huge network": json.dumps({"data": {"name": "circle", "n": 10_000},
-                                "model": {"layers": [_dense(256)] * 32}, "batch_size": 1}),
+                                "model": {"layers": [_dense(512)] * 32}, "batch_size": 1}),
     "huge sequences": json.dumps({"data": {"name": "adding", "n": 10_000, "length": 200},
                                   "model": {"layers": [_dense(512), _dense(512),
                                                        {"type": "pool"}]},
