@@ -18,7 +18,11 @@ SPLITS = ("train", "val", "test")
 METRICS = ("train_loss", "val_loss", "test_loss", "train_accuracy", "val_accuracy",
            "test_accuracy")
 HISTORY = (*METRICS, "learning_rate", "trained")  # columns of a chunk's history table
-CAPACITIES = (32, 1024)  # history buffer sizes: one compilation each, any K below
+CAPACITIES = (128, 1024)
+"""History buffer sizes of one training call: one compilation each, any count below.
+
+The first is above every live page's frame (at most 100 epochs or steps), so a page's
+first frame (count 0), Step and every speed of Play share one compilation."""
 
 
 class Monitor(NamedTuple):

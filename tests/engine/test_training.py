@@ -475,6 +475,22 @@ def test_epoch_counts_share_one_compilation(warm_recompile):
     assert CAPACITIES[0] >= 32
 
 
+@pytest.mark.parametrize("by_steps", [False, True])
+def test_a_first_frame_and_every_live_speed_share_one_compilation(by_steps):
+    """A live page draws its first frame with a count of 0, then Step trains 1 and Play
+    up to 100: pressing Play must not compile a second variant."""
+    exp = engine.build(RECOMPILE_BASE)
+    train = exp.train_steps if by_steps else exp.train
+    state, chunk = train(exp.init(), 0, probes=True)  # the first frame: compiles
+    assert chunk.probes is not None and len(chunk.history["trained"]) == 0
+    with count_compiles() as box:
+        for k in (1, 2, 5, 10, 25, 50, 100):
+            state, chunk = train(state, k, probes=True)
+            assert chunk.probes is not None
+    assert box["compiles"] == 0
+    assert int(state.step) > 0
+
+
 # --- 6. early stopping -----------------------------------------------------------------------
 
 def test_early_stopping_stops_and_keeps_the_best_weights():
