@@ -243,23 +243,32 @@ def release_memory() -> None:
 
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-_compile_counter = {"n": 0, "listening": False}
+_compile_counter: dict[str, Any] = {"n": 0, "listening": False, "names": []}
+NETWORK_FUNCTIONS = frozenset({"_train_chunk", "_probe", "_evaluate", "_step", "_predict",
+                               "_report", "epoch_order", "_scores", "_outputs", "_close"})
+"""The jitted functions of a ``Compiled`` (the stepper's included), by name."""
 
 
 def _listen(event: str, duration: float, **kwargs: object) -> None:
     if event == _COMPILE_EVENT:
         _compile_counter["n"] += 1
+        names = _compile_counter["names"]
+        names.append(str(kwargs.get("fun_name", "")))
+        del names[:-1000]  # only the recent ones matter
 
 
 @contextlib.contextmanager
-def count_compiles() -> Iterator[dict[str, int]]:
-    """Count backend compilations inside the ``with`` block: ``box["compiles"]``."""
+def count_compiles() -> Iterator[dict[str, Any]]:
+    """Count backend compilations inside the ``with`` block: ``box["compiles"]``, and
+    ``box["names"]`` the compiled functions' names (``jit(name)``: a network's are
+    ``NETWORK_FUNCTIONS``; the rest are small eager operations)."""
     if not _compile_counter["listening"]:
         jax.monitoring.register_event_duration_secs_listener(_listen)
         _compile_counter["listening"] = True
-    box = {"compiles": 0}
+    box: dict[str, Any] = {"compiles": 0, "names": []}
     start = _compile_counter["n"]
     try:
         yield box
     finally:
-        box["compiles"] = _compile_counter["n"] - start
+        box["compiles"] = n = _compile_counter["n"] - start
+        box["names"] = _compile_counter["names"][-n:] if n else []
