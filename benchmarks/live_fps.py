@@ -36,15 +36,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(port: int | None = None, with_process: bool = False):
-    """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL.
+def app_server(port: int | None = None, with_process: bool = False, warmup: bool = False,
+               env: dict[str, str] | None = None):
+    """Run the app (``python -m playground.serve``, as ``./dev app`` does) on a free port;
+    yields its base URL.
 
     With ``with_process`` it yields ``(url, process)`` (e.g. to read its memory).
+    ``warmup`` keeps the server's warm-up of every page's default on (off by default:
+    a measurement or test of one page should not share the CPU with the others').
+    ``env`` adds environment variables (e.g. ``STREAMLIT_SERVER_COOKIE_SECRET``).
     """
     port = port or free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    if not warmup:
+        env["NN_PLAYGROUND_WARMUP"] = "off"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        [sys.executable, "-m", "playground.serve",
          "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

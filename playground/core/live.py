@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from playground.core import palette, session
+from playground.core import palette, session, warmup
 from playground.core.encode import finite
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -84,18 +84,36 @@ def _report(key: str, name: str, handler: Callable[[Any], None]) -> None:
     handler(session.component_state(key).get(name))
 
 
-def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: int) -> None:
-    """Draw the current state, then, while playing, train and draw frame after frame.
+def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None) -> Any:
+    """The first frame's result: ``train(0)``, the same compiled call as every frame.
+
+    Call it before the view's placeholder is created: while a new network compiles,
+    the last run's view then stays on screen (dimmed by Streamlit as stale) instead
+    of an empty slot, with a short note in ``note`` (a slot above the view).
+    ``waiting`` is the server warm-up's event for this network, if it is compiling it.
+    """
+    with note:
+        if waiting is not None:
+            with st.spinner(f"The server is starting: compiling the pages' networks "
+                            f"({warmup.progress()})..."):
+                waiting.wait(warmup.WAIT_SECONDS)
+        # The spinner only appears if this takes longer than half a second (a compile).
+        with st.spinner("Compiling this network for the engine (once per architecture)..."):
+            result = train(0)
+    note.empty()
+    return result
+
+
+def loop(result: Any, train: Callable[[int], Any], draw: Callable[[Any, bool], None],
+         speed: int) -> None:
+    """Draw the first frame's ``result``, then, while playing, train and draw frame
+    after frame.
 
     ``train(count)`` trains ``count`` epochs or steps and returns what ``draw(result,
     first)`` needs. The loop ends when the user touches any widget (Streamlit stops
     this run and starts a new one, which resumes from the session), or when training
     stops early or diverges.
     """
-    # The first frame of a new architecture waits for XLA to compile (seconds on a
-    # small CPU); the spinner only appears if that takes longer than half a second.
-    with st.spinner("Compiling this network for the engine (once per architecture)..."):
-        result = train(0)  # the same compiled function as every frame
     draw(result, True)
     while session.playing():
         t0 = time.perf_counter()

@@ -19,7 +19,7 @@ import streamlit as st
 
 import engine
 from engine import ProbeOptions, Spec
-from playground.core import limits, live, session
+from playground.core import limits, live, session, warmup
 from playground.core.export import export_section
 
 SPEEDS = (1, 2, 5, 10, 25, 50, 100)  # epochs per frame
@@ -127,6 +127,8 @@ def run(page: LivePage) -> None:
         view.update(active.view(session.experiment()))
         train = trainer(active, view)
     session.show_flash()
+    note = st.empty()  # the compile note's slot, above the view
+    result = live.first_frame(train, note, warmup.waiting_for(session.experiment().structure))
     placeholder = st.empty()
     if active.extra:
         active.extra(session.spec())
@@ -139,4 +141,4 @@ def run(page: LivePage) -> None:
                                    view, first))
         live.show(placeholder, active.asset, key, frame, first, active.events)
 
-    live.loop(train, draw, speed)
+    live.loop(result, train, draw, speed)

@@ -111,6 +111,35 @@ def test_play_advances_and_pause_stops(page: Page, base_url: str, shots: Path) -
     assert e2 >= e1
 
 
+def test_the_view_stays_while_a_new_network_compiles(page: Page, base_url: str,
+                                                    shots: Path) -> None:
+    """A structural edit while playing: the last view stays on screen (Streamlit dims it
+    as stale) until the new network's first frame replaces it; it never goes blank."""
+    open_app(page, base_url)
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    wait_epoch_above(page, 0)
+    view, cells = page.get_by_test_id("live-view"), page.locator(".lv-neuron")
+    before = cells.count()
+    box = sidebar(page).get_by_label("Layer 1 neurons", exact=True)
+    box.fill("7")  # 4 -> 7: a network this server has not compiled
+    box.press("Enter")
+    absent, shot, deadline = 0, False, time.time() + COMPILE_MS / 1000
+    while cells.count() != before + 3:
+        assert time.time() < deadline, "the new network was never drawn"
+        absent += view.count() == 0
+        if not shot and page.get_by_text("Compiling this network").count():
+            page.wait_for_timeout(600)  # the dimming's delay and fade
+            if cells.count() == before:  # still compiling
+                dim = float(view.evaluate("v => getComputedStyle(v).opacity"))
+                assert dim < 0.8, f"the view is not dimmed while compiling ({dim})"
+                page.screenshot(path=shots / "03_compiling_dimmed.png", full_page=False)
+            shot = True
+        page.wait_for_timeout(20)
+    assert absent == 0, f"the view was missing in {absent} polls during the compile"
+    expect(page.get_by_test_id("epoch-counter")).to_have_text("0")  # a new network
+
+
 def test_dataset_and_learning_rate_go_into_the_url(page: Page, base_url: str,
                                                    shots: Path) -> None:
     open_app(page, base_url)

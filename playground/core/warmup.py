@@ -1,0 +1,111 @@
+"""Compile each live page's default network once, in the background, at server start.
+
+A visitor's first frame otherwise waits for XLA (seconds on a small CPU). The server
+compiles every live page's default, with the very probes and history capacity its
+frames use, in one background thread started by the first script run. A visitor who
+arrives meanwhile waits for that page's compilation (with a note saying so) rather than
+compiling it a second time beside it.
+
+Off with ``NN_PLAYGROUND_WARMUP=off`` (the tests' servers, where each test module
+starts its own).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import engine
+from playground.core import limits
+
+if TYPE_CHECKING:
+    from playground.core.livepage import LivePage
+
+ENV = "NN_PLAYGROUND_WARMUP"
+WAIT_SECONDS = 120.0  # longest a visitor waits for the warm-up before compiling alone
+
+_lock = threading.Lock()
+_started = False
+_pending: dict[engine.Structure, threading.Event] = {}
+_done = {"pages": 0, "of": 0}
+log = logging.getLogger(__name__)
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "").lower() != "off"
+
+
+def frame_probes(page: LivePage, exp: engine.Experiment) -> engine.ProbeOptions:
+    """The probes a page's frames train with (``livepage.trainer``, ``session.train_frame``)."""
+    return limits.fit_probes(exp, page.probes)
+
+
+def warm(page: LivePage) -> engine.Experiment:
+    """Compile ``page``'s default as its first frame and Play will use it: a frame of 0
+    and one of 1 (networks trained step by step compile their step only then), and
+    the evaluations frames show."""
+    exp = engine.build(page.default)
+    train = exp.train_steps if page.by_steps else exp.train
+    probes = frame_probes(page, exp)
+    state, _ = train(exp.init(), 0, probes)
+    train(state, 1, probes)
+    # what the frames read besides: the metrics before any epoch, the confusion
+    # matrix (Playground) and the test report (Images)
+    exp.metrics(state)
+    if exp.dataset.image is not None:
+        exp.test_report(state)
+    elif exp.dataset.sequence is None:
+        exp.confusion_matrix(state)
+    return exp
+
+
+def start(pages: Sequence[LivePage]) -> bool:
+    """Warm ``pages`` up in a background thread, once per process; False if already
+    started (or off)."""
+    global _started
+    with _lock:
+        if _started or not enabled():
+            return False
+        _started = True
+        todo = []
+        for page in pages:
+            structure = engine.build(page.default).structure
+            if structure not in _pending:
+                _pending[structure] = threading.Event()
+                todo.append((page, structure))
+        _done["of"] = len(todo)
+
+    def work() -> None:
+        for page, structure in todo:
+            try:
+                warm(page)
+            except Exception:  # never the visitor's problem: their page compiles alone
+                log.exception("warm-up of %s failed", page.prefix)
+            finally:
+                _pending[structure].set()
+                _done["pages"] += 1
+
+    threading.Thread(target=work, name="nn-playground-warmup", daemon=True).start()
+    return True
+
+
+def waiting_for(structure: engine.Structure) -> threading.Event | None:
+    """The warm-up's event for ``structure`` if it is still compiling, else None."""
+    event = _pending.get(structure)
+    return None if event is None or event.is_set() else event
+
+
+def progress() -> str:
+    """E.g. "2 of 4 pages ready"."""
+    return f"{_done['pages']} of {_done['of']} pages ready"
+
+
+def pages_of_the_app() -> list[LivePage]:
+    """The live pages, Playground first (most visitors open it first)."""
+    from playground import flow, images, lab, sequences
+
+    return [lab.PAGE, flow.PAGE, sequences.PAGE, images.PAGE]
+

@@ -1,0 +1,29 @@
+"""Start the app with its warm-up: ``python -m playground.serve [streamlit options]``.
+
+The same as ``streamlit run streamlit_app.py``, except that each live page's default
+network starts compiling in the background as the server starts (``core.warmup``), in
+this very process, so that the first visitor's Play answers at once. (``streamlit run``
+alone, as on Streamlit Community Cloud, starts the warm-up at the first visit instead.)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+
+
+def main(argv: list[str]) -> None:
+    from streamlit.web import cli
+
+    from playground.core import compile_cache, warmup
+
+    compile_cache.enable()
+    warmup.start(warmup.pages_of_the_app())
+    sys.argv = ["streamlit", "run", str(APP), *argv]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,94 @@
+"""The server's warm-up (``playground.core.warmup``): after it, a visitor's first frame,
+Step and Play compile nothing, on every live page.
+
+Compilations are counted with ``engine.train.count_compiles`` after emptying this process's
+caches of compiled networks, so that no earlier test's compilation can stand in for the
+warm-up's.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import jax
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine
+from engine.train import compile as compile_module
+from engine.train import count_compiles
+from engine.train.compile import NETWORK_FUNCTIONS
+from playground.core import warmup
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ("lab", "flow", "sequences", "images")  # the order of pages_of_the_app()
+
+
+def _forget_compiled() -> None:
+    compile_module._compiled.clear()
+    jax.clear_caches()
+
+
+def _visit(name: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=240)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_after_the_warm_up_a_visitor_compiles_nothing(name):
+    page = warmup.pages_of_the_app()[PAGES.index(name)]
+    assert page.frame.__module__.startswith(f"playground.{name[:4]}")
+    _forget_compiled()
+    with count_compiles() as cold:
+        warmup.warm(page)
+    assert cold["compiles"] > 0  # the caches really were empty
+    with count_compiles() as box:
+        at = _visit(name)  # the first frame
+        at.button(key="pg_step").click().run()  # Step: one epoch or step, as Play's frames
+        assert not at.exception, at.exception
+    # The network's functions were all compiled by the warm-up (small eager operations
+    # of the frame builders, milliseconds each, may still compile).
+    network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+               in NETWORK_FUNCTIONS]
+    assert network == [], network
+
+
+def test_without_the_warm_up_the_first_visit_compiles():
+    """The control: the count above can see a compilation."""
+    _forget_compiled()
+    with count_compiles() as box:
+        _visit("flow")
+    assert {n.removeprefix("jit(").rstrip(")") for n in box["names"]} & NETWORK_FUNCTIONS
+
+
+def test_the_warm_up_starts_once_and_a_visitor_waits_for_its_network(monkeypatch):
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "_pending", {})
+    gate = threading.Event()
+    warmed: list[str] = []
+
+    def slow_warm(page):
+        gate.wait(30)
+        warmed.append(page.prefix)
+
+    monkeypatch.setattr(warmup, "warm", slow_warm)
+    pages = warmup.pages_of_the_app()
+    assert warmup.start(pages)
+    assert not warmup.start(pages)  # once per process
+    structure = engine.build(pages[0].default).structure
+    event = warmup.waiting_for(structure)
+    assert event is not None and not event.is_set()  # a visitor now waits for it
+    assert "of 4 pages ready" in warmup.progress()
+    gate.set()
+    assert event.wait(30)
+    assert warmup.waiting_for(structure) is None
+    assert warmup.waiting_for(engine.build(engine.preset("logistic_regression")).structure) is None
+
+
+def test_the_warm_up_can_be_turned_off(monkeypatch):
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setenv(warmup.ENV, "off")
+    assert not warmup.start(warmup.pages_of_the_app())
