@@ -1,0 +1,207 @@
+"""How soon the app answers, and how it carries several sessions (issue "Instant").
+
+Starts a fresh app server with the compilation cache off (``NN_PLAYGROUND_COMPILE_CACHE=off``,
+so every network compiles as on a first visit), drives headless Debian Chromium and prints,
+in one run:
+
+- per live page: seconds from opening it until Play can be pressed (the live view drawn),
+  and from pressing Play until its step (or epoch) counter moves;
+- on the Playground, while playing: seconds from an edit (a layer's neurons 4 -> 5, ...)
+  until the view draws the new network, median over the edits;
+- for N concurrent sessions of the default Playground (browsers on this same machine):
+  frames/s and epochs/s each, the server's CPU milliseconds per drawn frame (its process
+  CPU time over the frames all sessions drew) and its resident memory.
+
+    python benchmarks/instant.py [--sessions 1,4,8] [--seconds 8] [--json]
+    python benchmarks/instant.py --warm   # wait for the server's warm-up before visiting
+
+The browsers share this machine's cores with the server: on a 2-core machine the
+server's CPU per frame is the figure that carries over to a server with its clients
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.live_fps import app_server, counters, launch
+from benchmarks.server_memory import rss_mb
+
+PAGES = {"Playground": "/", "Gradient flow": "/flow", "Sequences": "/sequences",
+         "Images": "/images"}
+VIEWS = {"/": "live-view", "/flow": "flow-view", "/sequences": "seq-view",
+         "/images": "image-view"}
+VIEWPORT = {"width": 1400, "height": 950}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, limit: float = 180.0) -> float:
+    """Seconds until process ``pid`` spends under 0.1 CPU s in a 1-second window."""
+    t0 = time.perf_counter()
+    time.sleep(2.0)
+    while time.perf_counter() - t0 < limit:
+        c0 = cpu_seconds(pid)
+        time.sleep(1.0)
+        if cpu_seconds(pid) - c0 < 0.1:
+            break
+    return round(time.perf_counter() - t0, 1)
+
+
+def _progress(page) -> int:
+    """The view's step counter (its epoch counter where it shows no steps)."""
+    for name in ("step-counter", "epoch-counter"):
+        counter = page.get_by_test_id(name)
+        if counter.count():
+            return int((counter.first.text_content() or "0").replace(",", "") or 0)
+    return 0
+
+
+def open_and_play(browser, url: str, path: str) -> dict:
+    """Seconds until Play can be pressed, then until frames move, on page ``path``."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    t0 = time.perf_counter()
+    page.goto(url + path)
+    page.get_by_test_id(VIEWS[path]).wait_for(timeout=180_000)
+    play = page.get_by_role("button", name="Play")
+    play.wait_for(timeout=180_000)
+    ready = time.perf_counter() - t0
+    e0 = _progress(page)
+    t1 = time.perf_counter()
+    play.click()
+    while _progress(page) == e0:
+        if time.perf_counter() - t1 > 180:
+            raise TimeoutError(f"{path}: no frame 180 s after Play")
+        page.wait_for_timeout(20)
+    moving = time.perf_counter() - t1
+    page.context.close()
+    return {"play_ready_s": round(ready, 2), "frames_move_s": round(moving, 2)}
+
+
+def neurons(page) -> int:
+    return page.locator(".lv-neuron").count()
+
+
+def edit_latencies(browser, url: str) -> list[dict]:
+    """Edits of the Playground while it plays: seconds until the new network is drawn."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(url + "/")
+    page.get_by_test_id("live-view").wait_for(timeout=180_000)
+    page.get_by_role("button", name="Play").click()
+    page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
+    box = page.get_by_label("Layer 1 neurons")
+    rows = []
+    for units in (5, 6, 5, 4, 3, 4, 7, 8, 4, 5):
+        before = neurons(page)
+        t0 = time.perf_counter()
+        box.fill(str(units))
+        box.press("Enter")
+        while neurons(page) == before:
+            if time.perf_counter() - t0 > 120:
+                raise TimeoutError(f"neurons -> {units}: view not redrawn")
+            page.wait_for_timeout(10)
+        rows.append({"edit": f"layer 1 neurons -> {units}",
+                     "seconds": round(time.perf_counter() - t0, 3)})
+        page.wait_for_timeout(500)
+    page.context.close()
+    return rows
+
+
+def classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
+    """``n`` sessions of the default Playground playing at once."""
+    pages = []
+    for _ in range(n):
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        page.goto(url + "/")
+        page.get_by_test_id("live-view").wait_for(timeout=180_000)
+        pages.append(page)
+    for page in pages:
+        page.get_by_role("button", name="Play").click()
+    time.sleep(3.0)  # all playing, settled
+    start = [counters(p) for p in pages]
+    c0, t0 = cpu_seconds(pid), time.perf_counter()
+    time.sleep(seconds)
+    end = [counters(p) for p in pages]
+    dt, cpu = time.perf_counter() - t0, cpu_seconds(pid) - c0
+    frames = [b[0] - a[0] for a, b in zip(start, end, strict=True)]
+    epochs = [b[1] - a[1] for a, b in zip(start, end, strict=True)]
+    memory = rss_mb(pid)
+    # a new visitor while these play: seconds until Play can be pressed
+    late = browser.new_context(viewport=VIEWPORT).new_page()
+    t1 = time.perf_counter()
+    late.goto(url + "/")
+    late.get_by_test_id("live-view").wait_for(timeout=180_000)
+    late.get_by_role("button", name="Play").wait_for(timeout=180_000)
+    newcomer = time.perf_counter() - t1
+    late.context.close()
+    for page in pages:
+        page.context.close()
+    return {"sessions": n, "frames_per_s_each": [round(f / dt, 1) for f in frames],
+            "epochs_per_s_each": [round(e / dt) for e in epochs],
+            "server_cpu_ms_per_frame": round(1000 * cpu / max(sum(frames), 1), 2),
+            "server_rss_mb": round(memory, 1), "newcomer_play_ready_s": round(newcomer, 2)}
+
+
+def measure(sessions: tuple[int, ...], seconds: float, warm: bool) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    os.environ["NN_PLAYGROUND_COMPILE_CACHE"] = "off"
+    out: dict = {"machine": f"{os.cpu_count()} cores, browsers on the same machine",
+                 "compile_cache": "off"}
+    with app_server(with_process=True, warmup=warm) as (url, proc), sync_playwright() as p:
+        if warm:  # the warm-up at server start compiles each page's default
+            out["warmup_s"] = wait_idle(proc.pid)
+        browser = launch(p)
+        out["pages"] = {name: open_and_play(browser, url, path) for name, path in PAGES.items()}
+        edits = edit_latencies(browser, url)
+        out["edits"] = edits
+        out["edit_median_s"] = statistics.median(r["seconds"] for r in edits)
+        out["classroom"] = [classroom(browser, url, proc.pid, n, seconds) for n in sessions]
+        browser.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", default="1,4,8")
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--warm", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    r = measure(tuple(int(n) for n in a.sessions.split(",")), a.seconds, a.warm)
+    if a.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"machine: {r['machine']}; compilation cache {r['compile_cache']}")
+    if "warmup_s" in r:
+        print(f"server warm-up done (idle) after {r['warmup_s']} s")
+    for name, row in r["pages"].items():
+        print(f"{name:14s} Play ready {row['play_ready_s']:5.2f} s (goal 2)   frames move "
+              f"{row['frames_move_s']:5.2f} s after Play (goal 0.5)")
+    for row in r["edits"]:
+        print(f"  {row['edit']:24s} {row['seconds']:.3f} s")
+    print(f"edit -> new network drawn, median {r['edit_median_s']:.3f} s (goal 0.3)")
+    for row in r["classroom"]:
+        print(f"{row['sessions']} sessions: frames/s each {row['frames_per_s_each']}, "
+              f"epochs/s each {row['epochs_per_s_each']}, server "
+              f"{row['server_cpu_ms_per_frame']} ms CPU per frame (goal 3), "
+              f"{row['server_rss_mb']} MB, a newcomer's Play after "
+              f"{row['newcomer_play_ready_s']} s (goal 5)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
