@@ -28,6 +28,9 @@ from playground.core.livepage import Frame
 
 MAX_UNITS_SHOWN = 8  # neurons drawn per layer (TensorFlow Playground's maximum)
 MAX_POINTS = 2_000  # points drawn per split (the data are shuffled: a fair sample)
+CONFUSION_EVERY = 5
+"""While playing, the confusion matrix is recounted every this many frames (a table
+nobody reads at 40 frames/s; counting the test set each frame cost 12% of a frame)."""
 
 
 @dataclass(frozen=True)
@@ -204,4 +207,15 @@ def render(f: Frame) -> dict[str, Any]:
                 discretize=f.view.get("discretize", False), plane=f.view.get("plane", (0, 1)))
     return make_frame(exp, jax.device_get(state.params), f.result, int(state.epoch), metrics,
                       hist, view, stop, with_points=f.first, step=int(state.step),
-                      confusion_counts=exp.confusion_matrix(state))
+                      confusion_counts=confusion_counts(f))
+
+
+def confusion_counts(f: Frame) -> np.ndarray | None:
+    """The test set's confusion matrix: counted on a first frame, while paused and every
+    ``CONFUSION_EVERY`` frames while playing (the last count is shown in between)."""
+    exp, frames, counts = session.get(session.CONFUSION, (None, 0, None))
+    frames += 1
+    if f.first or not session.playing() or frames % CONFUSION_EVERY == 0 or exp is not f.exp:
+        counts = f.exp.confusion_matrix(f.state)
+    session.put(session.CONFUSION, (f.exp, frames, counts))
+    return counts

@@ -107,9 +107,15 @@ def curve(history: dict[str, list[float]], stop_epoch: int | None,
     out: dict[str, Any] = {}
     for split in ("train", "test", "val"):
         name = split
-        vals = np.asarray(history.get(f"{split}_{metric}", []), np.float64)
-        out[name] = [] if not n or np.all(np.isnan(vals)) else [
-            round(float(v), 5) if np.isfinite(v) else None for v in vals[idx]]
+        # Only the drawn points are read: the history grows by up to 100 epochs a
+        # frame, and converting all of it every frame cost more than training.
+        values = history.get(f"{split}_{metric}", [])
+        vals = np.asarray([values[i] for i in idx] if len(values) == n else [], np.float64)
+        if not len(vals) or np.all(np.isnan(vals)):
+            out[name] = []
+            continue
+        vals = np.round(np.where(np.isfinite(vals), vals, np.nan), 5).tolist()
+        out[name] = [v if v == v else None for v in vals]  # NaN != NaN: a gap
     out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None
     return out
 

@@ -43,6 +43,7 @@ UPLOADED = "pg_uploaded"  # the file id of the upload already applied
 INSPECT = "pg_inspect"  # the feature-map value whose arithmetic the Images page shows
 REPORT = "pg_report"  # the Images page's test report, computed once an epoch
 EXPLAINED = "pg_explained"  # the Images page's last conv arithmetic (throttled)
+CONFUSION = "pg_confusion"  # the Playground's (experiment, frames, last confusion matrix)
 PAGE = "pg_page"  # which page's session the keys above refer to now
 BUDGET = "pg_graph_budget"  # the running page's limits.graph_weight bound
 WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec

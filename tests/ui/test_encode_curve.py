@@ -1,0 +1,32 @@
+"""The loss curve sent to the live views (``playground.core.encode.curve``)."""
+
+from __future__ import annotations
+
+import math
+
+from playground.core.encode import CURVE_POINTS, curve
+
+
+def _history(n: int) -> dict[str, list[float]]:
+    return {"train_loss": [1.0 / (i + 1) for i in range(n)],
+            "test_loss": [float("nan") if i == n // 2 else 2.0 / (i + 1) for i in range(n)],
+            "val_loss": [float("nan")] * n}
+
+
+def test_a_long_history_is_downsampled_to_its_first_and_last_epochs():
+    n = 10_000
+    c = curve(_history(n), stop_epoch=None)
+    assert 2 < len(c["train"]) <= CURVE_POINTS
+    assert len(c["test"]) == len(c["train"])
+    assert c["train"][0] == 1.0 and math.isclose(c["train"][-1], round(1.0 / n, 5))
+    assert all(a >= b for a, b in zip(c["train"], c["train"][1:], strict=False))
+    assert c["val"] == []  # a split without values is not drawn
+    assert c["stop_at"] is None
+
+
+def test_a_short_history_is_sent_whole_with_gaps_and_the_stopping_epoch():
+    c = curve(_history(11), stop_epoch=6)
+    assert len(c["train"]) == 11
+    assert c["test"][5] is None  # NaN becomes a gap, not a JSON error
+    assert c["stop_at"] == 0.5
+    assert curve({"train_loss": []}, None)["train"] == []
