@@ -6,8 +6,8 @@ from playground.core import compile_cache, warmup
 from playground.core.device import device_badge
 
 compile_cache.enable()  # networks compiled once load from disk next time
-if st.runtime.exists():  # a server (not a test harness): no-op once started
-    warmup.start(warmup.pages_of_the_app())
+if st.runtime.exists():  # a server (or AppTest's mock one: the tests turn it off by env)
+    warmup.start(warmup.pages_of_the_app())  # no-op once started
 
 st.set_page_config(page_title="NN Playground", page_icon=":material/hub:", layout="wide")
 

@@ -92,29 +92,29 @@ def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None) -> 
     of an empty slot, with a short note in ``note`` (a slot above the view).
     ``waiting`` is the server warm-up's event for this network, if it is compiling it.
     """
-    with note:
-        if waiting is not None:
-            with st.spinner(f"The server is starting: compiling the pages' networks "
-                            f"({warmup.progress()})..."):
-                waiting.wait(warmup.WAIT_SECONDS)
-        # The spinner only appears if this takes longer than half a second (a compile).
-        with st.spinner("Compiling this network for the engine (once per architecture)..."):
-            result = train(0)
+    if waiting is not None:
+        deadline = time.perf_counter() + warmup.WAIT_SECONDS
+        while not waiting.wait(0.25) and time.perf_counter() < deadline:
+            # a Streamlit call each quarter second: a click or a closed tab still
+            # stops this run at once
+            note.info(f"The server is starting: it is compiling the pages' networks "
+                      f"({warmup.progress()}). This page starts in a moment.",
+                      icon=":material/hourglass_top:")
+    # The spinner only appears if this takes longer than half a second (a compile).
+    with note, st.spinner("Compiling this network for the engine (once per architecture)..."):
+        result = train(0)
     note.empty()
     return result
 
 
-def loop(result: Any, train: Callable[[int], Any], draw: Callable[[Any, bool], None],
-         speed: int) -> None:
-    """Draw the first frame's ``result``, then, while playing, train and draw frame
-    after frame.
+def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: int) -> None:
+    """While playing, train and draw frame after frame (the first frame is drawn).
 
     ``train(count)`` trains ``count`` epochs or steps and returns what ``draw(result,
     first)`` needs. The loop ends when the user touches any widget (Streamlit stops
     this run and starts a new one, which resumes from the session), or when training
     stops early or diverges.
     """
-    draw(result, True)
     while session.playing():
         t0 = time.perf_counter()
         draw(train(speed), False)

@@ -130,10 +130,6 @@ def run(page: LivePage) -> None:
     note = st.empty()  # the compile note's slot, above the view
     result = live.first_frame(train, note, warmup.waiting_for(session.experiment().structure))
     placeholder = st.empty()
-    if active.extra:
-        active.extra(session.spec())
-    if "export" not in hidden:
-        export_section()
     key = f"{active.prefix}_{active.asset}"
 
     def draw(result: Any, first: bool) -> None:
@@ -141,4 +137,9 @@ def run(page: LivePage) -> None:
                                    view, first))
         live.show(placeholder, active.asset, key, frame, first, active.events)
 
-    live.loop(result, train, draw, speed)
+    draw(result, True)  # at once: the slot never stays empty while more is drawn below
+    if active.extra:
+        active.extra(session.spec())
+    if "export" not in hidden:
+        export_section()
+    live.loop(train, draw, speed)

@@ -72,7 +72,11 @@ def start(pages: Sequence[LivePage]) -> bool:
         _started = True
         todo = []
         for page in pages:
-            structure = engine.build(page.default).structure
+            try:
+                structure = engine.build(page.default).structure
+            except Exception:  # a broken default is the page's own error to show
+                log.exception("warm-up of %s skipped", page.prefix)
+                continue
             if structure not in _pending:
                 _pending[structure] = threading.Event()
                 todo.append((page, structure))

@@ -30,13 +30,15 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 def _config(tmp: Path, port: int, replicas: tuple[int, int]) -> Path:
     text = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    text = (text.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    text = (text.replace("listen 8080;", f"listen 127.0.0.1:{port};")
             .replace("127.0.0.1:8501", f"127.0.0.1:{replicas[0]}")
             .replace("127.0.0.1:8502", f"127.0.0.1:{replicas[1]}")
             .replace("/tmp/nn_playground_nginx", str(tmp / "nginx"))
-            .replace('SameSite=Lax";', 'SameSite=Lax";\n'
-                     '            add_header X-Replica $upstream_addr always;'))
-    assert f"127.0.0.1:{replicas[1]}" in text and "X-Replica" in text
+            .replace("add_header Set-Cookie $nnp_set_route;",
+                     "add_header Set-Cookie $nnp_set_route;\n"
+                     "            add_header X-Replica $upstream_addr always;"))
+    assert f"127.0.0.1:{replicas[1]}" in text and f"listen 127.0.0.1:{port};" in text
+    assert "X-Replica" in text
     conf = tmp / "nginx.conf"
     conf.write_text(text, encoding="utf-8")
     return conf
@@ -82,8 +84,12 @@ def test_two_replicas_each_keep_their_sessions(browser, proxy, shots: Path) -> N
     spare = []
     for _ in range(16):
         ctx = browser.new_context(viewport={"width": 1400, "height": 950})
-        replica = ctx.request.get(url + "/_stcore/health").headers["x-replica"]
-        assert replica in replicas
+        first = ctx.request.get(url + "/_stcore/health")
+        assert "nnp_route=" in first.headers.get("set-cookie", "")  # a route is given ...
+        replica = first.headers["x-replica"]
+        again = ctx.request.get(url + "/_stcore/health")
+        assert "nnp_route=" not in again.headers.get("set-cookie", "")  # ... once, and kept
+        assert replica in replicas and again.headers["x-replica"] == replica
         if replica in contexts:
             spare.append(ctx)
         else:
@@ -119,3 +125,15 @@ def test_two_replicas_each_keep_their_sessions(browser, proxy, shots: Path) -> N
         assert seen - {""} == {replica}, f"a session's requests went to {seen}"
     for ctx in [*contexts.values(), *spare]:
         ctx.close()
+
+
+def test_a_forged_route_gets_a_fresh_one(browser, proxy) -> None:
+    """Only a well-formed route cookie is used (and never echoed back)."""
+    url, _ = proxy
+    ctx = browser.new_context()
+    ctx.add_cookies([{"name": "nnp_route", "value": "evil-replica-pick", "url": url}])
+    r = ctx.request.get(url + "/_stcore/health")
+    assert r.ok
+    cookie = r.headers.get("set-cookie", "")
+    assert "nnp_route=" in cookie and "evil" not in cookie
+    ctx.close()

@@ -9,6 +9,7 @@ warm-up's.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import jax
@@ -65,6 +66,7 @@ def test_without_the_warm_up_the_first_visit_compiles():
 
 
 def test_the_warm_up_starts_once_and_a_visitor_waits_for_its_network(monkeypatch):
+    monkeypatch.delenv(warmup.ENV, raising=False)
     monkeypatch.setattr(warmup, "_started", False)
     monkeypatch.setattr(warmup, "_pending", {})
     gate = threading.Event()
@@ -85,6 +87,8 @@ def test_the_warm_up_starts_once_and_a_visitor_waits_for_its_network(monkeypatch
     gate.set()
     assert event.wait(30)
     assert warmup.waiting_for(structure) is None
+    assert all(e.wait(30) for e in list(warmup._pending.values()))  # the thread is done
+    assert warmup.progress() == "4 of 4 pages ready" and len(warmed) == 4
     assert warmup.waiting_for(engine.build(engine.preset("logistic_regression")).structure) is None
 
 
@@ -92,3 +96,17 @@ def test_the_warm_up_can_be_turned_off(monkeypatch):
     monkeypatch.setattr(warmup, "_started", False)
     monkeypatch.setenv(warmup.ENV, "off")
     assert not warmup.start(warmup.pages_of_the_app())
+
+
+def test_a_visitor_waits_for_the_warm_up_at_most_its_bound(monkeypatch):
+    """A warm-up that never finishes (stuck, or slower than its bound) delays a visitor
+    by at most ``WAIT_SECONDS``; then the page compiles and draws on its own."""
+    page = warmup.pages_of_the_app()[1]  # Gradient flow
+    stuck = threading.Event()
+    monkeypatch.setattr(warmup, "_pending", {engine.build(page.default).structure: stuck})
+    monkeypatch.setattr(warmup, "WAIT_SECONDS", 1.0)
+    t0 = time.perf_counter()
+    at = _visit("flow")
+    assert time.perf_counter() - t0 >= 1.0  # it waited ...
+    assert not at.exception and not at.error  # ... then drew the page
+    assert at.button(key="pg_step") is not None

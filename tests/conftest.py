@@ -1,0 +1,7 @@
+"""Settings for every test process."""
+
+import os
+
+# AppTest runs streamlit_app.py with a (mock) runtime: the server's warm-up must not
+# start compiling in a test process (tests of the warm-up turn it back on).
+os.environ.setdefault("NN_PLAYGROUND_WARMUP", "off")
