@@ -11,6 +11,8 @@ exactly where it stopped.
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,22 +109,49 @@ def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None) -> 
     return result
 
 
+CPU_SHARE = 0.75
+"""The share of the server's cores that playing sessions take together; the rest answers
+clicks, newcomers and the browsers' requests."""
+
+_playing: set[object] = set()  # the loops playing now, in every session of this process
+_playing_lock = threading.Lock()
+_CORES = max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else (os.cpu_count() or 1), 1)
+
+
+def frame_period(work_s: float, playing: int, cores: int = _CORES) -> float:
+    """Seconds from one frame's start to the next: at most 1 / FRAME_SECONDS frames a
+    second, and ``playing`` sessions whose frames take ``work_s`` seconds each use at
+    most ``CPU_SHARE`` of ``cores`` together. Each session's frame rate adapts to the
+    load alike, so none starves the others and a newcomer's page still opens."""
+    return max(FRAME_SECONDS, work_s * max(playing, 1) / (CPU_SHARE * cores))
+
+
 def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: int) -> None:
     """While playing, train and draw frame after frame (the first frame is drawn).
 
     ``train(count)`` trains ``count`` epochs or steps and returns what ``draw(result,
     first)`` needs. The loop ends when the user touches any widget (Streamlit stops
     this run and starts a new one, which resumes from the session), or when training
-    stops early or diverges.
+    stops early or diverges. Frames are paced by ``frame_period``.
     """
-    while session.playing():
-        t0 = time.perf_counter()
-        draw(train(speed), False)
-        if not session.playing():  # stopped early or diverged: show why
-            st.rerun()
-        left = FRAME_SECONDS - (time.perf_counter() - t0)
-        if left > 0:
-            time.sleep(left)
+    token, work = object(), None
+    with _playing_lock:
+        _playing.add(token)
+    try:
+        while session.playing():
+            t0 = time.perf_counter()
+            draw(train(speed), False)
+            if not session.playing():  # stopped early or diverged: show why
+                st.rerun()
+            spent = time.perf_counter() - t0
+            work = spent if work is None else 0.8 * work + 0.2 * spent  # smoothed
+            left = frame_period(work, len(_playing)) - spent
+            if left > 0:
+                time.sleep(left)
+    finally:  # a rerun or a closed tab ends the loop by an exception
+        with _playing_lock:
+            _playing.discard(token)
 
 
 def toolbar(speeds: tuple[int, ...], speed: int, unit: str, step: Callable[[], Any],

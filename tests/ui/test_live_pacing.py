@@ -1,0 +1,41 @@
+"""Pacing of the live loop (``playground.core.live``): sessions share the server."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.core import live
+
+
+def test_one_light_session_draws_at_full_rate():
+    assert live.frame_period(0.010, 1, cores=2) == live.FRAME_SECONDS
+
+
+@pytest.mark.parametrize("playing", [1, 2, 4, 8, 30])
+@pytest.mark.parametrize("work", [0.002, 0.01, 0.03, 0.2])
+def test_playing_sessions_together_keep_to_their_share_of_the_cores(playing, work):
+    period = live.frame_period(work, playing, cores=2)
+    assert period >= live.FRAME_SECONDS
+    busy = playing * work / period  # cores the sessions keep busy together
+    assert busy <= live.CPU_SHARE * 2 + 1e-9
+    if period > live.FRAME_SECONDS:  # slowed down only as far as the share requires
+        assert busy == pytest.approx(live.CPU_SHARE * 2)
+
+
+def test_thirty_sessions_of_3_ms_frames_draw_15_frames_a_second_each():
+    """The issue's classroom: 30 students on a 2-core server at 3 ms of CPU per frame."""
+    assert 1 / live.frame_period(0.003, 30, cores=2) >= 15
+
+
+def test_a_loop_counts_itself_as_playing_until_it_ends(monkeypatch):
+    seen = []
+    monkeypatch.setattr(live.session, "playing", lambda: True)
+
+    def draw(result, first):
+        seen.append(len(live._playing))
+        if len(seen) == 3:
+            raise RuntimeError("the tab was closed")  # as Streamlit's StopException
+
+    with pytest.raises(RuntimeError):
+        live.loop(lambda count: count, draw, 1)
+    assert seen == [1, 1, 1] and not live._playing
