@@ -112,4 +112,3 @@ def pages_of_the_app() -> list[LivePage]:
     from playground import flow, images, lab, sequences
 
     return [lab.PAGE, flow.PAGE, sequences.PAGE, images.PAGE]
-
