@@ -8,6 +8,7 @@ Only the app turns it on: the engine itself never writes to disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -39,4 +40,23 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     # Links can name any network: the least recently used entries go past this size.
     jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
+    date_orphans(directory)
     return directory
+
+
+def date_orphans(directory: Path) -> int:
+    """Give entries without an access time the oldest one; returns how many there were.
+
+    JAX's eviction reads an ``-atime`` file beside every ``-cache`` entry; an entry
+    written without one (by a process whose cache had no size limit) made every later
+    write warn ``FileNotFoundError`` and skip eviction. Dated to the epoch, such
+    entries are simply evicted first.
+    """
+    count = 0
+    for entry in directory.glob("*-cache"):
+        atime = entry.with_name(entry.name.removesuffix("-cache") + "-atime")
+        if not atime.exists():
+            with contextlib.suppress(OSError):
+                atime.write_bytes((0).to_bytes(8, "little"))
+                count += 1
+    return count
