@@ -80,7 +80,7 @@ def start(pages: Sequence[LivePage]) -> bool:
             if structure not in _pending:
                 _pending[structure] = threading.Event()
                 todo.append((page, structure))
-        _done["of"] = len(todo)
+        _done.update(pages=0, of=len(todo))
 
     def work() -> None:
         for page, structure in todo:

@@ -69,6 +69,7 @@ def test_the_warm_up_starts_once_and_a_visitor_waits_for_its_network(monkeypatch
     monkeypatch.delenv(warmup.ENV, raising=False)
     monkeypatch.setattr(warmup, "_started", False)
     monkeypatch.setattr(warmup, "_pending", {})
+    monkeypatch.setattr(warmup, "_done", {"pages": 0, "of": 0})
     gate = threading.Event()
     warmed: list[str] = []
 
