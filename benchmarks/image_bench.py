@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,9 @@ import jax
 import engine
 from engine.presets import preset
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.reference import reference_figures
+
 MODELS = {"mlp": "mnist_mlp", "cnn": "mnist_cnn", "tiny_vgg": "tiny_vgg"}
 GOALS = {"mlp": 2.0, "cnn": 1.0, "tiny_vgg": 1.0}
 
@@ -57,12 +58,7 @@ def engine_figures(name: str, epochs: int = 3) -> dict[str, float]:
 
 def torch_figures(python: str | None) -> dict | None:
     """PyTorch eager images/s from ``torch_images.py`` (None: unavailable)."""
-    cmd = [python or sys.executable, str(HERE / "torch_images.py"), "--seconds", "3"]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return reference_figures("torch_images.py", ["--seconds", "3"], python)
 
 
 def main() -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,9 @@ import engine
 from engine.model import featurize
 from engine.presets import preset
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.reference import reference_figures
+
 MODELS = {"transformer": "reverse_transformer", "lstm": "reverse_lstm"}
 FRAME_STEPS = 2  # optimizer steps per live frame
 
@@ -102,12 +103,7 @@ def engine_figures(name: str) -> dict[str, float]:
 
 def torch_figures(python: str | None) -> dict | None:
     """PyTorch eager steps/s from ``torch_seq.py`` run by ``python`` (None: unavailable)."""
-    cmd = [python or sys.executable, str(HERE / "torch_seq.py"), "--steps", "200"]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return reference_figures("torch_seq.py", ["--steps", "200"], python)
 
 
 def main() -> int:

@@ -21,6 +21,7 @@ from engine.model import apply_network, featurize
 from engine.presets import preset as preset_spec
 from engine.probes import test_report as report_of
 from engine.train import count_compiles
+from tests.engine.numpy_conv import np_conv, pads
 
 pytestmark = pytest.mark.xdist_group("images_cnn")  # one worker builds the fixture
 
@@ -45,30 +46,15 @@ OPTIONS = ProbeOptions(resolution=0, neuron_resolution=0, images=True, example=E
 
 # --- NumPy references (one picture, float64) ------------------------------------------------
 
-def _pads(n, k, s, padding):
-    if padding == "valid":
-        return 0, 0
-    out = -(-n // s)
-    total = max((out - 1) * s + k - n, 0)
-    return total // 2, total - total // 2
-
-
-def np_conv(x, w, b, s, padding):
+def one_conv(x, w, b, s, padding):
     """(H, W, C) cross-correlated with (k, k, C, O), stride s, plus b."""
-    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
-    k = w.shape[0]
-    (t, bo), (lf, r) = _pads(x.shape[0], k, s, padding), _pads(x.shape[1], k, s, padding)
-    xp = np.pad(x, ((t, bo), (lf, r), (0, 0)))
-    ho, wo = (xp.shape[0] - k) // s + 1, (xp.shape[1] - k) // s + 1
-    out = np.array([[np.einsum("abc,abco->o", xp[i * s:i * s + k, j * s:j * s + k], w)
-                     for j in range(wo)] for i in range(ho)])
-    return out + np.asarray(b, np.float64)
+    return np_conv(np.asarray(x)[None], w, b, s, padding)[0]
 
 
 def np_pool(x, op, k, s, padding):
     """Max or mean of each window's real pixels."""
     x = np.asarray(x, np.float64)
-    (t, bo), (lf, r) = _pads(x.shape[0], k, s, padding), _pads(x.shape[1], k, s, padding)
+    (t, bo), (lf, r) = pads(x.shape[0], k, s, padding), pads(x.shape[1], k, s, padding)
     xp = np.pad(x, ((t, bo), (lf, r), (0, 0)), constant_values=np.nan)
     ho, wo = (xp.shape[0] - k) // s + 1, (xp.shape[1] - k) // s + 1
     f = np.nanmax if op == "max" else np.nanmean
@@ -84,13 +70,13 @@ def np_forward(exp, state, image):
           for layer in state.model_state]
     h = (np.asarray(image, np.float64) - float(a.mean[0])) / float(a.std[0])
     maps = []
-    z = np_conv(h, p[0]["w"], p[0]["b"], 1, "same")
+    z = one_conv(h, p[0]["w"], p[0]["b"], 1, "same")
     z = (z - ms[0]["mean"]) / np.sqrt(ms[0]["var"] + 1e-5) * p[0]["scale"] + p[0]["offset"]
     h = np.maximum(z, 0)
     maps.append(h)
     h = np_pool(h, "max", 3, 2, "same")
     maps.append(h)
-    h = np.tanh(np_conv(h, p[2]["w"], p[2]["b"], 2, "same"))
+    h = np.tanh(one_conv(h, p[2]["w"], p[2]["b"], 2, "same"))
     maps.append(h)
     h = np_pool(h, "avg", 3, 1, "same")
     maps.append(h)
@@ -472,7 +458,7 @@ def test_valid_convolution_explained_at_initial_weights():
     state = exp.init()
     image = _x_test(exp)[0]
     p = state.params[0]
-    z = np_conv(image, p["w"], p["b"], 2, "valid")  # (6, 6, 3)
+    z = one_conv(image, p["w"], p["b"], 2, "valid")  # (6, 6, 3)
     out = np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
     assert out.shape == (6, 6, 3)
     for r, c in [(0, 0), (5, 5), (2, 4)]:
