@@ -69,7 +69,15 @@ def test_a_drawn_picture_is_what_the_network_looks_at(page, base_url, shots):
     page.get_by_text("Draw a picture, or upload one").click()
     pad = page.get_by_test_id("draw-pad")
     pad.wait_for(timeout=30_000)
-    box = pad.bounding_box()
+    # The expander opens with an animation and the page may still scroll: wait until the pad has
+    # stood still for a while, so the stroke's coordinates land on it (CI once drew beside it).
+    box, still = pad.bounding_box(), 0
+    for _ in range(150):  # at most 30 s
+        if still >= 3:
+            break
+        time.sleep(0.2)
+        now = pad.bounding_box()
+        still, box = (still + 1 if now == box else 0), now
     assert box is not None
     x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
     page.mouse.move(x0 + 0.2 * w, y0 + 0.5 * h)  # a horizontal line across the pad
