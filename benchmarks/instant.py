@@ -6,8 +6,9 @@ in one run:
 
 - per live page: seconds from opening it until Play can be pressed (the live view drawn),
   and from pressing Play until its step (or epoch) counter moves;
-- on the Playground, while playing: seconds from an edit (a layer's neurons 4 -> 5, ...)
-  until the view draws the new network, median over the edits;
+- on the Playground, while playing: seconds from an edit (a layer's neurons 4 -> 5, the
+  number of hidden layers, an input feature) until the view draws the new network, median
+  over the edits;
 - for N concurrent sessions of the default Playground (browsers on this same machine):
   frames/s and epochs/s each, the server's CPU milliseconds per drawn frame (its process
   CPU time over the frames all sessions drew) and its resident memory.
@@ -95,29 +96,54 @@ def neurons(page) -> int:
     return page.locator(".lv-neuron").count()
 
 
+def _wait_neurons(page, want: int, what: str, t0: float) -> float:
+    while neurons(page) != want:  # (a blank view counts 0: it does not end the wait)
+        if time.perf_counter() - t0 > 120:
+            raise TimeoutError(f"{what}: view not redrawn")
+        page.wait_for_timeout(10)
+    return round(time.perf_counter() - t0, 3)
+
+
 def edit_latencies(browser, url: str) -> list[dict]:
-    """Edits of the Playground while it plays: seconds until the new network is drawn."""
+    """Edits of the Playground while it plays (a layer's neurons, the number of layers,
+    an input feature): seconds until the view draws the new network."""
     page = browser.new_context(viewport=VIEWPORT).new_page()
     page.goto(url + "/")
     page.get_by_test_id("live-view").wait_for(timeout=180_000)
     page.get_by_role("button", name="Play").click()
     page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
-    box = page.get_by_label("Layer 1 neurons")
-    rows, units_now, seen = [], 4, {4}
-    for units in (5, 6, 5, 4, 3, 4, 7, 8, 4, 5):
-        want = neurons(page) + units - units_now  # the features and the output stay
+    rows, seen = [], set()
+
+    def edit(what: str, act, delta: int, shape: tuple) -> None:
+        want = neurons(page) + delta
         t0 = time.perf_counter()
-        box.fill(str(units))
-        box.press("Enter")
-        while neurons(page) != want:  # (a blank view counts 0: it does not end the wait)
-            if time.perf_counter() - t0 > 120:
-                raise TimeoutError(f"neurons -> {units}: view not redrawn")
-            page.wait_for_timeout(10)
-        rows.append({"edit": f"layer 1 neurons -> {units}", "new_network": units not in seen,
-                     "seconds": round(time.perf_counter() - t0, 3)})
-        units_now = units
-        seen.add(units)
+        act()
+        rows.append({"edit": what, "new_network": shape not in seen,
+                     "seconds": _wait_neurons(page, want, what, t0)})
+        seen.add(shape)
         page.wait_for_timeout(500)
+
+    def fill(label: str, value: int):
+        def act():
+            box = page.get_by_label(label)
+            box.fill(str(value))
+            box.press("Enter")
+        return act
+
+    units_now, layers, features = 4, 2, 2
+    seen.add((4, 2, 2))
+    for units in (5, 6, 5, 4, 3, 4, 7, 8, 4, 5):
+        edit(f"layer 1 neurons -> {units}", fill("Layer 1 neurons", units), units - units_now,
+             (units, layers, features))
+        units_now = units
+    for n, delta in ((3, 2), (4, 2), (3, -2), (2, -2), (1, -2), (2, 2)):  # new layers: 2 units
+        edit(f"hidden layers -> {n}", fill("Hidden layers", n), delta, (units_now, n, features))
+        layers = n
+    sidebar = page.get_by_test_id("stSidebar")
+    for label in ("x₁²", "x₁x₂", "sin(x₂)"):
+        features += 1
+        edit(f"feature {label} on", sidebar.get_by_text(label, exact=True).click, 1,
+             (units_now, layers, features))
     page.context.close()
     return rows
 
@@ -157,7 +183,11 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
             "server_rss_mb": round(memory, 1), "newcomer_play_ready_s": round(newcomer, 2)}
 
 
-def measure(sessions: tuple[int, ...], seconds: float, warm: bool) -> dict:
+PARTS = ("pages", "edits", "classroom")
+
+
+def measure(sessions: tuple[int, ...], seconds: float, warm: bool,
+            parts: tuple[str, ...] = PARTS) -> dict:
     from playwright.sync_api import sync_playwright
 
     os.environ["NN_PLAYGROUND_COMPILE_CACHE"] = "off"
@@ -167,14 +197,19 @@ def measure(sessions: tuple[int, ...], seconds: float, warm: bool) -> dict:
         if warm:  # the warm-up at server start compiles each page's default
             out["warmup_s"] = wait_idle(proc.pid)
         browser = launch(p)
-        out["pages"] = {name: open_and_play(browser, url, path) for name, path in PAGES.items()}
-        edits = edit_latencies(browser, url)
-        out["edits"] = edits
-        out["edit_median_s"] = statistics.median(r["seconds"] for r in edits)
-        for kind, new in (("new", True), ("compiled_before", False)):
-            times = [r["seconds"] for r in edits if r["new_network"] == new]
-            out[f"edit_median_{kind}_s"] = statistics.median(times) if times else None
-        out["classroom"] = [classroom(browser, url, proc.pid, n, seconds) for n in sessions]
+        if "pages" in parts:
+            out["pages"] = {name: open_and_play(browser, url, path)
+                            for name, path in PAGES.items()}
+        if "edits" in parts:
+            edits = edit_latencies(browser, url)
+            out["edits"] = edits
+            out["edit_median_s"] = statistics.median(r["seconds"] for r in edits)
+            for kind, new in (("new", True), ("compiled_before", False)):
+                times = [r["seconds"] for r in edits if r["new_network"] == new]
+                out[f"edit_median_{kind}_s"] = statistics.median(times) if times else None
+        if "classroom" in parts:
+            out["classroom"] = [classroom(browser, url, proc.pid, n, seconds)
+                                for n in sessions]
         browser.close()
     return out
 
@@ -185,24 +220,28 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--warm", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--parts", default=",".join(PARTS), help="what to measure, of "
+                    + ", ".join(PARTS))
     a = ap.parse_args()
-    r = measure(tuple(int(n) for n in a.sessions.split(",")), a.seconds, a.warm)
+    r = measure(tuple(int(n) for n in a.sessions.split(",")), a.seconds, a.warm,
+                tuple(a.parts.split(",")))
     if a.json:
         print(json.dumps(r, indent=2))
         return 0
     print(f"machine: {r['machine']}; compilation cache {r['compile_cache']}")
     if "warmup_s" in r:
         print(f"server warm-up done (idle) after {r['warmup_s']} s")
-    for name, row in r["pages"].items():
+    for name, row in r.get("pages", {}).items():
         print(f"{name:14s} Play ready {row['play_ready_s']:5.2f} s (goal 2)   frames move "
               f"{row['frames_move_s']:5.2f} s after Play (goal 0.5)")
-    for row in r["edits"]:
-        new = "new network" if row["new_network"] else "compiled before"
+    for row in r.get("edits", []):
+        new = "new network" if row["new_network"] else "seen before"
         print(f"  {row['edit']:24s} {row['seconds']:.3f} s  ({new})")
-    print(f"edit -> new network drawn, median {r['edit_median_s']:.3f} s (goal 0.3): "
-          f"{r['edit_median_new_s']:.3f} s for a network not compiled before, "
-          f"{r['edit_median_compiled_before_s']:.3f} s for one compiled before")
-    for row in r["classroom"]:
+    if "edits" in r:
+        print(f"edit -> new network drawn, median {r['edit_median_s']:.3f} s (goal 0.3): "
+              f"{r['edit_median_new_s']:.3f} s for a network not seen before, "
+              f"{r['edit_median_compiled_before_s']:.3f} s for one seen before")
+    for row in r.get("classroom", []):
         print(f"{row['sessions']} sessions: frames/s each {row['frames_per_s_each']}, "
               f"epochs/s each {row['epochs_per_s_each']}, server "
               f"{row['server_cpu_ms_per_frame']} ms CPU per frame (goal 3), "

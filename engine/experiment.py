@@ -46,6 +46,7 @@ from engine.train import (
     to_numpy,
 )
 from engine.train.metrics import EVAL_TRAIN
+from engine.train.padded import Padder, padding
 from engine.values import Values, values_of, view_values
 
 
@@ -65,10 +66,16 @@ class Experiment:
     dataset: Dataset
     structure: Structure
     values: Values = dataclasses.field(compare=False)
+    padded: bool = dataclasses.field(default=False, compare=False)
 
-    @property
-    def fns(self) -> Compiled:
-        """The compiled functions (shared by every experiment of this structure)."""
+    @functools.cached_property
+    def fns(self) -> Compiled | Padder:
+        """The compiled functions (shared by every experiment of this structure); with
+        ``padded``, a small MLP's are the padded network's (``engine.train.padded``)."""
+        if self.padded:
+            pad = padding(self.structure, self.dataset.input_dim)
+            if pad is not None:
+                return Padder(self.structure, pad, self.spec.data.standardize)
         return compiled(self.structure)
 
     @property
@@ -242,8 +249,8 @@ class Experiment:
         else, so it never recompiles.
         """
         if spec.data != self.spec.data or raw is not None:
-            return build(spec, raw)
-        return _make(spec, self.dataset, self.structure.net)
+            return build(spec, raw, padded=self.padded)
+        return _make(spec, self.dataset, self.structure.net, self.padded)
 
 
 def _structure(spec: Spec, dataset: Dataset, net: Network) -> Structure:
@@ -253,17 +260,18 @@ def _structure(spec: Spec, dataset: Dataset, net: Network) -> Structure:
                      clip=spec.optimizer.clip_norm > 0, batch_size=spec.batch_size)
 
 
-def _make(spec: Spec, dataset: Dataset, net: Network | None = None) -> Experiment:
+def _make(spec: Spec, dataset: Dataset, net: Network | None = None,
+          padded: bool = False) -> Experiment:
     """An experiment on ``dataset``; ``net`` is reused when the spec's network is it."""
     if net is None or not net.fits(spec):
         net = build_network(spec, dataset.features, dataset.task, dataset.n_classes,
                             dataset.sequence, dataset.image)
     values = values_of(spec, view_values(dataset.centre, dataset.extents,
                                          image_shape=dataset.image))
-    return Experiment(spec, dataset, _structure(spec, dataset, net), values)
+    return Experiment(spec, dataset, _structure(spec, dataset, net), values, padded)
 
 
-def build(spec: Spec, raw: RawData | None = None) -> Experiment:
+def build(spec: Spec, raw: RawData | None = None, *, padded: bool = False) -> Experiment:
     """Make an ``Experiment``: generate or load the data, resolve the network.
 
     Args:
@@ -271,6 +279,11 @@ def build(spec: Spec, raw: RawData | None = None) -> Experiment:
         raw: the table of the ``csv`` dataset; when None, the table in ``data.csv`` is
             parsed. A spec never names a file: only the caller (the command line, a
             script) reads files, e.g. with ``engine.read_csv(path)``.
+        padded: train a small MLP (up to 6 dense layers of up to 8 units on 2-D points)
+            inside one padded network (``engine.train.padded``), so that changing its
+            neurons, layers, activations or features compiles nothing; the results are
+            the unpadded network's to float32 rounding. For live pages; a headless run
+            is faster unpadded.
 
     Raises:
         SpecError: the spec does not fit the data (e.g. softmax on regression).
@@ -281,7 +294,7 @@ def build(spec: Spec, raw: RawData | None = None) -> Experiment:
             raise DataError("dataset 'csv' needs its table: upload a CSV file in the app, put "
                             "its text in data.csv, or give it to the command line (--csv FILE)")
         raw = load_csv(spec.data.csv, label_column=spec.data.label_column)
-    return _make(spec, build_dataset(spec.data, raw))
+    return _make(spec, build_dataset(spec.data, raw), padded=padded)
 
 
 @dataclass

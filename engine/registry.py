@@ -25,17 +25,28 @@ class Registry(Generic[T]):
         self.concept = concept
         self._entries: dict[str, T] = {}
         self._docs: dict[str, str] = {}
+        self._internal: dict[str, T] = {}
 
-    def register(self, name: str, entry: T, doc: str = "") -> T:
-        """Add ``entry`` under ``name``; a duplicate name is a programming error."""
-        if name in self._entries:
+    def register(self, name: str, entry: T, doc: str = "", *, internal: bool = False) -> T:
+        """Add ``entry`` under ``name``; a duplicate name is a programming error.
+
+        An ``internal`` entry is one the engine builds for itself (e.g. the masked
+        layers of a padded network): ``get`` finds it, but no menu lists it and no spec
+        may name it (``in``, ``names`` and iteration leave it out).
+        """
+        if name in self._entries or name in self._internal:
             raise KeyError(f"{self.concept} {name!r} is already registered")
+        if internal:
+            self._internal[name] = entry
+            return entry
         self._entries[name] = entry
         self._docs[name] = doc
         return entry
 
     def get(self, name: str, field: str = "") -> T:
         """Return the entry for ``name`` or raise a ``SpecError`` listing the choices."""
+        if isinstance(name, str) and name in self._internal:
+            return self._internal[name]
         if not isinstance(name, str) or name not in self._entries:
             raise SpecError(
                 field,

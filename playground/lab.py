@@ -174,4 +174,4 @@ def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
 PAGE = LivePage(prefix="pg", default=DEFAULT, sidebar=sidebar, frame=lab_frame.render,
                 asset="live_view", probes=engine.ProbeOptions(resolution=100,
                                                               neuron_resolution=20),
-                toggles=True, view=plane_picker)
+                toggles=True, view=plane_picker, padded=True)

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from engine.blocks.masked import weight_masks
 from engine.model import Network, apply_network, featurize
 from engine.probes.images import ImageProbes, TestReport, image_probes, test_report
 from engine.probes.plane import grid_points, grid_shape, plane_probes
@@ -128,13 +129,15 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
     h_probe = featurize(net, data.x_train[:probe_examples], data.mean, data.std)
     y_probe = data.y_train[:probe_examples]
     dense = [i for i, p in enumerate(params) if "w" in p]
-    w_hist = [histogram(params[i]["w"], HIST_BINS) for i in dense]
+    # A padded network's histograms count its real weights only (engine.train.padded).
+    masks = weight_masks(net.layers, values.layers, net.head.out_dim) or [None] * len(params)
+    w_hist = [histogram(params[i]["w"], HIST_BINS, masks[i]) for i in dense]
     grad_norm = g_counts = g_ranges = None
     if options.gradients:
         grads, _ = jax.grad(objective, has_aux=True)(params, mstate, h_probe, y_probe, values,
                                                      None, True)
         grad_norm = jnp.stack([tree_norm(g) for g in grads])
-        g_hist = [histogram(grads[i]["w"], HIST_BINS) for i in dense]
+        g_hist = [histogram(grads[i]["w"], HIST_BINS, masks[i]) for i in dense]
         g_counts = jnp.stack([c for c, _ in g_hist])
         g_ranges = jnp.stack([m for _, m in g_hist])
     stats = None

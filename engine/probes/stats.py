@@ -46,15 +46,21 @@ class LayerStats(NamedTuple):
     saturated: jax.Array
 
 
-def histogram(values: jax.Array, bins: int = HIST_BINS) -> tuple[jax.Array, jax.Array]:
+def histogram(values: jax.Array, bins: int = HIST_BINS, mask: jax.Array | None = None
+              ) -> tuple[jax.Array, jax.Array]:
     """Counts of ``values`` (any shape) in ``bins`` equal bins over [-m, m], m = max |v|.
 
-    Returns ``(counts (bins,), m)``. Inside jit: no data-dependent shapes.
+    ``mask`` (0/1, the shape of ``values``) counts only the entries it marks (a padded
+    network's real weights). Returns ``(counts (bins,) int32, m)``. Inside jit: no
+    data-dependent shapes.
     """
     v = values.ravel()
-    m = jnp.maximum(jnp.max(jnp.abs(v)), 1e-12)
+    keep = None if mask is None else mask.ravel()
+    m = jnp.maximum(jnp.max(jnp.abs(v if keep is None else v * keep)), 1e-12)
     idx = jnp.clip(jnp.floor((v / m + 1.0) * 0.5 * bins), 0, bins - 1).astype(jnp.int32)
-    return jnp.bincount(idx, length=bins), m
+    if keep is None:
+        return jnp.bincount(idx, length=bins), m
+    return jnp.bincount(idx, weights=keep, length=bins).astype(jnp.int32), m
 
 
 def tree_norm(tree) -> jax.Array:

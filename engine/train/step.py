@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from engine.blocks.masked import weight_masks
 from engine.blocks.optimizers import make_optimizer
 from engine.blocks.schedules import learning_rate
 from engine.model import apply_network
@@ -32,13 +33,16 @@ def is_weight(name: str) -> bool:
     return name.startswith("w") or name == "table"
 
 
-def penalty(kind: str, params: list[dict], reg: Any) -> jax.Array:
+def penalty(kind: str, params: list[dict], reg: Any,
+            masks: list[jax.Array] | None = None) -> jax.Array:
     """L1 or L2 penalty on weights (``is_weight``), never biases or norms' scales.
 
     ``reg`` is a ``RegularizationValues``; L2 is 0.5 w^2, whose gradient is w:
-    TensorFlow Playground's.
+    TensorFlow Playground's. ``masks`` (one per layer, for ``w``) leave a padded
+    network's padding out: JAX's slope of |w| at 0 is 1, which would move it.
     """
-    ws = [v for p in params for name, v in p.items() if is_weight(name)]
+    ws = [v if masks is None or name != "w" else v * masks[i]
+          for i, p in enumerate(params) for name, v in p.items() if is_weight(name)]
     if kind == "l1":
         return reg.l1 * sum(jnp.sum(jnp.abs(w)) for w in ws)
     if kind == "l2":
@@ -52,7 +56,9 @@ def objective(s: Structure, loss_fn: Callable, params: list[dict], mstate: list[
     """Mean data loss + regularisation on one batch; aux: (data loss, new state)."""
     z, o, mstate, _ = apply_network(s.net, params, mstate, h, values, key=key, train=train)
     data = jnp.mean(example_losses(s.net.head, loss_fn, z, o, y))
-    return data + penalty(s.regularization, params, values.regularization), (data, mstate)
+    masks = weight_masks(s.net.layers, values.layers, s.net.head.out_dim)
+    return (data + penalty(s.regularization, params, values.regularization, masks),
+            (data, mstate))
 
 
 def update(s: Structure, loss_fn: Callable, params: list[dict], opt_state: Any,

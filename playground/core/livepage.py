@@ -75,6 +75,8 @@ class LivePage:
             the view sent, before the next run draws anything.
         graph_budget: the most ``limits.graph_weight`` a setup on this page may have
             (what its probes cost to compile sets it).
+        padded: train small MLPs inside one padded network, so that changing neurons,
+            layers, activations or features compiles nothing (``engine.train.padded``).
     """
 
     prefix: str
@@ -96,6 +98,7 @@ class LivePage:
     train: Callable[..., Any] | None = None
     events: dict[str, Callable[[Any], None]] = field(default_factory=dict)
     graph_budget: float = 20.0
+    padded: bool = False
 
 
 def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
@@ -110,7 +113,7 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 
 def run(page: LivePage) -> None:
     """Everything of a live page below its title."""
-    session.use_page(page.prefix, page.graph_budget)
+    session.use_page(page.prefix, page.graph_budget, page.padded)
     session.ensure_session(page.default, page.fits)
     hidden = session.hidden_sections()
     with st.sidebar:

@@ -46,6 +46,7 @@ EXPLAINED = "pg_explained"  # the Images page's last conv arithmetic (throttled)
 CONFUSION = "pg_confusion"  # the Playground's (experiment, frames, last confusion matrix)
 PAGE = "pg_page"  # which page's session the keys above refer to now
 BUDGET = "pg_graph_budget"  # the running page's limits.graph_weight bound
+PADDED = "pg_padded"  # whether the running page trains small MLPs padded (no compiles)
 WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec
 
 HISTORY_KEYS = engine.METRICS
@@ -53,11 +54,13 @@ HISTORY_KEYS = engine.METRICS
 
 # -- the page's namespace -------------------------------------------------------------------
 
-def use_page(prefix: str, graph_budget: float = float("inf")) -> None:
+def use_page(prefix: str, graph_budget: float = float("inf"), padded: bool = False) -> None:
     """Make the session keys refer to page ``prefix`` for this script run; setups on it
-    may weigh at most ``graph_budget`` (``limits.graph_weight``)."""
+    may weigh at most ``graph_budget`` (``limits.graph_weight``); ``padded``: its small
+    MLPs train padded (``engine.build(..., padded=True)``)."""
     st.session_state[PAGE] = prefix
     st.session_state[BUDGET] = graph_budget
+    st.session_state[PADDED] = padded
 
 
 def key(name: str) -> str:
@@ -213,7 +216,7 @@ def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
             if raw is None and ((kind.family == "images" and kind.source == "upload")
                                 or (kind.family == "table" and new.data.csv is None)):
                 raw = get(RAW)
-            exp = engine.build(new, raw)
+            exp = engine.build(new, raw, padded=st.session_state.get(PADDED, False))
     except EngineError as err:
         flash("error", f"{err}. The last working setup is kept: change that value.")
         return False

@@ -47,7 +47,7 @@ def warm(page: LivePage) -> engine.Experiment:
     """Compile ``page``'s default as its first frame and Play will use it: a frame of 0
     and one of 1 (networks trained step by step compile their step only then), and
     the evaluations frames show."""
-    exp = engine.build(page.default)
+    exp = engine.build(page.default, padded=page.padded)
     train = exp.train_steps if page.by_steps else exp.train
     probes = frame_probes(page, exp)
     state, _ = train(exp.init(), 0, probes)
@@ -73,7 +73,7 @@ def start(pages: Sequence[LivePage]) -> bool:
         todo = []
         for page in pages:
             try:
-                structure = engine.build(page.default).structure
+                structure = engine.build(page.default, padded=page.padded).structure
             except Exception:  # a broken default is the page's own error to show
                 log.exception("warm-up of %s skipped", page.prefix)
                 continue

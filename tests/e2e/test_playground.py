@@ -122,10 +122,10 @@ def test_the_view_stays_while_a_new_network_compiles(page: Page, base_url: str,
     view, cells = page.get_by_test_id("live-view"), page.locator(".lv-neuron")
     before = cells.count()
     box = sidebar(page).get_by_label("Layer 1 neurons", exact=True)
-    box.fill("7")  # 4 -> 7: a network this server has not compiled
+    box.fill("12")  # 4 -> 12: wider than the padded network, so this one compiles
     box.press("Enter")
     absent, shot, deadline = 0, False, time.time() + COMPILE_MS / 1000
-    while cells.count() != before + 3:
+    while cells.count() != before + 8:
         assert time.time() < deadline, "the new network was never drawn"
         absent += view.count() == 0
         if not shot and page.get_by_text("Compiling this network").count():
@@ -138,6 +138,44 @@ def test_the_view_stays_while_a_new_network_compiles(page: Page, base_url: str,
         page.wait_for_timeout(20)
     assert absent == 0, f"the view was missing in {absent} polls during the compile"
     expect(page.get_by_test_id("epoch-counter")).to_have_text("0")  # a new network
+
+
+def test_small_network_edits_draw_at_once_without_compiling(page: Page, base_url: str,
+                                                           shots: Path) -> None:
+    """Neurons, layers and features within TensorFlow Playground's ranges are values of
+    the page's one padded network: each edit's new network is drawn with no compile
+    (no "Compiling" spinner) and the view never goes away."""
+    open_app(page, base_url)
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    wait_epoch_above(page, 0)
+    sb, view, cells = sidebar(page), page.get_by_test_id("live-view"), page.locator(".lv-neuron")
+    compiling = page.get_by_text("Compiling this network")
+
+    def edit(act, delta: int) -> None:
+        want = cells.count() + delta
+        act()
+        deadline = time.time() + 30
+        while cells.count() != want:
+            assert time.time() < deadline, "the new network was never drawn"
+            assert view.count() == 1, "the view went away"
+            assert compiling.count() == 0, "an edit within the padding compiled"
+            page.wait_for_timeout(10)
+
+    def fill(label: str, value: int):
+        def act() -> None:
+            box = sb.get_by_label(label, exact=True)
+            box.fill(str(value))
+            box.press("Enter")
+        return act
+
+    edit(fill("Layer 1 neurons", 6), 2)  # 4 -> 6
+    edit(fill("Hidden layers", 3), 2)  # a third layer, of the last one's 2 neurons
+    edit(fill("Hidden layers", 1), -4)
+    edit(sb.get_by_text("x₁x₂", exact=True).click, 1)  # a feature more
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()  # still playing
+    wait_epoch_above(page, 0)  # and training the new network
+    page.screenshot(path=shots / "04_edited_while_playing.png", full_page=False)
 
 
 def test_dataset_and_learning_rate_go_into_the_url(page: Page, base_url: str,

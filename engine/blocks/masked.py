@@ -1,0 +1,104 @@
+"""Masked dense layers: one compiled network for every small MLP of a page.
+
+A ``masked_dense`` layer has ``units`` slots, the most a page offers (the
+Playground's 8 neurons). Which slots are in use, which activation the layer applies
+and whether the layer is in use at all are traced values, so changing a layer's
+neurons, the number of layers or an activation changes numbers, not shapes, and
+compiles nothing (``engine.train.padded`` pads a real network into this form and
+back). Unused units output exactly 0 and their weights get zero gradients, so they
+stay 0; an unused layer passes its input through. The form is internal: specs name
+``dense``; nothing lists ``masked_dense`` in a menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from engine.blocks.activations import ACTIVATIONS
+from engine.blocks.dense import matmul
+from engine.blocks.layer import LayerKind, Shape
+from engine.registry import Registry
+
+MASKED = "masked_dense"
+
+PADDED_ACTIVATIONS: tuple[str, ...] = tuple(
+    name for name in ACTIVATIONS
+    if ACTIVATIONS.get(name).param_init is None and name != "softmax")
+"""Activations a masked layer can switch between by index: the elementwise ones
+without a learned parameter (softmax mixes units; PReLU carries a slope per unit)."""
+
+
+def _masked_shape(in_shape: Shape, opts: Mapping) -> Shape:
+    return (*in_shape[:-1], opts["units"])
+
+
+def _masked_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
+    # Never drawn from: the padded network's weights are a real network's, padded.
+    units = opts["units"]
+    params = {"w": jnp.zeros((in_shape[-1], units), jnp.float32),
+              "b": jnp.zeros((units,), jnp.float32)}
+    return params, {}, _masked_shape(in_shape, opts)
+
+
+def _branch(name: str):
+    act = ACTIVATIONS.get(name)
+    return lambda z: act(z)
+
+
+_BRANCHES = tuple(_branch(name) for name in PADDED_ACTIVATIONS)
+
+
+def _masked_apply(params, state, x, values: Mapping[str, Any], opts, *, key, train):
+    """``y = f_act(x m_in W + b) m_out`` when the layer is on, else ``x m_in`` (padded).
+
+    ``values``: ``in_mask`` (fan_in,) and ``out_mask`` (units,) of 0/1, ``act`` (int32,
+    an index into ``PADDED_ACTIVATIONS``) and ``on`` (bool).
+    """
+    x = x * values["in_mask"]
+    units = opts["units"]
+
+    def on(x):
+        z = matmul(x, params["w"]) + params["b"]
+        # lax.switch, not a mix of every activation: an unused branch's infinite slope
+        # (exp overflowing) times a zero weight would still give a NaN gradient.
+        return jax.lax.switch(values["act"], _BRANCHES, z) * values["out_mask"]
+
+    def through(x):
+        return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, units - x.shape[-1])])
+
+    # A cond, not a where: a layer not in use costs nothing (nearly half of a padded
+    # step's time, measured), forward and backward.
+    return jax.lax.cond(values["on"], on, through, x), state
+
+
+def weight_masks(layers: tuple, layer_values: tuple[Mapping[str, Any], ...], out_dim: int
+                 ) -> list[jax.Array] | None:
+    """Which weights of a network of masked layers are real: one 0/1 array per layer,
+    shaped like its ``w`` (the output layer's last); None for any other network.
+
+    Histograms and statistics count only the real weights with these (the padding's
+    zeros would pile up in the middle bin).
+    """
+    if not layers or any(layer.type != MASKED for layer in layers):
+        return None
+    masks = []
+    units = layers[0].opts()["units"]
+    first = layer_values[0]["in_mask"]
+    reach = jnp.pad(first, (0, units - first.shape[0]))  # what the next layer reads
+    for v in layer_values:
+        on = v["on"].astype(jnp.float32)
+        masks.append(v["in_mask"][:, None] * v["out_mask"][None, :] * on)
+        reach = jnp.where(v["on"], v["out_mask"], reach)
+    masks.append(jnp.broadcast_to(reach[:, None], (units, out_dim)))
+    return masks
+
+
+def register(layers: Registry[LayerKind]) -> None:
+    """Add ``masked_dense`` as an internal kind (no spec names it)."""
+    layers.register(MASKED, LayerKind({}, _masked_init, _masked_apply,
+                                      values=("in_mask", "out_mask", "act", "on"),
+                                      out_shape=_masked_shape), internal=True)

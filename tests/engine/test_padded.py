@@ -1,0 +1,157 @@
+"""Padded networks (engine.train.padded): the same results as the unpadded network, and
+no compilation when a small MLP's neurons, layers, activations or features change."""
+
+from __future__ import annotations
+
+import copy
+
+import jax
+import numpy as np
+import pytest
+
+import engine
+from engine import LAYERS, ProbeOptions, Spec, SpecError
+from engine.blocks.masked import MASKED
+from engine.presets import preset
+from engine.train import count_compiles
+from engine.train.compile import NETWORK_FUNCTIONS, Compiled
+from engine.train.padded import MAX_DEPTH, Padder
+
+FRAME = ProbeOptions(resolution=30, neuron_resolution=12)
+
+
+def _spec(layers: list[tuple[int, str]], features=("x1", "x2"), **top) -> Spec:
+    d = preset("tf_playground").to_dict()
+    d["model"]["layers"] = [{"type": "dense", "units": u, "activation": a}
+                            for u, a in layers]
+    d["data"]["features"] = list(features)
+    for key, value in top.items():
+        if isinstance(value, dict):
+            d[key].update(value)
+        else:
+            d[key] = value
+    return Spec.from_dict(d)
+
+
+def _leaves(tree) -> list[np.ndarray]:
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]
+
+
+CASES = {
+    "default 4-2 tanh": _spec([(4, "tanh"), (2, "tanh")]),
+    "no hidden layer, five features": _spec(
+        [], features=("x1", "x2", "x1^2", "x1*x2", "sin(x2)")),
+    "six layers, every width": _spec(
+        [(8, "relu"), (1, "sigmoid"), (5, "elu"), (3, "linear"), (7, "swish"), (2, "gelu")],
+        features=("x2", "x1", "x2^2")),
+    "adam, L1, standardised xor": _spec(
+        [(6, "leaky_relu"), (3, "softplus")],
+        data={"name": "xor", "standardize": True, "noise": 0.2},
+        optimizer={"name": "adam", "learning_rate": 0.01},
+        regularization={"kind": "l1", "rate": 0.001}),
+    "momentum, L2, regression": _spec(
+        [(5, "tanh"), (4, "selu")],
+        data={"name": "reg_plane", "noise": 0.1},
+        optimizer={"name": "momentum", "learning_rate": 0.01, "momentum": 0.9},
+        regularization={"kind": "l2", "rate": 0.003}),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_padded_network_trains_exactly_like_the_real_one(name):
+    spec = CASES[name]
+    real, padded = engine.build(spec), engine.build(spec, padded=True)
+    assert isinstance(real.fns, Compiled) and isinstance(padded.fns, Padder)
+    runs = []
+    for exp in (real, padded):
+        state, chunk = exp.train(exp.init(), 15, probes=FRAME)
+        state, steps = exp.train_steps(state, 7, probes=FRAME)  # stops inside an epoch
+        runs.append((state, chunk, steps, exp.metrics(state), exp.predict(state, [[0.3, -1.2]])))
+    (s1, c1, t1, m1, p1), (s2, c2, t2, m2, p2) = runs
+    # The same weights, optimizer state, curves and pictures, to float32 rounding.
+    assert jax.tree_util.tree_structure(s1.params) == jax.tree_util.tree_structure(s2.params)
+    for a, b in zip(_leaves(s1), _leaves(s2), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for key in ("train_loss", "test_loss", "train_accuracy", "learning_rate"):
+        np.testing.assert_allclose(c1.history[key], c2.history[key], rtol=1e-4, atol=1e-6)
+    assert m1.keys() == m2.keys()
+    for key, v in m1.items():
+        assert (v is None) == (m2[key] is None)
+        if v is not None:
+            assert m2[key] == pytest.approx(v, rel=1e-4, abs=1e-6)
+    np.testing.assert_allclose(p1, p2, rtol=1e-4, atol=1e-6)
+    for probes in ((c1.probes, c2.probes), (t1.probes, t2.probes)):
+        a, b = probes
+        np.testing.assert_allclose(a.output, b.output, rtol=1e-4, atol=1e-5)
+        assert [n.shape for n in a.neurons] == [n.shape for n in b.neurons]
+        for x, y in zip(a.neurons, b.neurons, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+        for field in ("grad_norm", "weight_norm", "weight_range", "grad_range"):
+            np.testing.assert_allclose(getattr(a, field), getattr(b, field),
+                                       rtol=1e-4, atol=1e-6)
+        # Histograms count the real weights only: the same totals, the same bins (a
+        # value on a bin's edge may fall either side after rounding).
+        for field in ("weight_hist", "grad_hist"):
+            x, y = getattr(a, field), getattr(b, field)
+            assert x.shape == y.shape
+            np.testing.assert_array_equal(x.sum(axis=1), y.sum(axis=1))
+            assert np.abs(x.astype(int) - y.astype(int)).max() <= 1
+
+
+def test_edits_of_a_small_mlp_compile_nothing():
+    """Neurons, layers, activations and features: a change of values for the padded
+    network (the first frame of every edit, its metrics and its confusion matrix)."""
+    exp = engine.build(CASES["default 4-2 tanh"], padded=True)
+    state, _ = exp.train(exp.init(), 1, probes=FRAME)
+    exp.metrics(state)
+    exp.confusion_matrix(state)
+    base = exp.spec.to_dict()
+    edits = {
+        "a neuron more": lambda d: d["model"]["layers"][0].update(units=5),
+        "a layer more": lambda d: d["model"]["layers"].append(
+            {"type": "dense", "units": 3, "activation": "relu"}),
+        "a layer fewer": lambda d: d["model"]["layers"].pop(),
+        "no layers": lambda d: d["model"].update(layers=[]),
+        "six layers of 8": lambda d: d["model"].update(layers=[
+            {"type": "dense", "units": 8, "activation": "sigmoid"}] * MAX_DEPTH),
+        "another activation": lambda d: d["model"]["layers"][1].update(activation="relu"),
+        "features": lambda d: d["data"].update(features=["x1", "x2", "x1*x2", "sin(x1)"]),
+    }
+    for what, edit in edits.items():
+        d = copy.deepcopy(base)
+        edit(d)
+        with count_compiles() as box:
+            new = exp.with_spec(Spec.from_dict(d))
+            assert new.structure != exp.structure  # a new network for the user...
+            st, chunk = new.train(new.init(), 1, probes=FRAME)
+            new.metrics(st)
+            new.confusion_matrix(st)
+        compiled = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+                    in NETWORK_FUNCTIONS]
+        assert compiled == [], f"{what} compiled {compiled}"  # ...and nothing compiled
+        assert len(chunk.probes.neurons) == len(new.structure.net.layers) + 2
+        assert chunk.history["trained"].all()
+
+
+@pytest.mark.parametrize("layers", [
+    [{"type": "dense", "units": 9, "activation": "tanh"}],  # wider than the padding
+    [{"type": "dense", "units": 4, "activation": "prelu"}],  # a learned slope
+    [{"type": "dense", "units": 4, "activation": "tanh", "norm": "batch_norm"}],
+    [{"type": "dense", "units": 4, "activation": "tanh"}, {"type": "dropout", "rate": 0.1}],
+])
+def test_networks_beyond_the_padding_compile_their_own(layers):
+    d = CASES["default 4-2 tanh"].to_dict()
+    d["model"]["layers"] = layers
+    exp = engine.build(Spec.from_dict(d), padded=True)
+    assert isinstance(exp.fns, Compiled)
+    _, chunk = exp.train(exp.init(), 2)
+    assert chunk.history["trained"].all()
+
+
+def test_the_masked_layer_is_internal():
+    assert MASKED not in LAYERS and MASKED not in LAYERS.names()
+    assert LAYERS.get(MASKED).values == ("in_mask", "out_mask", "act", "on")
+    d = CASES["default 4-2 tanh"].to_dict()
+    d["model"]["layers"] = [{"type": MASKED, "units": 4}]
+    with pytest.raises(SpecError, match="unknown layer type"):
+        Spec.from_dict(d)
