@@ -97,6 +97,7 @@ def neurons(page) -> int:
 
 
 def _wait_neurons(page, want: int, what: str, t0: float) -> float:
+    """Seconds since ``t0`` when the view draws ``want`` neurons."""
     while neurons(page) != want:  # (a blank view counts 0: it does not end the wait)
         if time.perf_counter() - t0 > 120:
             raise TimeoutError(f"{what}: view not redrawn")
@@ -105,22 +106,28 @@ def _wait_neurons(page, want: int, what: str, t0: float) -> float:
 
 
 def edit_latencies(browser, url: str) -> list[dict]:
-    """Edits of the Playground while it plays (a layer's neurons, the number of layers,
-    an input feature): seconds until the view draws the new network."""
+    """Edits of the Playground (a layer's neurons, the number of layers, an input
+    feature; the first while it plays: a new network stops Play, as in TensorFlow
+    Playground): seconds until the view draws the new network."""
     page = browser.new_context(viewport=VIEWPORT).new_page()
     page.goto(url + "/")
     page.get_by_test_id("live-view").wait_for(timeout=180_000)
     page.get_by_role("button", name="Play").click()
     page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
     rows, seen = [], set()
+    shape = {"units": 4, "layers": [4, 2], "features": 2}
 
-    def edit(what: str, act, delta: int, shape: tuple) -> None:
-        want = neurons(page) + delta
+    def drawn() -> int:  # neurons the view draws: features, hidden (8 at most), output
+        return shape["features"] + sum(min(u, 8) for u in shape["layers"]) + 1
+
+    def edit(what: str, act, **change) -> None:
+        shape.update(change)
+        key = (shape["features"], *shape["layers"])
         t0 = time.perf_counter()
         act()
-        rows.append({"edit": what, "new_network": shape not in seen,
-                     "seconds": _wait_neurons(page, want, what, t0)})
-        seen.add(shape)
+        rows.append({"edit": what, "new_network": key not in seen,
+                     "seconds": _wait_neurons(page, drawn(), what, t0)})
+        seen.add(key)
         page.wait_for_timeout(500)
 
     def fill(label: str, value: int):
@@ -130,20 +137,17 @@ def edit_latencies(browser, url: str) -> list[dict]:
             box.press("Enter")
         return act
 
-    units_now, layers, features = 4, 2, 2
-    seen.add((4, 2, 2))
+    seen.add((2, 4, 2))
     for units in (5, 6, 5, 4, 3, 4, 7, 8, 4, 5):
-        edit(f"layer 1 neurons -> {units}", fill("Layer 1 neurons", units), units - units_now,
-             (units, layers, features))
-        units_now = units
-    for n, delta in ((3, 2), (4, 2), (3, -2), (2, -2), (1, -2), (2, 2)):  # new layers: 2 units
-        edit(f"hidden layers -> {n}", fill("Hidden layers", n), delta, (units_now, n, features))
-        layers = n
+        edit(f"layer 1 neurons -> {units}", fill("Layer 1 neurons", units),
+             layers=[units, *shape["layers"][1:]])
+    for n in (3, 4, 3, 2, 1, 2):  # a new layer gets the last one's neurons
+        layers = shape["layers"][:n] + [shape["layers"][-1]] * (n - len(shape["layers"]))
+        edit(f"hidden layers -> {n}", fill("Hidden layers", n), layers=layers)
     sidebar = page.get_by_test_id("stSidebar")
     for label in ("x₁²", "x₁x₂", "sin(x₂)"):
-        features += 1
-        edit(f"feature {label} on", sidebar.get_by_text(label, exact=True).click, 1,
-             (units_now, layers, features))
+        edit(f"feature {label} on", sidebar.get_by_text(label, exact=True).click,
+             features=shape["features"] + 1)
     page.context.close()
     return rows
 

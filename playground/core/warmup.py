@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import engine
+from engine.train.padded import warm_inits
 from playground.core import limits
 
 if TYPE_CHECKING:
@@ -91,6 +92,13 @@ def start(pages: Sequence[LivePage]) -> bool:
             finally:
                 _pending[structure].set()
                 _done["pages"] += 1
+        for page, _ in todo:  # then every small network's first draw of weights
+            if page.padded:
+                try:
+                    exp = engine.build(page.default, padded=True)
+                    warm_inits(exp.structure, exp.values)
+                except Exception:
+                    log.exception("warm-up of %s's initialisers failed", page.prefix)
 
     threading.Thread(target=work, name="nn-playground-warmup", daemon=True).start()
     return True

@@ -122,10 +122,10 @@ def test_the_view_stays_while_a_new_network_compiles(page: Page, base_url: str,
     view, cells = page.get_by_test_id("live-view"), page.locator(".lv-neuron")
     before = cells.count()
     box = sidebar(page).get_by_label("Layer 1 neurons", exact=True)
-    box.fill("12")  # 4 -> 12: wider than the padded network, so this one compiles
+    box.fill("9")  # 4 -> 9: wider than the padded network (8), so this one compiles
     box.press("Enter")
     absent, shot, deadline = 0, False, time.time() + COMPILE_MS / 1000
-    while cells.count() != before + 8:
+    while cells.count() != before + 4 or not page.get_by_text("+1 more").count():  # 8 drawn
         assert time.time() < deadline, "the new network was never drawn"
         absent += view.count() == 0
         if not shot and page.get_by_text("Compiling this network").count():
@@ -173,9 +173,12 @@ def test_small_network_edits_draw_at_once_without_compiling(page: Page, base_url
     edit(fill("Hidden layers", 3), 2)  # a third layer, of the last one's 2 neurons
     edit(fill("Hidden layers", 1), -4)
     edit(sb.get_by_text("x₁x₂", exact=True).click, 1)  # a feature more
-    expect(page.get_by_role("button", name="Pause")).to_be_visible()  # still playing
-    wait_epoch_above(page, 0)  # and training the new network
-    page.screenshot(path=shots / "04_edited_while_playing.png", full_page=False)
+    # A new network starts at epoch 0, paused (as in TensorFlow Playground); Play trains it.
+    expect(page.get_by_test_id("epoch-counter")).to_have_text("0")
+    page.get_by_role("button", name="Play").click()
+    wait_epoch_above(page, 0)
+    assert compiling.count() == 0
+    page.screenshot(path=shots / "04_edited_then_played.png", full_page=False)
 
 
 def test_dataset_and_learning_rate_go_into_the_url(page: Page, base_url: str,
