@@ -68,15 +68,21 @@ class Experiment:
     values: Values = dataclasses.field(compare=False)
     padded: bool = dataclasses.field(default=False, compare=False)
 
-    @functools.cached_property
+    @property
     def fns(self) -> Compiled | Padder:
         """The compiled functions (shared by every experiment of this structure); with
         ``padded``, a small MLP's are the padded network's (``engine.train.padded``)."""
+        return self._padder or compiled(self.structure)
+
+    @functools.cached_property
+    def _padder(self) -> Padder | None:
+        # Only the padder is kept here: compiled functions stay in compile's LRU cache,
+        # so a session holding an experiment does not pin them in memory.
         if self.padded:
             pad = padding(self.structure, self.dataset.input_dim)
             if pad is not None:
                 return Padder(self.structure, pad, self.spec.data.standardize)
-        return compiled(self.structure)
+        return None
 
     @property
     def steps_per_epoch(self) -> int:

@@ -163,10 +163,6 @@ class Padder:
         """The padded network's compiled functions (shared by every network it holds)."""
         return compiled(self.s)
 
-    @property
-    def eval_chunk(self) -> int:
-        return self.fns.eval_chunk
-
     # -- values and data ------------------------------------------------------------------
     def values(self, values: Any) -> Any:
         """The padded network's traced values: the real ones, its layers' masks added."""
