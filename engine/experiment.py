@@ -46,7 +46,7 @@ from engine.train import (
     to_numpy,
 )
 from engine.train.metrics import EVAL_TRAIN
-from engine.train.padded import Padder, padding
+from engine.train.padded import Padder, padding, warm_inits
 from engine.values import Values, values_of, view_values
 
 
@@ -97,6 +97,13 @@ class Experiment:
         n_eval = min(a.x_train.shape[0], EVAL_TRAIN) + a.x_val.shape[0] + a.x_test.shape[0]
         return estimate(net.layers, net.in_shape, output_layer(net), net.init,
                         a.x_train.shape[0], n_eval, self.spec.batch_size)
+
+    def warm_inits(self) -> None:
+        """For a padded experiment, draw every small dense layer's shape once, so that a
+        later network's first weights compile nothing (``engine.train.padded.warm_inits``);
+        nothing for any other."""
+        if self._padder is not None:
+            warm_inits(self.structure, self.values)
 
     def init(self, seed: int | None = None) -> TrainState:
         """A fresh state; ``seed`` defaults to ``spec.seed`` (same seed, same weights)."""

@@ -4,7 +4,7 @@
 optax update), ``metrics.py`` (losses and accuracies per example and split, in
 bounded chunks), ``loop.py`` (K epochs or steps in one ``lax.scan``/``fori_loop``),
 ``pack.py`` (one flat buffer per call), ``compile.py`` (the jitted functions of a
-structure and their cache).
+structure and their cache), ``padded.py`` (small MLPs trained inside one padded network).
 
 May import: the ground floor, ``engine.blocks``, ``engine.data``, ``engine.model``,
 ``engine.probes``, ``engine.cost``, ``engine.values``.

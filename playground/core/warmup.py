@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import engine
-from engine.train.padded import warm_inits
 from playground.core import limits
 
 if TYPE_CHECKING:
@@ -63,6 +62,12 @@ def warm(page: LivePage) -> engine.Experiment:
     return exp
 
 
+def warm_inits(page: LivePage) -> None:
+    """Draw every small network's first weights of a padded page once (seconds of small
+    compiles; ``Experiment.warm_inits``)."""
+    engine.build(page.default, padded=True).warm_inits()
+
+
 def start(pages: Sequence[LivePage]) -> bool:
     """Warm ``pages`` up in a background thread, once per process; False if already
     started (or off)."""
@@ -95,8 +100,7 @@ def start(pages: Sequence[LivePage]) -> bool:
         for page, _ in todo:  # then every small network's first draw of weights
             if page.padded:
                 try:
-                    exp = engine.build(page.default, padded=True)
-                    warm_inits(exp.structure, exp.values)
+                    warm_inits(page)
                 except Exception:
                     log.exception("warm-up of %s's initialisers failed", page.prefix)
 
