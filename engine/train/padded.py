@@ -24,6 +24,7 @@ slope. Anything else compiles its own network as before.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -166,7 +167,11 @@ class Padder:
     # -- values and data ------------------------------------------------------------------
     def values(self, values: Any) -> Any:
         """The padded network's traced values: the real ones, its layers' masks added."""
-        return values._replace(layers=self.pad.layer_values())
+        return values._replace(layers=self._layer_values)
+
+    @functools.cached_property
+    def _layer_values(self) -> tuple[dict[str, np.ndarray], ...]:
+        return self.pad.layer_values()  # the same every frame: built once
 
     def data(self, data: DataArrays) -> DataArrays:
         """``data`` with the statistics of every feature (the padded network reads all)."""
