@@ -401,14 +401,29 @@ RECOMPILE_BASE = Spec.from_dict({
 })
 
 
-@pytest.fixture(scope="module")
-def warm_recompile():
-    """The base experiment, trained once with and without probes (both compiled)."""
-    exp = engine.build(RECOMPILE_BASE)
-    state, _ = exp.train(exp.init(), 2)
+def _warm(exp, state):
+    """Compile (or find cached) the chunk with and without probes and the metrics."""
+    state, _ = exp.train(state, 2)
     state, _ = exp.train(state, 2, probes=True)
     exp.metrics(state)
+    return state
+
+
+@pytest.fixture(scope="module")
+def _recompile_base():
+    exp = engine.build(RECOMPILE_BASE)
+    state = _warm(exp, exp.init())
     after, _ = exp.train(state, 3)  # what 3 more epochs give with the base values
+    return exp, state, after
+
+
+@pytest.fixture
+def warm_recompile(_recompile_base):
+    """The base experiment, its functions compiled with and without probes. Warmed
+    again per test: under xdist other modules' tests may run on this worker between
+    two of these and push the structure out of the compiled LRU cache."""
+    exp, state, after = _recompile_base
+    _warm(exp, state)
     return exp, state, after
 
 
