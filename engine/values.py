@@ -15,21 +15,9 @@ import jax
 import numpy as np
 
 from engine.blocks import LAYERS
+from engine.blocks.optimizers import OptimizerValues
 from engine.errors import DataError
 from engine.spec import LayerSpec, Spec
-
-
-class OptimizerValues(NamedTuple):
-    """``spec.optimizer``'s numbers (scalars); ``learning_rate`` before the schedule."""
-
-    learning_rate: jax.Array
-    momentum: jax.Array
-    b1: jax.Array
-    b2: jax.Array
-    eps: jax.Array
-    decay: jax.Array
-    weight_decay: jax.Array
-    clip_norm: jax.Array
 
 
 class ScheduleValues(NamedTuple):

@@ -11,12 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import optax
 
 from engine.registry import Registry
+
+
+class OptimizerValues(NamedTuple):
+    """``spec.optimizer``'s numbers (scalars); ``learning_rate`` before the schedule."""
+
+    learning_rate: jax.Array
+    momentum: jax.Array
+    b1: jax.Array
+    b2: jax.Array
+    eps: jax.Array
+    decay: jax.Array
+    weight_decay: jax.Array
+    clip_norm: jax.Array
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,7 @@ class Optimizer:
     Attributes:
         factory: builds the ``optax.GradientTransformation`` from keyword values.
         hparams: optax argument name -> spec field (``optimizer.<field>``, also the
-            field of ``engine.values.OptimizerValues``).
+            field of ``OptimizerValues``).
     """
 
     factory: Callable[..., optax.GradientTransformation]
@@ -77,3 +90,34 @@ def make_optimizer(name: str, values: Any, learning_rate: jax.Array
     opt = OPTIMIZERS.get(name)
     kwargs = {arg: getattr(values, field) for arg, field in opt.hparams.items()}
     return opt.factory(**{**kwargs, "learning_rate": learning_rate})
+
+
+def choose_optimizer(names: tuple[str, ...], index: jax.Array, values: Any,
+                     learning_rate: jax.Array) -> optax.GradientTransformation:
+    """One of several optimizers, picked by a traced ``index`` into ``names``.
+
+    Its state is the tuple of every named optimizer's state (each branch updates its
+    own and passes the others through), so configurations that use different
+    optimizers share one shape: under ``jax.vmap`` a race of SGD, momentum and Adam
+    is one compiled call (``lax.switch`` with a batched index runs every branch and
+    selects, which costs little next to per-step overhead on networks this small).
+    With one name it is that optimizer's own transform (state: a 1-tuple).
+    """
+    opts = [make_optimizer(name, values, learning_rate) for name in names]
+
+    def init(params):
+        return tuple(opt.init(params) for opt in opts)
+
+    def branch(i: int):
+        def update(grads, state, params):
+            updates, new = opts[i].update(grads, state[i], params)
+            return updates, (*state[:i], new, *state[i + 1:])
+        return update
+
+    def update(grads, state, params=None):
+        if len(opts) == 1:
+            return branch(0)(grads, state, params)
+        return jax.lax.switch(index, [branch(i) for i in range(len(opts))], grads, state,
+                              params)
+
+    return optax.GradientTransformation(init, update)
