@@ -12,8 +12,10 @@ The layers, bottom up (each imports only from those below it):
 - ``blocks`` (activations, initialisers, losses, optimizers, schedules, layer
   families) and ``data`` (points, tables, sequence tasks, features);
 - ``spec`` and ``presets``; ``values`` (the traced numbers), ``model``, ``cost``;
-- ``probes`` and ``train``; ``teach`` (hand-written maths of the explorer pages);
-- ``experiment`` (the front door), ``io`` (files), ``cli`` (``python -m engine``).
+- ``probes`` and ``train``; ``teach`` (hand-written maths of the explorer pages) and
+  ``search`` (search spaces, a Gaussian process, proposals);
+- ``experiment`` (the front door) and ``sweep`` (many configurations at once);
+- ``io`` (files) and ``hyper`` (hyperparameter search); ``cli`` (``python -m engine``).
 """
 
 from engine.blocks import (
@@ -53,6 +55,7 @@ from engine.spec import (
     ScheduleSpec,
     Spec,
 )
+from engine.sweep import Sweep, SweepChunk, sweep
 from engine.train import METRICS, Chunk, Monitor, Structure, TrainState
 from engine.values import Values
 
@@ -63,7 +66,7 @@ __all__ = [
     "DataSpec", "Dataset", "EarlyStoppingSpec", "EngineError", "Experiment", "LayerSpec",
     "ModelSpec", "Monitor", "OptimizerSpec", "ProbeOptions", "Probes", "RawData",
     "RegularizationSpec", "Result", "ScheduleSpec", "Spec", "SpecError", "Structure",
-    "TrainState", "Values", "build", "build_dataset", "datasets_of", "load_csv",
-    "load_image_zip", "load_params", "load_picture", "preset", "read_csv", "run",
-    "save_params",
+    "Sweep", "SweepChunk", "TrainState", "Values", "build", "build_dataset", "datasets_of",
+    "load_csv", "load_image_zip", "load_params", "load_picture", "preset", "read_csv", "run",
+    "save_params", "sweep",
 ]

@@ -184,6 +184,21 @@ class Spec:
         """The complete spec as plain JSON types (every field, defaults included)."""
         return _to_plain(self)
 
+    def updated(self, **sections: Any) -> Spec:
+        """A validated copy with some fields changed, section by section::
+
+            spec.updated(optimizer={"name": "adam", "learning_rate": 0.01}, seed=3)
+
+        A dict merges into its section (one level); any other value replaces the
+        field. Raises ``SpecError`` as ``from_dict`` does.
+        """
+        d = self.to_dict()
+        for section, changes in sections.items():
+            d[section] = ({**d[section], **changes}
+                          if isinstance(changes, dict) and isinstance(d.get(section), dict)
+                          else changes)
+        return Spec.from_dict(d)
+
     @staticmethod
     def from_json(text: str) -> Spec:
         """Parse and validate JSON text; raises ``SpecError`` for bad JSON too."""

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine.blocks.optimizers import make_optimizer
+from engine.blocks.optimizers import choose_optimizer, make_optimizer
 from engine.model import Network, init_network
 from engine.probes import Probes
 
@@ -92,16 +92,21 @@ class Structure:
     batch_size: int
 
 
-def init_state(structure: Structure, values: Any, key: jax.Array) -> TrainState:
+def init_state(structure: Structure, values: Any, key: jax.Array,
+               optimizers: tuple[str, ...] | None = None) -> TrainState:
     """A fresh ``TrainState``: parameters drawn from ``key``, optimizer state built.
 
     ``values`` is the experiment's ``Values`` (the optimizer's state has the same shape
-    whatever the hyperparameters' values).
+    whatever the hyperparameters' values). ``optimizers``: a sweep's, whose state is
+    the tuple of each one's (``choose_optimizer``); default: the structure's own.
     """
     k_init, k_train = jax.random.split(key)
     params, mstate = init_network(structure.net, k_init)
     opt = values.optimizer
-    opt_state = make_optimizer(structure.optimizer, opt, opt.learning_rate).init(params)
+    if optimizers is None:
+        opt_state = make_optimizer(structure.optimizer, opt, opt.learning_rate).init(params)
+    else:
+        opt_state = choose_optimizer(optimizers, 0, opt, opt.learning_rate).init(params)
     mon = Monitor(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0), jnp.bool_(False),
                   jnp.bool_(False))
     return TrainState(params, opt_state, mstate, k_train, jnp.int32(0), jnp.int32(0), mon,

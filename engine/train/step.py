@@ -7,6 +7,7 @@ then ``make_optimizer(name, values.optimizer, lr).update(...)``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -63,8 +64,13 @@ def objective(s: Structure, loss_fn: Callable, params: list[dict], mstate: list[
 
 def update(s: Structure, loss_fn: Callable, params: list[dict], opt_state: Any,
            mstate: list[dict], step: jax.Array, h: jax.Array, y: jax.Array,
-           key: jax.Array, values: Any) -> tuple[list[dict], Any, list[dict]]:
-    """One optimizer step on features h (batch, F) (or sequences) and labels y."""
+           key: jax.Array, values: Any, optimizer: Callable | None = None
+           ) -> tuple[list[dict], Any, list[dict]]:
+    """One optimizer step on features h (batch, F) (or sequences) and labels y.
+
+    ``optimizer(values.optimizer, lr)`` builds the optax transform; by default the
+    structure's own (a sweep passes ``choose_optimizer`` of its configurations').
+    """
     grads, (_, mstate) = jax.grad(objective, argnums=2, has_aux=True)(
         s, loss_fn, params, mstate, h, y, values, key, True)
     opt = values.optimizer
@@ -72,5 +78,6 @@ def update(s: Structure, loss_fn: Callable, params: list[dict], opt_state: Any,
         scale = jnp.minimum(1.0, opt.clip_norm / jnp.maximum(tree_norm(grads), 1e-12))
         grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
     lr = learning_rate(s.schedule, step, values.schedule, opt.learning_rate)
-    updates, opt_state = make_optimizer(s.optimizer, opt, lr).update(grads, opt_state, params)
+    make = optimizer or functools.partial(make_optimizer, s.optimizer)
+    updates, opt_state = make(opt, lr).update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, mstate

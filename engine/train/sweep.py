@@ -1,0 +1,169 @@
+"""Batched training: N configurations of one structure trained in ONE compiled call.
+
+Networks this small are bound by per-step overhead, not arithmetic, so ``jax.vmap``
+over configurations trains dozens for about the cost of one. A configuration differs
+from the others in values only (learning rate, momentum and betas, L1/L2 rate,
+dropout rate, schedule, patience, initial seed) and in its optimizer: the
+optimizers of a sweep sit behind one traced index (``choose_optimizer``), so SGD,
+momentum and Adam race in the same call. Why not one vmapped group per optimizer:
+each group would need its own capacity and a new compile whenever a race changes its
+mix; the switch costs every branch's (tiny) update under ``vmap`` and nothing else.
+
+Configurations are padded to a capacity (``CONFIG_CAPACITIES``) with copies of the
+first, so any N up to it shares one compilation. With several devices
+(``jax.devices()``), the configuration axis is sharded across them with
+``jax.sharding`` (a search scales to a multi-GPU or TPU host by itself); the data is
+replicated.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from engine.blocks.dense import unrolled_matmuls
+from engine.blocks.optimizers import choose_optimizer
+from engine.data import DataArrays
+from engine.probes import ProbeOptions
+from engine.train import loop, step
+from engine.train.compile import Compiled, compiled
+from engine.train.pack import Layout, layout_of, pack, unpack
+from engine.train.state import HISTORY, Structure, TrainState, init_state
+
+CONFIG_CAPACITIES = (8, 64, 256)
+"""How many configurations one compiled sweep holds: any N up to one shares it."""
+
+
+def config_capacity(n: int) -> int:
+    """The smallest capacity that holds ``n`` configurations (a multiple of the device
+    count, so the configuration axis splits evenly across devices)."""
+    devices = len(jax.devices())
+    for cap in CONFIG_CAPACITIES:
+        if cap >= n:
+            return -(-cap // devices) * devices
+    raise ValueError(f"at most {CONFIG_CAPACITIES[-1]} configurations at once, got {n}")
+
+
+class _Choosing:
+    """A ``Compiled`` whose update uses configuration's optimizer (a traced index)."""
+
+    def __init__(self, fns: Compiled, names: tuple[str, ...], choice: jax.Array):
+        self._fns, self._names, self._choice = fns, names, choice
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fns, name)
+
+    def update(self, params, opt_state, mstate, t, h, y, key, values):
+        make = functools.partial(choose_optimizer, self._names, self._choice)
+        return step.update(self._fns.s, self._fns.loss_fn, params, opt_state, mstate, t, h,
+                           y, key, values, optimizer=make)
+
+
+def values_axes(values: Any) -> Any:
+    """``vmap``'s axes of a sweep's values: every number per configuration, the view
+    (plane, example) shared."""
+    return values._replace(
+        optimizer=0, schedule=0, regularization=0, early_stopping=0,
+        layers=tuple({k: 0 for k in layer} for layer in values.layers), view=None)
+
+
+class SweepCompiled:
+    """The jitted functions of a sweep: a structure, its optimizers and a capacity.
+
+    Build through ``sweep_compiled()`` (cached). Every array argument and result has
+    a leading configuration axis of ``capacity`` (values: all but ``view``).
+    """
+
+    def __init__(self, s: Structure, optimizers: tuple[str, ...], capacity: int):
+        self.s, self.optimizers, self.capacity = s, optimizers, capacity
+        self.fns = compiled(s)
+        self.train_chunk = jax.jit(self._train_chunk,
+                                   static_argnames=("epochs_capacity", "by_steps", "probes"))
+        self.init = jax.jit(self._init)
+        self.evaluate = jax.jit(self._evaluate)
+        self._layouts: dict[tuple, Layout] = {}
+        devices = jax.devices()
+        self.sharding = (NamedSharding(Mesh(np.array(devices), ("config",)),
+                                       PartitionSpec("config"))
+                         if len(devices) > 1 else None)
+
+    def place(self, tree: Any) -> Any:
+        """Put a tree with a leading configuration axis on the devices, split by
+        configuration (one device: as it is)."""
+        if self.sharding is None:
+            return tree
+        return jax.device_put(tree, self.sharding)
+
+    def _init(self, values: Any, keys: jax.Array) -> TrainState:
+        return jax.vmap(lambda v, k: init_state(self.s, v, k, self.optimizers),
+                        in_axes=(values_axes(values), 0))(values, keys)
+
+    def _evaluate(self, states: TrainState, data: DataArrays, values: Any) -> dict:
+        evals = self.fns.eval_inputs(data)
+        return jax.vmap(lambda st, v: self.fns.metrics(st.params, st.model_state, evals,
+                                                       data, v),
+                        in_axes=(0, values_axes(values)))(states, values)
+
+    def _train_chunk(self, states: TrainState, data: DataArrays, values: Any,
+                     choice: jax.Array, count: jax.Array, epochs_capacity: int,
+                     by_steps: bool, probes: ProbeOptions | None):
+        evals = self.fns.eval_inputs(data)  # loop-invariant, shared by every configuration
+        n = data.x_train.shape[0]
+        bs = min(self.s.batch_size, n)
+
+        def one(st: TrainState, v: Any, c: jax.Array):
+            lp = loop.Loop(_Choosing(self.fns, self.optimizers, c), evals, data.x_train,
+                           data.y_train, bs, n // bs, data.x_val.shape[0] > 0, data, v)
+            st, table, rows = loop.fit(lp, st, count, epochs_capacity, by_steps)
+            pr = self.fns._probe(st, data, v, probes) if probes else None
+            return st, (table, pr, rows)
+
+        with unrolled_matmuls():  # traced here: the vmapped form of a small matmul
+            states, out = jax.vmap(one, in_axes=(0, values_axes(values), 0))(states, values,
+                                                                              choice)
+        return states, pack(out)
+
+    def layout(self, states: TrainState, data: DataArrays, values: Any, choice: jax.Array,
+               epochs_capacity: int, probes: ProbeOptions | None) -> Layout:
+        """How ``train_chunk``'s buffer unpacks (worked out once on the host)."""
+        key = (epochs_capacity, probes)
+        if key not in self._layouts:
+            def shapes(st, v, c):
+                return jax.vmap(lambda s1, v1: self.fns._probe(s1, data, v1, probes),
+                                in_axes=(0, values_axes(v)))(st, v)
+            pr = jax.eval_shape(shapes, states, values, choice) if probes else None
+            cap = self.capacity
+            self._layouts[key] = layout_of((
+                jax.ShapeDtypeStruct((cap, epochs_capacity, len(HISTORY)), jnp.float32), pr,
+                jax.ShapeDtypeStruct((cap,), jnp.int32)))
+        return self._layouts[key]
+
+    def run(self, states: TrainState, data: DataArrays, values: Any, choice: jax.Array,
+            count: int, epochs_capacity: int, by_steps: bool,
+            probes: ProbeOptions | None) -> tuple[TrainState, Any]:
+        """``train_chunk`` and its buffer unpacked: ``(states, (tables, probes, rows))``,
+        tables (capacity, epochs_capacity, len(HISTORY)), rows (capacity,)."""
+        states, flat = self.train_chunk(states, data, values, choice, np.int32(count),
+                                        epochs_capacity=epochs_capacity, by_steps=by_steps,
+                                        probes=probes)
+        return states, unpack(np.asarray(flat), self.layout(states, data, values, choice,
+                                                           epochs_capacity, probes))
+
+
+@functools.lru_cache(maxsize=8)
+def sweep_compiled(s: Structure, optimizers: tuple[str, ...], capacity: int) -> SweepCompiled:
+    """The cached ``SweepCompiled`` of a structure, its optimizers and a capacity."""
+    return SweepCompiled(s, optimizers, capacity)
+
+
+def stack(trees: Sequence[Any], capacity: int) -> Any:
+    """Stack trees along a new leading axis, padded to ``capacity`` with copies of the
+    first (their results are never read)."""
+    trees = list(trees) + [trees[0]] * (capacity - len(trees))
+    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *trees)
