@@ -19,6 +19,9 @@ page = st.navigation([
     st.Page("pages/flow.py", title="Gradient flow", icon=":material/waterfall_chart:"),
     st.Page("pages/sequences.py", title="Sequences and attention", icon=":material/view_timeline:"),
     st.Page("pages/images.py", title="Images and CNNs", icon=":material/image:"),
+    st.Page("pages/race.py", title="Optimizer race", icon=":material/sprint:"),
+    st.Page("pages/paths.py", title="Optimizer paths", icon=":material/route:"),
+    st.Page("pages/search.py", title="Hyperparameter search", icon=":material/manage_search:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ])
 with st.sidebar:
