@@ -145,9 +145,19 @@ def main() -> int:
                     help="measure the Sequences page with this sequence preset instead")
     ap.add_argument("--images", metavar="PRESET", default=None,
                     help="measure the Images page with this image preset instead")
+    ap.add_argument("--race", metavar="CONTESTANTS", default=None,
+                    help="measure the Optimizer race with these contestants instead, e.g. "
+                    "sgd:0.03,adam:0.003 (up to 8)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    if args.flow_depth:
+    if args.race:
+        import urllib.parse
+
+        r = measure(args.seconds, "race=" + urllib.parse.quote(args.race), args.screenshot,
+                    "/race", "race-view")
+        r["contestants"] = len(args.race.split(","))
+        r["goal_frames_per_s"] = 20
+    elif args.flow_depth:
         r = measure(args.seconds, flow_query(args.flow_depth), args.screenshot, "/flow",
                     "flow-view")
     elif args.sequences or args.images:

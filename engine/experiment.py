@@ -45,6 +45,7 @@ from engine.train import (
     init_state,
     to_numpy,
 )
+from engine.train.landscape import Landscape, loss_landscape
 from engine.train.metrics import EVAL_TRAIN
 from engine.train.padded import Padder, padding, warm_inits
 from engine.values import Values, values_of, view_values
@@ -252,6 +253,19 @@ class Experiment:
         """
         return np.asarray(self.fns.predict(state, self._inputs(x), self.dataset.arrays,
                                            self.values))
+
+    def landscape(self, state: TrainState, trajectory: list[Any] | None = None, *,
+                  resolution: int = 21, span: float = 1.0, seed: int = 0,
+                  split: str = "train", directions: str = "random") -> Landscape:
+        """The loss around ``state``'s weights on a plane of two filter-normalised
+        random directions (or the trajectory's top two principal ones), with
+        ``trajectory`` (parameter trees, oldest first) projected on it: Li et al.,
+        "Visualizing the Loss Landscape of Neural Nets", 2018. See
+        ``engine.train.landscape.loss_landscape`` for the arguments and errors."""
+        return loss_landscape(self.structure, self.dataset.arrays, self.values, state.params,
+                              state.model_state, trajectory=trajectory,
+                              resolution=resolution, span=span, seed=seed, split=split,
+                              directions=directions)
 
     def with_spec(self, spec: Spec, raw: RawData | None = None) -> Experiment:
         """The experiment for a changed spec, reusing what did not change.

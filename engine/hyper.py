@@ -38,6 +38,10 @@ from engine.train import TrainState
 
 MAX_BUDGET = 256
 MAX_EPOCHS = 5000
+# Methods that lay out a fixed design and skip the points of it already tried: they are
+# given back the points they proposed, not the values tried (an integer axis rounds
+# 3.30 to 3, and a grid would propose 3.30 again, and never reach its last points).
+DESIGNS = frozenset({"grid"})
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,8 @@ class Trial:
         diverged: training hit a NaN or inf (the last finite weights were kept).
         curve: validation loss per epoch, (epochs,).
         round: the round it was proposed in (0-based).
+        point: the point proposed, in real units (d,), before integer rounding: what
+            a grid search counts as tried.
     """
 
     values: dict[str, float]
@@ -139,6 +145,7 @@ class Trial:
     diverged: bool
     curve: np.ndarray = dataclasses.field(repr=False)
     round: int = 0
+    point: tuple[float, ...] = ()
 
 
 def _candidate(base: dict, space: Sequence[Axis], point: np.ndarray) -> tuple[dict, Spec]:
@@ -230,6 +237,8 @@ class Search:
         if self.done:
             return self
         x, y = self.observed()
+        if self.method in DESIGNS:
+            x = np.array([t.point for t in self.trials], np.float64).reshape(x.shape)
         k = min(self.round_size, self.budget - len(self.trials))
         points = propose(self.method, self.space, x, y, k, self.seed, self.rounds,
                          budget=self.budget)
@@ -256,7 +265,8 @@ class Search:
                 trial = Trial(candidates[i][0], candidates[i][1],
                               val if math.isfinite(val) else math.inf,
                               metrics[j]["val_accuracy"], int(mon.best_epoch),
-                              bool(mon.diverged), chunk.history["val_loss"][j], self.rounds)
+                              bool(mon.diverged), chunk.history["val_loss"][j], self.rounds,
+                              tuple(float(v) for v in points[i]))
                 new[i] = trial
                 if best[0] is None or trial.val_loss < best[0].val_loss:
                     best = (trial, st)

@@ -354,3 +354,49 @@ PRESETS.register("shapes_cnn", Preset(
 def preset(name: str) -> Spec:
     """The validated ``Spec`` of preset ``name`` (``SpecError`` if unknown)."""
     return Spec.from_dict(PRESETS.get(name, "preset").spec)
+
+
+@dataclass(frozen=True)
+class Race:
+    """A named optimizer race: one network, several optimizers or learning rates.
+
+    Attributes:
+        title: a short human title.
+        base: the preset every contestant starts from (same data, same initial weights).
+        contestants: ``(optimizer, learning rate)`` pairs, at most eight.
+        epochs: how long to train to see the point.
+        explanation: what to watch, for a class.
+    """
+
+    title: str
+    base: str
+    contestants: tuple[tuple[str, float], ...]
+    epochs: int
+    explanation: str
+
+
+RACES: Registry[Race] = Registry("race")
+RACES.register("learning_rates", Race(
+    "Learning rate: too small, right, too large",
+    "tf_playground", (("sgd", 0.0003), ("sgd", 0.03), ("sgd", 3.0)), 300,
+    "The same network from the same weights, three step sizes. Too small: the loss barely "
+    "moves in hundreds of epochs. Right: it falls steadily. Too large: every step overshoots "
+    "the valley, so the loss jumps around (or blows up) and the boundary never settles.",
+), "SGD at 0.0003, 0.03 and 3 on TensorFlow Playground's circle.")
+RACES.register("optimizers", Race(
+    "SGD, momentum, RMSprop and Adam",
+    "tf_playground", (("sgd", 0.03), ("momentum", 0.03), ("nesterov", 0.03),
+                      ("adagrad", 0.03), ("rmsprop", 0.003), ("adam", 0.003)), 200,
+    "Each optimizer at a learning rate that suits it, from the same starting weights. "
+    "Momentum and Nesterov build up speed along a consistent slope; Adagrad's steps shrink "
+    "as squared gradients add up; RMSprop and Adam scale each weight's step by its recent "
+    "gradients, so they start fast even at a tenth of SGD's rate.",
+), "Six optimizers on the circle, each at a rate that suits it.")
+
+
+def race_specs(name: str) -> list[Spec]:
+    """The contestants of race ``name`` as specs (``SpecError`` if unknown)."""
+    race = RACES.get(name, "race")
+    base = preset(race.base)
+    return [base.updated(optimizer={"name": opt, "learning_rate": lr})
+            for opt, lr in race.contestants]

@@ -61,3 +61,52 @@ function countFrame(root, name) {
   window[name] = (window[name] || 0) + 1;
   root.dataset.frame = String(window[name]);
 }
+
+// The output over the plane and the data points (the Playground's view and the race's tiles).
+const NEG = PALETTE.NEG, POS = PALETTE.POS, MID = PALETTE.MID, CLASS_COLORS = PALETTE.CLASSES;
+
+function divergingColor(v) { // v in 0..255, 128 = zero
+  const t = (v - 128) / 127 * 0.62;  // faded: points in full colour stay visible on top
+  return t < 0 ? lerp(MID, NEG, Math.min(1, -t)) : lerp(MID, POS, Math.min(1, t));
+}
+
+function paintGrid(canvas, bytes, n, mode, conf, discretize) {
+  // bytes: n*n values, row 0 = bottom of the plane (flip for display)
+  const w = canvas.width = n, h = canvas.height = bytes.length / n;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+    const i = r * w + c, o = ((h - 1 - r) * w + c) * 4;
+    let col;
+    if (mode === "multiclass") {
+      const base = CLASS_COLORS[bytes[i] % 10];
+      const t = discretize ? 0.6 : 0.15 + 0.55 * (conf[i] / 255);
+      col = lerp(MID, base, t);
+    } else {
+      let v = bytes[i];
+      if (discretize) v = v >= 128 ? 255 : 0;
+      col = divergingColor(v);
+    }
+    img.data[o] = col[0]; img.data[o+1] = col[1]; img.data[o+2] = col[2]; img.data[o+3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function drawPoints(canvas, d) {
+  const ctx = canvas.getContext("2d"), S = canvas.width;
+  ctx.clearRect(0, 0, S, S);
+  const pts = d.points || [], one = d.dim === 1;
+  for (const p of pts) {  // [u, v, colour, is_test]: u, v in [-1, 1] over the plane
+    if (p[3] && !d.show_test) continue;
+    const x = (p[0] + 1) / 2 * S;
+    const y = one ? (1 - (p[1] - d.ylo) / (d.yhi - d.ylo)) * S : (1 - (p[1] + 1) / 2) * S;
+    let col;
+    if (d.mode === "multiclass") col = CLASS_COLORS[p[2] % 10];
+    else if (d.mode === "binary") col = p[2] > 0 ? POS : NEG;
+    else { const t = Math.max(-1, Math.min(1, p[2]));
+      col = t < 0 ? lerp(MID, NEG, -t) : lerp(MID, POS, t); }
+    ctx.beginPath(); ctx.arc(x, y, one ? 2.5 : 3.2, 0, 2 * Math.PI);
+    ctx.fillStyle = rgb(col); ctx.fill();
+    ctx.lineWidth = p[3] ? 1.6 : 0.8;
+    ctx.strokeStyle = p[3] || d.mode === "regression" ? "#333" : "#fff"; ctx.stroke();
+  }
+}

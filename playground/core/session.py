@@ -37,6 +37,7 @@ RAW = "pg_raw"  # uploaded CSV as engine.RawData
 URL_SEEN = "pg_url_seen"  # the query string already applied
 TRACE = "pg_trace"  # a page's per-frame record (Gradient flow's heatmap), cleared by reset
 COMPARE = "pg_compare"  # the Sequences page's side-by-side models, cleared by reset
+RACE = "pg_race"  # the Optimizer race's contestants, trained together, cleared by reset
 PACE = "pg_pace"  # seconds per optimizer step, per network structure (limits.plan)
 FAILED = "pg_failed"  # the last controls' dict that could not be applied
 UPLOADED = "pg_uploaded"  # the file id of the upload already applied
@@ -270,7 +271,7 @@ def reset() -> None:
     """The seed's weights again and an empty history; pauses training."""
     put(TRAIN_STATE, experiment().init())
     put(HISTORY, {k: [] for k in HISTORY_KEYS})
-    for extra in (TRACE, COMPARE, REPORT, EXPLAINED):  # what pages keep beside the history
+    for extra in (TRACE, COMPARE, RACE, REPORT, EXPLAINED):  # what pages keep beside history
         drop(extra)
     set_playing(False)
 

@@ -1,0 +1,409 @@
+"""The Optimizer race: one network, several optimizers or learning rates, trained at once.
+
+Every contestant starts from the same weights on the same data and differs only in
+its optimizer and learning rate. They train together in one compiled call
+(``engine.sweep``: a vmap over contestants), so a frame of eight networks costs
+about what one network's does. The page draws a small decision boundary per
+contestant, the loss curves overlaid and a leaderboard; under the view, the loss
+landscape around a contestant's weights with its path on it (Li et al., 2018).
+
+Contestants travel in the link as ``race=sgd:0.03,adam:0.003`` beside the network's
+``s``; any change of the setup starts the race again (a race is only fair from the
+same start).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import jax
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import engine
+from engine import OPTIMIZERS, EngineError, Spec
+from engine.presets import RACES, preset
+from playground import lab_frame
+from playground.core import controls as C
+from playground.core import limits, session
+from playground.core.encode import curve, plain
+from playground.core.livepage import Frame, LivePage, points_only
+from playground.core.session import wkey
+from playground.lab import network_section
+
+PREFIX = "race"
+DEFAULT_RACE = "optimizers"
+MAX_CONTESTANTS = 8
+MAX_QUERY = 400  # characters of a link's ``race`` parameter
+TILE_RESOLUTION = 48  # side of each contestant's output grid
+PROBES = engine.ProbeOptions(resolution=TILE_RESOLUTION, neuron_resolution=0, gradients=False)
+SPEEDS = (1, 2, 5, 10, 25, 50)
+TRAJECTORY = 120  # parameter snapshots kept per race (for the loss landscape)
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+          "#17becf")
+CONTESTANTS = "pg_contestants"  # the running contestants, ((optimizer, rate), ...)
+RACE_SEEN = "pg_race_seen"  # the link's ``race`` parameter already applied
+LANDSCAPE = "pg_landscape"  # the last landscape drawn (key, figure data)
+
+Contestants = tuple[tuple[str, float], ...]
+
+
+# -- contestants: parsing and the link ----------------------------------------------------
+
+def parse_contestants(text: str) -> Contestants:
+    """``"sgd:0.03,adam:0.003"`` as ``(("sgd", 0.03), ("adam", 0.003))``.
+
+    Raises:
+        ValueError: with a message saying what to change (too long, an unknown
+            optimizer, a rate that is not a number in (0, 10], none or more than
+            ``MAX_CONTESTANTS``).
+    """
+    text = str(text)
+    if len(text) > MAX_QUERY:
+        raise ValueError(f"the race is {len(text)} characters long; at most {MAX_QUERY}")
+    out = []
+    for part in [p for p in text.split(",") if p.strip()]:
+        name, _, rate = part.partition(":")
+        name = name.strip()
+        if name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {name[:30]!r}; choose one of: "
+                             f"{', '.join(OPTIMIZERS.names())}")
+        try:
+            lr = float(rate)
+        except ValueError:
+            raise ValueError(f"the learning rate of {name} must be a number, got "
+                             f"{rate[:30]!r}") from None
+        if not (math.isfinite(lr) and 0 < lr <= 10):
+            raise ValueError(f"the learning rate of {name} must be above 0 and at most 10, "
+                             f"got {lr:g}")
+        out.append((name, lr))
+    if not 1 <= len(out) <= MAX_CONTESTANTS:
+        raise ValueError(f"a race has 1 to {MAX_CONTESTANTS} contestants, got {len(out)}")
+    return tuple(out)
+
+
+def contestants_to_query(cs: Contestants) -> str:
+    """The link's ``race`` parameter of ``cs``."""
+    return ",".join(f"{name}:{lr:g}" for name, lr in cs)
+
+
+def label(name: str, lr: float) -> str:
+    """How a contestant is named on the page."""
+    return f"{name} {lr:g}"
+
+
+def contestants() -> Contestants:
+    """The running contestants: the link's (once per new link), else the session's."""
+    text = st.query_params.get("race", "")
+    current = session.get(CONTESTANTS)
+    if text and session.get(RACE_SEEN) != text:
+        session.put(RACE_SEEN, text)
+        try:
+            current = parse_contestants(text)
+            session.bump_widgets()
+        except ValueError as err:
+            session.flash("error", f"The link's race could not be used ({err}). Showing "
+                                   f"{'the current race' if current else 'the default race'}.")
+    if current is None:
+        current = RACES.get(DEFAULT_RACE).contestants
+    session.put(CONTESTANTS, current)
+    return current
+
+
+def set_contestants(cs: Contestants) -> None:
+    """Make ``cs`` the race (and the link's ``race``)."""
+    session.put(CONTESTANTS, cs)
+    q = contestants_to_query(cs)
+    st.query_params["race"] = q
+    session.put(RACE_SEEN, q)
+
+
+# -- the sidebar --------------------------------------------------------------------------
+
+def race_menu() -> None:
+    """The named races: "Load" sets the network and the contestants."""
+    names = RACES.names()
+    if session.value("race_preset") not in names:  # first look: name the race that runs
+        cs = session.get(CONTESTANTS)
+        session.set_widget("race_preset", next(
+            (n for n in names if RACES.get(n).contestants == cs), DEFAULT_RACE))
+    c = st.columns([2.2, 1], vertical_alignment="bottom")
+    name = c[0].selectbox("Race", names, format_func=lambda n: RACES.get(n).title,
+                          key="race_preset")
+    st.caption(RACES.get(name).explanation)
+    if c[1].button("Load", key="race_load"):
+        race = RACES.get(name)
+        set_contestants(race.contestants)
+        if session.apply_spec(preset(race.base)):
+            session.bump_widgets()
+            st.rerun()
+
+
+def contestants_section(cs: Contestants) -> Contestants:
+    """Optimizers side by side (each at its own rate), or one optimizer at several rates."""
+    same = len({name for name, _ in cs}) == 1 and len(cs) > 1
+    modes = ("Optimizers", "Learning rates")
+    mode = st.radio("Compare", modes, index=int(same), horizontal=True,
+                    key=wkey("race_mode"), help="Several optimizers, each at its own rate; "
+                    "or one optimizer at several learning rates")
+    names = OPTIMIZERS.names()
+    if mode == "Learning rates":
+        name = C.pick("Optimizer", names, cs[0][0], "race_opt",
+                      help=OPTIMIZERS.describe(cs[0][0]))
+        was = sorted({lr for _, lr in cs})
+        options = sorted(set(C.LEARNING_RATES) | set(was))
+        rates = st.multiselect("Learning rates", options, default=was, key=wkey("race_lrs"),
+                               max_selections=MAX_CONTESTANTS,
+                               help="Each is one contestant, from the same weights")
+        return tuple((name, float(lr)) for lr in sorted(rates)) or cs
+    chosen = st.multiselect("Optimizers", names, default=list(dict.fromkeys(
+        n for n, _ in cs)), key=wkey("race_opts"), max_selections=MAX_CONTESTANTS,
+        help="Each is one contestant, from the same weights")
+    # A link's race may hold one optimizer twice (two rates): each contestant keeps its
+    # own slider; an optimizer just added joins at a rate that suits it.
+    kept = [(n, lr) for n, lr in cs if n in chosen]
+    kept += [(n, 0.003 if n in ("adam", "adamw", "rmsprop") else 0.03) for n in chosen
+             if n not in {m for m, _ in kept}]
+    out = []
+    for i, (name, lr) in enumerate(kept[:MAX_CONTESTANTS]):
+        twin = sum(n == name for n, _ in kept[:i])
+        title = f"{name} learning rate" + (f" ({twin + 1})" if twin else "")
+        out.append((name, float(st.select_slider(
+            title, sorted(set(C.LEARNING_RATES) | {lr}), value=lr,
+            key=wkey(f"race_lr_{name}_{twin}"), help=OPTIMIZERS.describe(name)))))
+    return tuple(out) or cs
+
+
+def hyper_section(d: dict) -> dict:
+    """What every contestant shares besides the network: momentum, Adam's betas,
+    regularisation and the weight seed (the optimizer and its rate are the race's)."""
+    opt = dict(d["optimizer"])
+    opt["momentum"] = C.slider("Momentum (momentum, Nesterov)", 0.0, 0.99,
+                               float(opt["momentum"]), 0.01, key="race_mom")
+    c = st.columns(2)
+    opt["b1"] = c[0].number_input("beta1 (Adam)", 0.0, 0.9999, float(opt["b1"]), 0.01,
+                                  key=wkey("race_b1"), format="%.4f")
+    opt["b2"] = c[1].number_input("beta2 (Adam, RMSprop)", 0.0, 0.99999, float(opt["b2"]),
+                                  0.001, key=wkey("race_b2"), format="%.5f")
+    reg = dict(d["regularization"])
+    c = st.columns(2)
+    reg["kind"] = c[0].selectbox("Regularisation", ["none", "l1", "l2"],
+                                 index=["none", "l1", "l2"].index(reg["kind"]),
+                                 key=wkey("race_reg"))
+    reg["rate"] = c[1].select_slider("Rate", sorted(set(C.REG_RATES) | {reg["rate"]}),
+                                     value=reg["rate"], key=wkey("race_regrate"))
+    seed = st.number_input("Weight seed", 0, 2**31 - 1, int(d["seed"]), key=wkey("race_seed"),
+                           help="Every contestant starts from this seed's weights")
+    return {"optimizer": opt, "regularization": reg, "seed": seed}
+
+
+def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
+    """The race menu, the contestants, then data, network and shared values."""
+    cs = contestants()  # the link's race first: the menu names the race that runs
+    if "presets" not in hidden:
+        race_menu()
+    with st.expander("Contestants", expanded=True):
+        new = contestants_section(cs)
+    if new != cs:
+        try:  # every contestant must make a valid spec before the race changes
+            for name, lr in new:
+                spec.updated(optimizer={"name": name, "learning_rate": lr})
+            set_contestants(new)
+        except EngineError as err:
+            st.error(plain(f"{err}. The last race is kept."))
+    return C.sections(spec.to_dict(), [
+        ("data", "Data", C.data_section),
+        ("network", "Hidden layers", network_section),
+        ("training", "Shared training values", hyper_section),
+    ], hidden)
+
+
+# -- training -----------------------------------------------------------------------------
+
+def _race() -> dict[str, Any]:
+    """The session's race for the current setup and contestants (a new one when either
+    changed, or after Reset)."""
+    spec, cs = session.spec(), contestants()
+    race = session.get(session.RACE)
+    if race is None or race["key"] != (spec, cs):
+        specs = [spec.updated(optimizer={"name": n, "learning_rate": lr}) for n, lr in cs]
+        sw = engine.sweep(specs)
+        race = {"key": (spec, cs), "sweep": sw, "states": sw.init(), "pace": None,
+                "history": [{k: [] for k in session.HISTORY_KEYS} for _ in cs],
+                "trajectory": [], "snap_every": 1, "frames": 0}
+        session.put(session.RACE, race)
+    return race
+
+
+def _snapshot(race: dict[str, Any]) -> None:
+    """Keep the contestants' weights every few frames (at most ``TRAJECTORY``)."""
+    race["frames"] += 1
+    if race["frames"] % race["snap_every"]:
+        return
+    race["trajectory"].append((int(race["states"].epoch.max()),
+                               jax.device_get(race["states"].params)))
+    if len(race["trajectory"]) > TRAJECTORY:  # halve: every other snapshot, then sparser
+        race["trajectory"] = race["trajectory"][::2]
+        race["snap_every"] *= 2
+
+
+def train(count: int, budget: float = limits.CALL_SECONDS) -> engine.Probes:
+    """Train every contestant ``count`` epochs (fewer if that would take more than
+    ``budget`` seconds at the measured pace) and return their probes (leading axis:
+    contestants). When none can go on (stopped or diverged), pauses and says so."""
+    race = _race()
+    sw = race["sweep"]
+    if count and race["pace"]:
+        count = max(1, min(count, int(budget / race["pace"])))
+    t0 = time.perf_counter()
+    states, chunk = sw.train(race["states"], count, probes=PROBES)
+    if count:
+        race["pace"] = (time.perf_counter() - t0) / count
+    race["states"] = states
+    for i, hist in enumerate(race["history"]):
+        trained = chunk.history["trained"][i]
+        for k in hist:
+            hist[k].extend(np.asarray(chunk.history[k][i])[trained].tolist())
+    if count:
+        _snapshot(race)
+    done = np.asarray(states.monitor.stopped) | np.asarray(states.monitor.diverged)
+    if count and bool(done[: sw.n].all()) and session.playing():
+        session.set_playing(False)
+        session.flash("info", "Every contestant has stopped (early stopping) or diverged: "
+                      "training is paused. Press Reset to race again.")
+    return chunk.probes
+
+
+# -- frames -------------------------------------------------------------------------------
+
+def _latest(hist: dict[str, list]) -> dict[str, float | None]:
+    out = {}
+    for k, v in hist.items():
+        x = v[-1] if v else None
+        out[k] = x if x is not None and math.isfinite(x) else None
+    return out
+
+
+def leaderboard(race: dict[str, Any]) -> list[dict[str, Any]]:
+    """Contestants ranked by validation loss (training loss without a validation split);
+    diverged ones last."""
+    states, (_, cs) = race["states"], race["key"]
+    rows = []
+    for i, (name, lr) in enumerate(cs):
+        m = _latest(race["history"][i])
+        by = m["val_loss"] if m["val_loss"] is not None else m["train_loss"]
+        rows.append({"index": i, "name": label(name, lr), "color": COLORS[i % len(COLORS)],
+                     "train_loss": m["train_loss"], "val_loss": m["val_loss"],
+                     "test_loss": m["test_loss"], "train_accuracy": m["train_accuracy"],
+                     "diverged": bool(states.monitor.diverged[i]),
+                     "stopped": bool(states.monitor.stopped[i]), "by": by})
+    return sorted(rows, key=lambda r: (r["diverged"], r["by"] is None,
+                                       r["by"] if r["by"] is not None else 0.0))
+
+
+def render(f: Frame) -> dict[str, Any]:
+    """The race's frame: a tile per contestant, the curves and the leaderboard."""
+    race, exp = _race(), f.exp
+    cs = race["key"][1]
+    out = np.asarray(f.result.output)
+    tiles = []
+    for i, (name, lr) in enumerate(cs):
+        grid = lab_frame.output_grid(exp, out[i])
+        tiles.append({"name": label(name, lr), "color": COLORS[i % len(COLORS)], **grid,
+                      "diverged": bool(race["states"].monitor.diverged[i]),
+                      "epoch": int(race["states"].epoch[i]),
+                      "loss": _latest(race["history"][i])["train_loss"]})
+    frame: dict[str, Any] = {
+        "mode": lab_frame.mode_of(exp), "res": TILE_RESOLUTION, "dim": 2,
+        "epoch": int(race["states"].epoch[: len(cs)].max()), "tiles": tiles,
+        "curves": [{"color": COLORS[i % len(COLORS)], "name": label(*c),
+                    "train": curve(race["history"][i], None)["train"],
+                    "val": curve(race["history"][i], None)["val"]}
+                   for i, c in enumerate(cs)],
+        "leaders": leaderboard(race), "points_id": f"race-{id(exp.dataset)}",
+        "show_test": False, "discretize": False,
+    }
+    if f.first:
+        frame["points"] = lab_frame.points(exp)
+    return frame
+
+
+def fits(spec: Spec) -> str | None:
+    """A race runs on 2-D points (the tiles draw the plane)."""
+    problem = points_only(spec)
+    if problem:
+        return problem
+    if engine.DATASETS.get(spec.data.name).family != "points" or \
+            engine.DATASETS.get(spec.data.name).input_dim != 2:
+        return "the race draws each contestant over the 2-D plane: pick a 2-D point dataset"
+    return None
+
+
+# -- the landscape under the view ---------------------------------------------------------
+
+def landscape_section(spec: Spec) -> None:
+    """The loss around one contestant's weights, and its path there (on a button)."""
+    race = session.get(session.RACE)
+    st.subheader("Loss landscape")
+    st.caption("The training loss on a plane through a contestant's current weights: along "
+               "the two directions its path moved most (principal components of its "
+               "trajectory), or two random filter-normalised directions (Li et al., "
+               "\"Visualizing the Loss Landscape of Neural Nets\", 2018). The line is where "
+               "training went.")
+    if race is None or len(race["trajectory"]) < 3:
+        st.info("Play the race for a few seconds first: the landscape needs the path the "
+                "weights took.")
+        return
+    cs = race["key"][1]
+    c = st.columns([2, 1.4, 1, 1], vertical_alignment="bottom")
+    who = c[0].selectbox("Contestant", range(len(cs)), format_func=lambda i: label(*cs[i]),
+                         key="race_land_who")
+    how = c[1].radio("Directions", ("pca", "random"), horizontal=True, key="race_land_dirs",
+                     format_func=lambda s: "path's own" if s == "pca" else "random")
+    res = c[2].select_slider("Resolution", (11, 21, 31, 41), value=21, key="race_land_res")
+    if not c[3].button("Draw", key="race_land_draw", icon=":material/landscape:"):
+        old = session.get(LANDSCAPE)
+        if old is not None:
+            st.plotly_chart(old, use_container_width=True, key="race_land_fig")
+        return
+    sw = race["sweep"]
+    state = sw.state(race["states"], who)
+    path = [jax.tree_util.tree_map(lambda x: x[who], p) for _, p in race["trajectory"]]
+    exp = engine.build(sw.specs[who])
+    try:
+        with st.spinner("Evaluating the loss on the plane..."):
+            land = exp.landscape(state, path, resolution=res, directions=how, span=1.0)
+    except EngineError as err:
+        st.error(plain(str(err)))
+        return
+    fig = landscape_figure(land, label(*cs[who]), COLORS[who % len(COLORS)])
+    session.put(LANDSCAPE, fig)
+    st.plotly_chart(fig, use_container_width=True, key="race_land_fig")
+
+
+def landscape_figure(land: Any, name: str, color: str) -> Any:
+    """A contour of log10 loss with the path and its end marked."""
+    with np.errstate(divide="ignore"):
+        z = np.log10(np.maximum(np.asarray(land.loss, np.float64), 1e-12))
+    fig = go.Figure(go.Contour(x=land.alphas, y=land.betas, z=z, colorscale="Viridis",
+                               colorbar={"title": "log10 loss"}, ncontours=25))
+    if len(land.path):
+        fig.add_trace(go.Scatter(x=land.path[:, 0], y=land.path[:, 1], mode="lines+markers",
+                                 line={"color": color, "width": 3}, marker={"size": 4},
+                                 name=f"{name}: path"))
+        fig.add_trace(go.Scatter(x=[land.path[-1, 0]], y=[land.path[-1, 1]], mode="markers",
+                                 marker={"symbol": "star", "size": 14, "color": color},
+                                 name="now"))
+    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis_title="direction 1", yaxis_title="direction 2",
+                      title=f"Training loss around {name}'s weights", uirevision="race",
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0})
+    return fig
+
+
+PAGE = LivePage(prefix=PREFIX, default=preset(RACES.get(DEFAULT_RACE).base), sidebar=sidebar,
+                frame=render, asset="race_view", probes=PROBES, fits=fits, speeds=SPEEDS,
+                speed=5, train=train, extra=landscape_section, graph_budget=20.0)

@@ -1,0 +1,219 @@
+"""The Optimizer paths page (AppTest): controls, links, the picture and the table."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from engine.teach import surfaces
+from playground import paths as P
+from tests.ui.apptest import messages, ok, run_page, widget
+
+FULL_LINK = {"surface": "himmelblau", "opt": "adam,sgd", "lr": "0.02", "momentum": "0.8",
+             "steps": "300", "x0": "-1.5", "y0": "2.5", "b1": "0.8", "b2": "0.99",
+             "decay": "0.95"}
+
+
+def figure(at) -> dict:
+    """The page's Plotly figure, as sent to the browser."""
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.spec)
+
+
+def array(a) -> np.ndarray:
+    """A trace's array: a list, or Plotly's typed array (base64)."""
+    if isinstance(a, dict):
+        out = np.frombuffer(base64.b64decode(a["bdata"]), np.dtype(a["dtype"]))
+        return out.reshape([int(n) for n in a["shape"].split(",")]) if "shape" in a else out
+    return np.asarray(a, np.float64)
+
+
+def paths(fig: dict) -> dict[str, np.ndarray]:
+    """Each drawn path's points, (steps + 1, 2), by legend name."""
+    return {t["name"]: np.stack([array(t["x"]), array(t["y"])], axis=1)
+            for t in fig["data"] if t.get("mode") == "lines"}
+
+
+def query(at) -> dict[str, str]:
+    """The URL's parameters after the run (the page writes its setup there)."""
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def table(at) -> list[dict]:
+    return at.dataframe[0].value.to_dict("records")
+
+
+@pytest.fixture(scope="module")
+def default_page():
+    return run_page("paths")
+
+
+def test_the_default_page_draws_the_race(default_page) -> None:
+    at = default_page
+    ok(at)
+    fig = figure(at)
+    assert set(paths(fig)) == set(P.DEFAULT_OPTS)
+    assert all(len(p) == P.DEFAULT_STEPS + 1 for p in paths(fig).values())
+    start = next(t for t in fig["data"] if t.get("name") == "start")
+    assert (start["x"], start["y"]) == ([-1.2], [1.0])  # rosenbrock's own start
+    assert fig["layout"]["uirevision"] == "rosenbrock"
+    assert len(fig["frames"]) == P.FRAMES + 1 and fig["layout"]["updatemenus"]
+    assert [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]] == [
+        "▶ Play", "❚❚ Pause"]
+    assert [r["optimizer"] for r in table(at)] == list(P.DEFAULT_OPTS)
+    assert "banana" in at.markdown[0].value or any("banana" in m.value for m in at.markdown)
+    # the URL holds the setup
+    assert query(at) == P.to_query(P.default_setup())
+    # every figure the page draws is one plotly.py accepts
+    go.Figure(fig)
+
+
+def test_changing_the_surface_redraws_from_its_own_start_and_rate(default_page) -> None:
+    at = default_page
+    widget(at, "selectbox", "Loss surface").select("himmelblau").run()
+    ok(at)
+    fig = figure(at)
+    minima = next(t for t in fig["data"] if t.get("name") == "minimum")
+    assert len(minima["x"]) == 4
+    assert widget(at, "select_slider", "Learning rate").value == 0.01
+    assert (widget(at, "number_input", "Start x").value,
+            widget(at, "number_input", "Start y").value) == (0.0, 0.0)
+    assert fig["layout"]["uirevision"] == "himmelblau"
+    assert next(iter(paths(fig).values()))[0].tolist() == [0.0, 0.0]
+
+
+def test_changing_optimizers_and_rate_changes_what_is_drawn() -> None:
+    at = run_page("paths")
+    before = paths(figure(at))
+    widget(at, "multiselect", "Optimizers").set_value(["sgd", "adagrad"]).run()
+    ok(at)
+    assert set(paths(figure(at))) == {"sgd", "adagrad"}
+    assert [r["optimizer"] for r in table(at)] == ["sgd", "adagrad"]
+    np.testing.assert_array_equal(paths(figure(at))["sgd"], before["sgd"])
+    widget(at, "select_slider", "Learning rate").set_value(0.0005).run()
+    ok(at)
+    slower = paths(figure(at))["sgd"]
+    assert not np.array_equal(slower, before["sgd"])
+    assert np.abs(slower[-1] - slower[0]).sum() < np.abs(before["sgd"][-1] - before["sgd"][0]).sum()
+    widget(at, "slider", "Steps").set_value(100).run()
+    assert len(paths(figure(at))["sgd"]) == 101
+    assert query(at)["lr"] == "0.0005" and query(at)["steps"] == "100"
+
+
+def test_no_control_recompiles() -> None:
+    """The race is always every optimizer for MAX_STEPS: one compile per surface."""
+    setup = P.default_setup("beale")
+    P.race(setup)
+    misses = surfaces._race.cache_info().misses
+    for change in ({"lr": 0.002}, {"steps": 30}, {"opt": ("adam",)}, {"momentum": 0.5},
+                   {"x0": 2.0, "y0": -1.0}, {"b2": 0.99}):
+        P.race(setup._replace(**change))
+    assert surfaces._race.cache_info().misses == misses
+    compiled = surfaces._race("beale", tuple(P.OPTIMIZERS.names()), P.MAX_STEPS)
+    assert compiled._cache_size() == 1
+
+
+def test_a_link_sets_every_control() -> None:
+    at = run_page("paths", FULL_LINK)
+    ok(at)
+    assert widget(at, "selectbox", "Loss surface").value == "himmelblau"
+    assert widget(at, "multiselect", "Optimizers").value == ["adam", "sgd"]
+    assert widget(at, "select_slider", "Learning rate").value == 0.02
+    assert widget(at, "slider", "Momentum").value == 0.8
+    assert widget(at, "slider", "Steps").value == 300
+    assert widget(at, "number_input", "Start x").value == -1.5
+    assert widget(at, "number_input", "Start y").value == 2.5
+    assert widget(at, "select_slider", "Adam's b1").value == 0.8
+    assert widget(at, "select_slider", "Adam's b2").value == 0.99
+    assert widget(at, "select_slider", "RMSprop's decay").value == 0.95
+    fig = figure(at)
+    assert set(paths(fig)) == {"adam", "sgd"}
+    assert paths(fig)["sgd"].shape == (301, 2)
+    assert query(at) == FULL_LINK  # the URL keeps the link as it was
+    # a rate between the slider's stops is kept exactly
+    at = run_page("paths", {"lr": "0.0033"})
+    ok(at)
+    assert widget(at, "select_slider", "Learning rate").value == 0.0033
+
+
+BAD_LINKS = {
+    "unknown surface": ({"surface": "moon"}, "surface 'moon' is unknown"),
+    "unknown optimizer": ({"opt": "sgd,lion,zoom"}, "unknown optimizers ('lion', 'zoom')"),
+    "rate not a number": ({"lr": "abc"}, "lr must be a number from 0.0001 to 1, not 'abc'"),
+    "steps too many": ({"steps": "99999"}, "steps must be a whole number from 10 to 1000"),
+    "steps not whole": ({"steps": "12.5"}, "steps must be a whole number"),
+    "start off the view": ({"x0": "1e9"}, "x0 must be a number from -2 to 2"),
+    "momentum nan": ({"momentum": "nan"}, "momentum must be a number from 0 to 0.99"),
+    "b2 off the menu": ({"b2": "0.5"}, "b2 must be one of 0.9, 0.99, 0.999, 0.9999"),
+    "5000 characters": ({"lr": "9" * 5000}, "lr must be a number from 0.0001 to 1, not 5000 characters"),
+    "5000 characters of names": ({"opt": "x" * 5000}, "opt is 5000 characters long"),
+    "markdown": ({"surface": "[log in](https://evil.example)"}, "is unknown"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_LINKS, ids=list(BAD_LINKS))
+def test_a_bad_link_says_what_is_wrong_and_shows_the_default(case) -> None:
+    query, expected = BAD_LINKS[case]
+    at = run_page("paths", query)
+    assert not at.exception, [e.value for e in at.exception]
+    errors = messages(at)
+    assert len(errors) == 1 and expected in errors[0], errors
+    assert "Traceback" not in errors[0]
+    assert "](" not in at.error[0].value  # Markdown from a link shows as typed
+    fig = figure(at)
+    assert set(paths(fig)) >= {"sgd"}
+    name = next(iter(query))
+    default = P.default_setup()
+    if name == "opt" and "lion" in expected:
+        assert widget(at, "multiselect", "Optimizers").value == ["sgd"]  # the known one
+    elif name == "surface":
+        assert widget(at, "selectbox", "Loss surface").value == default.surface
+    elif name == "lr":
+        assert widget(at, "select_slider", "Learning rate").value == default.lr
+    elif name == "steps":
+        assert widget(at, "slider", "Steps").value == default.steps
+    # the URL now holds a good setup: the next run shows no error
+    at.run()
+    assert not at.error
+
+
+def test_a_diverged_optimizer_is_flagged() -> None:
+    at = run_page("paths", {"surface": "ravine", "opt": "sgd,momentum", "lr": "0.06"})
+    ok(at)
+    rows = {r["optimizer"]: r for r in table(at)}
+    assert rows["sgd"]["diverged"].startswith("at step ")
+    assert rows["sgd"]["diverged"].endswith("lower the learning rate")
+    assert rows["sgd"]["first within 0.01 of a minimum"] == "not reached"
+    warnings = messages(at, "warning")
+    assert len(warnings) == 1 and "sgd (diverged at step" in warnings[0]
+    assert any(n.startswith("sgd (diverged at step") for n in paths(figure(at)))
+    # cut the race before it blows up and the flag goes
+    step = int(rows["sgd"]["diverged"].split()[2].rstrip(":"))
+    assert step > 10
+    widget(at, "slider", "Steps").set_value(10).run()
+    assert table(at)[0]["diverged"] == "no" and not at.warning
+
+
+def test_the_diverged_step_is_where_the_engine_stopped() -> None:
+    setup = P.default_setup("ravine")._replace(opt=("sgd",), lr=0.06)
+    (o,) = P.race(setup)
+    assert o.diverged_at is not None
+    k = o.diverged_at
+    assert np.all(o.points[k:] == o.points[k - 1])  # frozen from the failing step on
+    assert np.any(o.points[k - 1] != o.points[k - 2])
+    assert np.all(np.abs(o.points) <= surfaces.BOUND)
+
+
+def test_parse_link_is_pure_and_bounded() -> None:
+    setup, errors = P.parse_link({})
+    assert setup == P.default_setup() and not errors
+    setup, errors = P.parse_link(FULL_LINK)
+    assert not errors and P.to_query(setup) == FULL_LINK
+    setup, errors = P.parse_link({"surface": "saddle", "lr": "-1", "steps": "5"})
+    assert setup.surface == "saddle" and setup.lr == 0.05 and setup.steps == P.DEFAULT_STEPS
+    assert len(errors) == 2

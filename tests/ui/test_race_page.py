@@ -1,0 +1,146 @@
+"""AppTest of the Optimizer race page (``pages/race.py``) and its pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine
+from engine.presets import RACES, preset, race_specs
+from playground import race
+from playground.core import session as S
+from tests.ui.apptest import messages, ok, page_keys, run_page, widget
+
+TIMEOUT = 180
+RC = page_keys("race", (S.SPEC, S.RACE, S.PLAYING, "pg_contestants"))
+
+
+def page(query: dict[str, str] | None = None) -> AppTest:
+    return run_page("race", query, TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def default() -> AppTest:
+    return page()
+
+
+def test_default_race_is_the_optimizers_race_from_one_start(default: AppTest) -> None:
+    ok(default)
+    cs = RACES.get("optimizers").contestants
+    assert default.session_state[RC["pg_contestants"]] == cs
+    assert default.session_state[RC[S.SPEC]] == preset("tf_playground")
+    state = default.session_state[RC[S.RACE]]
+    sw = state["sweep"]
+    assert [s.optimizer.name for s in sw.specs] == [n for n, _ in cs]
+    # every contestant starts from the same weights
+    w = [np.asarray(sw.state(state["states"], i).params[0]["w"]) for i in range(sw.n)]
+    assert all(np.array_equal(w[0], x) for x in w[1:])
+    assert widget(default, "selectbox", "Race").value == "optimizers"
+    assert widget(default, "multiselect", "Optimizers").value == [n for n, _ in cs]
+
+
+def test_step_trains_every_contestant_and_reset_starts_again() -> None:
+    at = page()
+    at.button(key="pg_step").click().run()
+    ok(at)
+    state = at.session_state[RC[S.RACE]]
+    n = len(RACES.get("optimizers").contestants)
+    assert [len(h["train_loss"]) for h in state["history"]] == [1] * n
+    assert np.asarray(state["states"].epoch)[:n].tolist() == [1] * n
+    losses = [h["train_loss"][0] for h in state["history"]]
+    assert len(set(np.round(losses, 6))) > 1  # different optimizers, different steps
+    at.button(key="pg_reset").click().run()
+    ok(at)
+    fresh = at.session_state[RC[S.RACE]]
+    assert np.asarray(fresh["states"].epoch)[:n].tolist() == [0] * n
+
+
+def test_a_race_link_sets_the_contestants_and_the_mode() -> None:
+    at = page({"race": "sgd:0.0003,sgd:0.03,sgd:3"})
+    ok(at)
+    assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.0003), ("sgd", 0.03),
+                                                      ("sgd", 3.0))
+    assert widget(at, "radio", "Compare").value == "Learning rates"
+    assert widget(at, "multiselect", "Learning rates").value == [0.0003, 0.03, 3.0]
+    assert widget(at, "selectbox", "Race").value == "learning_rates"
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ("evil:0.1", "unknown optimizer 'evil'"),
+    ("sgd:abc", "must be a number"),
+    ("sgd:0", "above 0 and at most 10"),
+    ("sgd:1e400", "above 0 and at most 10"),
+    (",".join(["sgd:0.1"] * 9), "1 to 8 contestants"),
+    ("sgd:0.1," * 100, "at most 400"),
+])
+def test_a_bad_race_link_says_why_and_keeps_the_default(query: str, says: str) -> None:
+    at = page({"race": query})
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and "race could not be used" in errors[0] and says in errors[0]
+    assert at.session_state[RC["pg_contestants"]] == RACES.get("optimizers").contestants
+
+
+def test_changing_the_contestants_starts_a_new_race() -> None:
+    at = page()
+    widget(at, "multiselect", "Optimizers").set_value(["sgd", "adam"]).run()
+    ok(at)
+    assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.03), ("adam", 0.003))
+    assert at.query_params["race"] == "sgd:0.03,adam:0.003"
+    assert at.session_state[RC[S.RACE]]["sweep"].n == 2
+
+
+def test_loading_a_named_race_sets_network_and_contestants() -> None:
+    at = page()
+    widget(at, "selectbox", "Race").set_value("learning_rates")
+    at.button(key="race_load").click().run()
+    ok(at)
+    assert at.session_state[RC["pg_contestants"]] == RACES.get("learning_rates").contestants
+
+
+def test_a_link_for_another_page_is_refused_with_a_message() -> None:
+    spec = engine.Spec.from_dict({"data": {"name": "sine"}})
+    from playground.core import url
+    at = page({"s": url.spec_to_query(spec)})
+    errors = messages(at)
+    assert len(errors) == 1 and "2-D point dataset" in errors[0]
+    assert at.session_state[RC[S.SPEC]] == preset("tf_playground")
+
+
+def test_parse_contestants_round_trips() -> None:
+    cs = (("sgd", 0.03), ("adam", 0.001), ("rmsprop", 3e-4))
+    assert race.parse_contestants(race.contestants_to_query(cs)) == cs
+
+
+def test_learning_rate_race_claims_hold() -> None:
+    """The named race's lesson: too small barely moves, the right rate learns, too large
+    never settles (300 epochs, the preset's data and seed)."""
+    sw = engine.sweep(race_specs("learning_rates"))
+    states, chunk = sw.train(sw.init(), RACES.get("learning_rates").epochs)
+    first = chunk.history["train_loss"][:, 0]
+    last = chunk.history["train_loss"][:, -1]
+    small, right, large = range(3)
+    assert last[small] > 0.8 * first[small]  # barely moved
+    assert last[right] < 0.05 * first[right]  # learned
+    assert last[large] > 10 * last[right] and last[large] > 0.5  # never settled
+    assert not bool(states.monitor.diverged[right])
+
+
+def test_optimizers_race_claim_adaptive_rates_start_fast() -> None:
+    """RMSprop and Adam, at a tenth of SGD's rate, are ahead of SGD after 20 epochs."""
+    specs = race_specs("optimizers")
+    sw = engine.sweep(specs)
+    _, chunk = sw.train(sw.init(), 20)
+    loss = {s.optimizer.name: chunk.history["train_loss"][i, -1] for i, s in enumerate(specs)}
+    assert loss["adam"] < loss["sgd"] and loss["rmsprop"] < loss["sgd"]
+
+
+def test_a_mixed_race_from_a_link_keeps_every_contestant() -> None:
+    """One optimizer twice (two rates) beside another: nothing is merged away."""
+    at = page({"race": "sgd:0.03,adam:0.003,sgd:0.3"})
+    ok(at)
+    assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.03), ("adam", 0.003),
+                                                      ("sgd", 0.3))
+    assert widget(at, "select_slider", "sgd learning rate (2)").value == 0.3
+    assert at.session_state[RC[S.RACE]]["sweep"].n == 3
