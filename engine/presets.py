@@ -400,3 +400,59 @@ def race_specs(name: str) -> list[Spec]:
     base = preset(race.base)
     return [base.updated(optimizer={"name": opt, "learning_rate": lr})
             for opt, lr in race.contestants]
+
+
+@dataclass(frozen=True)
+class SearchPreset:
+    """A named hyperparameter search: a base network and what to search.
+
+    Attributes:
+        title: a short human title.
+        spec: the base network as a partial spec dict (with a validation split: the
+            validation loss decides).
+        axes: ``(hyperparameter, low, high, log)`` for one or two axes
+            (``engine.hyper.HYPERPARAMETERS``).
+        method: grid, random or bayesian; budget, round_size, epochs: its size.
+        explanation: what to watch, for a class.
+    """
+
+    title: str
+    spec: dict[str, Any]
+    axes: tuple[tuple[str, float, float, bool], ...]
+    method: str
+    budget: int
+    round_size: int
+    epochs: int
+    explanation: str
+
+
+_SEARCH_CIRCLE = {**PRESETS.get("tf_playground").spec,
+                  "data": {"name": "circle", "noise": 0.1, "val_fraction": 0.2}}
+SEARCHES: Registry[SearchPreset] = Registry("search preset")
+SEARCHES.register("learning_rate", SearchPreset(
+    "Learning rate, by Bayesian search",
+    _SEARCH_CIRCLE, (("learning_rate", 1e-4, 3.0, True),), "bayesian", 16, 4, 200,
+    "A Gaussian process guesses the validation loss at every learning rate from the ones "
+    "tried so far (the line) and how sure it is (the band). Expected improvement picks "
+    "the next rates where a better loss is likely: low mean, or wide band.",
+), "Bayesian search over SGD's learning rate on the circle.")
+SEARCHES.register("grid_vs_random", SearchPreset(
+    "Random beats grid when one hyperparameter does not matter",
+    _SEARCH_CIRCLE, (("learning_rate", 1e-3, 3.0, True), ("momentum", 0.0, 0.99, False)),
+    "grid", 9, 9, 200,
+    "Plain SGD ignores momentum, so only the learning rate matters. A 3 x 3 grid tries just "
+    "three learning rates (each three times); nine random points try nine. Switch the "
+    "method to random and compare the best validation loss (Bergstra and Bengio, 2012).",
+), "A 3 x 3 grid over learning rate and an ignored momentum, against random search.")
+SEARCHES.register("width", SearchPreset(
+    "Under- and over-fitting as the network widens",
+    {"data": {"name": "spiral", "noise": 0.35, "n": 300, "train_fraction": 0.5,
+              "val_fraction": 0.25},
+     "model": {"layers": [_dense(8, "relu"), _dense(8, "relu")]},
+     "optimizer": {"name": "adam", "learning_rate": 0.01}, "batch_size": 16},
+    (("units", 1, 128, True),), "grid", 8, 1, 400,
+    "Two hidden layers of 1 to 128 units on noisy spirals. Narrow networks underfit: the "
+    "validation loss stays high. Wide ones fit the noise: their last validation loss climbs "
+    "back up after its best epoch, which early stopping would keep. Each width is a new "
+    "network, so each compiles (a few seconds each).",
+), "Width from 1 to 128 on noisy spirals: under-fitting, then over-fitting.")
