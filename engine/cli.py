@@ -1,4 +1,5 @@
-"""``python -m engine``: list and show presets, train a spec, run the benchmark.
+"""``python -m engine``: list and show presets, train a spec, search hyperparameters, run
+the benchmark.
 
 Errors a user can cause (a bad spec, a missing file, a bad CSV) exit with
 status 2 and one line on stderr, never a traceback.
@@ -118,6 +119,77 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_axis(text: str) -> tuple[str, float | None, float | None, bool | None]:
+    """``NAME[:LOW:HIGH[:log|:lin]]`` as (name, low, high, log); None = the default."""
+    parts = text.split(":")
+    if len(parts) not in (1, 3, 4):
+        raise UsageError(f"--axis {text[:60]!r}: write NAME, NAME:LOW:HIGH or "
+                         "NAME:LOW:HIGH:log (or :lin)")
+    name, low, high, log = parts[0], None, None, None
+    if len(parts) >= 3:
+        try:
+            low, high = float(parts[1]), float(parts[2])
+        except ValueError:
+            raise UsageError(f"--axis {text[:60]!r}: LOW and HIGH must be numbers") from None
+    if len(parts) == 4:
+        if parts[3] not in ("log", "lin"):
+            raise UsageError(f"--axis {text[:60]!r}: the scale is log or lin")
+        log = parts[3] == "log"
+    return name, low, high, log
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import time
+
+    from engine.hyper import Search, axis
+    from engine.presets import SEARCHES
+
+    if args.spec in SEARCHES:
+        p = SEARCHES.get(args.spec)
+        spec = Spec.from_dict(p.spec)
+        axes = [axis(n, lo, hi, log) for n, lo, hi, log in p.axes]
+        method, budget, size, epochs = p.method, p.budget, p.round_size, p.epochs
+    else:
+        spec, preset_epochs = load_spec(args.spec)
+        axes, method, budget, size, epochs = [], "random", 16, 8, preset_epochs or 100
+    if args.axis:
+        axes = [axis(*parse_axis(a)) for a in args.axis]
+    if not axes:
+        raise UsageError("say what to search: --axis learning_rate (or NAME:LOW:HIGH[:log])")
+    method = args.method or method
+    budget, size = args.budget or budget, args.round or size
+    epochs = args.epochs or epochs
+    t0 = time.perf_counter()
+    search = Search.start(spec, axes, method, budget, size, epochs, args.seed)
+    while not search.done:
+        search = search.next_round()
+        best = search.best()
+        if not args.json:
+            print(f"round {search.rounds}: {len(search.trials)} of {budget} tried; best "
+                  f"validation loss {best.val_loss:.4f} at {best.values}" if best else
+                  f"round {search.rounds}: every candidate diverged so far")
+    seconds = time.perf_counter() - t0
+    best, test = search.best(), search.test_metrics()
+    if args.json:
+        print(json.dumps({
+            "method": method, "seconds": round(seconds, 2),
+            "trials": [{"values": t.values, "val_loss": _clean(t.val_loss),
+                        "best_epoch": t.best_epoch, "diverged": t.diverged, "round": t.round}
+                       for t in search.trials],
+            "best": None if best is None else {"values": best.values,
+                                               "val_loss": _clean(best.val_loss),
+                                               "spec": best.spec.to_dict()},
+            "test": None if test is None else {k: _clean(v) for k, v in test.items()}}))
+        return 0
+    if best is None:
+        print("every candidate diverged: lower the ranges (e.g. the learning rate's)")
+        return 0
+    print(f"{len(search.trials)} configurations in {seconds:.1f} s; best {best.values}: "
+          f"validation loss {best.val_loss:.4f}; test loss {test['test_loss']:.4f} (read once,"
+          " at the end)")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     # The benchmark lives in the repository's benchmarks/ (it needs the NumPy and
     # PyTorch references there), not in the engine's package.
@@ -153,6 +225,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE.csv", help="train on this CSV file (numeric "
                    "feature columns and a label column)")
     p.set_defaults(fn=cmd_train)
+    p = sub.add_parser("search", help="search hyperparameters, each round trained at once")
+    p.add_argument("spec", help="a spec JSON file, a preset, or a search preset ("
+                   "learning_rate, grid_vs_random, width)")
+    p.add_argument("--axis", action="append", metavar="NAME[:LOW:HIGH[:log|:lin]]",
+                   help="a hyperparameter to search (once or twice): learning_rate, "
+                   "l2_rate, l1_rate, momentum, dropout_rate, units, batch_size")
+    p.add_argument("--method", choices=("grid", "random", "bayesian"))
+    p.add_argument("--budget", type=int, help="configurations in all (default 16)")
+    p.add_argument("--round", type=int, help="configurations trained at once per round")
+    p.add_argument("--epochs", type=int, help="epochs per configuration")
+    p.add_argument("--seed", type=int, default=0, help="the search's seed")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(fn=cmd_search)
     p = sub.add_parser("bench", help="benchmark the engine against NumPy (and PyTorch)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
