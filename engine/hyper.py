@@ -208,6 +208,9 @@ class Search:
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
                 raise SpecError(f"search.{name}", f"must be a whole number from 1 to {hi}, "
                                                   f"got {v!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+            raise SpecError("search.seed", f"must be a whole number from 0 to 2**31 - 1, "
+                                           f"got {seed!r}")
         if base.data.val_fraction <= 0:
             raise SpecError("data.val_fraction", "a search is decided on the validation "
                                                  "split: give it a share above 0 (e.g. 0.2)")

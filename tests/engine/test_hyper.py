@@ -129,7 +129,7 @@ def test_random_search_is_deterministic_per_seed_and_stays_in_its_ranges():
     assert not set(pa) & set(pc)  # another seed, other points
     for s in (a, c):
         lr, mom = np.array(_values(s, "learning_rate")), np.array(_values(s, "momentum"))
-        assert ((1e-3 <= lr) & (lr <= 1.0)).all() and ((0.1 <= mom) & (mom <= 0.9)).all()
+        assert lr.min() >= 1e-3 and lr.max() <= 1.0 and mom.min() >= 0.1 and mom.max() <= 0.9
         assert len(set(lr)) == 6  # each round draws fresh points
         for t in s.trials:
             assert t.spec.optimizer.learning_rate == t.values["learning_rate"]
@@ -206,7 +206,7 @@ def test_the_test_split_never_decides():
         runs.append((_run(Search.start(spec, [axis("learning_rate", 1e-3, 3.0)],
                                        method="grid", budget=4, round_size=4, epochs=EPOCHS,
                                        raw=raw)), raw))
-    (clean, raw_clean), (flipped, raw_flipped) = runs
+    (clean, _), (flipped, raw_flipped) = runs
     # The flip reached the test split and nothing else.
     a, b = (engine.build(s.base, r).dataset.arrays for s, r in runs)
     np.testing.assert_array_equal(np.asarray(a.y_val), np.asarray(b.y_val))
@@ -331,6 +331,8 @@ def test_bayesian_search_improves_on_its_opening(seed):
         assert pic[key].shape == (256,) and np.isfinite(pic[key]).all(), key
     assert (pic["std"] >= 0).all() and (pic["ei"] >= 0).all()
     x, y = s.observed()
+    np.testing.assert_allclose(x[:, 0], _values(s, "learning_rate"))
+    np.testing.assert_allclose(pic["observed_x"], x, rtol=1e-6)
     np.testing.assert_allclose(pic["observed_y"], y)
     np.testing.assert_allclose(y, np.log10([t.val_loss for t in s.trials]))
     assert pic["best"] == pytest.approx(float(y.min()))
