@@ -25,7 +25,7 @@ import streamlit as st
 
 import engine
 from engine import OPTIMIZERS, EngineError, Spec
-from engine.presets import RACES, preset
+from engine.presets import RACES, preset, race_specs
 from playground import lab_frame
 from playground.core import controls as C
 from playground.core import limits, session
@@ -404,6 +404,13 @@ def landscape_figure(land: Any, name: str, color: str) -> Any:
     return fig
 
 
+def warm() -> None:
+    """Compile the default race's first frame and Play (``LivePage.warm``)."""
+    sw = engine.sweep(race_specs(DEFAULT_RACE))
+    states, _ = sw.train(sw.init(), 0, probes=PROBES)
+    sw.train(states, 1, probes=PROBES)
+
+
 PAGE = LivePage(prefix=PREFIX, default=preset(RACES.get(DEFAULT_RACE).base), sidebar=sidebar,
                 frame=render, asset="race_view", probes=PROBES, fits=fits, speeds=SPEEDS,
-                speed=5, train=train, extra=landscape_section, graph_budget=20.0)
+                speed=5, train=train, extra=landscape_section, graph_budget=20.0, warm=warm)

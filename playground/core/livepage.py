@@ -77,6 +77,8 @@ class LivePage:
             (what its probes cost to compile sets it).
         padded: train small MLPs inside one padded network, so that changing neurons,
             layers, activations or features compiles nothing (``engine.train.padded``).
+        warm: for a page with a trainer of its own, what the server's warm-up runs so
+            that the page's first frame and Play compile nothing (``warmup.warm``).
     """
 
     prefix: str
@@ -99,6 +101,7 @@ class LivePage:
     events: dict[str, Callable[[Any], None]] = field(default_factory=dict)
     graph_budget: float = 20.0
     padded: bool = False
+    warm: Callable[[], None] | None = None
 
 
 def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:

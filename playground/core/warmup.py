@@ -48,6 +48,10 @@ def warm(page: LivePage) -> engine.Experiment:
     and one of 1 (networks trained step by step compile their step only then), and
     the evaluations frames show."""
     exp = engine.build(page.default, padded=page.padded)
+    if page.warm is not None:  # a trainer of its own (the Optimizer race's sweep)
+        page.warm()
+        exp.metrics(exp.init())
+        return exp
     train = exp.train_steps if page.by_steps else exp.train
     probes = frame_probes(page, exp)
     state, _ = train(exp.init(), 0, probes)
@@ -121,6 +125,6 @@ def progress() -> str:
 
 def pages_of_the_app() -> list[LivePage]:
     """The live pages, Playground first (most visitors open it first)."""
-    from playground import flow, images, lab, sequences
+    from playground import flow, images, lab, race, sequences
 
-    return [lab.PAGE, flow.PAGE, sequences.PAGE, images.PAGE]
+    return [lab.PAGE, flow.PAGE, sequences.PAGE, images.PAGE, race.PAGE]

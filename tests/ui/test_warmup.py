@@ -23,7 +23,7 @@ from engine.train.compile import NETWORK_FUNCTIONS
 from playground.core import warmup
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ("lab", "flow", "sequences", "images")  # the order of pages_of_the_app()
+PAGES = ("lab", "flow", "sequences", "images", "race")  # the order of pages_of_the_app()
 
 
 def _forget_compiled() -> None:
