@@ -142,7 +142,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     import time
 
     from engine.hyper import Search, axis
-    from engine.presets import SEARCHES
+    from engine.sweep_presets import SEARCHES
 
     if args.spec in SEARCHES:
         p = SEARCHES.get(args.spec)

@@ -1,20 +1,19 @@
 """Optimizer paths: every optimizer's path on an analytic 2-D loss surface, animated.
 
-The engine (``engine.teach.surfaces``) runs every optimizer of the registry for the
-longest race the page offers (``MAX_STEPS``) in one compiled call; the page keeps the
-optimizers picked and cuts the paths at the steps chosen. So no control recompiles:
-one compile per surface, then about a millisecond per redraw.
-
-The controls live in the sidebar, as on the live pages: the picture keeps the whole
-width and stays in view while a slider moves. The URL mirrors them, so a teacher's
-link is the lesson: ``?surface=ravine&opt=sgd,momentum&lr=0.035&momentum=0.9&steps=300
-&x0=-5&y0=1`` (and ``b1``, ``b2``, ``decay`` when they differ from the defaults). A bad
-parameter gets one message naming it and falls back to its default.
+The engine (``engine.teach.surfaces``) races every optimizer of the registry for the page's
+longest race (``MAX_STEPS``) in one compiled call; the page keeps the ones picked and cuts
+the paths at the steps chosen, so no control recompiles (one compile per surface, then
+about 2 ms a race). The controls sit in the sidebar, as on the live pages, so the picture
+keeps the width and stays in view while a slider moves. The URL mirrors them (``surface``,
+``opt``, ``lr``, ``momentum``, ``steps``, ``x0``, ``y0``; ``b1``, ``b2``, ``decay`` when
+not the defaults): a teacher's link is the lesson, and a bad parameter gets one message
+naming it and falls back to its default.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -22,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from engine import OPTIMIZERS
 from engine.teach.surfaces import SURFACES, default_values, optimizer_paths, surface_grid
@@ -29,28 +29,36 @@ from playground.core import session as S
 from playground.core.encode import plain
 from playground.core.palette import CLASSES
 
+ENGINE = default_values()  # OptimizerSpec's defaults: momentum, b1, b2, decay
 DEFAULT_SURFACE = "rosenbrock"
 DEFAULT_OPTS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
-LOG_SURFACES = ("rosenbrock", "beale")  # steep walls and a flat floor: log colours
+LOG_SURFACES = ("rosenbrock", "beale", "himmelblau")  # steep walls, flat floors: log colours
 MIN_STEPS, MAX_STEPS, DEFAULT_STEPS = 10, 1000, 1000
 MAX_MOMENTUM = 0.99
 # 1, 1.2, 1.5, ..., 8 per decade from 1e-4 to 1: every surface's own rate is on it.
 LR_GRID = tuple(sorted({round(m * 10.0 ** e, 6) for e in range(-4, 0)
                         for m in (1, 1.2, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8)} | {1.0}))
-B1S = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
-B2S = (0.9, 0.99, 0.999, 0.9999)
-DECAYS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+# The expander's choices: (parameter, label, options, help).
+ADAM_RMSPROP = (
+    ("b1", "Adam's b1", (0.0, 0.5, 0.8, 0.9, 0.95, 0.99),
+     "Adam's momentum: how much of the average gradient it keeps each step."),
+    ("b2", "Adam's b2", (0.9, 0.99, 0.999, 0.9999),
+     "How slowly Adam's average of squared gradients forgets: it sets each direction's step."),
+    ("decay", "RMSprop's decay", (0.5, 0.8, 0.9, 0.95, 0.99, 0.999),
+     "The same for RMSprop's average of squared gradients."))
 REACH = 0.01  # "arrived": this close to a minimum
-FRAMES = 60  # animation frames over the steps shown
+FRAMES, NICE = 60, (1, 2, 5, 10, 20, 25, 50, 100)  # frames: at most 60, a round step apart
 FRAME_POINTS = 400  # points of all the trails in one animation frame (the last has all)
-RESOLUTION = 100  # the contour's grid
+RESOLUTION, BANDS = 300, 30  # the surface's picture: pixels a side, colour bands
+# Colour stops of the picture (light low loss to slate high) and each channel at them.
+SHADES = ((0, 0.35, 1), ((253, 221, 127), (253, 227, 142), (248, 234, 163)))
+SQUARE_HEIGHT, WIDE_HEIGHT = 600, 460  # the figure's, in pixels
 MAX_PARAM = 40  # longest URL value read
 # One colour per optimizer, the same every time (the app's tab10 classes).
-COLORS = dict(zip(("sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "adamw"),
-                  (CLASSES[i] for i in (0, 1, 2, 3, 4, 5, 6)), strict=True))
+COLORS = {n: "rgb({},{},{})".format(*CLASSES[i % len(CLASSES)]) for i, n in enumerate(dict.fromkeys(
+    ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "adamw", *OPTIMIZERS.names())))}
 PARAMS = ("surface", "opt", "lr", "momentum", "steps", "x0", "y0", "b1", "b2", "decay")
 KEYS = {p: f"pa_{p}" for p in PARAMS}  # widget keys
-SEEN = "pa_url_seen"  # the link last applied or written
 LAST = "pa_last"  # the last setup (coming back to the page from another one)
 
 
@@ -64,9 +72,9 @@ class Setup(NamedTuple):
     steps: int
     x0: float
     y0: float
-    b1: float = 0.9
-    b2: float = 0.999
-    decay: float = 0.9
+    b1: float = ENGINE.b1
+    b2: float = ENGINE.b2
+    decay: float = ENGINE.decay
 
 
 class Outcome(NamedTuple):
@@ -80,19 +88,20 @@ class Outcome(NamedTuple):
     diverged_at: int | None  # the step whose update left the finite region
 
 
-def color(name: str) -> str:
-    return "rgb({},{},{})".format(*COLORS.get(name, (90, 90, 90)))
+def label(o: Outcome) -> str:
+    return o.name + (f" (diverged at step {o.diverged_at})" if o.diverged_at else "")
 
 
 def default_setup(surface: str = DEFAULT_SURFACE) -> Setup:
     s = SURFACES.get(surface)
-    return Setup(surface, DEFAULT_OPTS, s.lr, 0.9, DEFAULT_STEPS, *s.start)
+    return Setup(surface, DEFAULT_OPTS, s.lr, ENGINE.momentum, DEFAULT_STEPS, *s.start)
 
 
-# -- the link ---------------------------------------------------------------------------------
+_g = "{:g}".format
+
 
 def _show(text: str) -> str:
-    return repr(text if len(text) <= 24 else text[:24] + "...")
+    return repr(text if len(text) <= 24 else text[:24] + "...")  # a link's text, cut
 
 
 def _number(query: Mapping[str, str], name: str, default: float, errors: list[str],
@@ -127,55 +136,45 @@ def parse_link(query: Mapping[str, str]) -> tuple[Setup, list[str]]:
                       f"{', '.join(SURFACES.names())}. Showing {DEFAULT_SURFACE}.")
         surface = DEFAULT_SURFACE
     d = default_setup(surface)
-    opt = d.opt
-    if "opt" in query:
-        text = query["opt"]
-        names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-        unknown = [n for n in names if n not in OPTIMIZERS.names()]
-        known = tuple(n for n in names if n in OPTIMIZERS.names())
-        if len(text) > 10 * MAX_PARAM:
-            errors.append(f"The link's opt is {len(text)} characters long (at most "
-                          f"{10 * MAX_PARAM}); showing the default optimizers.")
-        elif unknown or not known:
-            listed = ", ".join(_show(n) for n in unknown[:5]) or "none"
-            errors.append(f"The link names unknown optimizers ({listed}); choose from "
-                          f"{', '.join(OPTIMIZERS.names())}. Showing "
-                          f"{'the known ones' if known else 'the default ones'}.")
-            opt = known or d.opt
-        else:
-            opt = known
+    text = query.get("opt", "")
+    names = [] if len(text) > 10 * MAX_PARAM else list(
+        dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    known = tuple(n for n in names if n in OPTIMIZERS.names())
+    unknown = [_show(n) for n in names if n not in known][:5]
+    if len(text) > 10 * MAX_PARAM:
+        errors.append(f"The link's opt is {len(text)} characters long (at most "
+                      f"{10 * MAX_PARAM}); showing the default optimizers.")
+    elif unknown:  # (an empty list, as a link with none picked has, means the defaults)
+        errors.append(f"The link names unknown optimizers ({', '.join(unknown)}); "
+                      f"choose from {', '.join(OPTIMIZERS.names())}. Showing the "
+                      f"{'known' if known else 'default'} ones.")
     (xlo, xhi), (ylo, yhi) = SURFACES.get(surface).view
-    setup = Setup(
-        surface, opt,
+    return Setup(
+        surface, known or d.opt,
         lr=_number(query, "lr", d.lr, errors, LR_GRID[0], LR_GRID[-1]),
         momentum=_number(query, "momentum", d.momentum, errors, hi=MAX_MOMENTUM),
         steps=_number(query, "steps", d.steps, errors, MIN_STEPS, MAX_STEPS, integer=True),
         x0=_number(query, "x0", d.x0, errors, xlo, xhi),
         y0=_number(query, "y0", d.y0, errors, ylo, yhi),
-        b1=_number(query, "b1", d.b1, errors, options=B1S),
-        b2=_number(query, "b2", d.b2, errors, options=B2S),
-        decay=_number(query, "decay", d.decay, errors, options=DECAYS))
-    return setup, errors
+        **{p: _number(query, p, getattr(d, p), errors, options=options)
+           for p, _, options, _ in ADAM_RMSPROP}), errors
 
 
 def to_query(setup: Setup) -> dict[str, str]:
     """The URL parameters of ``setup`` (Adam's and RMSprop's only when not the defaults)."""
-    q = {"surface": setup.surface, "opt": ",".join(setup.opt), "lr": f"{setup.lr:g}",
-         "momentum": f"{setup.momentum:g}", "steps": str(setup.steps),
-         "x0": f"{setup.x0:g}", "y0": f"{setup.y0:g}"}
-    base = Setup._field_defaults
-    q.update({k: f"{getattr(setup, k):g}" for k in ("b1", "b2", "decay")
-              if getattr(setup, k) != base[k]})
-    return q
+    return {"surface": setup.surface, "opt": ",".join(setup.opt)} | {
+        p: f"{getattr(setup, p):g}" for p in PARAMS[2:]
+        if getattr(setup, p) != Setup._field_defaults.get(p)}
 
 
 def _follow_link() -> None:
-    """Put a new link's setup (or, with no link, the last one) into the widgets."""
-    link = {p: st.query_params[p] for p in PARAMS if p in st.query_params}
-    if link == S.value(SEEN):
+    """On opening the page, put the link's setup (with no link, the last one) into the
+    widgets. From then on the widgets hold the setup and the URL only follows: a rerun
+    can carry the address from before the last rerun's update, and must not undo it."""
+    if S.value(KEYS["surface"]) is not None:
         return
-    last = S.value(LAST)
-    setup, errors = (last, []) if not link and last else parse_link(link)
+    link = {p: st.query_params[p] for p in PARAMS if p in st.query_params}
+    setup, errors = (S.value(LAST), []) if not link and S.value(LAST) else parse_link(link)
     for e in errors:
         st.error(plain(e))
     for p in PARAMS:
@@ -183,24 +182,21 @@ def _follow_link() -> None:
 
 
 def _write_link(setup: Setup) -> None:
+    """Put ``setup`` into the URL (no rerun), keeping other parameters."""
     new = to_query(setup)
     for p in PARAMS:
         if p in new and st.query_params.get(p) != new[p]:
             st.query_params[p] = new[p]
         elif p not in new and p in st.query_params:
             del st.query_params[p]
-    S.set_value(SEEN, new)
     S.set_value(LAST, setup)
 
 
-# -- the controls -------------------------------------------------------------------------------
-
 def _new_surface() -> None:
     """A new surface starts from its own start, at its own learning rate."""
-    s = SURFACES.get(S.value(KEYS["surface"]))
-    S.set_widget(KEYS["lr"], s.lr)
-    S.set_widget(KEYS["x0"], s.start[0])
-    S.set_widget(KEYS["y0"], s.start[1])
+    d = default_setup(S.value(KEYS["surface"]))
+    for p in ("lr", "x0", "y0"):
+        S.set_widget(KEYS[p], getattr(d, p))
 
 
 def controls() -> Setup:
@@ -216,38 +212,26 @@ def controls() -> Setup:
             f"- **{n}**: {OPTIMIZERS.describe(n)}" for n in OPTIMIZERS.names()))
     lr = st.select_slider(
         "Learning rate", sorted(set(LR_GRID) | {S.value(KEYS["lr"])}), key=KEYS["lr"],
-        format_func=lambda v: f"{v:g}",
-        help="The step size, shared by all the optimizers. Too small: they crawl; too large: "
-             "they overshoot and diverge. Each surface opens at a rate where plain SGD "
-             "makes progress.")
+        format_func=_g, help="The step size, shared by all the optimizers. Too small: they "
+        "crawl; too large: they overshoot and diverge. Each surface opens at a rate where "
+        "plain SGD makes progress.")
     momentum = st.slider(
         "Momentum", 0.0, MAX_MOMENTUM, step=0.01, key=KEYS["momentum"],
         help="For momentum and Nesterov: the share of the last step's velocity kept each "
              "step. 0 is plain SGD; 0.9 lets speed build up about ten times.")
     steps = st.slider("Steps", MIN_STEPS, MAX_STEPS, step=10, key=KEYS["steps"],
-                      help="How many updates each optimizer makes. Changing this never "
-                           "recomputes: the race is always run to the end and cut here.")
-    (xlo, xhi), (ylo, yhi) = SURFACES.get(surface).view
-    c = st.columns(2)
-    x0 = c[0].number_input("Start x", xlo, xhi, step=0.1, format="%g", key=KEYS["x0"],
-                           help=f"Where every optimizer starts, x from {xlo:g} to {xhi:g}.")
-    y0 = c[1].number_input("Start y", ylo, yhi, step=0.1, format="%g", key=KEYS["y0"],
-                           help=f"Where every optimizer starts, y from {ylo:g} to {yhi:g}.")
+                      help="How many updates each optimizer makes (the animation shows "
+                           "them in about 60 frames).")
+    x0, y0 = (col.number_input(f"Start {a}", lo, hi, step=0.1, format="%g", key=KEYS[f"{a}0"],
+                               help=f"Where every optimizer starts: {a} from {lo:g} to {hi:g}.")
+              for col, a, (lo, hi) in zip(st.columns(2), "xy", SURFACES.get(surface).view,
+                                          strict=True))
     with st.expander("Adam and RMSprop"):
-        fmt = {"format_func": lambda v: f"{v:g}"}
-        b1 = st.select_slider("Adam's b1", B1S, key=KEYS["b1"], **fmt,
-                              help="Adam's momentum: how much of the average gradient it "
-                                   "keeps each step.")
-        b2 = st.select_slider("Adam's b2", B2S, key=KEYS["b2"], **fmt,
-                              help="How slowly Adam's average of squared gradients forgets: "
-                                   "it sets each direction's step size.")
-        decay = st.select_slider("RMSprop's decay", DECAYS, key=KEYS["decay"], **fmt,
-                                 help="The same for RMSprop's average of squared gradients.")
+        b1, b2, decay = (st.select_slider(title, options, key=KEYS[p], help=text, format_func=_g)
+                         for p, title, options, text in ADAM_RMSPROP)
     return Setup(surface, tuple(opt), float(lr), float(momentum), int(steps), float(x0),
                  float(y0), float(b1), float(b2), float(decay))
 
-
-# -- the race -------------------------------------------------------------------------------
 
 def _diverged_at(points: np.ndarray) -> int:
     """The step that diverged: the engine freezes a path there, so it is the step after
@@ -277,26 +261,35 @@ def race(setup: Setup) -> list[Outcome]:
     return out
 
 
-# -- the picture ------------------------------------------------------------------------------
-
 def typed(a: Any) -> dict[str, str]:
-    """A float32 array as Plotly's typed array (base64): a third of the JSON of a list,
+    """A float32 vector as Plotly's typed array (base64): a third of the JSON of a list,
     and plotly.py checks it in no time (a NumPy array costs it 150 ms a figure here)."""
-    a = np.ascontiguousarray(a, np.float32)
-    out = {"dtype": "f4", "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
-    return {**out, "shape": ",".join(map(str, a.shape))} if a.ndim > 1 else out
+    a = np.ascontiguousarray(a, np.float32).tobytes()
+    return {"dtype": "f4", "bdata": base64.b64encode(a).decode("ascii")}
 
 
-def _odd(n: float) -> int:
-    """An odd stride: a path that zig-zags every step still zig-zags when thinned."""
-    n = max(1, math.ceil(n))
-    return n if n % 2 else n + 1
+@st.cache_data(max_entries=16, show_spinner=False)
+def picture(surface: str) -> str:
+    """The surface as filled contours in a PNG (data URL), darker where the loss is higher.
+    An image under the axes, not a contour trace: Plotly's animation drops contour and
+    heatmap traces from the picture (plotly/plotly.js#4491)."""
+    _, _, z = surface_grid(surface, RESOLUTION, log_z=surface in LOG_SURFACES)  # (y, x)
+    band = np.floor((z - z.min()) / max(float(np.ptp(z)), 1e-30) * BANDS) / BANDS
+    rgb = np.stack([np.interp(band, SHADES[0], c) for c in SHADES[1]], axis=-1)
+    edge = np.zeros(band.shape, bool)  # a thin light line between bands
+    edge[1:] |= band[1:] != band[:-1]
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    rgb[edge] = 0.5 * rgb[edge] + 127.5
+    buf = io.BytesIO()
+    Image.fromarray(rgb[::-1].astype(np.uint8)).save(buf, "PNG")  # rows: y downwards
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _path_traces(o: Outcome, k: int, budget: int | None = None) -> list[dict]:
     """A path's line up to step k (about ``budget`` points, its end kept; None: every
     step) and its end point."""
-    stride = 1 if budget is None else _odd(k / budget)
+    # An odd stride: a path that zig-zags every step still zig-zags when thinned.
+    stride = 1 if budget is None else math.ceil(k / budget) | 1
     trail = o.points[np.unique(np.r_[np.arange(0, k + 1, stride), k])]
     dead = o.diverged_at is not None and k >= o.diverged_at
     return [dict(x=typed(trail[:, 0]), y=typed(trail[:, 1])),
@@ -304,84 +297,73 @@ def _path_traces(o: Outcome, k: int, budget: int | None = None) -> list[dict]:
                  marker=dict(symbol="x" if dead else "circle"))]
 
 
-def label(o: Outcome) -> str:
-    return o.name + (f" (diverged at step {o.diverged_at})" if o.diverged_at else "")
+def _points(name: str, x: Any, y: Any, **marker: Any) -> dict[str, Any]:
+    return dict(type="scatter", mode="markers", name=name, x=x, y=y, marker=marker,
+                hovertemplate=f"{name} (%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
+
+
+def _player(names: list[str], left: float) -> dict[str, list]:
+    """Play and Pause buttons, and a slider over the frames ``names`` from ``left`` on
+    (in the figure's width) with the last frame shown."""
+    still = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
+             "transition": {"duration": 0}}
+    play = {**still, "frame": {"duration": 70, "redraw": False}, "fromcurrent": True}
+    return dict(
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.1, xanchor="left",
+                          yanchor="top", pad=dict(r=10, t=10), showactive=False, buttons=[
+                              dict(label="▶ Play", method="animate", args=[None, play]),
+                              dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
+        sliders=[dict(active=len(names) - 1, x=left, len=1 - left, y=-0.08, yanchor="top",
+                      pad=dict(t=10, b=10), currentvalue=dict(prefix="step ", font=dict(size=14)),
+                      steps=[dict(label=n, method="animate", args=[[n], still]) for n in names])])
 
 
 def figure(setup: Setup, outcomes: list[Outcome]) -> dict[str, Any]:
-    """The contour, the minima, the start and each path, with an animation of the steps."""
+    """The surface's picture, the minima, each path and the start (on top), with an
+    animation of the steps."""
     surf = SURFACES.get(setup.surface)
-    log = setup.surface in LOG_SURFACES
-    xs, ys, z = surface_grid(setup.surface, RESOLUTION, log_z=log)
-    ztitle = "log10(1 + loss - min)" if log else "loss"
-    data: list[dict] = [
-        dict(type="contour", x=typed(xs), y=typed(ys), z=typed(z), ncontours=30, showscale=True,
-             colorscale=[[0, "#fdfdf8"], [0.35, "#dde3ea"], [1, "#7f8ea3"]],
-             contours=dict(coloring="fill", showlines=True), line=dict(width=0.5, color="#fff"),
-             colorbar=dict(title=dict(text=ztitle, side="right"), thickness=12, len=0.8),
-             hovertemplate=f"x %{{x:.2f}}, y %{{y:.2f}}<br>{ztitle} %{{z:.3g}}<extra></extra>",
-             name="surface"),
-        dict(type="scatter", mode="markers", name="minimum", x=[m[0] for m in surf.minima],
-             y=[m[1] for m in surf.minima], hovertemplate="minimum (%{x:.3f}, %{y:.3f})"
-             "<extra></extra>", marker=dict(symbol="star", size=18, color="#ffd24a",
-                                             line=dict(color="#333", width=1.2))),
-        dict(type="scatter", mode="markers", name="start", x=[setup.x0], y=[setup.y0],
-             hovertemplate="start (%{x:.3f}, %{y:.3f})<extra></extra>",
-             marker=dict(symbol="diamond", size=12, color="#222", line=dict(color="#fff",
-                                                                            width=1.5))),
-    ]
+    data: list[dict] = [dict(legendrank=1, **_points(
+        "minimum", [m[0] for m in surf.minima], [m[1] for m in surf.minima], symbol="star",
+        size=18, color="#ffd24a", line=dict(color="#333", width=1.2)))]
     for o in outcomes:
         line, end = _path_traces(o, setup.steps)
         data.append(dict(type="scatter", mode="lines", name=label(o), legendgroup=o.name,
-                         line=dict(color=color(o.name), width=2.5), **line,
-                         hovertemplate=f"{o.name}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>"))
-        data.append(dict(type="scatter", mode="markers", legendgroup=o.name, showlegend=False,
-                         name=o.name, hovertemplate=f"{o.name}: end (%{{x:.3f}}, %{{y:.3f}})"
-                         "<extra></extra>", **{**end, "marker": dict(
-                             **end["marker"], size=11, color=color(o.name),
-                             line=dict(color="#fff", width=1.5))}))
-    steps = np.unique(np.round(np.linspace(0, setup.steps, FRAMES + 1)).astype(int))
-    traces = list(range(3, 3 + 2 * len(outcomes)))
+                         line=dict(color=COLORS[o.name], width=2.5), **line,
+                         hovertemplate=f"{o.name} (%{{x:.3f}}, %{{y:.3f}})<extra></extra>"))
+        data.append({**_points(f"{o.name}: end", end["x"], end["y"], size=11, color=COLORS[
+            o.name], line=dict(color="#fff", width=1.5), **end["marker"]),
+            "legendgroup": o.name, "showlegend": False})
+    data.append(dict(legendrank=2, **_points("start", [setup.x0], [setup.y0], size=12,
+                     symbol="diamond", color="#222", line=dict(color="#fff", width=1.5))))
+    every = next((n for n in NICE if setup.steps / n <= FRAMES), NICE[-1])
+    steps = np.unique(np.r_[np.arange(0, setup.steps, every), setup.steps])
+    traces = list(range(1, 1 + 2 * len(outcomes)))
     budget = max(40, FRAME_POINTS // max(1, len(outcomes)))
     frames = [dict(name=str(k), traces=traces, data=[
         t for o in outcomes for t in _path_traces(o, k, None if k == steps[-1] else budget)])
         for k in steps]
-    still = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
-             "transition": {"duration": 0}}
-    play = {"frame": {"duration": 70, "redraw": False}, "fromcurrent": True,
-            "transition": {"duration": 0}, "mode": "immediate"}
     (x_lo, x_hi), (y_lo, y_hi) = surf.view
     wide = (x_hi - x_lo) / (y_hi - y_lo) > 1.5
+    axis = dict(constrain="domain", showgrid=False, zeroline=False)
     layout = dict(
-        height=520 if wide else 680, uirevision=setup.surface, template="plotly_white",
-        margin=dict(l=50, r=10, t=30, b=10), hovermode="closest",
-        xaxis=dict(range=[x_lo, x_hi], title="x", constrain="domain"),
-        yaxis=dict(range=[y_lo, y_hi], title="y", scaleanchor="x", scaleratio=1,
-                   constrain="domain"),
+        height=WIDE_HEIGHT if wide else SQUARE_HEIGHT, uirevision=setup.surface,
+        template="plotly_white", margin=dict(l=50, r=40, t=30, b=10), hovermode="closest",
+        modebar=dict(orientation="v"),  # at the side: across the top it hid the legend
+        xaxis=dict(range=[x_lo, x_hi], title="x", **axis),
+        yaxis=dict(range=[y_lo, y_hi], title="y", scaleanchor="x", **axis),
+        images=[dict(source=picture(setup.surface), xref="x", yref="y", x=x_lo, y=y_hi,
+                     sizex=x_hi - x_lo, sizey=y_hi - y_lo, sizing="stretch", layer="below")],
         legend=dict(orientation="h", x=0, y=1.01, yanchor="bottom", font=dict(size=13)),
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.07, xanchor="left",
-                          yanchor="top", pad=dict(r=10, t=10), showactive=False, buttons=[
-                              dict(label="▶ Play", method="animate", args=[None, play]),
-                              dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
-        sliders=[dict(active=len(steps) - 1, x=0.2, len=0.8, y=-0.05, yanchor="top",
-                      pad=dict(t=10, b=10), currentvalue=dict(prefix="step ", font=dict(
-                          size=14)), steps=[dict(label=str(k), method="animate",
-                                                 args=[[str(k)], still]) for k in steps])])
+        **_player([str(k) for k in steps], 0.2 if wide else 0.36))
     return dict(data=data, layout=layout, frames=frames)
 
 
-# -- the page -----------------------------------------------------------------------------------
-
-def _fmt(v: float) -> str:
-    return f"{v:.3g}" if math.isfinite(v) else "n/a"
-
-
-def table(setup: Setup, outcomes: list[Outcome]) -> pd.DataFrame:
+def table(outcomes: list[Outcome]) -> pd.DataFrame:
     """One row per optimizer: where its race ended and whether it arrived."""
     return pd.DataFrame({
         "optimizer": [o.name for o in outcomes],
-        "final loss": [_fmt(float(o.losses[-1])) for o in outcomes],
-        "distance to nearest minimum": [_fmt(float(o.distance[-1])) for o in outcomes],
+        "final loss": [f"{float(o.losses[-1]):.3g}" for o in outcomes],  # finite: see Paths
+        "distance to nearest minimum": [f"{float(o.distance[-1]):.3g}" for o in outcomes],
         f"first within {REACH:g} of a minimum": [
             f"step {o.reached}" if o.reached is not None else "not reached" for o in outcomes],
         "diverged": [f"at step {o.diverged_at}: lower the learning rate"
@@ -394,18 +376,24 @@ def render() -> None:
     with st.sidebar:
         setup = controls()
     _write_link(setup)
-    surf = SURFACES.get(setup.surface)
-    st.markdown(f"**{setup.surface.capitalize()}.** {plain(surf.lesson)}")
-    if not setup.opt:
-        st.info("Pick at least one optimizer in the sidebar to race it.")
     outcomes = race(setup)
-    st.plotly_chart(figure(setup, outcomes), key="paths_chart",
-                    config={"displaylogo": False})
-    dead = [o for o in outcomes if o.diverged_at]
-    if dead:
-        st.warning(f"{', '.join(label(o) for o in dead)}: the steps grew until the path left "
-                   f"the surface. Lower the learning rate (now {setup.lr:g}).")
+    fig = figure(setup, outcomes)
+    # A square surface leaves room beside it for the lesson; a wide one takes the width.
+    wide = fig["layout"]["height"] < SQUARE_HEIGHT
+    plot, text = (st.container(), st.container()) if wide else st.columns([3, 2], gap="medium")
+    with text:
+        lesson = SURFACES.get(setup.surface).lesson
+        st.markdown(f"**{setup.surface.capitalize()}.** {plain(lesson)}")
+        if not setup.opt:
+            st.info("Pick at least one optimizer in the sidebar to race it.")
+        dead = [o for o in outcomes if o.diverged_at]
+        if dead:
+            st.warning(f"{', '.join(label(o) for o in dead)}: the steps grew until the path "
+                       f"left the surface. Lower the learning rate (now {setup.lr:g}).")
+    with plot:
+        st.plotly_chart(fig, key="paths_chart", config={"displaylogo": False})
     if outcomes:
-        df = table(setup, outcomes)
-        st.dataframe(df.style.map(lambda n: f"color: {color(n)}; font-weight: bold",
-                                  subset=["optimizer"]), hide_index=True, key="paths_table")
+        bold = table(outcomes).style.map(lambda n: f"color: {COLORS[n]}; font-weight: bold",
+                                         subset=["optimizer"])  # the paths' colours
+        st.dataframe(bold, hide_index=True, key="paths_table",
+                     column_config={"diverged": st.column_config.TextColumn(width="large")})

@@ -5,7 +5,7 @@ its optimizer and learning rate. They train together in one compiled call
 (``engine.sweep``: a vmap over contestants), so a frame of eight networks costs
 about what one network's does. The page draws a small decision boundary per
 contestant, the loss curves overlaid and a leaderboard; under the view, the loss
-landscape around a contestant's weights with its path on it (Li et al., 2018).
+landscape around a contestant's weights with its path on it (``landscape.py``).
 
 Contestants travel in the link as ``race=sgd:0.03,adam:0.003`` beside the network's
 ``s``; any change of the setup starts the race again (a race is only fair from the
@@ -20,13 +20,13 @@ from typing import Any
 
 import jax
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 import engine
 from engine import OPTIMIZERS, EngineError, Spec
-from engine.presets import RACES, preset, race_specs
-from playground import lab_frame
+from engine.presets import preset
+from engine.sweep_presets import RACES, race_specs
+from playground import lab_frame, landscape
 from playground.core import controls as C
 from playground.core import limits, session
 from playground.core.encode import curve, plain
@@ -46,7 +46,6 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
           "#17becf")
 CONTESTANTS = "pg_contestants"  # the running contestants, ((optimizer, rate), ...)
 RACE_SEEN = "pg_race_seen"  # the link's ``race`` parameter already applied
-LANDSCAPE = "pg_landscape"  # the last landscape drawn (key, figure data)
 
 Contestants = tuple[tuple[str, float], ...]
 
@@ -342,66 +341,9 @@ def fits(spec: Spec) -> str | None:
     return None
 
 
-# -- the landscape under the view ---------------------------------------------------------
-
 def landscape_section(spec: Spec) -> None:
-    """The loss around one contestant's weights, and its path there (on a button)."""
-    race = session.get(session.RACE)
-    st.subheader("Loss landscape")
-    st.caption("The training loss on a plane through a contestant's current weights: along "
-               "the two directions its path moved most (principal components of its "
-               "trajectory), or two random filter-normalised directions (Li et al., "
-               "\"Visualizing the Loss Landscape of Neural Nets\", 2018). The line is where "
-               "training went.")
-    if race is None or len(race["trajectory"]) < 3:
-        st.info("Play the race for a few seconds first: the landscape needs the path the "
-                "weights took.")
-        return
-    cs = race["key"][1]
-    c = st.columns([2, 1.4, 1, 1], vertical_alignment="bottom")
-    who = c[0].selectbox("Contestant", range(len(cs)), format_func=lambda i: label(*cs[i]),
-                         key="race_land_who")
-    how = c[1].radio("Directions", ("pca", "random"), horizontal=True, key="race_land_dirs",
-                     format_func=lambda s: "path's own" if s == "pca" else "random")
-    res = c[2].select_slider("Resolution", (11, 21, 31, 41), value=21, key="race_land_res")
-    if not c[3].button("Draw", key="race_land_draw", icon=":material/landscape:"):
-        old = session.get(LANDSCAPE)
-        if old is not None:
-            st.plotly_chart(old, use_container_width=True, key="race_land_fig")
-        return
-    sw = race["sweep"]
-    state = sw.state(race["states"], who)
-    path = [jax.tree_util.tree_map(lambda x: x[who], p) for _, p in race["trajectory"]]
-    exp = engine.build(sw.specs[who])
-    try:
-        with st.spinner("Evaluating the loss on the plane..."):
-            land = exp.landscape(state, path, resolution=res, directions=how, span=1.0)
-    except EngineError as err:
-        st.error(plain(str(err)))
-        return
-    fig = landscape_figure(land, label(*cs[who]), COLORS[who % len(COLORS)])
-    session.put(LANDSCAPE, fig)
-    st.plotly_chart(fig, use_container_width=True, key="race_land_fig")
-
-
-def landscape_figure(land: Any, name: str, color: str) -> Any:
-    """A contour of log10 loss with the path and its end marked."""
-    with np.errstate(divide="ignore"):
-        z = np.log10(np.maximum(np.asarray(land.loss, np.float64), 1e-12))
-    fig = go.Figure(go.Contour(x=land.alphas, y=land.betas, z=z, colorscale="Viridis",
-                               colorbar={"title": "log10 loss"}, ncontours=25))
-    if len(land.path):
-        fig.add_trace(go.Scatter(x=land.path[:, 0], y=land.path[:, 1], mode="lines+markers",
-                                 line={"color": color, "width": 3}, marker={"size": 4},
-                                 name=f"{name}: path"))
-        fig.add_trace(go.Scatter(x=[land.path[-1, 0]], y=[land.path[-1, 1]], mode="markers",
-                                 marker={"symbol": "star", "size": 14, "color": color},
-                                 name="now"))
-    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      xaxis_title="direction 1", yaxis_title="direction 2",
-                      title=f"Training loss around {name}'s weights", uirevision="race",
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0})
-    return fig
+    """The loss landscape under the view (``landscape.section``)."""
+    landscape.section(spec, label, COLORS)
 
 
 def warm() -> None:

@@ -109,8 +109,10 @@ SURFACES.register("ravine", Surface(
     lesson="A long, narrow valley: 50 times steeper across than along. The gradient points "
            "mostly across it, so gradient descent zig-zags between the walls and crawls "
            "along the floor, and a rate large enough to move fast along the floor (above "
-           "2/50 = 0.04) bounces ever higher up the walls and diverges. Momentum cancels "
-           "the zig-zag and keeps its speed along the floor. Nesterov's look-ahead is "
+           "2/50 = 0.04) bounces ever higher up the walls and diverges. Momentum piles up "
+           "speed along the floor, where every gradient agrees, and reaches the minimum "
+           "first; at 0.9 it still swings across the valley, at 0.7 the swings die out "
+           "faster. Nesterov's look-ahead is "
            "stiffer across the valley: at this rate it diverges, below about 0.027 it wins "
            "the race. Adam and RMSprop rescale each direction by its own gradient size."),
     "A long narrow valley, much steeper across than along: plain gradient descent "

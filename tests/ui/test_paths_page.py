@@ -62,7 +62,13 @@ def test_the_default_page_draws_the_race(default_page) -> None:
     start = next(t for t in fig["data"] if t.get("name") == "start")
     assert (start["x"], start["y"]) == ([-1.2], [1.0])  # rosenbrock's own start
     assert fig["layout"]["uirevision"] == "rosenbrock"
-    assert len(fig["frames"]) == P.FRAMES + 1 and fig["layout"]["updatemenus"]
+    # the surface is a picture under the axes (Plotly's animation drops contour traces)
+    (image,) = fig["layout"]["images"]
+    assert image["source"].startswith("data:image/png;base64,") and image["layer"] == "below"
+    assert (image["x"], image["y"], image["sizex"], image["sizey"]) == (-2, 3, 4, 4)
+    # frames every 20 steps (a round number, at most FRAMES of them), the last one whole
+    assert [f["name"] for f in fig["frames"]] == [str(k) for k in range(0, 1001, 20)]
+    assert len(array(fig["frames"][-1]["data"][0]["x"])) == P.DEFAULT_STEPS + 1
     assert [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]] == [
         "▶ Play", "❚❚ Pause"]
     assert [r["optimizer"] for r in table(at)] == list(P.DEFAULT_OPTS)
@@ -103,6 +109,19 @@ def test_changing_optimizers_and_rate_changes_what_is_drawn() -> None:
     widget(at, "slider", "Steps").set_value(100).run()
     assert len(paths(figure(at))["sgd"]) == 101
     assert query(at)["lr"] == "0.0005" and query(at)["steps"] == "100"
+
+
+def test_with_no_optimizer_the_surface_still_shows() -> None:
+    at = run_page("paths", {"opt": "sgd"})
+    widget(at, "multiselect", "Optimizers").set_value([]).run()
+    ok(at)
+    assert "Pick at least one optimizer" in messages(at, "info")[0]
+    assert paths(figure(at)) == {} and not at.dataframe
+    assert figure(at)["layout"]["images"]
+    assert query(at)["opt"] == ""  # and that link opens the default race, with no error
+    at = run_page("paths", query(at))
+    ok(at)
+    assert set(paths(figure(at))) == set(P.DEFAULT_OPTS)
 
 
 def test_no_control_recompiles() -> None:
@@ -150,7 +169,8 @@ BAD_LINKS = {
     "start off the view": ({"x0": "1e9"}, "x0 must be a number from -2 to 2"),
     "momentum nan": ({"momentum": "nan"}, "momentum must be a number from 0 to 0.99"),
     "b2 off the menu": ({"b2": "0.5"}, "b2 must be one of 0.9, 0.99, 0.999, 0.9999"),
-    "5000 characters": ({"lr": "9" * 5000}, "lr must be a number from 0.0001 to 1, not 5000 characters"),
+    "5000 characters": ({"lr": "9" * 5000},
+                        "lr must be a number from 0.0001 to 1, not 5000 characters"),
     "5000 characters of names": ({"opt": "x" * 5000}, "opt is 5000 characters long"),
     "markdown": ({"surface": "[log in](https://evil.example)"}, "is unknown"),
 }

@@ -7,7 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine
-from engine.presets import RACES, preset, race_specs
+from engine.presets import preset
+from engine.sweep_presets import RACES, race_specs
 from playground import race
 from playground.core import session as S
 from tests.ui.apptest import messages, ok, page_keys, run_page, widget
