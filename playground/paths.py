@@ -201,7 +201,7 @@ def _new_surface() -> None:
 
 def controls() -> Setup:
     """The sidebar's controls; returns what they choose."""
-    st.subheader("Race setup")
+    st.subheader("Surface and optimizers")
     surface = st.selectbox(
         "Loss surface", SURFACES.names(), key=KEYS["surface"], on_change=_new_surface,
         format_func=str.capitalize, help=SURFACES.describe(S.value(KEYS["surface"])) +
