@@ -142,11 +142,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     import time
 
     from engine.hyper import Search, axis
-    from engine.sweep_presets import SEARCHES
+    from engine.sweep_presets import SEARCHES, search_base
 
     if args.spec in SEARCHES:
         p = SEARCHES.get(args.spec)
-        spec = Spec.from_dict(p.spec)
+        spec = search_base(p.base, p.noise)
         axes = [axis(n, lo, hi, log) for n, lo, hi, log in p.axes]
         method, budget, size, epochs = p.method, p.budget, p.round_size, p.epochs
     else:

@@ -101,6 +101,17 @@ PRESETS.register("deep_relu_early_stopping", Preset(
     "spirals quickly. Early stopping watches the validation loss and keeps the weights "
     "from its best epoch, before the network starts memorising the noise.",
 ), "A deep He-initialised ReLU network, Adam, and early stopping on validation loss.")
+PRESETS.register("noisy_spirals", Preset(
+    "Over-fitting noisy spirals",
+    {"data": {"name": "spiral", "noise": 0.35, "n": 300, "train_fraction": 0.5,
+              "val_fraction": 0.25},
+     "model": {"layers": [_dense(8, "relu"), _dense(8, "relu")]},
+     "optimizer": {"name": "adam", "learning_rate": 0.01}, "batch_size": 16},
+    400,
+    "Few, noisy points and Adam: the training loss keeps falling while the validation loss "
+    "turns back up once the network starts fitting the noise. Widen the layers and it "
+    "happens sooner; the search page's width lesson sweeps it.",
+), "Two ReLU layers on 150 noisy spiral points: watch validation loss turn up.")
 PRESETS.register("softmax_3class", Preset(
     "Three-class softmax classifier",
     {"data": {"name": "blobs", "classes": 3, "noise": 0.3},

@@ -10,9 +10,8 @@ size. Each explanation says what to watch; the claims are tested
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from engine.presets import PRESETS, preset
+from engine.presets import preset
 from engine.registry import Registry
 from engine.spec import Spec
 
@@ -69,8 +68,9 @@ class SearchPreset:
 
     Attributes:
         title: a short human title.
-        spec: the base network as a partial spec dict (with a validation split: the
-            validation loss decides).
+        base: the preset whose network and data are searched (``search_base`` adds a
+            validation split where it has none: the validation loss decides).
+        noise: the data's noise.
         axes: ``(hyperparameter, low, high, log)`` for one or two axes
             (``engine.hyper.HYPERPARAMETERS``).
         method: grid, random or bayesian; budget, round_size, epochs: its size.
@@ -78,7 +78,8 @@ class SearchPreset:
     """
 
     title: str
-    spec: dict[str, Any]
+    base: str
+    noise: float
     axes: tuple[tuple[str, float, float, bool], ...]
     method: str
     budget: int
@@ -87,19 +88,29 @@ class SearchPreset:
     explanation: str
 
 
-_SEARCH_CIRCLE = {**PRESETS.get("tf_playground").spec,
-                  "data": {"name": "circle", "noise": 0.1, "val_fraction": 0.2}}
+VAL_FRACTION = 0.2
+"""The validation share a search gives a base preset that has none."""
+
+
+def search_base(base: str, noise: float) -> Spec:
+    """Preset ``base`` with data ``noise`` and a validation split (``VAL_FRACTION`` if it
+    has none): what a search starts from."""
+    spec = preset(base)
+    return spec.updated(data={"noise": noise,
+                              "val_fraction": spec.data.val_fraction or VAL_FRACTION})
+
+
 SEARCHES: Registry[SearchPreset] = Registry("search preset")
 SEARCHES.register("learning_rate", SearchPreset(
     "Learning rate, by Bayesian search",
-    _SEARCH_CIRCLE, (("learning_rate", 1e-4, 3.0, True),), "bayesian", 16, 4, 200,
+    "tf_playground", 0.1, (("learning_rate", 1e-4, 3.0, True),), "bayesian", 16, 4, 200,
     "A Gaussian process guesses the validation loss at every learning rate from the ones "
     "tried so far (the line) and how sure it is (the band). Expected improvement picks "
     "the next rates where a better loss is likely: low mean, or wide band.",
 ), "Bayesian search over SGD's learning rate on the circle.")
 SEARCHES.register("grid_vs_random", SearchPreset(
     "Random beats grid when one hyperparameter does not matter",
-    _SEARCH_CIRCLE, (("learning_rate", 1e-3, 3.0, True), ("momentum", 0.0, 0.99, False)),
+    "tf_playground", 0.1, (("learning_rate", 1e-3, 3.0, True), ("momentum", 0.0, 0.99, False)),
     "grid", 9, 9, 200,
     "Plain SGD ignores momentum, so only the learning rate matters. A 3 x 3 grid tries just "
     "three learning rates (each three times); nine random points try nine. Switch the "
@@ -107,11 +118,7 @@ SEARCHES.register("grid_vs_random", SearchPreset(
 ), "A 3 x 3 grid over learning rate and an ignored momentum, against random search.")
 SEARCHES.register("width", SearchPreset(
     "Under- and over-fitting as the network widens",
-    {"data": {"name": "spiral", "noise": 0.35, "n": 300, "train_fraction": 0.5,
-              "val_fraction": 0.25},
-     "model": {"layers": [{"type": "dense", "units": 8, "activation": "relu"}] * 2},
-     "optimizer": {"name": "adam", "learning_rate": 0.01}, "batch_size": 16},
-    (("units", 1, 128, True),), "grid", 8, 1, 400,
+    "noisy_spirals", 0.35, (("units", 1, 128, True),), "grid", 8, 1, 400,
     "Two hidden layers of 1 to 128 units on noisy spirals. Narrow networks underfit: the "
     "validation loss stays high. Wide ones fit the noise: their last validation loss climbs "
     "back up after its best epoch, which early stopping would keep. Each width is a new "

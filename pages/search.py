@@ -3,7 +3,8 @@
 import streamlit as st
 
 from playground.core.entry import through_entry
+from playground.search_page import render
 
 through_entry()
 st.title("Hyperparameter search")
-st.info("Coming in this change.")
+render()

@@ -1,0 +1,314 @@
+"""The Hyperparameter search page's controls and run: grid, random and Bayesian search,
+each round trained at once.
+
+The sidebar's setup (kept in the URL) with the named lessons, the search in the session
+(keys ``hs_...``), the buttons that run rounds, and where each picture goes;
+``playground.search`` holds the link's codec, starts the search and draws the pictures.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from engine import PRESETS, EngineError, preset
+from engine.hyper import HYPERPARAMETERS, Search
+from engine.search import STRATEGIES
+from engine.sweep_presets import SEARCHES
+from playground import search as hs
+from playground.core.encode import plain
+from playground.search import HP_NAMES, LIMITS, NONE, PRESET_NAMES, Setup
+
+INTRO = (
+    "A hyperparameter is a setting chosen before training: the learning rate, a penalty's "
+    "rate, the width. A search trains several configurations and keeps the one with the "
+    "lowest **validation loss**. Each round's candidates train at once, in one compiled, "
+    "vectorised call (`jax.vmap`), so a round of 8 costs little more than one network.")
+METHODS = """
+- **Grid search** tries every point of an even grid. Easy to read, but a 4 x 4 grid over
+  two hyperparameters tests only 4 values of each.
+- **Random search** draws its points at random. The same 16 trials test 16 different values
+  of each hyperparameter, so when one of the two hardly matters (it often does not) random
+  search finds a better value of the one that does (Bergstra and Bengio, 2012, *Random
+  search for hyper-parameter optimization*). Try it: learning_rate with momentum, which
+  plain SGD ignores: [grid](?hp2=momentum&method=grid) against
+  [random](?hp2=momentum&method=random).
+- **Bayesian search** fits a Gaussian process to the results so far: a smooth guess of the
+  loss everywhere, with its uncertainty. Each round tries where the *expected improvement*
+  is largest, near the best so far or where the guess is still unsure. It pays when each
+  trial is expensive.
+"""
+TEST_NOTE = (
+    "Only the validation split chose anything: it ranked every trial. The test split was "
+    "read once, now, for the winner alone, so its numbers are an honest estimate of how the "
+    "chosen configuration does on data it has never influenced. Choosing by test loss would "
+    "make them optimistic, and so is the winner's validation loss: it is the best of many "
+    "noisy results.")
+GP_NOTE = {
+    1: "The GP is fitted to log10 of the validation loss (losses span decades), so its band "
+       "is drawn back on the loss scale; expected improvement is in decades of loss.",
+    2: "The GP is fitted to log10 of the validation loss (losses span decades): the left map "
+       "is its mean, in log10 units; expected improvement is in decades of loss. Circles: "
+       "the configurations tried."}
+
+
+# -- the controls --------------------------------------------------------------------------
+
+def _apply(setup: Setup) -> None:
+    """Set every control to ``setup``."""
+    ss = st.session_state
+    ss.update(hs_preset=setup.preset, hs_noise=float(setup.noise), hs_method=setup.method,
+              hs_hp2=setup.axes[1][0] if len(setup.axes) > 1 else NONE,
+              **{f"hs_{k}": getattr(setup, k) for k in ("budget", "round", "epochs", "seed")})
+    for i, (hp, lo, hi, log) in enumerate(setup.axes):
+        s = "2" if i else ""
+        ss.update({f"hs_hp{s}": hp, f"hs_lo{s}": float(lo), f"hs_hi{s}": float(hi),
+                   f"hs_log{s}": log})
+
+
+def _reset_range(s: str) -> None:
+    hp = st.session_state[f"hs_hp{s}"]
+    if hp != NONE:
+        _, lo, hi, log = hs.default_axis(hp)
+        st.session_state.update({f"hs_lo{s}": lo, f"hs_hi{s}": hi, f"hs_log{s}": log})
+
+
+def _reset_noise() -> None:
+    st.session_state["hs_noise"] = float(preset(st.session_state["hs_preset"]).data.noise)
+
+
+def _hp_help() -> str:
+    return "\n".join(f"- **{n}**: {HYPERPARAMETERS.describe(n)}" for n in HP_NAMES)
+
+
+def _axis_controls(s: str) -> tuple[str, float, float, bool]:
+    hp = st.session_state[f"hs_hp{s}"]
+    h = HYPERPARAMETERS.get(hp)
+    note = HYPERPARAMETERS.describe(hp)
+    if h.structural:
+        note += " Slower: each distinct value is a new network, compiled and trained apart."
+    st.caption(note)
+    c = st.columns([1, 1, 0.7], vertical_alignment="bottom")
+    lo = c[0].number_input("From", key=f"hs_lo{s}", format="%g", help=f"Lowest {hp} tried.")
+    hi = c[1].number_input("To", key=f"hs_hi{s}", format="%g", help=f"Highest {hp} tried.")
+    log = c[2].toggle("Log", key=f"hs_log{s}",
+                      help="Space the values evenly in decades (1e-4, 1e-3, ...).")
+    return hp, float(lo), float(hi), bool(log)
+
+
+def _load_lesson() -> None:
+    """Put the chosen lesson's setup in the link; the next run applies it."""
+    st.query_params.from_dict(hs.to_query(hs.lesson_setup(st.session_state["hs_lesson"])))
+
+
+def lesson_menu() -> None:
+    """The named searches: "Load" sets every control to one."""
+    c = st.columns([2.2, 1], vertical_alignment="bottom")
+    name = c[0].selectbox("Lesson", SEARCHES.names(), key="hs_lesson",
+                          format_func=lambda n: SEARCHES.get(n).title)
+    st.caption(SEARCHES.get(name).explanation)
+    c[1].button("Load", key="hs_load", on_click=_load_lesson)
+
+
+def controls() -> tuple[Setup, list[str]]:
+    """The sidebar's setup, kept in the URL; returns it and the link's errors."""
+    ss = st.session_state
+    q = st.query_params.to_dict()
+    if not q and ss.get("hs_url"):  # back from another page: the setup left there
+        q = ss["hs_url"]
+    errors: list[str] = []
+    if q != ss.get("hs_url") or "hs_preset" not in ss:  # a new link, or widgets forgotten
+        setup, errors = hs.parse_query(q)
+        _apply(setup)
+    with st.sidebar:
+        lesson_menu()
+        st.subheader("Search setup")
+        name = st.selectbox("Network and data", PRESET_NAMES, key="hs_preset",
+                            format_func=lambda n: PRESETS.get(n).title, on_change=_reset_noise,
+                            help="A Playground preset; a validation split of 20% is added "
+                                 "where it has none: the search is decided on it.")
+        noise = st.number_input("Data noise", 0.0, 5.0, step=0.05, key="hs_noise")
+        st.selectbox("Hyperparameter", HP_NAMES, key="hs_hp", help=_hp_help(),
+                     on_change=_reset_range, args=("",))
+        axes = [_axis_controls("")]
+        st.selectbox("Second hyperparameter", (NONE, *HP_NAMES), key="hs_hp2",
+                     on_change=_reset_range, args=("2",),
+                     help="Optional: search two at once (a map instead of a curve).")
+        if ss["hs_hp2"] != NONE:
+            axes.append(_axis_controls("2"))
+        method = st.selectbox("Method", STRATEGIES.names(), key="hs_method", help="\n".join(
+            f"- **{m}**: {STRATEGIES.describe(m)}" for m in STRATEGIES.names()))
+        st.caption(STRATEGIES.describe(method))
+        c = st.columns(2)
+        budget = c[0].number_input("Budget", *LIMITS["budget"], key="hs_budget",
+                                   help="Configurations tried in all.")
+        rnd = c[1].number_input("Round size", *LIMITS["round"], key="hs_round",
+                                help="Configurations trained at once, in one vmapped call.")
+        epochs = c[0].number_input("Epochs each", *LIMITS["epochs"], step=10, key="hs_epochs")
+        seed = c[1].number_input("Seed", *LIMITS["seed"], key="hs_seed",
+                                 help="Random and Bayesian search draw their points from it.")
+    setup = Setup(name, float(noise), tuple(axes), method, int(budget), int(rnd), int(epochs),
+                  int(seed))
+    new = hs.to_query(setup)
+    if new != st.query_params.to_dict():
+        st.query_params.from_dict(new)
+    ss["hs_url"] = new
+    return setup, errors
+
+
+# -- the run -------------------------------------------------------------------------------
+
+def current(setup: Setup, fresh: bool = False) -> Search | None:
+    """The session's search for ``setup`` (a new one if the setup changed or ``fresh``);
+    None, with the engine's message shown, when it cannot start."""
+    ss = st.session_state
+    if fresh or ss.get("hs_setup") != setup:
+        old = ss.get("hs_search")
+        if not fresh and old is not None and old.trials:
+            st.info(f"The setup changed, so a new search starts (the last one's "
+                    f"{len(old.trials)} trials are set aside).")
+        ss["hs_setup"], ss["hs_search"], ss["hs_error"], ss["hs_seconds"] = setup, None, None, []
+        try:
+            ss["hs_search"] = hs.start(setup)
+        except EngineError as err:
+            ss["hs_error"] = str(err)
+    if ss["hs_error"]:
+        st.error(plain(ss["hs_error"]))
+    return ss["hs_search"]
+
+
+def advance(search: Search) -> Search:
+    """One more round, kept in the session (with its time) before anything else runs;
+    the same search, with the engine's message shown, if the round cannot train."""
+    t = time.perf_counter()
+    try:
+        search = search.next_round()
+    except EngineError as err:
+        st.error(plain(str(err)))
+        return search
+    st.session_state["hs_search"] = search
+    st.session_state["hs_seconds"].append(time.perf_counter() - t)
+    return search
+
+
+def _status(search: Search) -> str:
+    n, rounds = hs.planned(search)
+    text = (f"**{len(search.trials)} of {n}** configurations tried, in {search.rounds} of "
+            f"{rounds} rounds")
+    if search.method == "grid" and len(search.space) == 2:
+        text += f" (a {round(n ** 0.5)} x {round(n ** 0.5)} grid: the largest within the budget)"
+    seconds = st.session_state.get("hs_seconds") or []
+    if seconds:
+        how = ("in one compiled call per network" if any(
+            HYPERPARAMETERS.get(a.name).structural for a in search.space) else "at once")
+        text += (f". The last round trained its configurations {how}, in "
+                 f"{seconds[-1]:.2g} s ({search.epochs} epochs each).")
+    return text + ("" if not search.done else " The search is done.")
+
+
+def _draw(search: Search, slots: dict, n: int) -> None:
+    """Every picture of ``search`` into its slot; ``n`` numbers the drawing in this run."""
+    slots["status"].markdown(_status(search))
+    if not search.trials:
+        slots["picture"].info("Nothing tried yet: press **Run next round** or **Run to the "
+                              "end**.")
+        return
+    one = len(search.space) == 1
+    with slots["picture"].container():
+        fig = hs.picture_1d(search) if one else hs.picture_2d(search)
+        st.plotly_chart(fig, key=f"hs_picture_{n}", config={"displaylogo": False})
+        if search.method == "bayesian":
+            st.caption(GP_NOTE[len(search.space)])
+    best = search.best()
+    with slots["best"].container(border=True):
+        if best is None:
+            st.warning("Every configuration so far diverged: no finite validation loss.")
+        else:
+            values = ", ".join(f"{k} = {v:.4g}" for k, v in best.values.items())
+            acc = ("" if best.val_accuracy is None
+                   else f", validation accuracy {best.val_accuracy:.1%}")
+            st.markdown(f"**Best so far:** {values}: validation loss {best.val_loss:.4g}"
+                        f"{acc} (epoch {best.best_epoch}, round {best.round + 1}).")
+            st.link_button("Open it on the Playground", hs.playground_link(search),
+                           icon=":material/open_in_new:")
+    with slots["curves"].container():
+        st.plotly_chart(hs.curves(search), key=f"hs_curves_{n}",
+                        config={"displaylogo": False})
+    number = st.column_config.NumberColumn(format="%.4g")
+    with slots["table"].container():
+        st.markdown("**Leaderboard** (lowest validation loss first)")
+        st.dataframe(hs.leaderboard(search), hide_index=True, height=250,
+                     column_config={**{a.name: number for a in search.space},
+                                    "validation loss": number,
+                                    "validation accuracy (%)": st.column_config.NumberColumn(
+                                        format="%.1f")})
+
+
+def _test_metrics(search: Search) -> None:
+    """The winner's test split, read once per search (kept in the session)."""
+    kept = st.session_state.get("hs_test")
+    if kept is None or kept[0] is not search:
+        kept = (search, search.test_metrics())
+        st.session_state["hs_test"] = kept
+    m = kept[1]
+    if m is None:
+        return
+    st.subheader("The best configuration on the test split")
+    c = st.columns(4)
+    for col, (key, label) in zip(c, (("test_loss", "Test loss"),
+                                     ("test_accuracy", "Test accuracy"),
+                                     ("val_loss", "Validation loss"),
+                                     ("train_loss", "Training loss")), strict=True):
+        v = m.get(key)
+        col.metric(label, "n/a" if v is None else f"{v:.1%}" if "accuracy" in key
+                   else f"{v:.4g}")
+    st.caption(TEST_NOTE)
+
+
+def run(setup: Setup) -> None:
+    """The buttons, then every picture; "Run to the end" redraws after each round.
+
+    A click is read from the session before the buttons are drawn, so they are drawn
+    once the round is trained, disabled when the search is done (and gone meanwhile)."""
+    search = current(setup)
+    if search is None:
+        return
+    ss = st.session_state
+    bar = st.empty()
+    if ss.get("hs_over"):
+        search = current(setup, fresh=True)
+        if search is None:
+            return
+    slots = {k: st.empty() for k in ("status", "picture", "best", "curves", "table")}
+    n = 0
+    if ss.get("hs_step"):
+        search = advance(search)
+    while ss.get("hs_end") and not search.done:
+        bar.info(f"Training round {search.rounds + 1} of {hs.planned(search)[1]}: "
+                 f"{min(search.round_size, search.budget - len(search.trials))} "
+                 f"configurations at once…")
+        search, last = advance(search), search
+        if search is last:  # the round failed (and said why)
+            break
+        if not search.done:
+            _draw(search, slots, n)
+            n += 1
+    with bar.container(horizontal=True):
+        st.button("Run next round", key="hs_step", type="primary", disabled=search.done)
+        st.button("Run to the end", key="hs_end", disabled=search.done)
+        st.button("Start over", key="hs_over")
+    _draw(search, slots, n)
+    if search.done:
+        _test_metrics(search)
+
+
+def render() -> None:
+    """Everything under the page's title."""
+    st.caption(INTRO)
+    chosen, link_errors = controls()
+    for message in link_errors:
+        st.error(plain(message))
+    with st.expander("Grid, random or Bayesian?"):
+        st.markdown(METHODS)
+    run(chosen)

@@ -1,0 +1,170 @@
+"""The Hyperparameter search page (AppTest): rounds, the pictures, links good and bad."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.ui.apptest import messages, ok, run_page, widget
+
+SMALL = {"budget": "8", "round": "4", "epochs": "30"}
+
+
+def _button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _rows(at) -> int:
+    return len(at.dataframe[0].value) if at.dataframe else 0
+
+
+def _traces(at) -> list[tuple[str, str | None]]:
+    """(type, name) of every trace of every Plotly chart on the page."""
+    return [(d.get("type"), d.get("name")) for c in at.get("plotly_chart")
+            for d in json.loads(c.proto.spec)["data"]]
+
+
+def _text(at) -> str:
+    return "\n".join(m.value for m in (*at.markdown, *at.caption))
+
+
+def test_the_page_opens_on_the_default_search_with_nothing_tried():
+    at = run_page("search")
+    ok(at)
+    assert widget(at, "selectbox", "Hyperparameter").value == "learning_rate"
+    assert widget(at, "selectbox", "Method").value == "bayesian"
+    assert "0 of 16" in _text(at)
+    assert "Nothing tried yet" in messages(at, "info")[0]
+    assert not at.dataframe
+
+
+def test_run_next_round_adds_a_round_of_trials_and_shows_the_best():
+    at = run_page("search", {**SMALL, "method": "random"})
+    _button(at, "Run next round").click().run()
+    ok(at)
+    assert _rows(at) == 4
+    assert "Best so far:" in _text(at) and "learning_rate = " in _text(at)
+    assert "4 of 8" in _text(at)
+    assert "Test loss" not in [m.label for m in at.metric]  # not before the end
+    links = at.get("link_button")
+    assert links and links[0].proto.url.startswith("./?s=")
+    _button(at, "Run next round").click().run()
+    ok(at)
+    assert _rows(at) == 8
+
+
+def test_run_to_the_end_finishes_and_reads_the_test_split_once():
+    at = run_page("search", {**SMALL, "method": "random"})
+    _button(at, "Run to the end").click().run()
+    ok(at)
+    assert _rows(at) == 8
+    assert "The search is done" in _text(at)
+    labels = [m.label for m in at.metric]
+    assert "Test loss" in labels and "Test accuracy" in labels
+    assert "read once" in _text(at)
+    kept = at.session_state["hs_test"]
+    at.run()  # a rerun keeps the same reading
+    assert at.session_state["hs_test"] is kept or at.session_state["hs_test"][1] == kept[1]
+    assert _button(at, "Run next round").disabled and _button(at, "Run to the end").disabled
+
+
+def test_a_bayesian_search_over_one_hyperparameter_draws_the_gp_and_ei():
+    at = run_page("search", {**SMALL, "method": "bayesian"})
+    _button(at, "Run to the end").click().run()
+    ok(at)
+    names = [n for _, n in _traces(at)]
+    assert "GP mean (fitted to log10 loss)" in names and "GP ±2 std" in names
+    assert "expected improvement" in names and "tried" in names
+    assert "log10" in _text(at)
+
+
+def test_two_hyperparameters_draw_a_map():
+    at = run_page("search", {**SMALL, "hp2": "momentum", "method": "grid", "budget": "4"})
+    _button(at, "Run to the end").click().run()
+    ok(at)
+    assert _rows(at) == 4 and "a 2 x 2 grid" in _text(at)
+    assert ("scatter", "tried") in _traces(at)
+
+
+def test_a_link_with_every_parameter_sets_every_control():
+    query = {"preset": "xor_backprop", "noise": "0.3", "hp": "l2_rate", "lo": "1e-05",
+             "hi": "0.01", "log": "1", "hp2": "momentum", "lo2": "0.1", "hi2": "0.9",
+             "log2": "0", "method": "random", "budget": "12", "round": "3", "epochs": "40",
+             "seed": "7"}
+    at = run_page("search", query)
+    ok(at)
+    assert widget(at, "selectbox", "Network and data").value == "xor_backprop"
+    assert widget(at, "selectbox", "Hyperparameter").value == "l2_rate"
+    assert widget(at, "selectbox", "Second hyperparameter").value == "momentum"
+    assert widget(at, "selectbox", "Method").value == "random"
+    assert at.number_input(key="hs_noise").value == pytest.approx(0.3)
+    assert at.number_input(key="hs_lo").value == pytest.approx(1e-5)
+    assert at.number_input(key="hs_hi").value == pytest.approx(0.01)
+    assert at.toggle(key="hs_log").value is True
+    assert at.number_input(key="hs_lo2").value == pytest.approx(0.1)
+    assert at.number_input(key="hs_hi2").value == pytest.approx(0.9)
+    assert at.toggle(key="hs_log2").value is False
+    for key, v in (("budget", 12), ("round", 3), ("epochs", 40), ("seed", 7)):
+        assert at.number_input(key=f"hs_{key}").value == v
+    # kept in the URL, less what equals its default (both axes' log switches here)
+    assert dict(at.query_params) == {k: v for k, v in query.items() if k not in ("log", "log2")}
+
+
+@pytest.mark.parametrize(("query", "names"), [
+    ({"hp": "evil"}, ("hp", "evil")),
+    ({"lo": "1", "hi": "0.5"}, ("lo", "hi", "default range")),
+    ({"budget": "99999"}, ("budget", "99999")),
+    ({"method": "evil"}, ("method", "evil")),
+    ({"hp": "x" * 5000}, ("hp", "5000 characters")),
+    ({"epochs": "1e9"}, ("epochs", "whole number")),
+    ({"lo": "nan"}, ("lo", "nan")),
+], ids=["hp", "lo-above-hi", "budget", "method", "5000-chars", "epochs", "nan"])
+def test_a_bad_link_names_the_bad_parameter_once_and_uses_the_default(query, names):
+    at = run_page("search", query)
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1, errors
+    assert all(n in errors[0] for n in names), errors[0]
+    assert widget(at, "selectbox", "Hyperparameter").value == "learning_rate"
+    assert widget(at, "selectbox", "Method").value == "bayesian"
+    assert at.number_input(key="hs_budget").value == 16
+    assert at.number_input(key="hs_epochs").value == 200
+    assert at.number_input(key="hs_lo").value == pytest.approx(1e-4)
+    assert at.number_input(key="hs_hi").value == pytest.approx(1.0)
+    run_buttons = {"Run next round", "Run to the end", "Start over"}
+    assert {b.label for b in at.button} >= run_buttons  # the default search is ready to run
+    at.run()  # the URL now holds the defaults: the message is not repeated
+    assert not at.error
+
+
+def test_a_hyperparameter_the_network_lacks_is_the_engines_message_not_a_traceback():
+    at = run_page("search", {"hp": "dropout_rate"})
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and "no dropout layer" in errors[0], errors
+    # nothing to run
+    assert not {b.label for b in at.button} & {"Run next round", "Run to the end"}
+
+
+def test_changing_the_setup_starts_a_new_search_and_says_so():
+    at = run_page("search", {**SMALL, "method": "random"})
+    _button(at, "Run next round").click().run()
+    assert _rows(at) == 4
+    at.number_input(key="hs_seed").set_value(3).run()
+    ok(at)
+    assert any("new search starts" in m for m in messages(at, "info"))
+    assert _rows(at) == 0
+    assert at.query_params["seed"] == "3"
+
+
+def test_loading_a_lesson_sets_every_control_and_the_link():
+    at = run_page("search")
+    at.selectbox(key="hs_lesson").set_value("grid_vs_random")
+    at.button(key="hs_load").click().run()
+    assert not at.exception and not at.error
+    assert widget(at, "selectbox", "Hyperparameter").value == "learning_rate"
+    assert widget(at, "selectbox", "Second hyperparameter").value == "momentum"
+    assert widget(at, "selectbox", "Method").value == "grid"
+    assert at.number_input(key="hs_budget").value == 9
+    assert at.query_params["hp2"] == "momentum"
