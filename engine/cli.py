@@ -142,7 +142,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     import time
 
     from engine.hyper import Search, axis
-    from engine.sweep_presets import SEARCHES, search_base
+    from engine.sweep_presets import SEARCHES, VAL_FRACTION, search_base
 
     if args.spec in SEARCHES:
         p = SEARCHES.get(args.spec)
@@ -152,13 +152,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         spec, preset_epochs = load_spec(args.spec)
         axes, method, budget, size, epochs = [], "random", 16, 8, preset_epochs or 100
+        if spec.data.val_fraction <= 0:  # the validation split decides: give it one
+            spec = spec.updated(data={"val_fraction": VAL_FRACTION})
+            if not args.json:
+                print(f"note: {args.spec} has no validation split; the search holds out "
+                      f"{VAL_FRACTION:.0%} of the data for one")
     if args.axis:
         axes = [axis(*parse_axis(a)) for a in args.axis]
     if not axes:
         raise UsageError("say what to search: --axis learning_rate (or NAME:LOW:HIGH[:log])")
     method = args.method or method
-    budget, size = args.budget or budget, args.round or size
-    epochs = args.epochs or epochs
+    pick = {"budget": budget, "round": size, "epochs": epochs}
+    budget, size, epochs = (pick[k] if getattr(args, k) is None else getattr(args, k)
+                            for k in ("budget", "round", "epochs"))
     t0 = time.perf_counter()
     search = Search.start(spec, axes, method, budget, size, epochs, args.seed)
     while not search.done:

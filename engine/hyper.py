@@ -30,11 +30,13 @@ import numpy as np
 from engine.data import RawData
 from engine.errors import SpecError
 from engine.experiment import build
+from engine.model import structural
 from engine.registry import Registry
 from engine.search import STRATEGIES, Axis, check_space, propose, surrogate_picture
 from engine.spec import Spec
 from engine.sweep import sweep
 from engine.train import TrainState
+from engine.train.sweep import config_capacity
 
 MAX_BUDGET = 256
 MAX_EPOCHS = 5000
@@ -202,6 +204,9 @@ class Search:
         space = check_space(tuple(axes))
         for ax in space:
             HYPERPARAMETERS.get(ax.name, "search.axes")
+        if {ax.name for ax in space} == {"l1_rate", "l2_rate"}:
+            raise SpecError("search.axes", "a network has one regularisation penalty, L1 or "
+                                           "L2: search l1_rate or l2_rate, not both")
         for name, v, hi in (("budget", budget, MAX_BUDGET), ("round_size", round_size,
                                                              MAX_BUDGET),
                             ("epochs", epochs, MAX_EPOCHS)):
@@ -252,7 +257,8 @@ class Search:
         trials, best = list(self.trials), (self.best(), self.best_state)
         groups: dict[tuple, list[int]] = {}
         for i, (_, spec) in enumerate(candidates):
-            key = (spec.batch_size, spec.model.layers)  # one sweep per network
+            # one sweep per network: layers' values (a dropout rate) do not count
+            key = (spec.batch_size, tuple(structural(layer) for layer in spec.model.layers))
             groups.setdefault(key, []).append(i)
         new: dict[int, Trial] = {}
         for members in groups.values():
@@ -276,6 +282,19 @@ class Search:
         trials.extend(new[i] for i in range(len(candidates)))
         return dataclasses.replace(self, trials=tuple(trials), rounds=self.rounds + 1,
                                    best_state=best[1])
+
+    def round_flops(self) -> float:
+        """A bound on the next round's arithmetic (floating-point operations): every
+        configuration it trains, padding copies included, for ``epochs`` epochs, with
+        the width and the batch size at their most expensive end of the ranges. A page
+        refuses a round above its budget before any training."""
+        if self.done:
+            return 0.0
+        k = min(self.round_size, self.budget - len(self.trials))
+        worst = np.array([[ax.high if ax.name == "units" else ax.low for ax in self.space]])
+        _, spec = _candidate(self.base.to_dict(), self.space, worst[0])
+        cost = build(spec, self.raw).cost
+        return float(config_capacity(k) * self.epochs * cost.epoch_flops)
 
     def best(self) -> Trial | None:
         """The trial with the lowest validation loss so far (None before any)."""

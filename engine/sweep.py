@@ -28,6 +28,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from engine.blocks import OPTIMIZERS
 from engine.data import RawData
 from engine.errors import SpecError
 from engine.experiment import Experiment, build
@@ -104,12 +105,15 @@ class Sweep:
         return self.fns.init(self.values, self.fns.place(keys))
 
     def train(self, states: TrainState, epochs: int,
-              probes: ProbeOptions | bool | None = None) -> tuple[TrainState, SweepChunk]:
-        """Train every configuration ``epochs`` epochs in one compiled call per 1024.
+              probes: ProbeOptions | bool | None = None, *,
+              by_steps: bool = False) -> tuple[TrainState, SweepChunk]:
+        """Train every configuration ``epochs`` epochs (``by_steps``: that many optimizer
+        steps, as ``Experiment.train_steps``) in one compiled call per 1024.
 
         A configuration that stopped early or diverged stays as it is (its epochs come
         back with ``trained`` False); the others go on. ``probes`` (True: the default
-        ``ProbeOptions``) adds the probes of each final state.
+        ``ProbeOptions``) adds the probes of each final state. The history has a column
+        per epoch that ended.
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
@@ -122,7 +126,7 @@ class Sweep:
             cap = next(c for c in CAPACITIES if c >= k)
             want = options.static() if options is not None and left == k else None
             states, (table, pr, rows) = self.fns.run(states, data, self.values, self.choice,
-                                                     k, cap, False, want)
+                                                     k, cap, by_steps, want)
             tables.append(table[: self.n, : int(rows.max(initial=0))])
             left -= k
         table = np.concatenate(tables, axis=1)
@@ -168,7 +172,9 @@ def sweep(specs: Sequence[Spec], raw: RawData | None = None) -> Sweep:
                             f"configuration {i} differs from the first in {', '.join(diff)}; "
                             "a sweep's configurations may differ only in values, seeds and "
                             "the optimizer")
-    optimizers = tuple(dict.fromkeys(s.optimizer.name for s in specs))
+    # In registry order: the same mix in another order is the same compiled sweep.
+    used = {s.optimizer.name for s in specs}
+    optimizers = tuple(n for n in OPTIMIZERS.names() if n in used)
     structure = dataclasses.replace(exp.structure, optimizer=optimizers[0])
     capacity = config_capacity(len(specs))
     fns = sweep_compiled(structure, optimizers, capacity)

@@ -20,7 +20,8 @@ from engine import EngineError, Spec
 from playground.core import session
 from playground.core.encode import plain
 
-LANDSCAPE = "pg_landscape"  # the last landscape figure drawn
+RESOLUTIONS = (11, 21, 31, 41)  # points per side of the plane
+PLANE_FLOPS = 2e11  # arithmetic of one drawing (a few seconds at limits.ASSUMED_FLOPS)
 
 
 def section(spec: Spec, label: Callable[..., str], colors: Sequence[str]) -> None:
@@ -35,7 +36,9 @@ def section(spec: Spec, label: Callable[..., str], colors: Sequence[str]) -> Non
                "training went.")
     if race is None or len(race["trajectory"]) < 3:
         st.info("Play the race for a few seconds first: the landscape needs the path the "
-                "weights took.")
+                "weights took." if race is None or race["keep"] >= 3 else
+                "This network is too large to keep its path in memory: the landscape is "
+                "drawn for smaller networks.")
         return
     cs = race["key"][1]
     c = st.columns([2, 1.4, 1, 1], vertical_alignment="bottom")
@@ -43,25 +46,42 @@ def section(spec: Spec, label: Callable[..., str], colors: Sequence[str]) -> Non
                          key="race_land_who")
     how = c[1].radio("Directions", ("pca", "random"), horizontal=True, key="race_land_dirs",
                      format_func=lambda s: "path's own" if s == "pca" else "random")
-    res = c[2].select_slider("Resolution", (11, 21, 31, 41), value=21, key="race_land_res")
+    res = c[2].select_slider("Resolution", RESOLUTIONS, value=21, key="race_land_res")
     if not c[3].button("Draw", key="race_land_draw", icon=":material/landscape:"):
-        old = session.get(LANDSCAPE)
-        if old is not None:
-            st.plotly_chart(old, use_container_width=True, key="race_land_fig")
+        if race["landscape"] is not None:  # the last one drawn for this very race
+            st.plotly_chart(race["landscape"], key="race_land_fig")
         return
     sw = race["sweep"]
+    exp = session.experiment()
+    side = affordable(exp, res)
+    if side < RESOLUTIONS[0]:
+        st.error(f"Evaluating this network's loss on even a {RESOLUTIONS[0]} x "
+                 f"{RESOLUTIONS[0]} plane would take more than this page allows: the "
+                 "landscape is drawn for smaller networks or fewer points.")
+        return
+    if side < res:
+        st.info(f"A {res} x {res} plane is too much arithmetic for this network: drawing "
+                f"{side} x {side}.")
     state = sw.state(race["states"], who)
     path = [jax.tree_util.tree_map(lambda x: x[who], p) for _, p in race["trajectory"]]
-    exp = engine.build(sw.specs[who])
     try:
         with st.spinner("Evaluating the loss on the plane..."):
-            land = exp.landscape(state, path, resolution=res, directions=how, span=1.0)
-    except EngineError as err:
-        st.error(plain(str(err)))
+            land = engine.build(sw.specs[who]).landscape(state, path, resolution=side,
+                                                         directions=how, span=1.0)
+    except (EngineError, MemoryError, RuntimeError) as err:  # XLA's errors are these
+        st.error(plain(f"The landscape could not be drawn: {err}"))
         return
-    fig = figure(land, label(*cs[who]), colors[who % len(colors)])
-    session.put(LANDSCAPE, fig)
-    st.plotly_chart(fig, use_container_width=True, key="race_land_fig")
+    race["landscape"] = figure(land, label(*cs[who]), colors[who % len(colors)])
+    st.plotly_chart(race["landscape"], key="race_land_fig")
+
+
+def affordable(exp: engine.Experiment, resolution: int) -> int:
+    """The largest of ``RESOLUTIONS`` up to ``resolution`` whose plane costs at most
+    ``PLANE_FLOPS`` (0 if none): R x R points, each the loss of up to 2,048 training
+    examples."""
+    per_point = min(exp.cost.train_examples, 2048) * max(exp.cost.forward_flops, 1.0)
+    fits = [r for r in RESOLUTIONS if r <= resolution and r * r * per_point <= PLANE_FLOPS]
+    return max(fits, default=0)
 
 
 def figure(land: Any, name: str, color: str) -> Any:

@@ -42,6 +42,7 @@ TILE_RESOLUTION = 48  # side of each contestant's output grid
 PROBES = engine.ProbeOptions(resolution=TILE_RESOLUTION, neuron_resolution=0, gradients=False)
 SPEEDS = (1, 2, 5, 10, 25, 50)
 TRAJECTORY = 120  # parameter snapshots kept per race (for the loss landscape)
+TRAJECTORY_BYTES = 48 * 2**20  # ... and at most this much host memory for them
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
           "#17becf")
 CONTESTANTS = "pg_contestants"  # the running contestants, ((optimizer, rate), ...)
@@ -109,6 +110,8 @@ def contestants() -> Contestants:
     if current is None:
         current = RACES.get(DEFAULT_RACE).contestants
     session.put(CONTESTANTS, current)
+    if not text:  # back from another page (Streamlit drops the query): put it back
+        set_contestants(current)
     return current
 
 
@@ -213,11 +216,19 @@ def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
             set_contestants(new)
         except EngineError as err:
             st.error(plain(f"{err}. The last race is kept."))
-    return C.sections(spec.to_dict(), [
+    d = C.sections(spec.to_dict(), [
         ("data", "Data", C.data_section),
         ("network", "Hidden layers", network_section),
         ("training", "Shared training values", hyper_section),
     ], hidden)
+    try:  # the data menu also offers 1-D sets, which the tiles cannot draw
+        problem = fits(Spec.from_dict(d))
+    except EngineError:
+        problem = None  # the session says what is wrong with the values
+    if problem:
+        st.error(plain(f"This race cannot run: {problem}. The last setup is kept."))
+        return spec.to_dict()
+    return d
 
 
 # -- training -----------------------------------------------------------------------------
@@ -230,37 +241,55 @@ def _race() -> dict[str, Any]:
     if race is None or race["key"] != (spec, cs):
         specs = [spec.updated(optimizer={"name": n, "learning_rate": lr}) for n, lr in cs]
         sw = engine.sweep(specs)
+        exp = session.experiment()
         race = {"key": (spec, cs), "sweep": sw, "states": sw.init(), "pace": None,
                 "history": [{k: [] for k in session.HISTORY_KEYS} for _ in cs],
-                "trajectory": [], "snap_every": 1, "frames": 0}
+                "trajectory": [], "snap_every": 1, "frames": 0, "landscape": None,
+                "probes": limits.fit_probes(exp, PROBES, sw.fns.capacity),
+                "keep": max(0, min(TRAJECTORY, TRAJECTORY_BYTES // max(
+                    1, 4 * exp.cost.params * len(cs))))}
         session.put(session.RACE, race)
     return race
 
 
 def _snapshot(race: dict[str, Any]) -> None:
-    """Keep the contestants' weights every few frames (at most ``TRAJECTORY``)."""
+    """Keep the contestants' weights every few frames: at most ``TRAJECTORY``
+    snapshots and ``TRAJECTORY_BYTES`` in all (a big network keeps fewer, or none)."""
     race["frames"] += 1
-    if race["frames"] % race["snap_every"]:
+    if race["frames"] % race["snap_every"] or race["keep"] < 3:
         return
-    race["trajectory"].append((int(race["states"].epoch.max()),
-                               jax.device_get(race["states"].params)))
-    if len(race["trajectory"]) > TRAJECTORY:  # halve: every other snapshot, then sparser
+    n = race["sweep"].n  # the padding copies are not kept
+    race["trajectory"].append((int(race["states"].epoch.max()), jax.device_get(
+        jax.tree_util.tree_map(lambda x: x[:n], race["states"].params))))
+    if len(race["trajectory"]) > race["keep"]:  # halve: every other one, then sparser
         race["trajectory"] = race["trajectory"][::2]
         race["snap_every"] *= 2
 
 
 def train(count: int, budget: float = limits.CALL_SECONDS) -> engine.Probes:
-    """Train every contestant ``count`` epochs (fewer if that would take more than
-    ``budget`` seconds at the measured pace) and return their probes (leading axis:
-    contestants). When none can go on (stopped or diverged), pauses and says so."""
+    """Train every contestant ``count`` epochs, or fewer epochs or some steps when that
+    would take more than ``budget`` seconds (``limits.plan`` at the race's measured
+    pace), and return their probes (leading axis: contestants). When none can go on
+    (stopped or diverged), pauses and says so; training again starts a new race."""
     race = _race()
     sw = race["sweep"]
-    if count and race["pace"]:
-        count = max(1, min(count, int(budget / race["pace"])))
+    done = np.asarray(race["states"].monitor.stopped) | np.asarray(
+        race["states"].monitor.diverged)
+    if count and bool(done[: sw.n].all()):  # Play or Step after the end: race again
+        session.drop(session.RACE)
+        race = _race()
+    exp = session.experiment()
+    pace = race["pace"]
+    if pace is None:  # before the first timed call: the cost estimate, every copy counted
+        pace = sw.fns.capacity * exp.cost.step_flops / limits.ASSUMED_FLOPS + 2e-6
+    plan = limits.plan(exp, count, False, pace, budget)
     t0 = time.perf_counter()
-    states, chunk = sw.train(race["states"], count, probes=PROBES)
-    if count:
-        race["pace"] = (time.perf_counter() - t0) / count
+    before = int(np.asarray(race["states"].step)[0])
+    states, chunk = sw.train(race["states"], plan.count, probes=race["probes"],
+                             by_steps=plan.by_steps)
+    steps = int(np.asarray(states.step)[0]) - before
+    if steps > 0:
+        race["pace"] = limits.update_pace(race["pace"], time.perf_counter() - t0, steps)
     race["states"] = states
     for i, hist in enumerate(race["history"]):
         trained = chunk.history["trained"][i]
@@ -272,7 +301,7 @@ def train(count: int, budget: float = limits.CALL_SECONDS) -> engine.Probes:
     if count and bool(done[: sw.n].all()) and session.playing():
         session.set_playing(False)
         session.flash("info", "Every contestant has stopped (early stopping) or diverged: "
-                      "training is paused. Press Reset to race again.")
+                      "training is paused. Press Play to race again from the start.")
     return chunk.probes
 
 
@@ -316,7 +345,7 @@ def render(f: Frame) -> dict[str, Any]:
                       "epoch": int(race["states"].epoch[i]),
                       "loss": _latest(race["history"][i])["train_loss"]})
     frame: dict[str, Any] = {
-        "mode": lab_frame.mode_of(exp), "res": TILE_RESOLUTION, "dim": 2,
+        "mode": lab_frame.mode_of(exp), "res": int(out.shape[1]), "dim": 2,
         "epoch": int(race["states"].epoch[: len(cs)].max()), "tiles": tiles,
         "curves": [{"color": COLORS[i % len(COLORS)], "name": label(*c),
                     "train": curve(race["history"][i], None)["train"],
@@ -355,4 +384,5 @@ def warm() -> None:
 
 PAGE = LivePage(prefix=PREFIX, default=preset(RACES.get(DEFAULT_RACE).base), sidebar=sidebar,
                 frame=render, asset="race_view", probes=PROBES, fits=fits, speeds=SPEEDS,
-                speed=5, train=train, extra=landscape_section, graph_budget=20.0, warm=warm)
+                speed=5, train=train, extra=landscape_section, graph_budget=20.0, warm=warm,
+                copies=MAX_CONTESTANTS)

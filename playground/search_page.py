@@ -17,6 +17,7 @@ from engine.hyper import HYPERPARAMETERS, Search
 from engine.search import STRATEGIES
 from engine.sweep_presets import SEARCHES
 from playground import search as hs
+from playground.core import limits
 from playground.core.encode import plain
 from playground.search import HP_NAMES, LIMITS, NONE, PRESET_NAMES, Setup
 
@@ -184,7 +185,7 @@ def advance(search: Search) -> Search:
     t = time.perf_counter()
     try:
         search = search.next_round()
-    except EngineError as err:
+    except (EngineError, MemoryError, RuntimeError) as err:  # XLA's errors are these
         st.error(plain(str(err)))
         return search
     st.session_state["hs_search"] = search
@@ -282,9 +283,14 @@ def run(setup: Setup) -> None:
             return
     slots = {k: st.empty() for k in ("status", "picture", "best", "curves", "table")}
     n = 0
-    if ss.get("hs_step"):
+    # A round cannot be stopped once it trains: one that would hold the server for long
+    # is refused before it starts (every round of a search costs about the same).
+    problem = None if search.done else limits.round_refusal(search.round_flops())
+    if problem:
+        st.error(f"This search is too big for this server: {problem}.")
+    if ss.get("hs_step") and not problem:
         search = advance(search)
-    while ss.get("hs_end") and not search.done:
+    while ss.get("hs_end") and not search.done and not problem:
         bar.info(f"Training round {search.rounds + 1} of {hs.planned(search)[1]}: "
                  f"{min(search.round_size, search.budget - len(search.trials))} "
                  f"configurations at once…")
@@ -295,8 +301,9 @@ def run(setup: Setup) -> None:
             _draw(search, slots, n)
             n += 1
     with bar.container(horizontal=True):
-        st.button("Run next round", key="hs_step", type="primary", disabled=search.done)
-        st.button("Run to the end", key="hs_end", disabled=search.done)
+        st.button("Run next round", key="hs_step", type="primary",
+                  disabled=search.done or bool(problem))
+        st.button("Run to the end", key="hs_end", disabled=search.done or bool(problem))
         st.button("Start over", key="hs_over")
     _draw(search, slots, n)
     if search.done:

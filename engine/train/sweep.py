@@ -36,8 +36,9 @@ from engine.train.compile import Compiled, compiled
 from engine.train.pack import Layout, layout_of, pack, unpack
 from engine.train.state import HISTORY, Structure, TrainState, init_state
 
-CONFIG_CAPACITIES = (8, 64, 256)
-"""How many configurations one compiled sweep holds: any N up to one shares it."""
+CONFIG_CAPACITIES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+"""How many configurations one compiled sweep holds: any N up to one shares it (the
+copies that pad N up to it train too, so the steps are powers of two)."""
 
 
 def config_capacity(n: int) -> int:

@@ -37,6 +37,10 @@ STEP_SECONDS = 2.0
 ASSUMED_FLOPS = 3e10
 """Operations per second assumed before the first call of a network is timed."""
 
+ROUND_FLOPS = 3e11
+"""Arithmetic of one round of a hyperparameter search (every configuration it trains):
+about 10 s at ``ASSUMED_FLOPS``, during which the page cannot be stopped."""
+
 GRID_FLOPS = 1e9
 """Arithmetic of the output and neuron grids a frame draws: a wide, deep network draws
 them coarser (a 6 x 256 network: 38 x 38 instead of 100 x 100)."""
@@ -64,11 +68,13 @@ def graph_weight(spec: engine.Spec) -> float:
     return total
 
 
-def refusal(exp: engine.Experiment, graph_budget: float = float("inf")) -> str | None:
+def refusal(exp: engine.Experiment, graph_budget: float = float("inf"),
+            copies: int = 1) -> str | None:
     """Why ``exp`` is too big for one session, with what to lower; None if it fits.
 
     ``graph_budget`` bounds ``graph_weight`` (each page draws its own probes, so each
-    sets its own).
+    sets its own). ``copies``: how many such networks the page trains at once (the
+    Optimizer race's contestants): memory and evaluation count them all.
     """
     weight = graph_weight(exp.spec)
     if weight > graph_budget:
@@ -79,11 +85,12 @@ def refusal(exp: engine.Experiment, graph_budget: float = float("inf")) -> str |
     if cost.params > MAX_PARAMS:
         return (f"this network has {cost.params:,} parameters; one session may train at most "
                 f"{MAX_PARAMS:,}: use fewer or narrower layers")
-    if cost.memory_bytes > MAX_MEMORY_BYTES:
-        return (f"training this setup needs about {cost.memory_bytes / 2**20:,.1f} MB; one "
+    if cost.memory_bytes * copies > MAX_MEMORY_BYTES:
+        what = f"{copies} copies of this setup" if copies > 1 else "this setup"
+        return (f"training {what} needs about {cost.memory_bytes * copies / 2**20:,.1f} MB; one "
                 f"session may use {MAX_MEMORY_BYTES / 2**20:,.0f} MB: lower the batch size, "
                 "the number of points or sequences, the sequence length or the layers' width")
-    eval_flops = cost.eval_examples * cost.forward_flops
+    eval_flops = cost.eval_examples * cost.forward_flops * copies
     if eval_flops > MAX_EVAL_FLOPS:
         return (f"evaluating this setup after each epoch takes about {eval_flops / 1e9:,.1f} "
                 f"billion operations; one session may use {MAX_EVAL_FLOPS / 1e9:,.0f}: use "
@@ -91,9 +98,21 @@ def refusal(exp: engine.Experiment, graph_budget: float = float("inf")) -> str |
     return None
 
 
-def fit_probes(exp: engine.Experiment, probes: engine.ProbeOptions) -> engine.ProbeOptions:
-    """``probes`` with grids no finer than ``GRID_FLOPS`` allows for this network."""
-    forward = max(exp.cost.forward_flops, 1.0)
+def round_refusal(flops: float) -> str | None:
+    """Why a search round of ``flops`` operations is too big, with what to lower."""
+    if flops <= ROUND_FLOPS:
+        return None
+    return (f"one round of this search needs about {flops / 1e9:,.0f} billion operations "
+            f"(about {flops / ASSUMED_FLOPS:,.0f} s on this server); a round may use "
+            f"{ROUND_FLOPS / 1e9:,.0f}: lower the epochs, the round size, the width "
+            "(units) or raise the smallest batch size")
+
+
+def fit_probes(exp: engine.Experiment, probes: engine.ProbeOptions,
+               copies: int = 1) -> engine.ProbeOptions:
+    """``probes`` with grids no finer than ``GRID_FLOPS`` allows for this network
+    (``copies``: networks probed in the same call, e.g. a race's contestants)."""
+    forward = max(exp.cost.forward_flops * copies, 1.0)
     side = int((GRID_FLOPS / forward) ** 0.5)
     if probes.resolution <= side and probes.neuron_resolution <= side:
         return probes

@@ -79,6 +79,8 @@ class LivePage:
             layers, activations or features compiles nothing (``engine.train.padded``).
         warm: for a page with a trainer of its own, what the server's warm-up runs so
             that the page's first frame and Play compile nothing (``warmup.warm``).
+        copies: how many copies of its network the page trains at once (the race's
+            contestants): the session's limits count them all (``limits.refusal``).
     """
 
     prefix: str
@@ -102,6 +104,7 @@ class LivePage:
     graph_budget: float = 20.0
     padded: bool = False
     warm: Callable[[], None] | None = None
+    copies: int = 1
 
 
 def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
@@ -116,7 +119,7 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 
 def run(page: LivePage) -> None:
     """Everything of a live page below its title."""
-    session.use_page(page.prefix, page.graph_budget, page.padded)
+    session.use_page(page.prefix, page.graph_budget, page.padded, page.copies)
     session.ensure_session(page.default, page.fits)
     hidden = session.hidden_sections()
     with st.sidebar:

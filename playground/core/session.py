@@ -48,6 +48,7 @@ CONFUSION = "pg_confusion"  # the Playground's (experiment, frames, last confusi
 PAGE = "pg_page"  # which page's session the keys above refer to now
 BUDGET = "pg_graph_budget"  # the running page's limits.graph_weight bound
 PADDED = "pg_padded"  # whether the running page trains small MLPs padded (no compiles)
+COPIES = "pg_copies"  # how many copies of its network the running page trains at once
 WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec
 
 HISTORY_KEYS = engine.METRICS
@@ -55,13 +56,16 @@ HISTORY_KEYS = engine.METRICS
 
 # -- the page's namespace -------------------------------------------------------------------
 
-def use_page(prefix: str, graph_budget: float = float("inf"), padded: bool = False) -> None:
+def use_page(prefix: str, graph_budget: float = float("inf"), padded: bool = False,
+             copies: int = 1) -> None:
     """Make the session keys refer to page ``prefix`` for this script run; setups on it
     may weigh at most ``graph_budget`` (``limits.graph_weight``); ``padded``: its small
-    MLPs train padded (``engine.build(..., padded=True)``)."""
+    MLPs train padded (``engine.build(..., padded=True)``); ``copies``: how many copies
+    of its network it trains at once (``limits.refusal``)."""
     st.session_state[PAGE] = prefix
     st.session_state[BUDGET] = graph_budget
     st.session_state[PADDED] = padded
+    st.session_state[COPIES] = copies
 
 
 def key(name: str) -> str:
@@ -221,7 +225,8 @@ def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
     except EngineError as err:
         flash("error", f"{err}. The last working setup is kept: change that value.")
         return False
-    problem = limits.refusal(exp, st.session_state.get(BUDGET, float("inf")))
+    problem = limits.refusal(exp, st.session_state.get(BUDGET, float("inf")),
+                             st.session_state.get(COPIES, 1))
     if problem:
         flash("error", f"This setup is too big for one session: {problem}. The last working "
               "setup is kept.")

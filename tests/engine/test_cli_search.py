@@ -16,7 +16,9 @@ def runs():
         "grid": ["search", "grid_vs_random", "--budget", "4", "--round", "4", "--epochs",
                  "20", "--json"],
         "bad_axis": ["search", "grid_vs_random", "--axis", "learning_rate:abc:1"],
-        "no_val": ["search", "tf_playground", "--axis", "learning_rate"],
+        "no_val": ["search", "tf_playground", "--axis", "learning_rate", "--budget", "2",
+                   "--round", "2", "--epochs", "5"],
+        "zero": ["search", "grid_vs_random", "--budget", "0"],
         "unknown": ["search", "grid_vs_random", "--axis", "wings"],
     })
 
@@ -36,13 +38,19 @@ def test_a_search_preset_runs_and_reports_the_best_and_its_test_once(runs):
 
 @pytest.mark.parametrize(("name", "says"), [
     ("bad_axis", "LOW and HIGH must be numbers"),
-    ("no_val", "validation split"),
+    ("zero", "search.budget: must be a whole number from 1"),
     ("unknown", "unknown hyperparameter 'wings'"),
 ])
 def test_bad_searches_exit_2_with_one_line(runs, name, says):
     r = runs[name]
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_spec_without_a_validation_split_gets_one_and_says_so(runs):
+    r = runs["no_val"]
+    assert r.returncode == 0, r.stderr
+    assert "holds out 20% of the data" in r.stdout and "2 configurations" in r.stdout
 
 
 def test_parse_axis():

@@ -451,3 +451,38 @@ def test_random_search_beats_grid_when_one_hyperparameter_does_not_matter():
     random_best = float(np.mean([r.best().val_loss for r in randoms]))
     assert random_best <= grid.best().val_loss
     assert all(math.isfinite(r.best().val_loss) for r in randoms)
+
+
+def test_l1_and_l2_rates_together_are_refused():
+    with pytest.raises(engine.SpecError, match="L1 or L2"):
+        Search.start(BASE, [axis("l1_rate"), axis("l2_rate")], "grid", 4, 4, 5)
+
+
+def test_dropout_rates_train_in_one_sweep(monkeypatch):
+    base = BASE.updated(model={"layers": [{"type": "dense", "units": 4},
+                                          {"type": "dropout", "rate": 0.1}]})
+    calls = []
+    real = hyper.sweep
+    monkeypatch.setattr(hyper, "sweep", lambda specs, raw=None: calls.append(len(specs))
+                        or real(specs, raw))
+    search = Search.start(base, [axis("dropout_rate", 0.0, 0.6)], "grid", 3, 3, 5).next_round()
+    assert calls == [3] and len(search.trials) == 3
+    rates = sorted(t.spec.model.layers[1].opts()["rate"] for t in search.trials)
+    assert rates == pytest.approx([0.0, 0.3, 0.6])
+
+
+def test_round_flops_bounds_the_next_round_and_grows_with_what_it_trains():
+    def flops(**kw):
+        args = dict(method="grid", budget=8, round_size=4, epochs=10)
+        args.update(kw)
+        axes = args.pop("axes", [axis("learning_rate")])
+        return Search.start(BASE, axes, **args).round_flops()
+
+    small = flops()
+    assert small > 0
+    assert flops(epochs=20) == pytest.approx(2 * small)
+    assert flops(round_size=8) == pytest.approx(2 * small)  # capacity 8 instead of 4
+    # units at the top of the range cost more than the network's own width
+    assert flops(axes=[axis("units", 1, 64)]) > 10 * small
+    done = _run(Search.start(BASE, [axis("learning_rate")], "grid", 2, 2, 3))
+    assert done.round_flops() == 0.0

@@ -145,3 +145,35 @@ def test_a_mixed_race_from_a_link_keeps_every_contestant() -> None:
                                                       ("sgd", 0.3))
     assert widget(at, "select_slider", "sgd learning rate (2)").value == 0.3
     assert at.session_state[RC[S.RACE]]["sweep"].n == 3
+
+
+def test_a_network_too_big_for_eight_contestants_is_refused_with_what_to_lower() -> None:
+    """Eight copies train at once: memory counts them all (one copy would fit)."""
+    from playground.core import limits, url
+
+    spec = engine.Spec.from_dict({
+        "data": {"name": "spiral", "n": 5000},
+        "model": {"layers": [{"type": "dense", "units": 256, "activation": "relu"}] * 6},
+        "batch_size": 1000})
+    exp = engine.build(spec)
+    assert limits.refusal(exp, 20.0) is None
+    assert limits.refusal(exp, 20.0, race.MAX_CONTESTANTS) is not None
+    at = page({"s": url.spec_to_query(spec)})
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and "8 copies of this setup" in errors[0], errors
+    assert at.session_state[RC[S.SPEC]] == preset("tf_playground")
+
+
+def test_the_landscape_lowers_its_resolution_for_a_costly_network() -> None:
+    from playground import landscape
+
+    small = engine.build(preset("tf_playground"))
+    assert landscape.affordable(small, 41) == 41
+    big = engine.build(engine.Spec.from_dict({
+        "data": {"name": "spiral", "n": 5000},
+        "model": {"layers": [{"type": "dense", "units": 256, "activation": "relu"}] * 6}}))
+    side = landscape.affordable(big, 41)
+    assert side < 41
+    per_point = min(big.cost.train_examples, 2048) * big.cost.forward_flops
+    assert side == 0 or side * side * per_point <= landscape.PLANE_FLOPS

@@ -168,3 +168,15 @@ def test_loading_a_lesson_sets_every_control_and_the_link():
     assert widget(at, "selectbox", "Method").value == "grid"
     assert at.number_input(key="hs_budget").value == 9
     assert at.query_params["hp2"] == "momentum"
+
+
+def test_a_round_too_big_for_the_server_is_refused_before_it_trains():
+    at = run_page("search", {"preset": "deep_relu_early_stopping", "hp": "units",
+                             "lo": "256", "hi": "512", "method": "random", "budget": "256",
+                             "round": "64", "epochs": "2000"})
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and "too big for this server" in errors[0], errors
+    assert "lower the epochs" in errors[0]
+    step = next(b for b in at.button if b.label == "Run next round")
+    assert step.disabled
