@@ -385,4 +385,4 @@ def warm() -> None:
 PAGE = LivePage(prefix=PREFIX, default=preset(RACES.get(DEFAULT_RACE).base), sidebar=sidebar,
                 frame=render, asset="race_view", probes=PROBES, fits=fits, speeds=SPEEDS,
                 speed=5, train=train, extra=landscape_section, graph_budget=20.0, warm=warm,
-                copies=MAX_CONTESTANTS)
+                copies=MAX_CONTESTANTS, export_weights=False)

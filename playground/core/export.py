@@ -52,28 +52,34 @@ def share_link(spec: engine.Spec) -> None:
     """The link to this exact setup, optionally hiding controls for a class."""
     hide = st.multiselect("Hide these controls from students", SECTIONS, key="pg_share_hide",
                           help="The link opens the same setup with these sections hidden.")
-    query = {k: v for k, v in (("s", spec_to_query(spec)), ("hide", ",".join(hide))) if v}
+    # The page's own parameters (the race's contestants) travel too: each page checks
+    # its own when a link is opened.
+    own = [(k, v) for k, v in st.query_params.items() if k not in ("s", "hide")]
+    query = {k: v for k, v in (("s", spec_to_query(spec)), *own, ("hide", ",".join(hide)))
+             if v}
     base = st.context.url or ""
     if base.count("/") == 2:  # "http://host:port": give the query a path to follow
         base += "/"
     st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
 
 
-def export_buttons(exp: engine.Experiment, tstate) -> None:
-    """Download buttons for the spec, the weights and the script."""
+def export_buttons(exp: engine.Experiment, tstate, weights: bool = True) -> None:
+    """Download buttons for the spec, the weights (unless ``weights`` is False) and the
+    script."""
     spec = exp.spec
     c = st.columns(3)
     c[0].download_button("Spec (JSON)", spec.to_json(), "nn_playground_spec.json",
                          "application/json", icon=":material/data_object:",
                          key="pg_dl_spec", use_container_width=True)
-    def weights() -> bytes:  # built when clicked, not on every rerun
+    def packed() -> bytes:  # built when clicked, not on every rerun
         buf = io.BytesIO()
         save_params(buf, tstate, spec)
         return buf.getvalue()
 
-    c[1].download_button("Weights (.npz)", weights, "nn_playground_weights.npz",
-                         "application/octet-stream", icon=":material/download:",
-                         key="pg_dl_weights", use_container_width=True)
+    if weights:
+        c[1].download_button("Weights (.npz)", packed, "nn_playground_weights.npz",
+                             "application/octet-stream", icon=":material/download:",
+                             key="pg_dl_weights", use_container_width=True)
     c[2].download_button("Python script", script_for(spec, max(int(tstate.epoch), 100)),
                          "train_nn_playground.py", "text/x-python", icon=":material/code:",
                          key="pg_dl_script", use_container_width=True)
@@ -85,8 +91,10 @@ def export_buttons(exp: engine.Experiment, tstate) -> None:
                    "my_pictures.zip (save your .zip there), and the link opens without them.")
 
 
-def export_section() -> None:
-    """The "Share and export" expander of the running page's session."""
-    with st.expander("Share and export: link, spec, weights, Python script"):
+def export_section(weights: bool = True) -> None:
+    """The "Share and export" expander of the running page's session (``weights``:
+    offer the session's trained weights; a page that trains elsewhere says no)."""
+    title = "link, spec, weights, Python script" if weights else "link, spec, Python script"
+    with st.expander(f"Share and export: {title}"):
         share_link(session.spec())
-        export_buttons(session.experiment(), session.train_state())
+        export_buttons(session.experiment(), session.train_state(), weights)

@@ -81,6 +81,8 @@ class LivePage:
             that the page's first frame and Play compile nothing (``warmup.warm``).
         copies: how many copies of its network the page trains at once (the race's
             contestants): the session's limits count them all (``limits.refusal``).
+        export_weights: offer the session's weights for download (not where a trainer of
+            the page's own trains other networks).
     """
 
     prefix: str
@@ -105,6 +107,7 @@ class LivePage:
     padded: bool = False
     warm: Callable[[], None] | None = None
     copies: int = 1
+    export_weights: bool = True
 
 
 def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
@@ -150,5 +153,5 @@ def run(page: LivePage) -> None:
     if active.extra:
         active.extra(session.spec())
     if "export" not in hidden:
-        export_section()
+        export_section(active.export_weights)
     live.loop(train, draw, speed)
