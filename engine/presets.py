@@ -279,7 +279,7 @@ PRESETS.register("recall_transformer", Preset(
     "Transformer looks up a key (associative recall)",
     {**_seq("recall", [*_TRANSFORMER, {"type": "pool", "mode": "last"}], n=4000, length=3),
      "optimizer": {"name": "adam", "learning_rate": 0.003}},
-    40,
+    60,
     "Pairs like 'b 3 a 7 c 1', then '? a': answer 7. The last step's attention learns to "
     "find the queried key and read the digit after it: a lookup table built from attention, "
     "the mechanism behind in-context learning.",

@@ -129,9 +129,13 @@ def test_the_view_stays_while_a_new_network_compiles(page: Page, base_url: str,
         assert time.time() < deadline, "the new network was never drawn"
         absent += view.count() == 0
         if not shot and page.get_by_text("Compiling this network").count():
-            page.wait_for_timeout(600)  # the dimming's delay and fade
-            if cells.count() == before:  # still compiling
+            # The dimming has a delay and a fade, later still on a loaded machine: poll it
+            # for up to 3 s while the old network is still on screen.
+            dim, until = 1.0, time.time() + 3.0
+            while cells.count() == before and time.time() < until and dim >= 0.8:
+                page.wait_for_timeout(100)
                 dim = float(view.evaluate("v => getComputedStyle(v).opacity"))
+            if cells.count() == before:  # still compiling
                 assert dim < 0.8, f"the view is not dimmed while compiling ({dim})"
                 page.screenshot(path=shots / "03_compiling_dimmed.png", full_page=False)
             shot = True
@@ -262,6 +266,9 @@ def test_browser_back_returns_to_the_previous_setup(page: Page, base_url: str,
     before = setup_in(page.url)
     choose(page, "Dataset", "xor")
     expect(page).to_have_url(re.compile("xor"))
+    # Let the run that applies xor finish (on a loaded machine it can still be running,
+    # and would then finish after Back and write xor again).
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
     page.go_back()
     expect(page).not_to_have_url(re.compile("xor"))
     assert setup_in(page.url) == before

@@ -110,9 +110,11 @@ def test_probes_come_back_per_configuration(trained):
 
 
 def test_changing_values_or_n_within_a_capacity_does_not_recompile(trained):
-    specs, sw, _, _ = trained
-    sw.train(sw.init(), 3, probes=engine.ProbeOptions(resolution=12, neuron_resolution=0,
-                                                      gradients=False))
+    specs = trained[0]
+    # Compiled here, not only by the fixture: under xdist other modules' tests may run
+    # on this worker in between and push the sweep out of its cache.
+    sw = sweep(specs)
+    sw.train(sw.init(), 3)
     with count_compiles() as box:
         other = sweep([s.updated(optimizer={"learning_rate": 0.5 * s.optimizer.learning_rate},
                                  regularization={"kind": "none", "rate": 0.0})

@@ -275,12 +275,23 @@ def _check_deep_relu_early_stopping(result):
     assert m["test_accuracy"] >= 0.9
 
 
+def _check_noisy_spirals(r):
+    """It over-fits, as it says: the validation loss turns back up after its best epoch
+    while the training loss keeps falling."""
+    val, train = r.history["val_loss"], r.history["train_loss"]
+    best = int(np.argmin(val))
+    assert best < len(val) - 50, (best, len(val))
+    assert val[-1] > 1.2 * val[best], (val[-1], val[best])
+    assert train[-1] < train[best]
+
+
 PRESET_CHECKS = {
     "tf_playground": _check_tf_playground,
     "xor_backprop": _check_tf_playground,
     "linear_regression": _check_linear_regression,
     "logistic_regression": _check_tf_playground,
     "deep_relu_early_stopping": _check_deep_relu_early_stopping,
+    "noisy_spirals": _check_noisy_spirals,
     "softmax_3class": _check_tf_playground,
     # sequence presets: what each explanation claims after its suggested epochs
     "reverse_transformer": lambda r: _at_least(r, "test_accuracy", 0.95),  # issue 4's bar
