@@ -4,7 +4,9 @@
 optax update), ``metrics.py`` (losses and accuracies per example and split, in
 bounded chunks), ``loop.py`` (K epochs or steps in one ``lax.scan``/``fori_loop``),
 ``pack.py`` (one flat buffer per call), ``compile.py`` (the jitted functions of a
-structure and their cache), ``padded.py`` (small MLPs trained inside one padded network).
+structure and their cache), ``padded.py`` (small MLPs trained inside one padded network),
+``sweep.py`` (N configurations of one structure in one vmapped call), ``landscape.py``
+(the loss on a plane through the weights, Li et al. 2018).
 
 May import: the ground floor, ``engine.blocks``, ``engine.data``, ``engine.model``,
 ``engine.probes``, ``engine.cost``, ``engine.values``.
