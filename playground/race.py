@@ -284,10 +284,11 @@ def train(count: int, budget: float = limits.CALL_SECONDS) -> engine.Probes:
         pace = sw.fns.capacity * exp.cost.step_flops / limits.ASSUMED_FLOPS + 2e-6
     plan = limits.plan(exp, count, False, pace, budget)
     t0 = time.perf_counter()
-    before = int(np.asarray(race["states"].step)[0])
+    before = np.asarray(race["states"].step)[: sw.n]
     states, chunk = sw.train(race["states"], plan.count, probes=race["probes"],
                              by_steps=plan.by_steps)
-    steps = int(np.asarray(states.step)[0]) - before
+    # the most any contestant moved (one that stopped or diverged does not move)
+    steps = int(np.max(np.asarray(states.step)[: sw.n] - before))
     if steps > 0:
         race["pace"] = limits.update_pace(race["pace"], time.perf_counter() - t0, steps)
     race["states"] = states
