@@ -253,7 +253,20 @@ class Search:
         if not len(points):
             return dataclasses.replace(self, finished=True)
         d = self.base.to_dict()
-        candidates = [_candidate(d, self.space, p) for p in points]
+        # Whole-number axes (width, batch size) round several points to one value:
+        # train each value once (a search that has tried them all is finished).
+        seen = {tuple(t.values[a.name] for a in self.space) for t in self.trials}
+        kept, candidates = [], []
+        for p in points:
+            values, spec = _candidate(d, self.space, p)
+            key = tuple(values[a.name] for a in self.space)
+            if key not in seen:
+                seen.add(key)
+                kept.append(p)
+                candidates.append((values, spec))
+        if not candidates:
+            return dataclasses.replace(self, finished=True)
+        points = np.asarray(kept)
         trials, best = list(self.trials), (self.best(), self.best_state)
         groups: dict[tuple, list[int]] = {}
         for i, (_, spec) in enumerate(candidates):

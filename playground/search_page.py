@@ -8,6 +8,7 @@ The sidebar's setup (kept in the URL) with the named lessons, the search in the 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import streamlit as st
@@ -164,8 +165,17 @@ def current(setup: Setup, fresh: bool = False) -> Search | None:
     """The session's search for ``setup`` (a new one if the setup changed or ``fresh``);
     None, with the engine's message shown, when it cannot start."""
     ss = st.session_state
-    if fresh or ss.get("hs_setup") != setup:
-        old = ss.get("hs_search")
+    old, was = ss.get("hs_search"), ss.get("hs_setup")
+    if (not fresh and old is not None and was is not None and old.trials
+            and dataclasses.replace(was, budget=setup.budget, round=setup.round) == setup
+            and setup.budget >= len(old.trials)):
+        # Only the budget or the round size moved: the search goes on with its trials
+        # (a larger budget continues a finished search).
+        ss["hs_setup"] = setup
+        ss["hs_search"] = dataclasses.replace(old, budget=setup.budget,
+                                              round_size=setup.round, finished=False)
+        return ss["hs_search"]
+    if fresh or was != setup:
         if not fresh and old is not None and old.trials:
             st.info(f"The setup changed, so a new search starts (the last one's "
                     f"{len(old.trials)} trials are set aside).")

@@ -486,3 +486,13 @@ def test_round_flops_bounds_the_next_round_and_grows_with_what_it_trains():
     assert flops(axes=[axis("units", 1, 64)]) > 10 * small
     done = _run(Search.start(BASE, [axis("learning_rate")], "grid", 2, 2, 3))
     assert done.round_flops() == 0.0
+
+
+@pytest.mark.parametrize("method", ["random", "grid"])
+def test_a_whole_number_axis_trains_each_value_once(method):
+    """units 1..3 cannot give 8 different networks: each width is trained once and the
+    search then says it is finished."""
+    search = _run(Search.start(BASE, [axis("units", 1, 3, log=False)], method, 8, 4, 3))
+    widths = [t.values["units"] for t in search.trials]
+    assert len(widths) == len(set(widths)) and set(widths) <= {1.0, 2.0, 3.0}
+    assert search.done

@@ -180,3 +180,16 @@ def test_a_round_too_big_for_the_server_is_refused_before_it_trains():
     assert "lower the epochs" in errors[0]
     step = next(b for b in at.button if b.label == "Run next round")
     assert step.disabled
+
+
+def test_raising_the_budget_continues_the_search_with_its_trials():
+    at = run_page("search", {"budget": "4", "round": "4", "epochs": "20"})
+    next(b for b in at.button if b.label == "Run to the end").click().run()
+    assert not at.exception and len(at.session_state["hs_search"].trials) == 4
+    assert at.session_state["hs_search"].done
+    at.number_input(key="hs_budget").set_value(8).run()
+    search = at.session_state["hs_search"]
+    assert len(search.trials) == 4 and not search.done and search.budget == 8
+    next(b for b in at.button if b.label == "Run next round").click().run()
+    assert not at.exception and len(at.session_state["hs_search"].trials) == 8
+    assert not any("new search starts" in m for m in messages(at, "info"))
