@@ -160,6 +160,8 @@ def contestants_section(cs: Contestants) -> Contestants:
         rates = st.multiselect("Learning rates", options, default=was, key=wkey("race_lrs"),
                                max_selections=MAX_CONTESTANTS,
                                help="Each is one contestant, from the same weights")
+        if name == cs[0][0] and sorted(rates) == was:
+            return cs  # nothing moved: a link's order (or a repeated rate) stays as it is
         return tuple((name, float(lr)) for lr in sorted(rates)) or cs
     chosen = st.multiselect("Optimizers", names, default=list(dict.fromkeys(
         n for n, _ in cs)), key=wkey("race_opts"), max_selections=MAX_CONTESTANTS,

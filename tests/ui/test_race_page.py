@@ -186,3 +186,11 @@ def test_the_share_link_carries_the_race_and_no_untrained_weights_are_offered() 
     assert "race=sgd%3A0.03%2Cadam%3A0.003" in link and "s=" in link
     labels = [b.label for b in at.get("download_button")]
     assert "Spec (JSON)" in labels and "Weights (.npz)" not in labels
+
+
+def test_a_link_race_stays_as_written_until_a_control_moves() -> None:
+    at = page({"race": "sgd:0.3,sgd:0.03,sgd:0.03"})
+    ok(at)
+    assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.3), ("sgd", 0.03),
+                                                      ("sgd", 0.03))
+    assert at.query_params["race"] == "sgd:0.3,sgd:0.03,sgd:0.03"
