@@ -2,13 +2,13 @@
 
 ::
 
-    base = engine.preset("playground_default")
+    base = engine.preset("tf_playground")
     configs = [base.updated(optimizer={"name": name, "learning_rate": lr})
                for name in ("sgd", "momentum", "adam") for lr in (0.003, 0.03, 0.3)]
     sw = engine.sweep(configs)
     states = sw.init()
     states, chunk = sw.train(states, epochs=100)
-    chunk.history["val_loss"]      # (9, 100): one curve per configuration
+    chunk.history["train_loss"]    # (9, 100): one curve per configuration
 
 Every configuration must be the same network on the same data (layers, features,
 batch size, loss, schedule kind, regularisation kind): they may differ in every
