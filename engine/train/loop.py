@@ -164,22 +164,31 @@ def fit(lp: Loop, state: TrainState, count: jax.Array, capacity: int,
 
     Returns ``(state, table, rows)``: ``table`` is (capacity, len(HISTORY)), a row per
     epoch that ended (rows past the last are NaN), and ``rows`` how many were written.
+    Training by epochs returns ``count`` rows: epochs skipped after early stopping or
+    divergence are NaN rows (``trained`` not set). The loop ends as soon as the state
+    has stopped or diverged; under ``jax.vmap`` (a sweep) when every configuration has,
+    so that a search's finished configurations stop costing as a group.
     """
+    n = jnp.minimum(count, capacity)
 
-    def body(i, carry):
-        st, table, rows = carry
-        done = st.monitor.stopped | st.monitor.diverged
+    def going(carry):
+        i, st, _, _ = carry
+        return (i < n) & ~(st.monitor.stopped | st.monitor.diverged)
+
+    def body(carry):
+        i, st, table, rows = carry
         if by_steps:
-            st, m, ended = jax.lax.cond(done, lambda s: (s, no_metrics(), jnp.bool_(False)),
-                                        lambda s: one_step(lp, s), st)
+            st, m, ended = one_step(lp, st)
         else:
-            st, m = jax.lax.cond(done, lambda s: (s, no_metrics()),
-                                 lambda s: run_epoch(lp, s), st)
+            st, m = run_epoch(lp, st)
             ended = jnp.bool_(True)
         row = jnp.stack([m[k].astype(jnp.float32) for k in HISTORY])
         table = jax.lax.dynamic_update_index_in_dim(table, row, rows, 0)
-        return st, table, rows + ended.astype(jnp.int32)
+        return i + 1, st, table, rows + ended.astype(jnp.int32)
 
     table = jnp.full((capacity, len(HISTORY)), jnp.nan, jnp.float32)
-    return jax.lax.fori_loop(0, jnp.minimum(count, capacity), body,
-                             (state, table, jnp.int32(0)))
+    _, state, table, rows = jax.lax.while_loop(going, body,
+                                               (jnp.int32(0), state, table, jnp.int32(0)))
+    if not by_steps:  # the skipped epochs' rows (NaN: not trained), as the count asked
+        rows = n.astype(jnp.int32)
+    return state, table, rows
