@@ -310,21 +310,13 @@ def train(count: int, budget: float = limits.CALL_SECONDS) -> engine.Probes:
 
 # -- frames -------------------------------------------------------------------------------
 
-def _latest(hist: dict[str, list]) -> dict[str, float | None]:
-    out = {}
-    for k, v in hist.items():
-        x = v[-1] if v else None
-        out[k] = x if x is not None and math.isfinite(x) else None
-    return out
-
-
 def leaderboard(race: dict[str, Any]) -> list[dict[str, Any]]:
     """Contestants ranked by validation loss (training loss without a validation split);
     diverged ones last."""
     states, (_, cs) = race["states"], race["key"]
     rows = []
     for i, (name, lr) in enumerate(cs):
-        m = _latest(race["history"][i])
+        m = session.current_metrics(race["history"][i])
         by = m["val_loss"] if m["val_loss"] is not None else m["train_loss"]
         rows.append({"index": i, "name": label(name, lr), "color": COLORS[i % len(COLORS)],
                      "train_loss": m["train_loss"], "val_loss": m["val_loss"],
@@ -346,7 +338,7 @@ def render(f: Frame) -> dict[str, Any]:
         tiles.append({"name": label(name, lr), "color": COLORS[i % len(COLORS)], **grid,
                       "diverged": bool(race["states"].monitor.diverged[i]),
                       "epoch": int(race["states"].epoch[i]),
-                      "loss": _latest(race["history"][i])["train_loss"]})
+                      "loss": session.current_metrics(race["history"][i])["train_loss"]})
     frame: dict[str, Any] = {
         "mode": lab_frame.mode_of(exp), "res": int(out.shape[1]), "dim": 2,
         "epoch": int(race["states"].epoch[: len(cs)].max()), "tiles": tiles,

@@ -372,9 +372,10 @@ def train_frame(count: int, probes: ProbeOptions, by_steps: bool = False,
     return chunk.probes
 
 
-def current_metrics() -> dict[str, Any]:
-    """The latest per-split metrics from the history (None before any training)."""
-    hist = history()
+def current_metrics(hist: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The latest per-split metrics from ``hist`` (default: the page's history; None
+    before any training)."""
+    hist = history() if hist is None else hist
     out: dict[str, Any] = {}
     for k in HISTORY_KEYS:
         v = hist[k][-1] if hist[k] else None
