@@ -112,6 +112,8 @@ FEATURES = {
     "x1*x2": lambda x: x[:, 0] * x[:, 1],
     "sin(x1)": lambda x: np.sin(x[:, 0]),
     "sin(x2)": lambda x: np.sin(x[:, 1]),
+    "cos(x1)": lambda x: np.cos(x[:, 0]),
+    "cos(x2)": lambda x: np.cos(x[:, 1]),
 }
 
 class NumpyMLP:

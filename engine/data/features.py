@@ -6,6 +6,7 @@ raw points and the decision grid is featurised exactly like the training data.
 
 Besides the menu in ``FEATURES``, every raw column ``x<k>`` (``k`` = 1..``MAX_INPUT_DIM``)
 is a valid feature name: uploaded CSVs with more than two columns use them as they are.
+``cos(x1)`` and ``cos(x2)`` complete the set TF Playground's links name (``cosX``, ``cosY``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,16 @@ def sin_x2(x: jax.Array) -> jax.Array:
     return jnp.sin(x[..., 1])
 
 
+def cos_x1(x: jax.Array) -> jax.Array:
+    """``cos(x₁)``: ``(..., d) -> (...)``."""
+    return jnp.cos(x[..., 0])
+
+
+def cos_x2(x: jax.Array) -> jax.Array:
+    """``cos(x₂)``: ``(..., d) -> (...)``."""
+    return jnp.cos(x[..., 1])
+
+
 FEATURES: Registry[Feature] = Registry("feature")
 FEATURES.register("x1", Feature(x1, 1, "x₁"), "The first input coordinate, as it is.")
 FEATURES.register("x2", Feature(x2, 2, "x₂"), "The second input coordinate, as it is.")
@@ -98,6 +109,14 @@ FEATURES.register(
 )
 FEATURES.register(
     "sin(x2)", Feature(sin_x2, 2, "sin(x₂)"), "The sine of the second coordinate; a wavy input."
+)
+FEATURES.register(
+    "cos(x1)", Feature(cos_x1, 1, "cos(x₁)"),
+    "The cosine of the first coordinate; a wavy input, even in x₁.",
+)
+FEATURES.register(
+    "cos(x2)", Feature(cos_x2, 2, "cos(x₂)"),
+    "The cosine of the second coordinate; a wavy input, even in x₂.",
 )
 
 

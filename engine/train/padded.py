@@ -48,6 +48,10 @@ MAX_DEPTH = 6
 MAX_UNITS = 8
 """Units of each padded hidden layer (TensorFlow Playground's most)."""
 
+WIDTH = max(MAX_UNITS, len(FEATURES))
+"""Slots of each padded layer: ``MAX_UNITS`` neurons, or more when there are more input
+features (a layer not in use passes all of them through)."""
+
 PADDED_INIT = "glorot_uniform"
 """The padded structure's nominal initialiser: its weights always come from the real
 network, so every initialiser shares one compiled network."""
@@ -90,9 +94,9 @@ class Padding:
             if i == 0:
                 in_mask = feature_mask
             else:
-                in_mask = np.zeros(MAX_UNITS, np.float32)
-                in_mask[: self.widths[i - 1] if on else MAX_UNITS] = 1.0
-            out_mask = np.zeros(MAX_UNITS, np.float32)
+                in_mask = np.zeros(WIDTH, np.float32)
+                in_mask[: self.widths[i - 1] if on else WIDTH] = 1.0
+            out_mask = np.zeros(WIDTH, np.float32)
             out_mask[: self.widths[i] if on else 0] = 1.0
             out.append({"in_mask": in_mask, "out_mask": out_mask,
                         "act": np.int32(self.activations[i] if on else 0),
@@ -105,7 +109,7 @@ def padding(s: Structure, input_dim: int) -> Padding | None:
     net = s.net
     names = FEATURES.names()
     if (net.sequence is not None or net.image is not None or input_dim != 2
-            or len(names) > MAX_UNITS or len(net.layers) > MAX_DEPTH
+            or len(net.layers) > MAX_DEPTH
             or not set(net.features) <= set(names)
             or ACTIVATIONS.get(net.head.activation).param_init is not None):
         return None
@@ -124,7 +128,7 @@ def padding(s: Structure, input_dim: int) -> Padding | None:
 def padded_structure(s: Structure) -> Structure:
     """The one structure every qualifying network of ``s``'s kind trains in: the same
     head, loss, optimizer, schedule, regularisation and batch size."""
-    layer = LayerSpec(MASKED, (("units", MAX_UNITS),))
+    layer = LayerSpec(MASKED, (("units", WIDTH),))
     net = Network((layer,) * MAX_DEPTH, tuple(FEATURES.names()), s.net.head, s.net.loss,
                   PADDED_INIT)
     return replace(s, net=net)
@@ -193,15 +197,15 @@ class Padder:
         """Real parameters (NumPy) scattered into the padded shapes."""
         p, out = self.pad, []
         for i in range(MAX_DEPTH):
-            fan_in = len(FEATURES) if i == 0 else MAX_UNITS
-            w = np.zeros((fan_in, MAX_UNITS), np.float32)
-            b = np.zeros(MAX_UNITS, np.float32)
+            fan_in = len(FEATURES) if i == 0 else WIDTH
+            w = np.zeros((fan_in, WIDTH), np.float32)
+            b = np.zeros(WIDTH, np.float32)
             if i < p.depth:
                 w[np.ix_(p.rows(i), p.cols(i))] = params[i]["w"]
                 b[p.cols(i)] = params[i]["b"]
             out.append({"b": b, "w": w})
         head = params[p.depth]
-        w = np.zeros((MAX_UNITS, head["w"].shape[1]), np.float32)
+        w = np.zeros((WIDTH, head["w"].shape[1]), np.float32)
         w[p.rows(p.depth)] = head["w"]
         out.append({"b": np.asarray(head["b"], np.float32), "w": w})
         return out
@@ -309,7 +313,7 @@ def warm_inits(real: Structure, values: Any) -> None:
     dense = LAYERS.get("dense")
     key = jax.random.PRNGKey(0)
     opt = make_optimizer(real.optimizer, values.optimizer, values.optimizer.learning_rate)
-    for fan_in in range(1, MAX_UNITS + 1):
+    for fan_in in range(1, WIDTH + 1):
         for units in sorted({*range(1, MAX_UNITS + 1), real.net.head.out_dim}):
             opts = {"units": units, "activation": "linear", "init": "default",
                     "norm": "none", "residual": False}

@@ -27,7 +27,8 @@ def _points(n: int = 50, d: int = 2, seed: int = 0) -> np.ndarray:
 
 
 def test_menu_order_labels_and_docs():
-    assert FEATURES.names() == ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
+    assert FEATURES.names() == ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)",
+                               "cos(x1)", "cos(x2)"]
     assert FEATURES.get("x1^2").label == "x₁²"
     assert FEATURES.get("x1*x2").label == "x₁x₂"
     for name in FEATURES:
@@ -89,7 +90,7 @@ def test_check_features_accepts_valid_lists():
     [
         ((), 2, ["at least one"]),
         (("x1", "x2", "x1"), 2, ["'x1'", "twice"]),
-        (("x1", "cos(x1)"), 2, ["unknown feature 'cos(x1)'", "x1*x2", "sin(x2)"]),
+        (("x1", "tan(x1)"), 2, ["unknown feature 'tan(x1)'", "x1*x2", "sin(x2)"]),
         (("x17",), 16, ["unknown feature 'x17'"]),
         (("x1", "x2"), 1, ["feature 'x2' needs 2-D data", "has 1 input column"]),
         (("x1*x2",), 1, ["'x1*x2' needs 2-D"]),
