@@ -59,7 +59,7 @@ FLOORS = {
     "engine.errors": 0, "engine.registry": 0, "engine.schema": 0, "engine.untrusted": 0,
     "engine.blocks": 1, "engine.data": 1,
     "engine.spec": 2, "engine.presets": 2, "engine.sweep_presets": 2, "engine.teach": 2,
-    "engine.search": 2,
+    "engine.search": 2, "engine.tfp": 2, "engine.lessons": 2,
     "engine.values": 3, "engine.model": 3, "engine.cost": 3,
     "engine.probes": 4,
     "engine.train": 5,
@@ -82,7 +82,8 @@ def _floor(module: str) -> int:
 # option checks that choose a widget, the data limits, files and bounded parsing.
 APP_SURFACE = ("engine", "engine.presets", "engine.sweep_presets", "engine.blocks",
                "engine.teach", "engine.schema", "engine.data", "engine.io", "engine.untrusted",
-               "engine.search", "engine.sweep", "engine.hyper")
+               "engine.search", "engine.sweep", "engine.hyper", "engine.tfp",
+               "engine.lessons")
 
 
 def test_every_engine_module_has_a_floor_and_imports_only_down() -> None:
