@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.blocks import ACTIVATIONS, INITIALIZERS, LAYERS, LOSSES, OPTIMIZERS, SCHEDULES
-from engine.data import DATASETS, MAX_CSV_CHARS, check_features
+from engine.data import DATASETS, MAX_CSV_CHARS, MAX_POINTS_CHARS, check_features
 from engine.errors import SpecError
 from engine.schema import Choice, Flag, Names, Num, OneOf, Text, check_object
 from engine.untrusted import parse_json
 
 MAX_LAYERS = 32
-MAX_JSON_CHARS = MAX_CSV_CHARS + 100_000  # a spec may carry its CSV table
+MAX_JSON_CHARS = MAX_CSV_CHARS + 100_000  # a spec may carry its CSV table (and points)
 
 
 def _f(default: Any, check: Any) -> Any:
@@ -50,6 +50,10 @@ class DataSpec:
     symbols: int = _f(0, Num(0, 100, integer=True))  # sequence tasks' alphabet; 0 = default
     size: int = _f(0, Num(0, 64, integer=True))  # images' side in pixels; 0 = native
     channels: int = _f(1, Choice((1, 3)))  # uploaded images: grey (1) or colour (3)
+    # Points placed by hand (datasets hand, hand_regression), encoded by
+    # engine.data.encode_points: 16/3 characters a point, so a few hundred fit a link.
+    # null = the hand sets' starter points; other datasets ignore it, as they ignore csv.
+    points: str | None = _f(None, Text(MAX_POINTS_CHARS))
 
 
 @dataclass(frozen=True)

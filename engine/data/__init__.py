@@ -1,7 +1,8 @@
 """Data: one registry of every dataset a spec can name, and how each is built.
 
 Four families register their entries in ``DATASETS``, in menu order: ``points``
-(TensorFlow Playground's sets and more, ``points.py``), ``table`` (an uploaded CSV,
+(TensorFlow Playground's sets and more, ``points.py``; points placed by hand, which travel
+in ``data.points``, ``hand.py``), ``table`` (an uploaded CSV,
 ``table.py``), ``sequence`` (sequence tasks, ``sequences.py``) and ``images`` (MNIST,
 generated shapes, the user's own pictures; ``images.py``). Input features
 (x1, x1^2, sin(x2), ...) are in ``features.py``; containers, splitting and feature
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.data import images, points, sequences, table
+from engine.data import hand, images, points, sequences, table
 from engine.data.base import (
     DATASETS,
     FAMILIES,
@@ -26,11 +27,22 @@ from engine.data.base import (
     datasets_of,
 )
 from engine.data.features import FEATURES, MAX_INPUT_DIM, apply_features, check_features
+from engine.data.hand import (
+    HAND,
+    HAND_REGRESSION,
+    MAX_HAND_POINTS,
+    MAX_POINTS_CHARS,
+    decode_points,
+    encode_points,
+    points_of,
+    snap,
+    snap_value,
+)
 from engine.data.images import UPLOAD, RawImages, load_image_zip, load_picture
 from engine.data.sequences import SequenceData, generate_task
 from engine.data.table import MAX_CSV_BYTES, MAX_CSV_CHARS, MAX_CSV_ROWS, TABLE, load_csv
 
-for _family in (points, table, sequences, images):
+for _family in (points, hand, table, sequences, images):
     _family.register(DATASETS)
 
 
@@ -57,11 +69,15 @@ __all__ = [
     "DATASETS",
     "FAMILIES",
     "FEATURES",
+    "HAND",
+    "HAND_REGRESSION",
     "MAX_CLASSES",
     "MAX_CSV_BYTES",
     "MAX_CSV_CHARS",
     "MAX_CSV_ROWS",
+    "MAX_HAND_POINTS",
     "MAX_INPUT_DIM",
+    "MAX_POINTS_CHARS",
     "TABLE",
     "UPLOAD",
     "DataArrays",
@@ -74,8 +90,13 @@ __all__ = [
     "build_dataset",
     "check_features",
     "datasets_of",
+    "decode_points",
+    "encode_points",
     "generate_task",
     "load_csv",
     "load_image_zip",
     "load_picture",
+    "points_of",
+    "snap",
+    "snap_value",
 ]

@@ -176,17 +176,19 @@ def split_sizes(n: int, train_fraction: float, val_fraction: float) -> tuple[int
 
 
 def split_points(x: np.ndarray, y: np.ndarray, spec: Any, rng: np.random.Generator,
-                 features: tuple[str, ...], task: str) -> DataArrays:
+                 features: tuple[str, ...], task: str,
+                 order: np.ndarray | None = None) -> DataArrays:
     """Shuffle (continuing ``rng``), split and pack points with their feature statistics.
 
     ``x`` is ``(n, d)`` raw points and ``y`` ``(n,)`` labels; ``spec`` gives the
     fractions and ``standardize``. With ``standardize`` the mean and standard deviation
     are the training split's, of exactly what the model sees (float32 features).
+    ``order``: the shuffle to use, a permutation of ``n`` (default: drawn from ``rng``).
     """
     n = x.shape[0]
     n_train, n_val, _ = split_sizes(n, spec.train_fraction, spec.val_fraction)
     # The shuffle continues the generator's stream, so the whole dataset hangs on one seed.
-    perm = rng.permutation(n)
+    perm = rng.permutation(n) if order is None else np.asarray(order)
     x = np.asarray(x, np.float32)[perm]
     y = np.asarray(y)[perm].astype(np.int32 if task == "classification" else np.float32)
     cut = (n_train, n_train + n_val)
