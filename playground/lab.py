@@ -13,13 +13,14 @@ import engine
 from engine import ACTIVATIONS, FEATURES, DataError, Spec, load_csv
 from engine.data import MAX_CSV_BYTES, MAX_CSV_CHARS, TABLE
 from engine.presets import preset
-from playground import lab_frame
+from playground import hand, lab_frame, tfp_link
 from playground.core import controls as C
 from playground.core import session
 from playground.core.controls import number, pick, slider
 from playground.core.encode import short
 from playground.core.livepage import LivePage
 from playground.core.session import wkey
+from playground.core.url import merge
 
 DEFAULT = preset("tf_playground")  # what a TensorFlow Playground user expects to see
 MAX_HIDDEN = 8
@@ -71,12 +72,14 @@ def features_section(d: dict, input_dim: int) -> dict:
         st.caption(f"This CSV has {input_dim} feature columns; all are used as inputs.")
         return {}
     usable = [f for f in FEATURES.names() if FEATURES.get(f).needs_dim <= input_dim]
-    cols = st.columns(min(2, len(usable)))  # the sidebar is narrow: labels need room
-    chosen = []
-    for i, f in enumerate(usable):
+    shown = [f for f in usable if not C.hidden(f)]  # a link may hide a feature (TF's x_hide)
+    cols = st.columns(min(2, max(len(shown), 1)))
+    chosen = [f for f in usable if C.hidden(f) and f in data["features"]]
+    for i, f in enumerate(shown):
         if cols[i % len(cols)].checkbox(FEATURES.get(f).label, f in data["features"],
                                         key=wkey(f"feat_{f}")):
             chosen.append(f)
+    chosen.sort(key=usable.index)
     if not chosen:
         st.warning("Keep at least one input feature.")
     return {"data": {"features": chosen or list(data["features"])}}
@@ -104,7 +107,7 @@ def network_section(d: dict) -> dict:
     original = d["model"]["layers"]
     blocks = _blocks(original)
     # A link or preset may hold more than the menus offer: widen them, never crash.
-    n = number("Hidden layers", 0, MAX_HIDDEN, len(blocks), key="nlayers")
+    n = number("Hidden layers", 0, MAX_HIDDEN, len(blocks), key="nlayers", hide="hidden_layers")
     moved = n != len(blocks)
     while len(blocks) < n:
         last = blocks[-1]["dense"] if blocks else {"units": 4, "activation": "tanh"}
@@ -121,7 +124,8 @@ def network_section(d: dict) -> dict:
             dense["units"] = number(f"Layer {i + 1} neurons", 1, MAX_UNITS, units,
                                     key=f"units{i}", container=c[0])
             dense["activation"] = pick(f"Layer {i + 1} activation", acts,
-                                       dense.get("activation", "relu"), f"act{i}")
+                                       dense.get("activation", "relu"), f"act{i}",
+                                       hide="activation")
             moved |= dense != b["dense"]
         after = [x for x in b["after"] if x["type"] not in ("batch_norm", "dropout")]
         c = st.columns(2)
@@ -139,8 +143,16 @@ def network_section(d: dict) -> dict:
     return {"model": {"layers": layers if moved else original}}
 
 
+def data_section(d: dict) -> dict:
+    """The shared data controls, and a hand-placed set's own below them."""
+    patch = C.data_section(d)
+    return merge(patch, hand.controls(merge(d, patch), d))
+
+
 def plane_picker(exp: engine.Experiment) -> dict:
-    """For data with more than two columns: which two the pictures span."""
+    """For data with more than two columns: which two the pictures span (and, for a
+    hand-placed set still too small to train on, how many points to add)."""
+    hand.note()
     if exp.dataset.input_dim <= 2:
         return {}
     names = [short(n) for n in exp.dataset.feature_names]
@@ -160,10 +172,11 @@ def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
     """Presets, upload and every section not hidden; returns the spec dict."""
     if "presets" not in hidden:
         C.preset_menu()
+        tfp_link.paste_box()
     if "data" not in hidden:
         upload()
     return C.sections(session.spec().to_dict(), [
-        ("data", "Data", C.data_section),
+        ("data", "Data", data_section),
         ("features", "Input features", lambda d: features_section(d, exp.dataset.input_dim)),
         ("network", "Hidden layers", network_section),
         ("output", "Output and loss", C.output_section),
@@ -174,4 +187,5 @@ def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
 PAGE = LivePage(prefix="pg", default=DEFAULT, sidebar=sidebar, frame=lab_frame.render,
                 asset="live_view", probes=engine.ProbeOptions(resolution=100,
                                                               neuron_resolution=20),
-                toggles=True, view=plane_picker, padded=True)
+                toggles=True, view=plane_picker, padded=True,
+                foreign=tfp_link.open_from_query, events={"click": hand.on_click})

@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 from engine import ACTIVATIONS, FEATURES, LAYERS, Experiment, Probes
+from playground import hand
 from playground.core import session
 from playground.core.encode import (
     b64,
@@ -205,9 +206,10 @@ def render(f: Frame) -> dict[str, Any]:
     stop = int(state.monitor.best_epoch) if bool(state.monitor.stopped) else None
     view = View(show_test=f.view.get("show_test", False),
                 discretize=f.view.get("discretize", False), plane=f.view.get("plane", (0, 1)))
-    return make_frame(exp, jax.device_get(state.params), f.result, int(state.epoch), metrics,
-                      hist, view, stop, with_points=f.first, step=int(state.step),
-                      confusion_counts=confusion_counts(f))
+    frame = make_frame(exp, jax.device_get(state.params), f.result, int(state.epoch),
+                       metrics, hist, view, stop, with_points=f.first, step=int(state.step),
+                       confusion_counts=confusion_counts(f))
+    return hand.patch_frame(frame, exp)
 
 
 def confusion_counts(f: Frame) -> np.ndarray | None:

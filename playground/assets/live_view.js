@@ -77,11 +77,15 @@ function drawNetwork(root, d) {
   if (svg.dataset.key !== key || !svg.__lines) {
     svg.dataset.key = key;
     const box = cols.getBoundingClientRect();
-    svg.setAttribute("width", box.width); svg.setAttribute("height", box.height);
+    // Screen boxes are zoomed (presentation mode zooms the view); the SVG draws in the
+    // view's own units: divide by the zoom.
+    const k = cols.offsetWidth ? box.width / cols.offsetWidth : 1;
+    svg.setAttribute("width", box.width / k); svg.setAttribute("height", box.height / k);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const centres = [...cols.children].map(c => [...c.querySelectorAll("canvas")].map(cv => {
       const r = cv.getBoundingClientRect();
-      return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2]; }));
+      return [(r.left - box.left + r.width / 2) / k, (r.top - box.top + r.height / 2) / k,
+              r.width / 2 / k]; }));
     svg.__lines = (d.weights || []).map((w, li) => {
       const a = centres[li], b = centres[li + 1], rows = [];
       if (!w || !a || !b) return rows;
@@ -126,8 +130,33 @@ function drawLegend(box, legend) {
   }
 }
 
+// Points by hand: a click on the plane reports {u, v} in [-1, 1] (shift or the eraser:
+// remove); a provisional dot appears at once, the server's next frame redraws the set.
+function listenForPoints(root, pc) {
+  if (pc.dataset.listen === "1") return;
+  pc.dataset.listen = "1";
+  pc.addEventListener("click", e => {
+    const edit = root._edit;
+    if (!edit || !root._send) return;
+    const r = pc.getBoundingClientRect();
+    const u = (e.clientX - r.left) / r.width * 2 - 1, v = 1 - (e.clientY - r.top) / r.height * 2;
+    const remove = e.shiftKey || !!edit.erase;
+    if (!remove) {
+      const ctx = pc.getContext("2d"), S = pc.width, lab = edit.label == null ? 1 : edit.label;
+      let col;
+      if (edit.task === "regression") { const t = Math.max(-1, Math.min(1, lab));
+        col = t < 0 ? lerp(MID, NEG, -t) : lerp(MID, POS, t); }
+      else if (edit.classes > 2) col = CLASS_COLORS[lab % 10];
+      else col = lab === 1 ? POS : NEG;
+      ctx.beginPath(); ctx.arc((u + 1) / 2 * S, (1 - v) / 2 * S, 3.2, 0, 2 * Math.PI);
+      ctx.fillStyle = rgb(col); ctx.fill(); ctx.lineWidth = 0.8; ctx.strokeStyle = "#fff"; ctx.stroke();
+    }
+    root._send("click", {u: u, v: v, remove: remove, t: Date.now()});
+  });
+}
+
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   let root = parentElement.querySelector(".lv-root");
   if (!root) {
     root = el("div", {class: "lv-root", "data-testid": "live-view"}, parentElement);
@@ -145,6 +174,10 @@ export default function (component) {
   const pc = root.querySelector(".lv-points");
   const pkey = data.points_id + ":" + data.show_test + ":" + data.ylo + ":" + data.yhi;
   if (pc.dataset.key !== pkey) { drawPoints(pc, data); pc.dataset.key = pkey; }
+  root._edit = data.edit || null; root._send = setTriggerValue;
+  pc.style.cursor = data.edit ? "crosshair" : "";
+  pc.dataset.testid = data.edit ? "hand-plane" : "";
+  if (data.edit) listenForPoints(root, pc);
   root.querySelector(".lv-axis").textContent = data.axis || "";
   root.querySelector(".lv-epoch").textContent = String(data.epoch);
   metricsLine(root.querySelector(".lv-loss"), data.metrics);

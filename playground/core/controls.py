@@ -23,6 +23,7 @@ from engine import (
     SCHEDULES,
     datasets_of,
 )
+from engine.data import HAND, HAND_REGRESSION
 from engine.presets import PRESETS, preset, topic_presets
 from playground.core import session
 from playground.core.session import wkey
@@ -36,26 +37,45 @@ def _options_with(options: tuple, value: Any) -> list:
     return sorted({*options, value})
 
 
+def hidden(name: str | None) -> bool:
+    """Whether the link hides control ``name`` (``url.CONTROLS``, a feature's name)."""
+    return name is not None and name in session.hidden_sections()
+
+
 def slider(label: str, lo: float, hi: float, value: float, step: float | None = None, *,
-           key: str, container: Any = st, **kw) -> Any:
+           key: str, container: Any = st, hide: str | None = None, **kw) -> Any:
     """A slider over ``[lo, hi]`` widened to hold ``value``: a link may carry any value
-    the engine accepts, and a widget must show it, never refuse it or change it."""
+    the engine accepts, and a widget must show it, never refuse it or change it.
+    ``hide``: the control's name in a link's ``hide`` list; hidden, it keeps ``value``."""
+    if hidden(hide):
+        return value
     return container.slider(label, min(lo, value), max(hi, value), value, step,
                             key=wkey(key), **kw)
 
 
 def number(label: str, lo: float, hi: float, value: float, step: float | None = None, *,
-           key: str, container: Any = st, **kw) -> Any:
+           key: str, container: Any = st, hide: str | None = None, **kw) -> Any:
     """A number box over ``[lo, hi]`` widened to hold ``value`` (see ``slider``)."""
+    if hidden(hide):
+        return value
     return container.number_input(label, min(lo, value), max(hi, value), value, step,
                                   key=wkey(key), **kw)
 
 
 def pick(label: str, names: list[str], value: str, key: str, container: Any = st,
-         **kw) -> str:
-    """A selectbox over ``names`` showing ``value``, keyed by the widget version."""
+         hide: str | None = None, **kw) -> str:
+    """A selectbox over ``names`` showing ``value``, keyed by the widget version
+    (``hide``: see ``slider``)."""
+    if hidden(hide):
+        return value
     return container.selectbox(label, names, index=names.index(value) if value in names
                                else 0, key=wkey(key), **kw)
+
+
+def explain(text: str) -> None:
+    """A caption of teaching text, unless the link hides the explanations (``text``)."""
+    if not hidden("text"):
+        st.caption(text)
 
 
 
@@ -82,7 +102,9 @@ def data_section(d: dict) -> dict:
     table = data["name"] in datasets_of("table")
     names = list(datasets_of("points")) + ([data["name"]] if table else [])
     old = data["name"]
-    data["name"] = pick("Dataset", names, data["name"], "dataset",
+    if hidden("problem"):  # the link fixes the task: offer only its datasets
+        names = [n for n in names if DATASETS.get(n).task == DATASETS.get(old).task]
+    data["name"] = pick("Dataset", names, data["name"], "dataset", hide="dataset",
                         help="TensorFlow Playground's sets, more, or an uploaded CSV")
     kind = DATASETS.get(data["name"])
     if old != data["name"] and DATASETS.get(old).task != kind.task:
@@ -92,18 +114,20 @@ def data_section(d: dict) -> dict:
         data["features"] = [f for f in data["features"] if FEATURES.get(f).needs_dim == 1] \
             or ["x1"]
     if points:
-        st.caption(DATASETS.describe(data["name"]))
+        explain(DATASETS.describe(data["name"]))
     c = st.columns(2)
-    if points:  # an uploaded table has no noise and no point count to choose
+    # An uploaded table and points placed by hand have no noise and no count to choose.
+    generated = points and data["name"] not in (HAND, HAND_REGRESSION)
+    if generated:
         data["noise"] = slider("Noise", 0.0, 0.5, float(data["noise"]), 0.05, key="noise",
-                               container=c[0])
+                               container=c[0], hide="noise")
     data["train_fraction"] = slider("Training share", 0.1, 0.9, float(data["train_fraction"]),
-                                    0.05, key="train", container=c[1])
+                                    0.05, key="train", container=c[1], hide="train_share")
     c = st.columns(2)
     patch["batch_size"] = number("Batch size", 1, 1000, int(d["batch_size"]), key="batch",
-                                 container=c[0], help="1 = one example at a time; larger "
-                                 "than the training set = full-batch GD")
-    if points:
+                                 container=c[0], hide="batch_size", help="1 = one example "
+                                 "at a time; larger than the training set = full-batch GD")
+    if generated:
         data["n"] = number("Points", 20, 5000, int(data["n"]), 50, key="n", container=c[1])
     if points and kind.multiclass:
         data["classes"] = st.slider("Classes", 2, 10, int(data["classes"]), key=wkey("classes"))
@@ -112,8 +136,8 @@ def data_section(d: dict) -> dict:
                                   0.05, key="val", container=c[0])
     data["standardize"] = c[1].checkbox("Standardise", bool(data["standardize"]),
                                         key=wkey("std"))
-    if points and st.button("Regenerate data", icon=":material/casino:", key=wkey("regen"),
-                            help="New random points (a new data seed)"):
+    if generated and st.button("Regenerate data", icon=":material/casino:",
+                               key=wkey("regen"), help="New random points (a new data seed)"):
         data["seed"] = int(data["seed"]) + 1
         session.bump_widgets()
     return patch
@@ -141,9 +165,10 @@ def training_section(d: dict) -> dict:
     opt = dict(d["optimizer"], schedule=dict(d["optimizer"]["schedule"]))
     opt["name"] = pick("Optimizer", OPTIMIZERS.names(), opt["name"], "opt",
                         help=OPTIMIZERS.describe(opt["name"]))
-    opt["learning_rate"] = st.select_slider(
-        "Learning rate", _options_with(LEARNING_RATES, opt["learning_rate"]),
-        value=opt["learning_rate"], key=wkey("lr"))
+    if not hidden("learning_rate"):
+        opt["learning_rate"] = st.select_slider(
+            "Learning rate", _options_with(LEARNING_RATES, opt["learning_rate"]),
+            value=opt["learning_rate"], key=wkey("lr"))
     used = set(OPTIMIZERS.get(opt["name"]).hparams.values())
     if "momentum" in used:
         opt["momentum"] = slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
@@ -172,11 +197,12 @@ def training_section(d: dict) -> dict:
                                          0.01, key="drate")
     reg = dict(d["regularization"])
     c = st.columns(2)
-    reg["kind"] = c[0].selectbox("Regularisation", ["none", "l1", "l2"],
-                                 index=["none", "l1", "l2"].index(reg["kind"]), key=wkey("reg"))
-    reg["rate"] = c[1].select_slider("Regularisation rate", _options_with(REG_RATES,
-                                                                          reg["rate"]),
-                                     value=reg["rate"], key=wkey("regrate"))
+    reg["kind"] = pick("Regularisation", ["none", "l1", "l2"], reg["kind"], "reg",
+                       container=c[0], hide="regularization")
+    if not hidden("regularization_rate"):
+        reg["rate"] = c[1].select_slider(
+            "Regularisation rate", _options_with(REG_RATES, reg["rate"]), value=reg["rate"],
+            key=wkey("regrate"))
     c = st.columns(2)
     opt["clip_norm"] = number("Clip gradient norm", 0.0, 1000.0, float(opt["clip_norm"]), 0.5,
                               key="clip", container=c[0], help="0 = no clipping")
@@ -200,7 +226,7 @@ def preset_menu(topic: str = "playground") -> None:
     c = st.columns([2.2, 1], vertical_alignment="bottom")
     name = c[0].selectbox("Preset", names, format_func=lambda n: PRESETS.get(n).title,
                           key="pg_preset")
-    st.caption(PRESETS.get(name).explanation)
+    explain(PRESETS.get(name).explanation)
     if c[1].button("Load", key="pg_load_preset") and session.apply_spec(preset(name)):
         session.bump_widgets()
         st.rerun()

@@ -173,19 +173,27 @@ def toolbar(speeds: tuple[int, ...], speed: int, unit: str, step: Callable[[], A
             session.reset()
             session.set_playing(True)
 
-    c[0].button("Pause" if playing else "Play", on_click=toggle, type="primary",
-                icon=":material/pause:" if playing else ":material/play_arrow:",
-                key="pg_play", use_container_width=True)
-    c[1].button("Step", on_click=step, key="pg_step", icon=":material/skip_next:",
-                help=f"Train one {unit.lower().rstrip('s')}", use_container_width=True)
-    c[2].button("Reset", on_click=session.reset, key="pg_reset",
-                icon=":material/restart_alt:", use_container_width=True,
-                help="Back to the seed's weights (the same start every time); clears the "
-                "curves")
+    hidden = session.hidden_sections()  # a lesson's or link's hidden buttons
+    if "play" not in hidden:
+        c[0].button("Pause" if playing else "Play", on_click=toggle, type="primary",
+                    icon=":material/pause:" if playing else ":material/play_arrow:",
+                    key="pg_play", use_container_width=True)
+    if "step" not in hidden:
+        c[1].button("Step", on_click=step, key="pg_step", icon=":material/skip_next:",
+                    help=f"Train one {unit.lower().rstrip('s')}", use_container_width=True)
+    if "reset" not in hidden:
+        c[2].button("Reset", on_click=session.reset, key="pg_reset",
+                    icon=":material/restart_alt:", use_container_width=True,
+                    help="Back to the seed's weights (the same start every time); clears "
+                    "the curves")
     name = "pg_speed" if unit == "Epochs" else f"pg_speed_{unit.lower()}"
     speed = c[3].select_slider(f"{unit} per frame", speeds, value=speed, key=name,
                                help=f"How many {unit.lower()} each drawn frame trains")
     if not toggles:
         return speed, {}
-    return speed, {"show_test": c[4].toggle("Show test data", key="pg_show_test"),
-                   "discretize": c[5].toggle("Discretize output", key="pg_discretize")}
+    # A hidden toggle keeps the value the link set (``tfp_link``), as TF Playground does.
+    return speed, {
+        "show_test": bool(st.session_state.get("pg_show_test")) if "show_test_data" in hidden
+        else c[4].toggle("Show test data", key="pg_show_test"),
+        "discretize": bool(st.session_state.get("pg_discretize")) if "discretize" in hidden
+        else c[5].toggle("Discretize output", key="pg_discretize")}

@@ -2,8 +2,10 @@
 
 The URL holds what differs from ``engine.Spec()`` as compact JSON, so a link
 reproduces a setup exactly, data seed included; ``hide`` lists control sections a
-teacher wants hidden (``?hide=network,training``). Links come from anyone: parsing
-is bounded (``engine.untrusted``) and every failure is one ``EngineError``.
+teacher wants hidden (``?hide=network,training``), or single controls
+(``?hide=learning_rate,play``: TensorFlow Playground's ``*_hide`` flags land here).
+Links come from anyone: parsing is bounded (``engine.untrusted``) and every
+failure is one ``EngineError``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine import Spec, SpecError
+from engine import FEATURES, Spec, SpecError
 from engine.untrusted import parse_json
 
 MAX_URL_CHARS = 8000
@@ -70,6 +72,16 @@ def spec_from_query(text: str) -> Spec:
     return Spec.from_dict(patch)
 
 
+CONTROLS = ("dataset", "problem", "noise", "train_share", "batch_size", "hidden_layers",
+            "activation", "learning_rate", "regularization", "regularization_rate",
+            "play", "step", "reset", "show_test_data", "discretize", "text")
+"""Single controls a link may hide: TensorFlow Playground's hidable controls (its
+``HIDABLE_CONTROLS``) under our names, and ``text`` (the explanations; its ``hideText``).
+An input feature's name (``x1^2``) hides that feature's checkbox."""
+
+
 def hidden_sections(text: str) -> set[str]:
-    """The known sections named by a link's ``hide`` parameter (``"data,network"``)."""
-    return {s for s in str(text).split(",") if s in SECTIONS}
+    """The known sections, controls and feature names of a link's ``hide`` parameter
+    (``"data,network"``, ``"learning_rate,x1^2"``); others are ignored."""
+    known = {*SECTIONS, *CONTROLS, *FEATURES.names()}
+    return {s for s in str(text)[:2000].split(",") if s in known}

@@ -105,7 +105,7 @@ def test_default_render_has_toolbar_buttons(default: AppTest) -> None:
 
 
 def test_default_render_has_sidebar_sections(default: AppTest) -> None:
-    assert sidebar_expanders(default) == list(SECTIONS)
+    assert sidebar_expanders(default) == ["Open a TensorFlow Playground link", *SECTIONS]
 
 
 def test_default_session_holds_the_tf_playground_preset(default: AppTest) -> None:
@@ -226,7 +226,8 @@ def test_hide_parameter_hides_those_sections() -> None:
     at = lab({"hide": "network,training"})
     ok(at)
     shown = sidebar_expanders(at)
-    assert shown == ["Data", "Input features", "Output and loss"], shown
+    assert shown == ["Open a TensorFlow Playground link", "Data", "Input features",
+                     "Output and loss"], shown
     assert not [n for n in at.number_input if n.label == "Hidden layers"]
     assert not [s for s in at.select_slider if s.label == "Learning rate"]
 

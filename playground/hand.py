@@ -1,0 +1,186 @@
+"""Points placed by hand on the Playground's output plane.
+
+With the ``hand`` (or ``hand_regression``) dataset, a click on the output plane adds a
+point of the chosen class (or value) and a shift-click, or a click with the eraser,
+removes the nearest point. The set lives in the spec (``data.points``, compact: see
+``engine.data.hand``), so it travels in the link and the export like any setup, and
+the network keeps training while points come and go (``session._points_moved``).
+
+Until a set has enough points for its split (an empty plane, say), it waits here
+(``PENDING``): the view shows the points placed so far and a note says how many more
+are needed; training resumes on the set as soon as it has them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+import engine
+from engine import DATASETS, EngineError, datasets_of
+from engine.data import HAND, HAND_REGRESSION, decode_points, encode_points, points_of, snap
+from engine.data.hand import points_needed
+from playground.core import session
+from playground.core.encode import plain
+from playground.core.session import wkey
+
+HANDS = (HAND, HAND_REGRESSION)
+PENDING = "pg_hand_pending"  # (x, y) of a set still too small to train on
+ERASE_RADIUS = 0.6  # plane units: a removing click takes the nearest point this close
+
+
+def active(spec: engine.Spec) -> bool:
+    """Whether ``spec`` trains on points placed by hand."""
+    return spec.data.name in HANDS
+
+
+def _task(name: str) -> str:
+    return DATASETS.get(name).task
+
+
+def current_points(exp: engine.Experiment) -> tuple[np.ndarray, np.ndarray]:
+    """The hand set as it stands: the pending points, or the experiment's."""
+    pending = session.get(PENDING)
+    if pending is not None:
+        return pending
+    data = exp.spec.data
+    if data.points is not None:
+        return decode_points(data.points, _task(data.name))
+    return points_of(exp.dataset)  # the starter set of a spec without points yet
+
+
+def _store(x: np.ndarray, y: np.ndarray) -> None:
+    """Make ``(x, y)`` the hand set: the spec's, or pending while too few to train."""
+    spec = session.spec()
+    data = spec.data
+    need = points_needed(len(x), data.train_fraction, data.val_fraction)
+    if len(x) < need:
+        session.put(PENDING, (x, y))
+        session.set_playing(False)
+        return
+    text = encode_points(x, y, _task(data.name))
+    session.drop(PENDING)
+    session.apply_spec(spec.updated(data={"points": text}))
+
+
+def on_click(value: Any) -> None:
+    """The view's report of a click on the plane: ``{"u", "v"}`` in [-1, 1] over the
+    plane, ``remove`` for a shift-click or the eraser. Anything else is ignored."""
+    exp = session.experiment()
+    if not active(exp.spec) or not isinstance(value, dict):
+        return
+    try:
+        u, v = float(value["u"]), float(value["v"])
+    except (KeyError, TypeError, ValueError):
+        return
+    if not (np.isfinite(u) and np.isfinite(v)) or max(abs(u), abs(v)) > 1.05:
+        return
+    extent = float(exp.dataset.extent)
+    point = snap(np.array([[u * extent, v * extent]]))
+    x, y = current_points(exp)
+    if value.get("remove") or st.session_state.get(wkey("hand_erase")):
+        if not len(x):
+            return
+        d = np.hypot(*(x - point).T)
+        k = int(np.argmin(d))
+        if d[k] <= ERASE_RADIUS:
+            _store(np.delete(x, k, 0), np.delete(y, k, 0))
+        return
+    label = st.session_state.get(wkey("hand_label"))
+    if label is None:  # nothing chosen (a segmented control can be emptied)
+        label = 1 if _task(exp.spec.data.name) == "classification" else 0.5
+    y_new = np.asarray([label], y.dtype if len(y) else None)
+    _store(np.concatenate([x.reshape(-1, 2), point]), np.concatenate([y, y_new]))
+
+
+def _start_from(source: str, d: dict) -> None:
+    """Replace the hand set with an empty plane or a copy of dataset ``source``."""
+    if source == "empty":
+        task = _task(d["data"]["name"])
+        session.put(PENDING, (np.zeros((0, 2)), np.zeros(0, np.int64 if task ==
+                                                         "classification" else np.float64)))
+        session.set_playing(False)
+        return
+    spec = session.spec().updated(data={"name": source, "points": None})
+    try:
+        x, y = points_of(engine.build(spec).dataset)
+    except EngineError as err:
+        session.flash("error", f"Could not copy {source}: {err}")
+        return
+    session.drop(PENDING)
+    name = HAND if DATASETS.get(source).task == "classification" else HAND_REGRESSION
+    classes = int(y.max()) + 1 if name == HAND else 2
+    patch = {"name": name, "points": encode_points(x, y, DATASETS.get(name).task),
+             "classes": max(2, classes), "n": spec.data.n}
+    if session.apply_spec(session.spec().updated(data=patch)):
+        session.bump_widgets()
+
+
+def controls(d: dict, before: dict) -> dict:
+    """The hand set's controls below the data section: what a click adds, the eraser,
+    and where to start from. ``before``: the spec dict before the section's changes
+    (a newly chosen hand set starts from the generated set it replaces)."""
+    data = d["data"]
+    if data["name"] not in HANDS:
+        return {}
+    patch: dict[str, Any] = {}
+    if before["data"]["name"] not in HANDS:  # just chosen: two classes, the starter set
+        patch = {"data": {"points": None, "classes": 2}}
+        session.drop(PENDING)
+    task = _task(data["name"])
+    st.caption("Click the output plane to add a point; shift-click (or the eraser) "
+               "removes the nearest one. The network keeps training as you go.")
+    if task == "classification":
+        classes = int(patch.get("data", data).get("classes", data["classes"]))
+        names = ["orange", "blue"] if classes == 2 else [f"class {k}" for k in range(classes)]
+        st.segmented_control("A click adds", range(classes), default=1, key=wkey("hand_label"),
+                             format_func=lambda k: names[k])
+    else:
+        st.slider("A click adds the value", -1.0, 1.0, 0.5, 0.1, key=wkey("hand_label"))
+    st.toggle("Eraser: a click removes the nearest point", key=wkey("hand_erase"))
+    sources = ["empty", *[n for n in datasets_of("points") if n not in HANDS
+                          and DATASETS.get(n).input_dim == 2]]
+    c = st.columns([2, 1], vertical_alignment="bottom")
+    source = c[0].selectbox("Start again from", sources, key=wkey("hand_from"),
+                            format_func=lambda n: "an empty plane" if n == "empty" else n)
+    if c[1].button("Start", key=wkey("hand_start")):
+        _start_from(source, d)
+        st.rerun()
+    return patch
+
+
+def note() -> None:
+    """While a set is too small to train on: how many points to add (above the view)."""
+    pending = session.get(PENDING)
+    if pending is None or not active(session.spec()):
+        return
+    data = session.spec().data
+    n = len(pending[0])
+    need = points_needed(n, data.train_fraction, data.val_fraction)
+    st.info(plain(f"{n} point{'s' * (n != 1)} placed: add at least {need - n} more to "
+                  "start training (the network on the right is the last one trained)."),
+            icon=":material/touch_app:")
+
+
+def patch_frame(frame: dict[str, Any], exp: engine.Experiment) -> dict[str, Any]:
+    """Tell the view that clicks place points, and show pending points."""
+    if not active(exp.spec):
+        return frame
+    task = _task(exp.spec.data.name)
+    label = st.session_state.get(wkey("hand_label"))
+    frame["edit"] = {"erase": bool(st.session_state.get(wkey("hand_erase"))),
+                     "label": label, "task": task, "classes": int(exp.dataset.n_classes)}
+    pending = session.get(PENDING)
+    if pending is not None:
+        x, y = pending
+        extent = float(exp.dataset.extent)
+        if task == "classification" and exp.dataset.n_classes == 2:
+            colour = np.where(y == 1, 1.0, -1.0)
+        else:
+            colour = np.asarray(y, np.float64)
+        rows = [[float(a / extent), float(b / extent), float(c), 0]
+                for (a, b), c in zip(x, colour, strict=True)]
+        frame["points"], frame["points_id"] = rows, f"pending{len(rows)}"
+    return frame
