@@ -83,6 +83,8 @@ class LivePage:
             contestants): the session's limits count them all (``limits.refusal``).
         export_weights: offer the session's weights for download (not where a trainer of
             the page's own trains other networks).
+        foreign: reads a link of another tool from the address (the Playground's
+            ``tfp``) into the page's own parameters, before the session reads them.
     """
 
     prefix: str
@@ -108,6 +110,7 @@ class LivePage:
     warm: Callable[[], None] | None = None
     copies: int = 1
     export_weights: bool = True
+    foreign: Callable[[], None] | None = None
 
 
 def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
@@ -123,7 +126,12 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 def run(page: LivePage) -> None:
     """Everything of a live page below its title."""
     session.use_page(page.prefix, page.graph_budget, page.padded, page.copies)
+    if page.foreign:
+        page.foreign()
     session.ensure_session(page.default, page.fits)
+    if st.query_params.get("play") == "1":  # a lesson step (or a link) that starts playing
+        del st.query_params["play"]
+        session.set_playing(True)
     hidden = session.hidden_sections()
     with st.sidebar:
         d = page.sidebar(session.spec(), session.experiment(), hidden)

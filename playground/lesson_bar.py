@@ -1,0 +1,176 @@
+"""A lesson in progress: its card above every page, and the projector's presentation mode.
+
+A lesson (``engine.lessons``) is a list of steps, each a page of the app with a setup,
+controls to hide, a text and a question. Opening a step switches to its page with the
+step's setup as the page's own link parameters (``s``, ``hide``, the page's others),
+so the page loads it exactly as it loads any link, and the address bar holds a link
+to the step. The card stays above each page until the lesson is closed.
+
+Text from an uploaded lesson comes from outside: it is shown as plain text
+(``encode.plain``); the shipped lessons' Markdown is ours and is rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from engine import Spec
+from engine.lessons import Lesson, Step
+from playground.core import url
+from playground.core.encode import plain
+
+LESSON = "ls_lesson"  # the Lesson being taught
+STEP = "ls_step"  # the index of its current step
+NAME = "ls_name"  # the shipped lesson's name (None for an uploaded or written one)
+PRESENT = "ls_present"  # presentation mode on
+
+PRESENT_CSS = """
+<style>
+/* A projector at the back of a classroom: larger type and pictures. */
+[data-testid="stMain"] { font-size: 1.25rem; }
+[data-testid="stMain"] h1 { font-size: 2.6rem; }
+[data-testid="stMain"] .stMarkdown p, [data-testid="stMain"] .stMarkdown li,
+[data-testid="stMain"] [data-testid="stAlert"] p { font-size: 1.3rem; }
+.lv-root, .fv-root, .iv-root, .rv-root, .sv-root { zoom: 1.35; }
+[data-testid="stSidebar"] { font-size: 1.1rem; }
+</style>
+"""
+
+
+def _pages() -> dict[str, Any]:
+    return st.session_state.get("ls_pages", {})
+
+
+def register_pages(pages: dict[str, Any]) -> None:
+    """The app's pages by lesson page id (``engine.lessons.PAGES``); the entry script
+    calls this each run, before the card is drawn."""
+    st.session_state["ls_pages"] = pages
+
+
+def _default(page: str) -> Spec | None:
+    """The default setup of live page ``page`` (a step without a setup opens it);
+    None for pages that keep no setup."""
+    import importlib
+
+    module = {"playground": "lab", "flow": "flow", "sequences": "sequences",
+              "images": "images", "race": "race"}.get(page)
+    return importlib.import_module(f"playground.{module}").PAGE.default if module else None
+
+
+def step_query(lesson: Lesson, index: int, name: str | None) -> dict[str, str]:
+    """The link parameters that open step ``index`` of ``lesson`` on its page."""
+    step: Step = lesson.steps[index]
+    query: dict[str, str] = dict(step.params)
+    setup = step.setup if step.setup is not None else _default(step.page)
+    if setup is not None:
+        query["s"] = url.spec_to_query(setup)
+    if step.hide:
+        query["hide"] = ",".join(step.hide)
+    if step.play:
+        query["play"] = "1"
+    if name:  # a shipped lesson: the address is a link back to this step
+        query["lesson"], query["step"] = name, str(index + 1)
+    if st.session_state.get(PRESENT):
+        query["present"] = "1"
+    return query
+
+
+def start(lesson: Lesson, name: str | None, index: int = 0) -> None:
+    """Begin ``lesson`` (``name``: a shipped one's) at step ``index`` and open it."""
+    st.session_state[LESSON], st.session_state[NAME] = lesson, name
+    go(index)
+
+
+def go(index: int) -> None:
+    """Open step ``index`` of the lesson in progress (switches page; does not return)."""
+    lesson: Lesson = st.session_state[LESSON]
+    index = max(0, min(index, len(lesson.steps) - 1))
+    st.session_state[STEP] = index
+    page = _pages()[lesson.steps[index].page]
+    st.switch_page(page, query_params=step_query(lesson, index, st.session_state.get(NAME)))
+
+
+def close() -> None:
+    """End the lesson (the pages keep their setups) and leave presentation mode."""
+    for k in (LESSON, STEP, NAME, PRESENT):
+        st.session_state.pop(k, None)
+    for k in ("lesson", "step", "present"):  # or the address would open it again
+        if k in st.query_params:
+            del st.query_params[k]
+
+
+def presenting() -> bool:
+    """Whether presentation mode is on (``?present=1`` in a link turns it on)."""
+    if st.query_params.get("present") == "1":
+        st.session_state[PRESENT] = True
+    return bool(st.session_state.get(PRESENT))
+
+
+def from_link() -> None:
+    """Open ``?lesson=<shipped name>&step=<n>`` (a teacher's link to a lesson step): a
+    lesson not yet open starts at that step, on its page with its setup; the browser's
+    Back and Forward move the card to the address's step. An unknown name gets one
+    message. Call after the pages are registered."""
+    from engine.lessons import lesson_names, load_lesson
+
+    q = st.query_params
+    name = q.get("lesson")
+    if not name:
+        return
+    if name not in lesson_names():
+        st.error(plain(f"There is no lesson called {name[:60]!r}; the lessons are: "
+                       f"{', '.join(lesson_names())}."))
+        return
+    same = st.session_state.get(NAME) == name and LESSON in st.session_state
+    lesson = st.session_state[LESSON] if same else load_lesson(name)
+    step = q.get("step", "1")
+    index = int(step) - 1 if step.isdigit() and 0 < int(step) <= len(lesson.steps) else 0
+    if same:
+        st.session_state[STEP] = index  # Back/Forward: the address's step
+        return
+    start(lesson, name, index)
+
+
+def card() -> None:
+    """The lesson's card: the step's title, text and question, Back and Next."""
+    lesson: Lesson | None = st.session_state.get(LESSON)
+    if st.session_state.get(PRESENT):
+        st.html(PRESENT_CSS)
+    if lesson is None:
+        return
+    index = st.session_state.get(STEP, 0)
+    step = lesson.steps[index]
+    trusted = st.session_state.get(NAME) is not None  # a shipped lesson: our Markdown
+    show = (lambda t: t) if trusted else plain
+    with st.container(border=True, key="lesson_card"):
+        c = st.columns([4.2, 1.2, 1, 1.8, 1], vertical_alignment="center")
+        c[0].markdown(f"**{show(lesson.title)}** \u00b7 step {index + 1} of "
+                      f"{len(lesson.steps)}: {show(step.title)}")
+        if c[1].button("Previous", icon=":material/arrow_back:", disabled=index == 0,
+                       key="ls_back", use_container_width=True):
+            go(index - 1)
+        if c[2].button("Next", icon=":material/arrow_forward:", type="primary",
+                       disabled=index + 1 >= len(lesson.steps), key="ls_next",
+                       use_container_width=True):
+            go(index + 1)
+        present = c[3].toggle("Presentation", value=bool(st.session_state.get(PRESENT)),
+                              key="ls_present_toggle", help="Larger type and pictures for a "
+                              "projector; the sidebar folds (open it with the arrow at the "
+                              "top left)")
+        if present != bool(st.session_state.get(PRESENT)):
+            st.session_state[PRESENT] = present
+            if present:
+                st.query_params["present"] = "1"
+            elif "present" in st.query_params:
+                del st.query_params["present"]
+            st.rerun()
+        if c[4].button("Close", icon=":material/close:", key="ls_close",
+                       use_container_width=True):
+            close()
+            st.rerun()
+        if step.text:
+            st.markdown(show(step.text))
+        if step.question:
+            st.info(show(step.question), icon=":material/help:")
