@@ -28,6 +28,8 @@ from playground.core.session import wkey
 
 HANDS = (HAND, HAND_REGRESSION)
 PENDING = "pg_hand_pending"  # (x, y) of a set still too small to train on
+APPLIED = "pg_hand_applied"  # the ``t`` of the last click applied (the view's queue)
+MAX_CLICKS = 50  # edits one report may carry (the view keeps at most this many)
 ERASE_RADIUS = 0.6  # plane units: a removing click takes the nearest point this close
 
 
@@ -65,34 +67,55 @@ def _store(x: np.ndarray, y: np.ndarray) -> None:
     session.apply_spec(spec.updated(data={"points": text}))
 
 
+def _edit(x: np.ndarray, y: np.ndarray, click: dict, extent: float, task: str,
+          classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` with one click applied: a point added, or the nearest removed."""
+    try:
+        u, v = float(click["u"]), float(click["v"])
+    except (KeyError, TypeError, ValueError):
+        return x, y
+    if not (np.isfinite(u) and np.isfinite(v)) or max(abs(u), abs(v)) > 1.05:
+        return x, y
+    point = snap(np.array([[u * extent, v * extent]]))
+    if click.get("remove") or st.session_state.get(wkey("hand_erase")):
+        if not len(x):
+            return x, y
+        d = np.hypot(*(x - point).T)
+        k = int(np.argmin(d))
+        return (np.delete(x, k, 0), np.delete(y, k, 0)) if d[k] <= ERASE_RADIUS else (x, y)
+    # The class (or value) chosen now: the view's copy may be a frame behind.
+    label = st.session_state.get(wkey("hand_label"))
+    if label is None or (task == "classification" and not 0 <= int(label) < classes):
+        # nothing chosen (a segmented control can be emptied)
+        label = 1 if task == "classification" else 0.5
+    y_new = np.asarray([label], y.dtype if len(y) else None)
+    return np.concatenate([x.reshape(-1, 2), point]), np.concatenate([y, y_new])
+
+
 def on_click(value: Any) -> None:
-    """The view's report of a click on the plane: ``{"u", "v"}`` in [-1, 1] over the
-    plane, ``remove`` for a shift-click or the eraser. Anything else is ignored."""
+    """The view's report of clicks on the plane: ``{"clicks": [...]}``, the queue of
+    edits it has not seen applied, each ``{"u", "v"}`` in [-1, 1] over the plane,
+    ``remove`` (a shift-click or the eraser) and ``t`` (its order). Edits
+    already applied (``t`` up to ``APPLIED``) are skipped; anything malformed too."""
     exp = session.experiment()
     if not active(exp.spec) or not isinstance(value, dict):
         return
-    try:
-        u, v = float(value["u"]), float(value["v"])
-    except (KeyError, TypeError, ValueError):
+    clicks = value.get("clicks")
+    if not isinstance(clicks, list):
         return
-    if not (np.isfinite(u) and np.isfinite(v)) or max(abs(u), abs(v)) > 1.05:
+    done = session.get(APPLIED, 0)
+    fresh = sorted((c for c in clicks[-MAX_CLICKS:] if isinstance(c, dict)
+                    and isinstance(c.get("t"), int | float) and c["t"] > done),
+                   key=lambda c: c["t"])
+    if not fresh:
         return
-    extent = float(exp.dataset.extent)
-    point = snap(np.array([[u * extent, v * extent]]))
+    task, extent = _task(exp.spec.data.name), float(exp.dataset.extent)
+    classes = int(exp.dataset.n_classes)
     x, y = current_points(exp)
-    if value.get("remove") or st.session_state.get(wkey("hand_erase")):
-        if not len(x):
-            return
-        d = np.hypot(*(x - point).T)
-        k = int(np.argmin(d))
-        if d[k] <= ERASE_RADIUS:
-            _store(np.delete(x, k, 0), np.delete(y, k, 0))
-        return
-    label = st.session_state.get(wkey("hand_label"))
-    if label is None:  # nothing chosen (a segmented control can be emptied)
-        label = 1 if _task(exp.spec.data.name) == "classification" else 0.5
-    y_new = np.asarray([label], y.dtype if len(y) else None)
-    _store(np.concatenate([x.reshape(-1, 2), point]), np.concatenate([y, y_new]))
+    for click in fresh:
+        x, y = _edit(x, y, click, extent, task, classes)
+    session.put(APPLIED, fresh[-1]["t"])
+    _store(x, y)
 
 
 def _start_from(source: str, d: dict) -> None:
@@ -171,7 +194,8 @@ def patch_frame(frame: dict[str, Any], exp: engine.Experiment) -> dict[str, Any]
     task = _task(exp.spec.data.name)
     label = st.session_state.get(wkey("hand_label"))
     frame["edit"] = {"erase": bool(st.session_state.get(wkey("hand_erase"))),
-                     "label": label, "task": task, "classes": int(exp.dataset.n_classes)}
+                     "label": label, "task": task, "classes": int(exp.dataset.n_classes),
+                     "applied": session.get(APPLIED, 0)}
     pending = session.get(PENDING)
     if pending is not None:
         x, y = pending

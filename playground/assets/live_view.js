@@ -130,8 +130,25 @@ function drawLegend(box, legend) {
   }
 }
 
-// Points by hand: a click on the plane reports {u, v} in [-1, 1] (shift or the eraser:
-// remove); a provisional dot appears at once, the server's next frame redraws the set.
+// Points by hand: a click on the plane queues an edit {u, v} in [-1, 1] (shift or the
+// eraser: remove) and sends the whole queue, so no click is lost while the server is
+// busy (a compile); a provisional dot shows at once, and the server's frames say which
+// edits it has applied ("applied": the last one's t), which leave the queue.
+let clickSeq = 0;
+function drawQueued(root, pc) {
+  const ctx = pc.getContext("2d"), S = pc.width;
+  for (const c of root._queue || []) {
+    if (c.remove) continue;
+    const edit = root._edit || {}, lab = c.label == null ? 1 : c.label;
+    let col;
+    if (edit.task === "regression") { const t = Math.max(-1, Math.min(1, lab));
+      col = t < 0 ? lerp(MID, NEG, -t) : lerp(MID, POS, t); }
+    else if (edit.classes > 2) col = CLASS_COLORS[lab % 10];
+    else col = lab === 1 ? POS : NEG;
+    ctx.beginPath(); ctx.arc((c.u + 1) / 2 * S, (1 - c.v) / 2 * S, 3.2, 0, 2 * Math.PI);
+    ctx.fillStyle = rgb(col); ctx.fill(); ctx.lineWidth = 0.8; ctx.strokeStyle = "#fff"; ctx.stroke();
+  }
+}
 function listenForPoints(root, pc) {
   if (pc.dataset.listen === "1") return;
   pc.dataset.listen = "1";
@@ -140,18 +157,10 @@ function listenForPoints(root, pc) {
     if (!edit || !root._send) return;
     const r = pc.getBoundingClientRect();
     const u = (e.clientX - r.left) / r.width * 2 - 1, v = 1 - (e.clientY - r.top) / r.height * 2;
-    const remove = e.shiftKey || !!edit.erase;
-    if (!remove) {
-      const ctx = pc.getContext("2d"), S = pc.width, lab = edit.label == null ? 1 : edit.label;
-      let col;
-      if (edit.task === "regression") { const t = Math.max(-1, Math.min(1, lab));
-        col = t < 0 ? lerp(MID, NEG, -t) : lerp(MID, POS, t); }
-      else if (edit.classes > 2) col = CLASS_COLORS[lab % 10];
-      else col = lab === 1 ? POS : NEG;
-      ctx.beginPath(); ctx.arc((u + 1) / 2 * S, (1 - v) / 2 * S, 3.2, 0, 2 * Math.PI);
-      ctx.fillStyle = rgb(col); ctx.fill(); ctx.lineWidth = 0.8; ctx.strokeStyle = "#fff"; ctx.stroke();
-    }
-    root._send("click", {u: u, v: v, remove: remove, t: Date.now()});
+    root._queue = (root._queue || []).concat([{u: u, v: v, remove: e.shiftKey || !!edit.erase,
+      label: edit.label, t: Date.now() * 1000 + (clickSeq++ % 1000)}]).slice(-50);
+    drawQueued(root, pc);
+    root._send("click", {clicks: root._queue});
   });
 }
 
@@ -173,8 +182,12 @@ export default function (component) {
   data.points = window.__nnpPoints[data.points_id] || [];
   const pc = root.querySelector(".lv-points");
   const pkey = data.points_id + ":" + data.show_test + ":" + data.ylo + ":" + data.yhi;
-  if (pc.dataset.key !== pkey) { drawPoints(pc, data); pc.dataset.key = pkey; }
   root._edit = data.edit || null; root._send = setTriggerValue;
+  if (data.edit && data.edit.applied != null && root._queue && root._queue.length) {
+    const left = root._queue.filter(c => c.t > data.edit.applied);
+    if (left.length !== root._queue.length) { root._queue = left; pc.dataset.key = ""; }
+  }
+  if (pc.dataset.key !== pkey) { drawPoints(pc, data); drawQueued(root, pc); pc.dataset.key = pkey; }
   pc.style.cursor = data.edit ? "crosshair" : "";
   pc.dataset.testid = data.edit ? "hand-plane" : "";
   if (data.edit) listenForPoints(root, pc);

@@ -101,3 +101,19 @@ def test_an_empty_plane_trains_once_it_has_enough_points(page: Page, base_url: s
     page.screenshot(path=str(shots / "hand_points_trained.png"))
     epochs = int(page.get_by_test_id("epoch-counter").inner_text())
     assert epochs > 0
+
+
+def test_quick_clicks_are_all_kept_while_the_server_is_busy(page: Page, base_url: str,
+                                                            shots: Path) -> None:
+    """Each new point count compiles (seconds): clicks made meanwhile queue in the view
+    and all arrive."""
+    page.goto(f"{base_url}/?s={quote(json.dumps(HAND))}")
+    wait_live(page)
+    spots = [(0.1 * k - 0.3, 0.5 - 0.1 * k) for k in range(6)]
+    for u, v in spots:
+        click_plane(page, u, v)
+        page.wait_for_timeout(150)
+    page.screenshot(path=str(shots / "hand_points_quick_clicks.png"))
+    x, _ = wait_for_count(page, 26, timeout=120)
+    for u, v in spots:
+        assert np.min(np.hypot(*(x - [6 * u, 6 * v]).T)) < TOL
