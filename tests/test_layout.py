@@ -62,7 +62,7 @@ FLOORS = {
     "engine.search": 2, "engine.tfp": 2, "engine.lessons": 2,
     "engine.values": 3, "engine.model": 3, "engine.cost": 3,
     "engine.probes": 4,
-    "engine.train": 5,
+    "engine.train": 5, "engine.rl": 5, "engine.text": 5,
     "engine.experiment": 6, "engine.sweep": 6,
     "engine.io": 7, "engine.hyper": 7,
     "engine.cli": 8, "engine.__main__": 8,
@@ -83,7 +83,7 @@ def _floor(module: str) -> int:
 APP_SURFACE = ("engine", "engine.presets", "engine.sweep_presets", "engine.blocks",
                "engine.teach", "engine.schema", "engine.data", "engine.io", "engine.untrusted",
                "engine.search", "engine.sweep", "engine.hyper", "engine.tfp",
-               "engine.lessons")
+               "engine.lessons", "engine.rl", "engine.text")
 
 
 def test_every_engine_module_has_a_floor_and_imports_only_down() -> None:
