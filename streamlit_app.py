@@ -26,6 +26,7 @@ PAGES = {
     "sequences": st.Page("pages/sequences.py", title="Sequences and attention",
                          icon=":material/view_timeline:"),
     "images": st.Page("pages/images.py", title="Images and CNNs", icon=":material/image:"),
+    "text": st.Page("pages/text.py", title="Pretrained attention", icon=":material/translate:"),
     "race": st.Page("pages/race.py", title="Optimizer race", icon=":material/sprint:"),
     "paths": st.Page("pages/paths.py", title="Optimizer paths", icon=":material/route:"),
     "search": st.Page("pages/search.py", title="Hyperparameter search",

@@ -37,7 +37,7 @@ from engine.untrusted import parse_json
 
 # Page ids a step may name. The first five train a setup; the others take none.
 PAGES: tuple[str, ...] = ("playground", "flow", "sequences", "images", "race", "paths",
-                          "search", "explore", "backprop")
+                          "search", "explore", "backprop", "text")
 
 MAX_CHARS, MAX_STEPS = 200_000, 40  # a lesson's text (either form); its steps
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT, MAX_QUESTION = 120, 6_000, 6_000, 1_000  # characters
