@@ -96,8 +96,13 @@ class Experiment:
         """Parameters, arithmetic and memory of training this experiment (``engine.cost``)."""
         net, a = self.structure.net, self.dataset.arrays
         n_eval = min(a.x_train.shape[0], EVAL_TRAIN) + a.x_val.shape[0] + a.x_test.shape[0]
-        return estimate(net.layers, net.in_shape, output_layer(net), net.init,
+        cost = estimate(net.layers, net.in_shape, output_layer(net), net.init,
                         a.x_train.shape[0], n_eval, self.spec.batch_size)
+        if net.sequence is not None and net.sequence.tokens and not net.one_hot:
+            # Token ids into an embedding are stored as T ids, not T one-hot rows of the
+            # vocabulary (a 5,000-word vocabulary read as one-hot looked like 11 GB).
+            cost = dataclasses.replace(cost, input_elements=net.in_shape[0])
+        return cost
 
     def warm_inits(self) -> None:
         """For a padded experiment, draw every small dense layer's shape once, so that a

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine import presets_text
 from engine.registry import Registry
 from engine.spec import Spec
 
@@ -360,6 +361,10 @@ PRESETS.register("shapes_cnn", Preset(
     "light up along the strokes they find.",
     topic="images",
 ), "Two small convolutions learn four shapes in seconds.")
+
+
+# The movie-review presets live in their own file for size; they join the sequences here.
+presets_text.register(PRESETS, Preset)
 
 
 def preset(name: str) -> Spec:

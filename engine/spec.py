@@ -36,7 +36,7 @@ class DataSpec:
     """Which data, how much, how noisy, how split, and which input features."""
 
     name: str = _f("spiral", OneOf(DATASETS))
-    n: int = _f(500, Num(4, 20_000, integer=True))
+    n: int = _f(500, Num(4, 25_000, integer=True))
     noise: float = _f(0.1, Num(0.0, 5.0))
     train_fraction: float = _f(0.5, Num(0.01, 0.99))
     val_fraction: float = _f(0.0, Num(0.0, 0.9))
@@ -47,7 +47,7 @@ class DataSpec:
     csv: str | None = _f(None, Text(MAX_CSV_CHARS))  # the table itself, never a file name
     label_column: str | None = _f(None, Text(200))
     length: int = _f(0, Num(0, 1000, integer=True))  # sequence tasks; 0 = the task's default
-    symbols: int = _f(0, Num(0, 100, integer=True))  # sequence tasks' alphabet; 0 = default
+    symbols: int = _f(0, Num(0, 20_000, integer=True))  # sequence tasks' alphabet; 0 = default
     size: int = _f(0, Num(0, 64, integer=True))  # images' side in pixels; 0 = native
     channels: int = _f(1, Choice((1, 3)))  # uploaded images: grey (1) or colour (3)
     # Points placed by hand (datasets hand, hand_regression), encoded by

@@ -58,7 +58,8 @@ def _ours(name: str) -> bool:
 FLOORS = {
     "engine.errors": 0, "engine.registry": 0, "engine.schema": 0, "engine.untrusted": 0,
     "engine.blocks": 1, "engine.data": 1,
-    "engine.spec": 2, "engine.presets": 2, "engine.sweep_presets": 2, "engine.teach": 2,
+    "engine.spec": 2, "engine.presets": 2, "engine.presets_text": 2, "engine.sweep_presets": 2,
+    "engine.teach": 2,
     "engine.search": 2, "engine.tfp": 2, "engine.lessons": 2,
     "engine.values": 3, "engine.model": 3, "engine.cost": 3,
     "engine.probes": 4,

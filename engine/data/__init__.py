@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.data import hand, images, points, sequences, table
+from engine.data import hand, images, points, reviews, sequences, table
 from engine.data.base import (
     DATASETS,
     FAMILIES,
@@ -42,7 +42,7 @@ from engine.data.images import UPLOAD, RawImages, load_image_zip, load_picture
 from engine.data.sequences import SequenceData, generate_task
 from engine.data.table import MAX_CSV_BYTES, MAX_CSV_CHARS, MAX_CSV_ROWS, TABLE, load_csv
 
-for _family in (points, hand, table, sequences, images):
+for _family in (points, hand, table, sequences, reviews, images):
     _family.register(DATASETS)
 
 

@@ -41,6 +41,8 @@ def test_registry_names_and_docs():
         "sine_wave",
         "sentiment",
         "adding",
+        "rt_sentences",
+        "imdb",
     ]
     for name in NAMES:
         assert len(DATASETS.describe(name)) > 20

@@ -176,7 +176,7 @@ BAD_SPECS: list[tuple[str, Any, str, str, str]] = [
     ("unknown layer option", {"model": {"layers": [{"type": "dense", "rate": 0.5}]}},
      "model.layers[0].rate", "rate", "units"),
     # wrong types
-    ("string n", {"data": {"n": "500"}}, "data.n", "'500'", "an integer in [4, 20000]"),
+    ("string n", {"data": {"n": "500"}}, "data.n", "'500'", "an integer in [4, 25000]"),
     ("bool n", {"data": {"n": True}}, "data.n", "True", "an integer"),
     ("fractional n", {"data": {"n": 100.5}}, "data.n", "100.5", "an integer"),
     ("bool units", {"model": {"layers": [{"type": "dense", "units": True}]}},
@@ -194,8 +194,8 @@ BAD_SPECS: list[tuple[str, Any, str, str, str]] = [
      "none, l1, l2"),
     ("section not an object", {"optimizer": "adam"}, "optimizer", "'adam'", "a JSON object"),
     # out of range
-    ("n 0", {"data": {"n": 0}}, "data.n", "got 0", "[4, 20000]"),
-    ("n too big", {"data": {"n": 20_001}}, "data.n", "20001", "[4, 20000]"),
+    ("n 0", {"data": {"n": 0}}, "data.n", "got 0", "[4, 25000]"),
+    ("n too big", {"data": {"n": 25_001}}, "data.n", "25001", "[4, 25000]"),
     ("noise -1", {"data": {"noise": -1}}, "data.noise", "-1", "[0, 5]"),
     ("learning_rate 0", {"optimizer": {"learning_rate": 0}}, "optimizer.learning_rate",
      "got 0", "(0, 100]"),
