@@ -25,6 +25,7 @@ from PIL import Image
 
 from engine import OPTIMIZERS
 from engine.teach.surfaces import SURFACES, default_values, optimizer_paths, surface_grid
+from playground.core import address
 from playground.core import session as S
 from playground.core.encode import plain
 from playground.core.palette import CLASSES
@@ -169,11 +170,12 @@ def to_query(setup: Setup) -> dict[str, str]:
 
 def _follow_link() -> None:
     """On opening the page, put the link's setup (with no link, the last one) into the
-    widgets. From then on the widgets hold the setup and the URL only follows: a rerun
-    can carry the address from before the last rerun's update, and must not undo it."""
-    if S.value(KEYS["surface"]) is not None:
-        return
+    widgets; and on Back or Forward, the setup of the history entry. Otherwise the
+    widgets hold the setup and the URL only follows: a rerun can carry the address from
+    before the last rerun's update, and must not undo it."""
     link = {p: st.query_params[p] for p in PARAMS if p in st.query_params}
+    if S.value(KEYS["surface"]) is not None and not (link and address.history_navigation()):
+        return
     setup, errors = (S.value(LAST), []) if not link and S.value(LAST) else parse_link(link)
     for e in errors:
         st.error(plain(e))
@@ -182,13 +184,12 @@ def _follow_link() -> None:
 
 
 def _write_link(setup: Setup) -> None:
-    """Put ``setup`` into the URL (no rerun), keeping other parameters."""
+    """Put ``setup`` into the URL (no rerun), keeping other parameters, in one write: each
+    write is a history entry (one change, one press of Back)."""
     new = to_query(setup)
-    for p in PARAMS:
-        if p in new and st.query_params.get(p) != new[p]:
-            st.query_params[p] = new[p]
-        elif p not in new and p in st.query_params:
-            del st.query_params[p]
+    if {p: st.query_params[p] for p in PARAMS if p in st.query_params} != new:
+        others = {k: v for k, v in st.query_params.to_dict().items() if k not in PARAMS}
+        st.query_params.from_dict({**others, **new})
     S.set_value(LAST, setup)
 
 

@@ -14,6 +14,7 @@ same start).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any
@@ -23,12 +24,12 @@ import numpy as np
 import streamlit as st
 
 import engine
-from engine import OPTIMIZERS, EngineError, Spec
+from engine import OPTIMIZERS, EngineError, OptimizerSpec, Spec
 from engine.presets import preset
 from engine.sweep_presets import RACES, race_specs
 from playground import lab_frame, landscape
+from playground.core import address, limits, session
 from playground.core import controls as C
-from playground.core import limits, session
 from playground.core.encode import curve, plain
 from playground.core.livepage import Frame, LivePage, points_only
 from playground.core.session import wkey
@@ -47,6 +48,9 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
           "#17becf")
 CONTESTANTS = "pg_contestants"  # the running contestants, ((optimizer, rate), ...)
 RACE_SEEN = "pg_race_seen"  # the link's ``race`` parameter already applied
+# The engine's learning rates (0, 100]: a link may race any of them.
+MAX_RATE = next(f.metadata["check"].hi for f in dataclasses.fields(OptimizerSpec)
+                if f.name == "learning_rate")
 
 Contestants = tuple[tuple[str, float], ...]
 
@@ -58,8 +62,8 @@ def parse_contestants(text: str) -> Contestants:
 
     Raises:
         ValueError: with a message saying what to change (too long, an unknown
-            optimizer, a rate that is not a number in (0, 10], none or more than
-            ``MAX_CONTESTANTS``).
+            optimizer, a rate that is not a number in (0, ``MAX_RATE``], none or more
+            than ``MAX_CONTESTANTS``).
     """
     text = str(text)
     if len(text) > MAX_QUERY:
@@ -76,9 +80,9 @@ def parse_contestants(text: str) -> Contestants:
         except ValueError:
             raise ValueError(f"the learning rate of {name} must be a number, got "
                              f"{rate[:30]!r}") from None
-        if not (math.isfinite(lr) and 0 < lr <= 10):
-            raise ValueError(f"the learning rate of {name} must be above 0 and at most 10, "
-                             f"got {lr:g}")
+        if not (math.isfinite(lr) and 0 < lr <= MAX_RATE):
+            raise ValueError(f"the learning rate of {name} must be above 0 and at most "
+                             f"{MAX_RATE:g}, got {lr:g}")
         out.append((name, lr))
     if not 1 <= len(out) <= MAX_CONTESTANTS:
         raise ValueError(f"a race has 1 to {MAX_CONTESTANTS} contestants, got {len(out)}")
@@ -110,16 +114,18 @@ def contestants() -> Contestants:
     if current is None:
         current = RACES.get(DEFAULT_RACE).contestants
     session.put(CONTESTANTS, current)
-    if not text:  # back from another page (Streamlit drops the query): put it back
+    if text:  # the page's own parameter: kept with its address (address.arrive)
+        address.keep(session.key(address.KEY), "race", text)
+    else:  # a link without a race: the race that runs goes into the address
         set_contestants(current)
     return current
 
 
 def set_contestants(cs: Contestants) -> None:
-    """Make ``cs`` the race (and the link's ``race``)."""
+    """Make ``cs`` the race (and the link's ``race``, kept with the page's address)."""
     session.put(CONTESTANTS, cs)
     q = contestants_to_query(cs)
-    st.query_params["race"] = q
+    address.keep(session.key(address.KEY), "race", q)
     session.put(RACE_SEEN, q)
 
 

@@ -47,6 +47,10 @@ TEST_NOTE = (
     "chosen configuration does on data it has never influenced. Choosing by test loss would "
     "make them optimistic, and so is the winner's validation loss: it is the best of many "
     "noisy results.")
+PARAMS = ("preset", "noise", "hp", "lo", "hi", "log", "hp2", "lo2", "hi2", "log2", "method",
+          "budget", "round", "epochs", "seed")
+"""The page's own link parameters (``search.to_query``); others in the address (a
+lesson's, another page's left by Streamlit) are neither read nor dropped."""
 GP_NOTE = {
     1: "The GP is fitted to log10 of the validation loss (losses span decades), so its band "
        "is drawn back on the loss scale; expected improvement is in decades of loss.",
@@ -99,9 +103,19 @@ def _axis_controls(s: str) -> tuple[str, float, float, bool]:
     return hp, float(lo), float(hi), bool(log)
 
 
+def _own_params() -> dict[str, str]:
+    return {k: v for k, v in st.query_params.to_dict().items() if k in PARAMS}
+
+
+def _write_params(new: dict[str, str]) -> None:
+    """Make ``new`` the page's own parameters, in one write (one history entry)."""
+    others = {k: v for k, v in st.query_params.to_dict().items() if k not in PARAMS}
+    st.query_params.from_dict({**others, **new})
+
+
 def _load_lesson() -> None:
     """Put the chosen lesson's setup in the link; the next run applies it."""
-    st.query_params.from_dict(hs.to_query(hs.lesson_setup(st.session_state["hs_lesson"])))
+    _write_params(hs.to_query(hs.lesson_setup(st.session_state["hs_lesson"])))
 
 
 def lesson_menu() -> None:
@@ -116,7 +130,7 @@ def lesson_menu() -> None:
 def controls() -> tuple[Setup, list[str]]:
     """The sidebar's setup, kept in the URL; returns it and the link's errors."""
     ss = st.session_state
-    q = st.query_params.to_dict()
+    q = _own_params()
     if not q and ss.get("hs_url"):  # back from another page: the setup left there
         q = ss["hs_url"]
     errors: list[str] = []
@@ -153,8 +167,8 @@ def controls() -> tuple[Setup, list[str]]:
     setup = Setup(name, float(noise), tuple(axes), method, int(budget), int(rnd), int(epochs),
                   int(seed))
     new = hs.to_query(setup)
-    if new != st.query_params.to_dict():
-        st.query_params.from_dict(new)
+    if new != _own_params():
+        _write_params(new)
     ss["hs_url"] = new
     return setup, errors
 

@@ -27,7 +27,6 @@ from playground.core import controls as C
 from playground.core import limits, session, stack
 from playground.core.encode import curve, plain
 from playground.core.livepage import Frame, LivePage
-from playground.core.session import wkey
 
 PREFIX = "sq"  # this page's session namespace (see ``session.use_page``)
 DEFAULT = preset("reverse_transformer")
@@ -80,14 +79,15 @@ def task_section(d: dict) -> dict:
     # 0 in the spec means "the task's default": a slider left there keeps it 0, so the
     # page's first run leaves the setup (and its link) as it was.
     lo, default, hi = kind.length
-    length = st.slider("Length", lo, hi, int(data["length"] or default),
-                       key=wkey("sq_length"), help="What the length counts depends on the "
-                       "task: digits, key-value pairs, bits, words or steps")
+    # A link may carry any length the task accepts: the slider widens (C.slider).
+    length = C.slider("Length", lo, hi, int(data["length"] or default),
+                      key="sq_length", help="What the length counts depends on the "
+                      "task: digits, key-value pairs, bits, words or steps")
     data["length"] = 0 if not data["length"] and length == default else length
     if kind.symbols[2]:
         lo, default, hi = kind.symbols
-        symbols = st.slider("Symbols", lo, hi, int(data["symbols"] or default),
-                            key=wkey("sq_symbols"), help="Size of the alphabet")
+        symbols = C.slider("Symbols", lo, hi, int(data["symbols"] or default),
+                           key="sq_symbols", help="Size of the alphabet")
         data["symbols"] = 0 if not data["symbols"] and symbols == default else symbols
     c = st.columns(2)
     data["n"] = C.number("Sequences", 100, 10_000, int(data["n"]), 100, key="sq_n",

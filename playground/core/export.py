@@ -10,7 +10,7 @@ import streamlit as st
 import engine
 from engine.data import TABLE, UPLOAD
 from engine.io import save_params
-from playground.core import session
+from playground.core import address, session
 from playground.core.url import SECTIONS, spec_to_query
 
 SCRIPT = '''"""Train the NN Playground setup headless with its JAX engine.
@@ -53,8 +53,9 @@ def share_link(spec: engine.Spec) -> None:
     hide = st.multiselect("Hide these controls from students", SECTIONS, key="pg_share_hide",
                           help="The link opens the same setup with these sections hidden.")
     # The page's own parameters (the race's contestants) travel too: each page checks
-    # its own when a link is opened.
-    own = [(k, v) for k, v in st.query_params.items() if k not in ("s", "hide")]
+    # its own when a link is opened. Others in the address (a lesson's) do not.
+    own = [(k, v) for k, v in (session.get(address.KEY) or {}).items()
+           if k not in ("s", "hide")]
     query = {k: v for k, v in (("s", spec_to_query(spec)), *own, ("hide", ",".join(hide)))
              if v}
     base = st.context.url or ""

@@ -14,6 +14,7 @@ as it was and says why.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ import streamlit as st
 
 import engine
 from engine import EngineError, ProbeOptions, Spec
-from playground.core import limits, url
+from playground.core import address, limits, url
 from playground.core.encode import plain
 
 # Session keys (the Playground's; see ``key``).
@@ -196,13 +197,23 @@ def write_url(spec: Spec) -> None:
     if st.query_params.get("s", "") != q:
         st.query_params["s"] = q
     put(URL_SEEN, q)
+    address.wrote(st.session_state.get(PAGE, "pg"), key(address.KEY), q)
 
 
 # -- applying a setup -------------------------------------------------------------------------
 
+def _points_moved(old: Spec, new: Spec) -> bool:
+    """Only hand-placed points changed (``data.points``): as points are added the
+    network keeps training on the new set."""
+    return (old.data.points is not None and new.data.points is not None
+            and dataclasses.replace(old.data, points=new.data.points) == new.data)
+
+
 def _needs_reset(old: engine.Experiment | None, new: engine.Experiment) -> bool:
     if old is None:
         return True
+    if old.structure == new.structure and _points_moved(old.spec, new.spec):
+        return False
     return (old.structure != new.structure or old.spec.data != new.spec.data
             or old.spec.seed != new.spec.seed or old.spec.model.init != new.spec.model.init
             or old.dataset is not new.dataset)
@@ -282,12 +293,13 @@ def reset() -> None:
 
 
 def ensure_session(default: Spec, fits: Callable[[Spec], str | None]) -> None:
-    """Load the setup from the URL on first visit (or when the URL changes).
+    """Load the setup from the URL on first visit (or when the URL changes: a link, Back
+    or Forward); back from another page, the page's own address (``address.arrive``).
 
     ``fits(spec)`` says why a link's spec does not belong on this page (then the
     page keeps its setup and says so), or None.
     """
-    text = st.query_params.get("s", "")
+    text = address.arrive(st.session_state.get(PAGE, "pg"), key(address.KEY))
     if get(EXPERIMENT) is not None and get(URL_SEEN) == text:
         return
     current: Spec | None = get(SPEC)
@@ -302,9 +314,7 @@ def ensure_session(default: Spec, fits: Callable[[Spec], str | None]) -> None:
         flash("error", error)
     if new != current and not apply_spec(new) and current is None:
         apply_spec(default)
-    if not text and current is not None:
-        # Streamlit drops the query when the user moves between pages: put the setup
-        # back, so the address bar can still be copied or reloaded.
+    if not text and current is not None:  # a page whose address was not kept yet
         write_url(spec())
     # A link opened in a running session (or the browser's Back button) must reach the
     # widgets too, or they would put their old values straight back.

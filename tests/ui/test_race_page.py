@@ -70,8 +70,8 @@ def test_a_race_link_sets_the_contestants_and_the_mode() -> None:
 @pytest.mark.parametrize(("query", "says"), [
     ("evil:0.1", "unknown optimizer 'evil'"),
     ("sgd:abc", "must be a number"),
-    ("sgd:0", "above 0 and at most 10"),
-    ("sgd:1e400", "above 0 and at most 10"),
+    ("sgd:0", "above 0 and at most 100"),
+    ("sgd:1e400", "above 0 and at most 100"),
     (",".join(["sgd:0.1"] * 9), "1 to 8 contestants"),
     ("sgd:0.1," * 100, "at most 400"),
 ])
