@@ -14,6 +14,7 @@ import streamlit as st
 
 from engine import EngineError
 from engine.text import INSTALL, MAX_TOKENS, MiniLM, available, load_minilm, nearest
+from playground import text_compare
 from playground.core import live
 from playground.core.encode import b64, plain
 
@@ -105,3 +106,4 @@ def page() -> None:
     st.dataframe({"similarity": [round(s, 3) for _, s in rows],
                   "sentence": [sentences[i] for i, _ in rows]}, hide_index=True,
                  use_container_width=True)
+    text_compare.section(model(), text, reading.embedding)

@@ -181,6 +181,16 @@ class ReviewSet:
         return SequenceData(encode(words, vocab, length), y.astype(np.int32),
                             np.ones(n, np.float32), vocab.words, CLASSES)
 
+    def split_texts(self, spec: Any) -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...],
+                                              np.ndarray]:
+        """The raw texts of ``build``'s training and test splits, with their labels: the
+        very sentences a model built from ``spec`` trains and is tested on (for a model
+        that reads text its own way, such as a pretrained transformer)."""
+        texts, y = self._draw(int(spec.seed), int(spec.n))
+        n_train, n_val, _ = split_sizes(len(texts), spec.train_fraction, spec.val_fraction)
+        start = n_train + n_val
+        return texts[:n_train], y[:n_train], texts[start:], y[start:]
+
     def build(self, spec: Any, raw: RawData | None = None) -> Dataset:
         """Draw ``data.n`` texts with ``data.seed``, split them, and build the vocabulary
         from the training split only; ids ``(n, T)`` int32, labels ``(n,)`` int32."""
