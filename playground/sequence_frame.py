@@ -30,6 +30,16 @@ def _token_text(exp: engine.Experiment, x: np.ndarray) -> list[str]:
     return [" ".join(f"{v:.2f}" for v in np.atleast_1d(row)) for row in x]
 
 
+def _padding(exp: engine.Experiment, x: np.ndarray) -> int:
+    """How many leading steps of a text example are padding (reviews are padded at the
+    front, as Keras pads them): the view starts after them. 0 for other tasks."""
+    info = exp.dataset.sequence
+    if not info.tokens or info.per_token or not info.vocab or info.vocab[0] != "<pad>":
+        return 0
+    words = np.flatnonzero(np.asarray(x) != 0)
+    return int(words[0]) if len(words) else max(len(x) - 1, 0)
+
+
 def _labels(exp: engine.Experiment, y: np.ndarray) -> list[str | None]:
     """Targets as text; None where a step has no target."""
     if exp.dataset.task == "classification":
@@ -49,8 +59,9 @@ def _predictions(exp: engine.Experiment, output: np.ndarray) -> tuple[list[str],
     return [exp.dataset.class_names[int(k)] for k in cls], [round(float(c), 3) for c in conf]
 
 
-def _pictures(att_layers: list, seq, rec_layers: list) -> dict[str, Any]:
-    """Attention maps and state panels, within ``PICTURE_BYTES`` per frame.
+def _pictures(att_layers: list, seq, rec_layers: list, start: int = 0) -> dict[str, Any]:
+    """Attention maps and state panels, within ``PICTURE_BYTES`` per frame, from step
+    ``start`` on (the steps before are padding).
 
     32 layers of 8 heads at 1,000 steps would be 256 MB a frame: maps and panels are
     sent in order until the budget is spent, and ``omitted`` says what was left out.
@@ -67,7 +78,8 @@ def _pictures(att_layers: list, seq, rec_layers: list) -> dict[str, Any]:
 
     attention = []
     for (i, layer), maps in zip(att_layers, seq.attention, strict=True):
-        heads = [m for m in (take(np.asarray(h), lambda a: unit_bytes(a, 0.0, 1.0), 0)
+        heads = [m for m in (take(np.asarray(h)[start:, start:],
+                                  lambda a: unit_bytes(a, 0.0, 1.0), 0)
                              for h in np.asarray(maps)) if m]
         if heads:
             attention.append({"name": f"Layer {i + 1}: {layer.type}", "heads": heads})
@@ -76,7 +88,7 @@ def _pictures(att_layers: list, seq, rec_layers: list) -> dict[str, Any]:
     for out, layers, arrays, field in ((states, rec_layers, seq.hidden, "h"),
                                        (cells, lstm_layers, seq.cell, "c")):
         for (i, layer), a in zip(layers, arrays, strict=True):
-            data = take(np.asarray(a).T, symmetric_bytes, 1)
+            data = take(np.asarray(a)[start:].T, symmetric_bytes, 1)
             if data:
                 out.append({"name": f"Layer {i + 1}: {layer.type}", "units": int(a.shape[-1]),
                             field: data})
@@ -102,15 +114,17 @@ def make_seq_frame(exp: engine.Experiment, probes, epoch: int, history: dict[str
                   if layer.type in RECURRENT_KINDS]
     preds, conf = _predictions(exp, seq.output)
     targets = _labels(exp, y)
+    start = _padding(exp, x)
     frame: dict[str, Any] = {
         "epoch": int(epoch), "step": int(step), "example": int(example),
-        "T": int(x.shape[0]),
+        "T": int(x.shape[0]) - start,
         "per_token": bool(exp.dataset.sequence.per_token), "task": exp.dataset.task,
-        "tokens": _token_text(exp, x), "targets": targets, "preds": preds, "conf": conf,
+        "tokens": _token_text(exp, x)[start:], "targets": targets, "preds": preds,
+        "conf": conf,
         "right": [None if t is None else (t == p) for t, p in zip(
             targets, preds, strict=True)] if exp.dataset.task == "classification" else [],
-        **_pictures(att_layers, seq, rec_layers),
-        "grad": [round(float(g), 6) for g in np.asarray(seq.input_grad)],
+        **_pictures(att_layers, seq, rec_layers, start),
+        "grad": [round(float(g), 6) for g in np.asarray(seq.input_grad)[start:]],
         "metrics": metric_rows(metrics or {}), "curve": curve(history, None),
     }
     return frame

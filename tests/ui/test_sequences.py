@@ -212,3 +212,16 @@ def test_the_page_shows_the_code_of_the_layers_in_the_stack(default: AppTest) ->
 
 def test_loss_and_output_can_be_chosen(default: AppTest) -> None:
     assert {"Output activation", "Loss"} <= {s.label for s in default.selectbox}
+
+
+def test_a_review_is_shown_from_its_first_word_not_its_front_padding() -> None:
+    spec = preset("rt_transformer").updated(data={"n": 200})
+    exp = engine.build(spec)
+    _, chunk = exp.train(exp.init(), 0, dataclasses.replace(sequences.PROBES, example=0))
+    x = np.asarray(exp.dataset.arrays.x_test[0])
+    words = int(np.count_nonzero(x))
+    frame = sequence_frame.make_seq_frame(exp, chunk.probes, 0, {}, 0)
+    assert frame["T"] == words and len(frame["tokens"]) == words
+    assert "<pad>" not in frame["tokens"] and len(frame["grad"]) == words
+    heads = frame["attention"][0]["heads"]
+    assert len(base64.b64decode(heads[0])) == words * words  # maps cut to the words too
