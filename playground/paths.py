@@ -28,6 +28,7 @@ from engine.teach.surfaces import SURFACES, default_values, optimizer_paths, sur
 from playground.core import address
 from playground.core import session as S
 from playground.core.encode import plain
+from playground.core.link_params import LinkParams, shown
 from playground.core.palette import CLASSES
 
 ENGINE = default_values()  # OptimizerSpec's defaults: momentum, b1, b2, decay
@@ -101,39 +102,14 @@ def default_setup(surface: str = DEFAULT_SURFACE) -> Setup:
 _g = "{:g}".format
 
 
-def _show(text: str) -> str:
-    return repr(text if len(text) <= 24 else text[:24] + "...")  # a link's text, cut
-
-
-def _number(query: Mapping[str, str], name: str, default: float, errors: list[str],
-            lo: float = 0.0, hi: float = 1.0, integer: bool = False,
-            options: tuple[float, ...] = ()) -> float:
-    """``query[name]`` as a number in [lo, hi] (or one of ``options``), else ``default``
-    and a message saying what was wrong."""
-    text = query.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text) if len(text) <= MAX_PARAM else math.nan
-    except ValueError:
-        value = math.nan
-    if value in options if options else (math.isfinite(value) and lo <= value <= hi and (
-            not integer or value == int(value))):
-        return int(value) if integer else value
-    what = (f"one of {', '.join(f'{o:g}' for o in options)}" if options else
-            f"{'a whole number' if integer else 'a number'} from {lo:g} to {hi:g}")
-    shown = f"{len(text)} characters" if len(text) > MAX_PARAM else _show(text)
-    errors.append(f"The link's {name} must be {what}, not {shown}; using {default:g}.")
-    return default
-
-
 def parse_link(query: Mapping[str, str]) -> tuple[Setup, list[str]]:
     """The setup a link describes, and one message per parameter that could not be used
     (that parameter then takes its default). Pure: no Streamlit."""
-    errors: list[str] = []
+    link = LinkParams(query, MAX_PARAM)
+    errors = link.errors
     surface = query.get("surface", DEFAULT_SURFACE)
     if surface not in SURFACES.names():
-        errors.append(f"The link's surface {_show(surface)} is unknown; choose from "
+        errors.append(f"The link's surface {shown(surface)} is unknown; choose from "
                       f"{', '.join(SURFACES.names())}. Showing {DEFAULT_SURFACE}.")
         surface = DEFAULT_SURFACE
     d = default_setup(surface)
@@ -141,7 +117,7 @@ def parse_link(query: Mapping[str, str]) -> tuple[Setup, list[str]]:
     names = [] if len(text) > 10 * MAX_PARAM else list(
         dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     known = tuple(n for n in names if n in OPTIMIZERS.names())
-    unknown = [_show(n) for n in names if n not in known][:5]
+    unknown = [shown(n) for n in names if n not in known][:5]
     if len(text) > 10 * MAX_PARAM:
         errors.append(f"The link's opt is {len(text)} characters long (at most "
                       f"{10 * MAX_PARAM}); showing the default optimizers.")
@@ -152,12 +128,12 @@ def parse_link(query: Mapping[str, str]) -> tuple[Setup, list[str]]:
     (xlo, xhi), (ylo, yhi) = SURFACES.get(surface).view
     return Setup(
         surface, known or d.opt,
-        lr=_number(query, "lr", d.lr, errors, LR_GRID[0], LR_GRID[-1]),
-        momentum=_number(query, "momentum", d.momentum, errors, hi=MAX_MOMENTUM),
-        steps=_number(query, "steps", d.steps, errors, MIN_STEPS, MAX_STEPS, integer=True),
-        x0=_number(query, "x0", d.x0, errors, xlo, xhi),
-        y0=_number(query, "y0", d.y0, errors, ylo, yhi),
-        **{p: _number(query, p, getattr(d, p), errors, options=options)
+        lr=link.number("lr", d.lr, LR_GRID[0], LR_GRID[-1]),
+        momentum=link.number("momentum", d.momentum, hi=MAX_MOMENTUM),
+        steps=link.number("steps", d.steps, MIN_STEPS, MAX_STEPS, integer=True),
+        x0=link.number("x0", d.x0, xlo, xhi),
+        y0=link.number("y0", d.y0, ylo, yhi),
+        **{p: link.number(p, getattr(d, p), options=options)
            for p, _, options, _ in ADAM_RMSPROP}), errors
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from engine.hyper import HYPERPARAMETERS, Search
 from engine.search import STRATEGIES, Axis
 from engine.search.space import grid_per_axis
 from engine.sweep_presets import SEARCHES, search_base
+from playground.core.link_params import LinkParams
 from playground.core.palette import TEST, VAL
 from playground.core.url import spec_to_query
 
@@ -65,57 +65,14 @@ def default_axis(name: str) -> tuple[str, float, float, bool]:
 
 # -- the link ------------------------------------------------------------------------------
 
-def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text not in options:
-            raise ValueError(f"unknown value {text!r}; choose one of: {', '.join(options)}")
-        return text
-    return parse
-
-
-def _number(low: float, high: float, integer: bool = False) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            v = int(text) if integer else float(text)
-        except ValueError:
-            kind = "a whole number" if integer else "a number"
-            raise ValueError(f"must be {kind}, got {text!r}") from None
-        if not (math.isfinite(v) and low <= v <= high):
-            raise ValueError(f"must be from {low:g} to {high:g}, got {text!r}")
-        return v
-    return parse
-
-
-def _flag(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"must be 1 or 0, got {text!r}")
-
-
 def parse_query(q: dict[str, str]) -> tuple[Setup, list[str]]:
     """The setup a link describes and one message per bad parameter (its default used)."""
-    errors: list[str] = []
-
-    def read(name: str, parse: Callable[[str], Any], default: Any) -> Any:
-        text = q.get(name)
-        if text is None:
-            return default
-        if len(text) > MAX_PARAM_CHARS:
-            errors.append(f"The link's {name} is {len(text)} characters long (at most "
-                          f"{MAX_PARAM_CHARS}); using the default, {default}.")
-            return default
-        try:
-            return parse(text)
-        except ValueError as err:
-            errors.append(f"The link's {name} {err}; using the default, {default}.")
-            return default
-
-    name = read("preset", _choice(PRESET_NAMES), DEFAULT.preset)
-    noise = read("noise", _number(0.0, 5.0), preset(name).data.noise)
-    hps = [read("hp", _choice(HP_NAMES), DEFAULT.axes[0][0])]
-    hp2 = read("hp2", _choice((NONE, *HP_NAMES)), NONE)
+    link = LinkParams(q, MAX_PARAM_CHARS)
+    errors = link.errors
+    name = link.choice("preset", DEFAULT.preset, PRESET_NAMES)
+    noise = link.number("noise", preset(name).data.noise, 0.0, 5.0)
+    hps = [link.choice("hp", DEFAULT.axes[0][0], HP_NAMES)]
+    hp2 = link.choice("hp2", NONE, (NONE, *HP_NAMES))
     if hp2 == hps[0]:
         errors.append(f"The link's hp2 repeats hp ({hp2}); searching {hp2} alone.")
     elif hp2 != NONE:
@@ -124,9 +81,9 @@ def parse_query(q: dict[str, str]) -> tuple[Setup, list[str]]:
     for i, hp in enumerate(hps):
         s = "2" if i else ""
         _, low, high, log = default_axis(hp)
-        lo = read("lo" + s, _number(-MAX_RANGE, MAX_RANGE), low)
-        hi = read("hi" + s, _number(-MAX_RANGE, MAX_RANGE), high)
-        lg = read("log" + s, _flag, log)
+        lo = link.number("lo" + s, low, -MAX_RANGE, MAX_RANGE)
+        hi = link.number("hi" + s, high, -MAX_RANGE, MAX_RANGE)
+        lg = link.flag("log" + s, log)
         if not lo < hi:
             errors.append(f"The link's lo{s} ({lo:g}) must be below hi{s} ({hi:g}); using "
                           f"{hp}'s default range, {low:g} to {high:g}.")
@@ -136,9 +93,9 @@ def parse_query(q: dict[str, str]) -> tuple[Setup, list[str]]:
                           f"{hp}'s default range, {low:g} to {high:g}.")
             lo, hi, lg = low, high, log
         axes.append((hp, lo, hi, lg))
-    setup = Setup(name, noise, tuple(axes), read("method", _choice(tuple(STRATEGIES.names())),
-                                                DEFAULT.method),
-                  *(read(k, _number(*LIMITS[k], integer=True), getattr(DEFAULT, k))
+    setup = Setup(name, noise, tuple(axes),
+                  link.choice("method", DEFAULT.method, tuple(STRATEGIES.names())),
+                  *(link.number(k, getattr(DEFAULT, k), *LIMITS[k], integer=True)
                     for k in ("budget", "round", "epochs", "seed")))
     return setup, errors
 
