@@ -11,7 +11,7 @@ import engine
 from engine.data import TABLE, UPLOAD
 from engine.io import save_params
 from playground.core import address, session
-from playground.core.url import SECTIONS, spec_to_query
+from playground.core.url import SECTIONS, spec_to_query, too_long_for_a_link
 
 SCRIPT = '''"""Train the NN Playground setup headless with its JAX engine.
 
@@ -87,6 +87,9 @@ def export_buttons(exp: engine.Experiment, tstate, weights: bool = True) -> None
     if spec.data.name == TABLE and spec.data.csv is None:
         st.caption("Your table is too large to travel inside the spec: the script reads it "
                    "from my_data.csv (save your file there), and the link opens without it.")
+    if spec.data.points and too_long_for_a_link(spec):
+        st.caption("Your hand-placed points are too many for a link (about 1,400 fit): the "
+                   "link opens with a starter set; share the spec (JSON) to keep them.")
     if spec.data.name == UPLOAD:
         st.caption("Your pictures do not travel inside the spec: the script reads them from "
                    "my_pictures.zip (save your .zip there), and the link opens without them.")

@@ -50,15 +50,24 @@ def merge(base: Any, patch: Any) -> Any:
 def spec_to_query(spec: Spec) -> str:
     """Compact JSON of what differs from ``Spec()`` (``{}`` for ``Spec()`` itself).
 
-    An uploaded table (``data.csv``) too long for a link is left out: the link then
-    says which setup it was, and the exported spec carries the table.
+    An uploaded table (``data.csv``) or a hand-placed set (``data.points``: about 1,400
+    points fit) too long for a link is left out: the link then says which setup it was,
+    and the exported spec carries the data (``too_long_for_a_link``).
     """
     d = diff(spec.to_dict(), Spec().to_dict())
     text = json.dumps(d, separators=(",", ":"))
-    if len(text) > MAX_URL_CHARS and d.get("data", {}).get("csv"):
-        d["data"]["csv"] = None
-        text = json.dumps(d, separators=(",", ":"))
+    for field in ("csv", "points"):
+        if len(text) > MAX_URL_CHARS and d.get("data", {}).get(field):
+            d["data"][field] = None
+            text = json.dumps(d, separators=(",", ":"))
     return text
+
+
+def too_long_for_a_link(spec: Spec) -> bool:
+    """Whether ``spec``'s link leaves its data out (see ``spec_to_query``)."""
+    data = spec.data
+    return bool(data.csv or data.points) and len(json.dumps(
+        diff(spec.to_dict(), Spec().to_dict()), separators=(",", ":"))) > MAX_URL_CHARS
 
 
 def spec_from_query(text: str) -> Spec:

@@ -354,3 +354,17 @@ def test_adding_or_removing_a_point_leaves_the_other_points_in_their_splits() ->
     added = test_points(np.vstack([x, [[1.0, 1.0]]]), np.append(y, 1))
     removed = test_points(x[1:], y[1:])
     assert len(base ^ added) <= 2 and len(base ^ removed) <= 2
+
+
+def test_a_set_too_large_for_a_link_travels_in_the_spec_not_the_link() -> None:
+    from playground.core.url import too_long_for_a_link
+
+    rng = np.random.default_rng(3)
+    x = engine.data.snap(rng.uniform(-6, 6, (1800, 2)))
+    y = (x[:, 1] > 0).astype(np.int64)
+    spec = Spec.from_dict({"data": {"name": "hand", "classes": 2,
+                                    "points": encode_points(x, y, "classification")}})
+    assert too_long_for_a_link(spec)
+    q = spec_to_query(spec)
+    assert len(q) <= MAX_URL_CHARS and spec_from_query(q).data.points is None
+    assert Spec.from_json(spec.to_json()) == spec  # the exported spec keeps them
