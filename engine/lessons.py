@@ -1,8 +1,8 @@
 """Lessons: a teacher's walk through the app, as data.
 
 A lesson is a title, a summary and steps (a page, a setup, link parameters, controls
-to hide, a text, a question, whether to play). Parsing text from links and uploads is
-bounded, and each failure is one ``SpecError`` naming the step and the field.
+to hide, a text, a question, whether to play). Parsing is bounded; each failure is one
+``SpecError`` naming the step and the field.
 
 Markdown form: ``# Title``, the summary, then per step ``## Step title``, its text
 (``###`` headings and code blocks are fine), an optional line ``**Question:** ...`` and,
@@ -27,17 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.blocks import IMAGE_KINDS, SEQUENCE_KINDS
-from engine.data import DATASETS
 from engine.errors import SpecError
+from engine.lesson_pages import PAGES, setup_problem
 from engine.presets import PRESETS, preset
 from engine.schema import check_object
 from engine.spec import Spec
 from engine.untrusted import parse_json
-
-# Page ids a step may name. The first five train a setup; the others take none.
-PAGES: tuple[str, ...] = ("playground", "flow", "sequences", "images", "race", "paths",
-                          "search", "explore", "backprop", "text")
 
 MAX_CHARS, MAX_STEPS = 200_000, 40  # a lesson's text (either form); its steps
 MAX_TITLE, MAX_SUMMARY, MAX_TEXT, MAX_QUESTION = 120, 6_000, 6_000, 1_000  # characters
@@ -113,8 +108,8 @@ class Lesson:
         """The JSON form (``parse_lesson`` reads it back equal)."""
         steps = [{"title": s.title, **s.settings(), "text": s.text, "question": s.question}
                  for s in self.steps]
-        return json.dumps({"title": self.title, "summary": self.summary, "steps": steps},
-                          indent=2, ensure_ascii=False) + "\n"
+        lesson = {"title": self.title, "summary": self.summary, "steps": steps}
+        return json.dumps(lesson, indent=2, ensure_ascii=False) + "\n"
 
     def to_markdown(self) -> str:
         """The Markdown form (``parse_lesson`` reads it back equal)."""
@@ -127,30 +122,6 @@ class Lesson:
             parts += [f"## {s.title}", s.text, s.question and f"{_QUESTION} {s.question}",
                       f"{_FENCE}json\n{block}\n{_FENCE}"]
         return "\n\n".join(p for p in parts if p) + "\n"
-
-
-def setup_problem(page: str, spec: Spec | None) -> str | None:
-    """Why ``page`` cannot open ``spec`` (None when it can): the Playground and Gradient
-    flow train points or a table, the race 2-D points, Sequences and Images their own
-    data; other pages take none. Raises ``SpecError`` if ``page`` is not in ``PAGES``."""
-    if not isinstance(page, str) or page not in PAGES:
-        raise SpecError("page", f"{_show(page)} is not a page; choose one of: {', '.join(PAGES)}")
-    if spec is None:
-        return None
-    if page not in PAGES[:5]:
-        return "it takes no setup; leave setup out"
-    kind, name = DATASETS.get(spec.data.name), repr(spec.data.name)
-    own = {"sequences": ("sequence", "a sequence task"), "images": ("images", "an image set")}
-    if page in own:
-        return None if kind.family == own[page][0] else f"{name} is not {own[page][1]}"
-    if kind.family not in ("points", "table"):
-        return f"{name} is a {kind.family} task, and this page's data are points"
-    wrong = sorted({x.type for x in spec.model.layers} & {*SEQUENCE_KINDS, *IMAGE_KINDS})
-    if wrong:
-        return f"its {', '.join(wrong)} layers do not read points"
-    if page == "race" and (kind.family != "points" or kind.input_dim != 2):
-        return "the race draws each contestant over the 2-D plane: pick a 2-D point dataset"
-    return None
 
 
 def parse_lesson(text: str) -> Lesson:
@@ -360,6 +331,9 @@ def _prose(value: Any, field: str, limit: int) -> str:
     return text
 
 
+_RESERVED = ("s", "hide", "lesson", "step", "present", "play", "tfp")  # the app's own
+
+
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
     """Link parameters: at most ``MAX_PARAMS`` distinct names with one-line text values."""
     items = tuple(value.items()) if isinstance(value, dict) else value
@@ -368,10 +342,11 @@ def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
         raise SpecError("params", f"got {_show(value)}; expected an object of at most "
                                   f'{MAX_PARAMS} text values, like {{"race": "sgd:0.03"}}')
     for key, text in items:
-        if not isinstance(key, str) or not _PARAM_KEY.fullmatch(key) or key in ("s", "hide"):
+        if not isinstance(key, str) or not _PARAM_KEY.fullmatch(key) or key in _RESERVED:
             raise SpecError("params", f"{_show(key)} is not a parameter name: 1 to 20 of a-z, "
-                                      "0-9 and _, starting with a letter (the setup goes in "
-                                      "setup, hidden controls in hide)")
+                                      "0-9 and _, starting with a letter, none of "
+                                      f"{', '.join(_RESERVED)} (the setup goes in setup, "
+                                      "hidden controls in hide)")
         if not isinstance(text, str) or len(text) > MAX_PARAM_CHARS or not text.isprintable():
             raise SpecError(f"params.{key}", f"got {_show(text)}; expected one line of text of "
                                              f"at most {MAX_PARAM_CHARS} characters")

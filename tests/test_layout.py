@@ -61,6 +61,7 @@ FLOORS = {
     "engine.spec": 2, "engine.presets": 2, "engine.presets_text": 2, "engine.sweep_presets": 2,
     "engine.teach": 2,
     "engine.search": 2, "engine.tfp": 2, "engine.lessons": 2,
+    "engine.lesson_pages": 2,
     "engine.values": 3, "engine.model": 3, "engine.cost": 3,
     "engine.probes": 4,
     "engine.train": 5, "engine.rl": 5, "engine.text": 5,
