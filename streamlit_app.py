@@ -31,6 +31,7 @@ PAGES = {
     "paths": st.Page("pages/paths.py", title="Optimizer paths", icon=":material/route:"),
     "search": st.Page("pages/search.py", title="Hyperparameter search",
                       icon=":material/manage_search:"),
+    "rl": st.Page("pages/rl.py", title="Reinforcement learning", icon=":material/smart_toy:"),
 }
 page = st.navigation([
     *PAGES.values(),

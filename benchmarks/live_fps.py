@@ -8,6 +8,7 @@ Chromium through Playwright, presses Play and reads the live view's
     python benchmarks/live_fps.py --flow-depth 30   # Gradient flow, 30 layers of 32
     python benchmarks/live_fps.py --sequences reverse_transformer   # Sequences page
     python benchmarks/live_fps.py --images tiny_vgg   # Images page: frames/s, epoch time
+    python benchmarks/live_fps.py --rl   # Reinforcement learning page (or --rl '{"n_envs":32}')
 """
 
 from __future__ import annotations
@@ -148,9 +149,22 @@ def main() -> int:
     ap.add_argument("--race", metavar="CONTESTANTS", default=None,
                     help="measure the Optimizer race with these contestants instead, e.g. "
                     "sgd:0.03,adam:0.003 (up to 8)")
+    ap.add_argument("--rl", metavar="LINK", nargs="?", const="", default=None,
+                    help="measure the Reinforcement learning page instead (optionally with "
+                    "a link's rl= setup, e.g. '{\"n_envs\":32}')")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    if args.race:
+    if args.rl is not None:
+        import urllib.parse
+
+        r = measure(args.seconds, "rl=" + urllib.parse.quote(args.rl) if args.rl else "",
+                    args.screenshot, "/rl", "rl-view")
+        # the view's counter there is the environment steps
+        r["env_steps_per_s"] = r.pop("epochs_per_s")
+        r["env_steps"] = r.pop("epochs")
+        r.pop("goal_epochs_per_s")
+        r["goal_frames_per_s"] = 20
+    elif args.race:
         import urllib.parse
 
         r = measure(args.seconds, "race=" + urllib.parse.quote(args.race), args.screenshot,
@@ -181,6 +195,10 @@ def main() -> int:
         r = measure(args.seconds, args.url_query, args.screenshot)
     if args.json:
         print(json.dumps(r))
+    elif args.rl is not None:
+        print(f"frames drawn per second: {r['frames_per_s']:.1f} (goal >= 20)\n"
+              f"environment steps per second: {r['env_steps_per_s']:.0f}\n"
+              f"over {r['seconds']} s: {r['frames']} frames, {r['env_steps']} steps")
     else:
         # The epochs goal is the Playground's default network's; a deep network on the
         # Gradient flow page trains what its frame budget allows.

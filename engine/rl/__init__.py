@@ -36,7 +36,9 @@ PRESETS: Registry[RLPreset] = Registry("RL preset")
 PRESETS.register(
     "source_dqn",
     RLPreset(SOURCE, "A target network and a replay buffer keep the regression target still "
-                     "and the batches uncorrelated: the return climbs to 500 and stays."),
+                     "and the batches uncorrelated: the return climbs to 500 (the time "
+                     "limit). Watch for dips later: DQN can forget what it learned, then "
+                     "learn it again."),
     "The source material's DQN: 64 ReLU units, Adam 0.001, squared error, target network, "
     "replay.")
 PRESETS.register(
