@@ -12,7 +12,7 @@ from engine.errors import SpecError
 from engine.spec import Spec
 
 PAGES: tuple[str, ...] = ("playground", "flow", "sequences", "images", "race", "paths",
-                          "search", "explore", "backprop", "text")
+                          "search", "explore", "backprop", "text", "rl")
 """Page ids a step may name. The first five train a setup; the others take none."""
 
 

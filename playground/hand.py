@@ -20,7 +20,15 @@ import streamlit as st
 
 import engine
 from engine import DATASETS, EngineError, datasets_of
-from engine.data import HAND, HAND_REGRESSION, decode_points, encode_points, points_of, snap
+from engine.data import (
+    HAND,
+    HAND_REGRESSION,
+    MAX_HAND_POINTS,
+    decode_points,
+    encode_points,
+    points_of,
+    snap,
+)
 from engine.data.hand import points_needed
 from playground.core import session
 from playground.core.encode import plain
@@ -29,6 +37,7 @@ from playground.core.session import wkey
 HANDS = (HAND, HAND_REGRESSION)
 PENDING = "pg_hand_pending"  # (x, y) of a set still too small to train on
 APPLIED = "pg_hand_applied"  # the ``t`` of the last click applied (the view's queue)
+LOG = "pg_hand_log"  # the last clicks' result, changed in place (see ``on_click``)
 MAX_CLICKS = 50  # edits one report may carry (the view keeps at most this many)
 ERASE_RADIUS = 0.6  # plane units: a removing click takes the nearest point this close
 
@@ -62,7 +71,12 @@ def _store(x: np.ndarray, y: np.ndarray) -> None:
         session.put(PENDING, (x, y))
         session.set_playing(False)
         return
-    text = encode_points(x, y, _task(data.name))
+    try:
+        text = encode_points(x, y, _task(data.name))
+    except EngineError as err:  # e.g. a pending set of the other hand task's labels
+        session.flash("error", f"These points cannot be kept: {err}. Press Start to begin "
+                      "again.")
+        return
     session.drop(PENDING)
     session.apply_spec(spec.updated(data={"points": text}))
 
@@ -83,6 +97,10 @@ def _edit(x: np.ndarray, y: np.ndarray, click: dict, extent: float, task: str,
         d = np.hypot(*(x - point).T)
         k = int(np.argmin(d))
         return (np.delete(x, k, 0), np.delete(y, k, 0)) if d[k] <= ERASE_RADIUS else (x, y)
+    if len(x) >= MAX_HAND_POINTS:
+        session.flash("warning", f"A hand-placed set holds at most {MAX_HAND_POINTS:,} "
+                      "points: remove some to add more.")
+        return x, y
     # The class (or value) chosen now: the view's copy may be a frame behind.
     label = st.session_state.get(wkey("hand_label"))
     if label is None or (task == "classification" and not 0 <= int(label) < classes):
@@ -103,19 +121,43 @@ def on_click(value: Any) -> None:
     clicks = value.get("clicks")
     if not isinstance(clicks, list):
         return
-    done = session.get(APPLIED, 0)
+    # Streamlit can undo a run's session changes when a rerun interrupts it, after the
+    # view has seen that run's frame and dropped its clicks (seen in Chromium: one click
+    # in a few was lost when clicking during a compile). The log below is one dict,
+    # changed in place, so no undo reaches it: a log ahead of the session redoes its set.
+    log = session.get(LOG)
+    if log is None:
+        log = {}
+        session.put(LOG, log)
+    done, base = session.get(APPLIED, 0), None
+    undone = log.get("t", 0) > done or (log.get("t") == done and log.get("base") ==
+                                         exp.spec.data.points != log.get("text"))
+    if undone and log.get("name") == exp.spec.data.name:
+        done, base = log["t"], log["points"]
     fresh = sorted((c for c in clicks[-MAX_CLICKS:] if isinstance(c, dict)
-                    and isinstance(c.get("t"), int | float) and c["t"] > done),
+                    and isinstance(c.get("t"), int | float) and not isinstance(c["t"], bool)
+                    and done < c["t"] < 2**53),  # the view's clock, a whole number
                    key=lambda c: c["t"])
     if not fresh:
         return
     task, extent = _task(exp.spec.data.name), float(exp.dataset.extent)
     classes = int(exp.dataset.n_classes)
-    x, y = current_points(exp)
+    x, y = base if base is not None else current_points(exp)
     for click in fresh:
         x, y = _edit(x, y, click, extent, task, classes)
     session.put(APPLIED, fresh[-1]["t"])
+    before = exp.spec.data.points if base is None else log.get("text")
+    log.update(t=fresh[-1]["t"], points=(x, y), name=exp.spec.data.name, base=before,
+               text=_text(x, y, task))
     _store(x, y)
+
+
+def _text(x: np.ndarray, y: np.ndarray, task: str) -> str | None:
+    """The set as ``data.points`` holds it (None if it cannot be encoded)."""
+    try:
+        return encode_points(x, y, task)
+    except EngineError:
+        return None
 
 
 def _start_from(source: str, d: dict) -> None:
@@ -149,9 +191,9 @@ def controls(d: dict, before: dict) -> dict:
     if data["name"] not in HANDS:
         return {}
     patch: dict[str, Any] = {}
-    if before["data"]["name"] not in HANDS:  # just chosen: two classes, the starter set
+    if before["data"]["name"] != data["name"]:  # just chosen: two classes, the starter set
         patch = {"data": {"points": None, "classes": 2}}
-        session.drop(PENDING)
+        session.drop(PENDING)  # (a pending set of the other task's labels too)
     task = _task(data["name"])
     st.caption("Click the output plane to add a point; shift-click (or the eraser) "
                "removes the nearest one. The network keeps training as you go.")

@@ -12,19 +12,21 @@ Text from an uploaded lesson comes from outside: it is shown as plain text
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
 
 from engine import Spec
 from engine.lessons import Lesson, Step
-from playground.core import url
+from playground.core import address, url
 from playground.core.encode import plain
 
 LESSON = "ls_lesson"  # the Lesson being taught
 STEP = "ls_step"  # the index of its current step
 NAME = "ls_name"  # the shipped lesson's name (None for an uploaded or written one)
 PRESENT = "ls_present"  # presentation mode on
+NOTE = "ls_note"  # a message about the lesson's link, shown once by the card
 
 PRESENT_CSS = """
 <style>
@@ -89,7 +91,9 @@ def go(index: int) -> None:
     index = max(0, min(index, len(lesson.steps) - 1))
     st.session_state[STEP] = index
     page = _pages()[lesson.steps[index].page]
-    st.switch_page(page, query_params=step_query(lesson, index, st.session_state.get(NAME)))
+    query = step_query(lesson, index, st.session_state.get(NAME))
+    address.expect(query.get("s"))  # the step's setup, even if the page had it before
+    st.switch_page(page, query_params=query)
 
 
 def close() -> None:
@@ -102,9 +106,10 @@ def close() -> None:
 
 
 def presenting() -> bool:
-    """Whether presentation mode is on (``?present=1`` in a link turns it on)."""
-    if st.query_params.get("present") == "1":
-        st.session_state[PRESENT] = True
+    """Whether presentation mode is on (``?present=1`` in a link turns it on, ``0`` off)."""
+    flag = st.query_params.get("present")
+    if flag in ("0", "1"):
+        st.session_state[PRESENT] = flag == "1"
     return bool(st.session_state.get(PRESENT))
 
 
@@ -122,11 +127,21 @@ def from_link() -> None:
     if name not in lesson_names():
         st.error(plain(f"There is no lesson called {name[:60]!r}; the lessons are: "
                        f"{', '.join(lesson_names())}."))
+        for k in ("lesson", "step"):  # said once: the address no longer asks for it
+            if k in q:
+                del q[k]
         return
     same = st.session_state.get(NAME) == name and LESSON in st.session_state
     lesson = st.session_state[LESSON] if same else load_lesson(name)
     step = q.get("step", "1")
-    index = int(step) - 1 if step.isdigit() and 0 < int(step) <= len(lesson.steps) else 0
+    n = len(lesson.steps)
+    index = int(step) - 1 if re.fullmatch(r"[0-9]{1,3}", step) else -1
+    if not 0 <= index < n:
+        # Shown by the card (opening the step switches page, which drops this run's
+        # elements).
+        st.session_state[NOTE] = (f"{lesson.title} has steps 1 to {n}, not {step[:20]!r}: "
+                                  "it opens at step 1.")
+        index, q["step"] = 0, "1"  # said once
     if same:
         st.session_state[STEP] = index  # Back/Forward: the address's step
         return
@@ -138,8 +153,16 @@ def card() -> None:
     lesson: Lesson | None = st.session_state.get(LESSON)
     if st.session_state.get(PRESENT):
         st.html(PRESENT_CSS)
+        if lesson is None and st.button("Leave presentation mode", key="ls_leave_present",
+                                        icon=":material/fullscreen_exit:"):
+            st.session_state[PRESENT] = False
+            if "present" in st.query_params:
+                del st.query_params["present"]
+            st.rerun()
     if lesson is None:
         return
+    if NOTE in st.session_state:
+        st.warning(plain(st.session_state.pop(NOTE)))
     index = st.session_state.get(STEP, 0)
     step = lesson.steps[index]
     trusted = st.session_state.get(NAME) is not None  # a shipped lesson: our Markdown

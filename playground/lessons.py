@@ -27,7 +27,8 @@ TITLES = {"playground": "Playground", "flow": "Gradient flow",
           "sequences": "Sequences and attention", "images": "Images and CNNs",
           "race": "Optimizer race", "paths": "Optimizer paths",
           "search": "Hyperparameter search", "explore": "Activations and losses",
-          "backprop": "Backprop, step by step", "text": "Pretrained attention"}
+          "backprop": "Backprop, step by step", "text": "Pretrained attention",
+          "rl": "Reinforcement learning"}
 """Each lesson page id's title in the app's navigation."""
 
 PREFIXES = {"playground": "pg", "flow": "gf", "sequences": "sq", "images": "im",

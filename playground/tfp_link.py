@@ -14,7 +14,7 @@ import streamlit as st
 
 from engine import EngineError
 from engine.tfp import TfpLink, parse_link
-from playground.core import session, url
+from playground.core import address, session, url
 
 PARAM = "tfp"
 """Our query parameter that carries a TensorFlow Playground link."""
@@ -37,6 +37,7 @@ def open_link(text: str) -> bool:
                       "The current setup is kept.")
         return False
     st.query_params["s"] = url.spec_to_query(link.spec)
+    address.expect(st.query_params["s"])  # opened on purpose, even if seen before
     hide = sorted({*link.hidden, *(("text",) if link.hide_text else ())})
     if hide:
         st.query_params["hide"] = ",".join(hide)

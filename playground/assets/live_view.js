@@ -134,10 +134,12 @@ function drawLegend(box, legend) {
 // eraser: remove) and sends the whole queue, so no click is lost while the server is
 // busy (a compile); a provisional dot shows at once, and the server's frames say which
 // edits it has applied ("applied": the last one's t), which leave the queue.
+// The queue lives on the window, not on the view's element: a rerun may mount the view
+// afresh, and clicks made meanwhile must survive it.
 let clickSeq = 0;
 function drawQueued(root, pc) {
   const ctx = pc.getContext("2d"), S = pc.width;
-  for (const c of root._queue || []) {
+  for (const c of window.__nnpClicks || []) {
     if (c.remove) continue;
     const edit = root._edit || {}, lab = c.label == null ? 1 : c.label;
     let col;
@@ -157,10 +159,10 @@ function listenForPoints(root, pc) {
     if (!edit || !root._send) return;
     const r = pc.getBoundingClientRect();
     const u = (e.clientX - r.left) / r.width * 2 - 1, v = 1 - (e.clientY - r.top) / r.height * 2;
-    root._queue = (root._queue || []).concat([{u: u, v: v, remove: e.shiftKey || !!edit.erase,
+    window.__nnpClicks = (window.__nnpClicks || []).concat([{u: u, v: v, remove: e.shiftKey || !!edit.erase,
       label: edit.label, t: Date.now() * 1000 + (clickSeq++ % 1000)}]).slice(-50);
     drawQueued(root, pc);
-    root._send("click", {clicks: root._queue});
+    root._send("click", {clicks: window.__nnpClicks});
   });
 }
 
@@ -183,9 +185,9 @@ export default function (component) {
   const pc = root.querySelector(".lv-points");
   const pkey = data.points_id + ":" + data.show_test + ":" + data.ylo + ":" + data.yhi;
   root._edit = data.edit || null; root._send = setTriggerValue;
-  if (data.edit && data.edit.applied != null && root._queue && root._queue.length) {
-    const left = root._queue.filter(c => c.t > data.edit.applied);
-    if (left.length !== root._queue.length) { root._queue = left; pc.dataset.key = ""; }
+  if (data.edit && data.edit.applied != null && window.__nnpClicks && window.__nnpClicks.length) {
+    const left = window.__nnpClicks.filter(c => c.t > data.edit.applied);
+    if (left.length !== window.__nnpClicks.length) { window.__nnpClicks = left; pc.dataset.key = ""; }
   }
   if (pc.dataset.key !== pkey) { drawPoints(pc, data); drawQueued(root, pc); pc.dataset.key = pkey; }
   pc.style.cursor = data.edit ? "crosshair" : "";

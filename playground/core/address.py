@@ -27,6 +27,7 @@ from __future__ import annotations
 import streamlit as st
 
 KEY = "pg_address"  # a page's own parameters (``session.key`` gives the page's key)
+EXPECTED = "nav_expected"  # an s this session is about to open on purpose (``expect``)
 WRITTEN = "nav_written"  # {page prefix: {hash of an s it wrote or applied: None}}
 MAX_WRITTEN = 500  # s values remembered per page (the oldest are forgotten)
 
@@ -78,6 +79,26 @@ def foreign(page: str, text: str) -> bool:
     h, written = hash(text), st.session_state.get(WRITTEN, {})
     return h not in written.get(page, {}) and any(
         h in seen for other, seen in written.items() if other != page)
+
+
+def expect(text: str | None) -> None:
+    """The app itself is about to open the setup ``text`` (a lesson's step, a pasted
+    link): apply it even if the page had it before (see ``stale``)."""
+    if text:
+        st.session_state[EXPECTED] = text
+
+
+def stale(page: str, text: str, seen: str) -> bool:
+    """Whether ``text`` is the browser echoing an address this page wrote before, not a
+    link: a rerun carries the address the browser last received, which can be one
+    update behind (a click right after a change). Applying it would undo that change.
+    Back and Forward, and what the app opens on purpose (``expect``), are not stale."""
+    if not text or text == seen or history_navigation():
+        return False
+    if st.session_state.get(EXPECTED) == text:
+        st.session_state.pop(EXPECTED)
+        return False
+    return hash(text) in st.session_state.get(WRITTEN, {}).get(page, {})
 
 
 def arrive(page: str, key: str) -> str:

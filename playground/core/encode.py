@@ -16,6 +16,7 @@ import base64
 import math
 import re
 import string
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -37,8 +38,12 @@ def plain(text: Any) -> str:
     """``text`` as Markdown that shows exactly these characters (no links, images,
     HTML, directives or formulas): every ASCII punctuation character is escaped, and
     bare addresses (``www.``, ``https://``, e-mail) are kept from becoming links by an
-    invisible word joiner. Characters that are not valid text are replaced."""
+    invisible word joiner. Characters that are not valid text are replaced; control and
+    format characters are dropped."""
     text = str(text).encode("utf-8", "replace").decode("utf-8")
+    # Control and format characters (NUL, bidi overrides, zero-width) from a link would
+    # hide or reorder what a message says: drop them (newlines and tabs stay).
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf"))
     for old, new in _NO_AUTOLINK:
         text = text.replace(old, new)
     return _WWW.sub("\\1\u2060\\2", text).translate(_ESCAPE)

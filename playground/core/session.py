@@ -299,7 +299,11 @@ def ensure_session(default: Spec, fits: Callable[[Spec], str | None]) -> None:
     ``fits(spec)`` says why a link's spec does not belong on this page (then the
     page keeps its setup and says so), or None.
     """
-    text = address.arrive(st.session_state.get(PAGE, "pg"), key(address.KEY))
+    page = st.session_state.get(PAGE, "pg")
+    if get(EXPERIMENT) is not None and address.stale(page, st.query_params.get("s", ""),
+                                                    get(URL_SEEN)):
+        st.query_params["s"] = get(URL_SEEN)  # the page's own, newer address back
+    text = address.arrive(page, key(address.KEY))
     if get(EXPERIMENT) is not None and get(URL_SEEN) == text:
         return
     current: Spec | None = get(SPEC)
