@@ -116,3 +116,20 @@ def test_a_pending_set_of_the_other_hand_task_is_refused_with_a_message() -> Non
     hand.on_click({"clicks": [{"u": 0.1, "v": 0.1, "t": 5}]})
     assert "cannot be kept" in session.get(session.MESSAGE)[1]
     assert _count(session) == 30
+
+
+def test_an_address_this_page_wrote_before_is_a_stale_echo_unless_opened_on_purpose() -> None:
+    import streamlit as st
+
+    from playground.core import address
+
+    st.session_state.clear()
+    address.own("pg", "old")
+    address.own("pg", "new")
+    assert address.stale("pg", "old", seen="new")  # the browser one update behind
+    assert not address.stale("pg", "new", seen="new")
+    assert not address.stale("pg", "never-seen", seen="new")  # a link: applied
+    assert not address.stale("gf", "old", seen="x")  # another page's: not this one's echo
+    address.expect("old")  # a lesson step opening it again on purpose
+    assert not address.stale("pg", "old", seen="new")
+    assert address.stale("pg", "old", seen="new")  # once
