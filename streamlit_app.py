@@ -33,11 +33,13 @@ PAGES = {
                       icon=":material/manage_search:"),
     "rl": st.Page("pages/rl.py", title="Reinforcement learning", icon=":material/smart_toy:"),
 }
+# Every page listed (Streamlit folds a list of more than ten behind "View more", and a
+# teacher should see Lessons at once).
 page = st.navigation([
     *PAGES.values(),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
-])
+], expanded=True)
 lesson_bar.register_pages(PAGES)
 lesson_bar.from_link()  # ?lesson=...&step=...
 lesson_bar.card()

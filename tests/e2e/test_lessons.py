@@ -76,9 +76,11 @@ def test_a_link_opens_a_lesson_step_and_presentation_mode(page: Page, base_url: 
     assert setup(page) == lesson.steps[1].setup
     # Presentation: the sidebar is folded and the type is larger.
     expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
-    size = page.evaluate("getComputedStyle(document.querySelector("
-                         "'[data-testid=\"stMain\"] .stMarkdown p')).fontSize")
-    assert float(size.removesuffix("px")) >= 20
+    # The projector's styles arrive with the run (poll: the card may be drawn first).
+    page.wait_for_function("() => { const p = document.querySelector("
+                           "'.st-key-lesson_card .stMarkdown p');"
+                           " return p && parseFloat(getComputedStyle(p).fontSize) >= 20; }",
+                           timeout=30_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(shots / "lesson_presentation.png"))
     card(page).get_by_text("Presentation").click()

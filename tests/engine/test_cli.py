@@ -208,7 +208,7 @@ ERROR_TEXTS = {
     "unknown preset": ["'no_such_preset'", "tf_playground", "xor_backprop"],
     "missing file": ["missing.json", "nor a file"],
     "invalid json": ["invalid.json", "not valid JSON"],
-    "bad field": ["bad_field.json", "data.n", "got 0", "[4, 20000]"],
+    "bad field": ["bad_field.json", "data.n", "got 0", "[4, 25000]"],
     "csv without table": ["csv", "data.csv"],
     "spec names a path": ["data.path", "cannot name a file", "--csv"],
     "csv missing": ["missing.csv"],

@@ -328,10 +328,14 @@ GRADIENT_PRESET_RATIOS = {
 }
 
 
+# The review presets' claims: tests/engine/test_reviews.py (their accuracy after 3 epochs).
+TEXT_PRESETS = {"rt_bilstm", "imdb_bilstm", "rt_transformer"}
+
+
 def test_every_preset_has_a_check():
     # the image presets' claims: tests/engine/test_conv_training.py (CLAIMS)
-    assert set(PRESET_CHECKS) | set(GRADIENT_PRESET_RATIOS) == (set(PRESETS.names())
-                                                               - set(topic_presets("images")))
+    assert set(PRESET_CHECKS) | set(GRADIENT_PRESET_RATIOS) == (
+        set(PRESETS.names()) - set(topic_presets("images")) - TEXT_PRESETS)
     assert not set(PRESET_CHECKS) & set(GRADIENT_PRESET_RATIOS)
 
 
