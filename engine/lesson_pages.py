@@ -16,7 +16,8 @@ PAGES: tuple[str, ...] = ("playground", "flow", "sequences", "images", "race", "
 """Page ids a step may name. The first five train a setup; the others take none."""
 
 
-def _show(value: object) -> str:
+def show(value: object) -> str:
+    """A value from a lesson file as a message quotes it: its repr, cut at 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -26,7 +27,7 @@ def setup_problem(page: str, spec: Spec | None) -> str | None:
     flow train points or a table, the race 2-D points, Sequences and Images their own
     data; other pages take none. Raises ``SpecError`` if ``page`` is not in ``PAGES``."""
     if not isinstance(page, str) or page not in PAGES:
-        raise SpecError("page", f"{_show(page)} is not a page; choose one of: {', '.join(PAGES)}")
+        raise SpecError("page", f"{show(page)} is not a page; choose one of: {', '.join(PAGES)}")
     if spec is None:
         return None
     if page not in PAGES[:5]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from engine.errors import SpecError
 from engine.lesson_pages import PAGES, setup_problem
+from engine.lesson_pages import show as _show
 from engine.presets import PRESETS, preset
 from engine.schema import check_object
 from engine.spec import Spec
@@ -291,11 +292,6 @@ def _at(n: int, title: Any) -> Iterator[None]:
 def _count(n: int) -> None:
     if not 1 <= n <= MAX_STEPS:
         raise SpecError("steps", f"the lesson has {n} steps; a lesson has 1 to {MAX_STEPS}")
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _clean(value: Any, field: str, limit: int, *, one_line: bool = False,
