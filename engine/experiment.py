@@ -47,7 +47,7 @@ from engine.train import (
 )
 from engine.train.landscape import Landscape, loss_landscape
 from engine.train.metrics import EVAL_TRAIN
-from engine.train.padded import Padder, padding, warm_inits
+from engine.train.padded import BATCH_CAPACITIES, Padder, padding, warm_inits
 from engine.values import Values, values_of, view_values
 
 
@@ -80,7 +80,9 @@ class Experiment:
         # Only the padder is kept here: compiled functions stay in compile's LRU cache,
         # so a session holding an experiment does not pin them in memory.
         if self.padded:
-            pad = padding(self.structure, self.dataset.input_dim)
+            a = self.dataset.arrays
+            rows = a.x_train.shape[0] + a.x_val.shape[0] + a.x_test.shape[0]
+            pad = padding(self.structure, self.dataset.input_dim, rows)
             if pad is not None:
                 return Padder(self.structure, pad, self.spec.data.standardize)
         return None
@@ -110,6 +112,15 @@ class Experiment:
         nothing for any other."""
         if self._padder is not None:
             warm_inits(self.structure, self.values)
+
+    def padded_batch_variants(self) -> list[Spec]:
+        """For a padded experiment, one spec per other padded network it may switch to
+        when only its batch size changes (``engine.train.padded.BATCH_CAPACITIES``), for a
+        warm-up to compile; none for any other."""
+        if self._padder is None:
+            return []
+        mine = self._padder.s.batch_size
+        return [self.spec.updated(batch_size=cap) for cap in BATCH_CAPACITIES if cap != mine]
 
     def init(self, seed: int | None = None) -> TrainState:
         """A fresh state; ``seed`` defaults to ``spec.seed`` (same seed, same weights)."""

@@ -37,6 +37,12 @@ class DataArrays(NamedTuple):
     Sequence tasks (``Dataset.sequence``) have ``x_*`` (n, T) int32 token ids or
     (n, T, d) float32, ``y_*`` (n, T) per token (class -1 = no target at that step) or
     (n,), and unused ``mean``/``std`` of shape (1,).
+
+    ``sizes`` is None except in a padded network's data (``engine.train.padded``):
+    then it is (4,) int32, the examples of train, validation and test and the batch
+    size, all traced; ``x_train``/``y_train`` hold every split's rows in that order,
+    then zero rows up to a fixed capacity, and ``x_val``..``y_test`` are empty. A new
+    example count or batch size is then a change of values, not of shapes.
     """
 
     x_train: jax.Array
@@ -47,6 +53,7 @@ class DataArrays(NamedTuple):
     y_test: jax.Array
     mean: jax.Array
     std: jax.Array
+    sizes: jax.Array | None = None
 
 
 @dataclass(frozen=True)

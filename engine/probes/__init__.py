@@ -116,8 +116,8 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
         data: the ``DataArrays``; values: the traced ``Values``.
         options: which probes (its static part; example and plane come from
             ``values.view``).
-        objective: ``(params, mstate, h, y, values, key, train) -> (loss, aux)``, the
-            training objective the gradient probes differentiate.
+        objective: ``(params, mstate, h, y, values, key, train, weights) -> (loss,
+            aux)``, the training objective the gradient probes differentiate.
         example_losses: the loss per example, for the sequence probes.
         probe_examples: at most this many training examples feed the gradient and
             layer probes.
@@ -128,6 +128,9 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
     # with batch statistics (train=True), but no dropout (no key).
     h_probe = featurize(net, data.x_train[:probe_examples], data.mean, data.std)
     y_probe = data.y_train[:probe_examples]
+    # A padded network's rows past its training examples are other splits or padding.
+    weights = (None if data.sizes is None else
+               (jnp.arange(y_probe.shape[0]) < data.sizes[0]).astype(jnp.float32))
     dense = [i for i, p in enumerate(params) if "w" in p]
     # A padded network's histograms count its real weights only (engine.train.padded).
     masks = weight_masks(net.layers, values.layers, net.head.out_dim) or [None] * len(params)
@@ -135,7 +138,7 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
     grad_norm = g_counts = g_ranges = None
     if options.gradients:
         grads, _ = jax.grad(objective, has_aux=True)(params, mstate, h_probe, y_probe, values,
-                                                     None, True)
+                                                     None, True, weights)
         grad_norm = jnp.stack([tree_norm(g) for g in grads])
         g_hist = [histogram(grads[i]["w"], HIST_BINS, masks[i]) for i in dense]
         g_counts = jnp.stack([c for c, _ in g_hist])

@@ -88,21 +88,30 @@ def image_probes(net: Network, params: list[dict], mstate: list[dict], data: Any
                        pred.astype(jnp.int32))
 
 
-def test_report(probs: jax.Array, labels: jax.Array, n_classes: int) -> TestReport:
-    """The report from the test set's outputs ``probs`` (n, K) and labels (n,)."""
+def test_report(probs: jax.Array, labels: jax.Array, n_classes: int,
+                mask: jax.Array | None = None, offset: Any = 0) -> TestReport:
+    """The report from the test set's outputs ``probs`` (n, K) and labels (n,).
+
+    ``mask`` (n,) bool, when given, keeps only the test set's rows, which start at row
+    ``offset`` (a padded network's data); the indices reported count from there.
+    Slots without a wrong example hold index -1, prediction 0 and confidence 0.
+    """
     if probs.shape[-1] == 1:  # one sigmoid unit: P(class 1)
         probs = jnp.concatenate([1.0 - probs, probs], axis=-1)
     pred = jnp.argmax(probs, -1).astype(jnp.int32)
     conf = jnp.max(probs, -1)
     k = n_classes
-    confusion = jnp.zeros((k, k), jnp.int32).at[labels, pred].add(1)
+    one = jnp.int32(1) if mask is None else mask.astype(jnp.int32)
+    confusion = jnp.zeros((k, k), jnp.int32).at[labels, pred].add(one)
     per_class = jnp.diag(confusion) / jnp.sum(confusion, axis=1)  # NaN for an empty class
     wrong = pred != labels
+    if mask is not None:
+        wrong = wrong & mask
     order = jnp.argsort(-jnp.where(wrong, conf, -1.0))[:WRONG_SHOWN]
     valid = wrong[order]
     pad = WRONG_SHOWN - order.shape[0]  # fewer test pictures than slots: -1 fills them
     return TestReport(confusion, per_class,
-                      jnp.pad(jnp.where(valid, order, -1), (0, pad), constant_values=-1)
-                      .astype(jnp.int32),
-                      jnp.pad(pred[order], (0, pad)),
+                      jnp.pad(jnp.where(valid, order - offset, -1), (0, pad),
+                              constant_values=-1).astype(jnp.int32),
+                      jnp.pad(jnp.where(valid, pred[order], 0), (0, pad)),
                       jnp.pad(jnp.where(valid, conf[order], 0.0), (0, pad)))

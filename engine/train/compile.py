@@ -68,20 +68,22 @@ class Compiled:
         """Loss per example, (batch,) (see ``metrics.example_losses``)."""
         return metrics.example_losses(self.s.net.head, self.loss_fn, z, o, y)
 
-    def update(self, params, opt_state, mstate, t, h, y, key, values):
+    def update(self, params, opt_state, mstate, t, h, y, key, values, weights=None):
         """One optimizer step (see ``step.update``)."""
         return step.update(self.s, self.loss_fn, params, opt_state, mstate, t, h, y, key,
-                           values)
+                           values, weights=weights)
 
     def learning_rate(self, t: jax.Array, values: Any) -> jax.Array:
         """The scheduled learning rate at step ``t``."""
         return learning_rate(self.s.schedule, t, values.schedule,
                              values.optimizer.learning_rate)
 
-    def eval_inputs(self, data: DataArrays) -> tuple[jax.Array, tuple[int, ...]]:
+    def eval_inputs(self, data: DataArrays) -> tuple[jax.Array, Any]:
         """The raw inputs an epoch's end evaluates (``metrics.eval_split``),
-        concatenated, and the split sizes."""
+        concatenated, and the split sizes (traced ``data.sizes`` for counted data)."""
         xs, _ = metrics.eval_split(data)
+        if data.sizes is not None:
+            return xs[0], data.sizes
         return jnp.concatenate(xs), tuple(x.shape[0] for x in xs)
 
     def metrics(self, params, mstate, evals, data: DataArrays, values) -> dict:
@@ -118,10 +120,13 @@ class Compiled:
                      capacity: int, by_steps: bool, probes: ProbeOptions | None):
         """``loop.fit`` then the probes of the final state, packed in one buffer."""
         evals = self.eval_inputs(data)  # loop-invariant: built once per call
-        n = data.x_train.shape[0]
-        bs = min(self.s.batch_size, n)  # a batch bigger than the data is full-batch GD
-        lp = loop.Loop(self, evals, data.x_train, data.y_train, bs, n // bs,
-                       data.x_val.shape[0] > 0, data, values)
+        if data.sizes is not None:  # counted data: every count traced
+            n, bs, has_val = data.sizes[0], data.sizes[3], data.sizes[1] > 0
+        else:
+            n, has_val = data.x_train.shape[0], data.x_val.shape[0] > 0
+            bs = min(self.s.batch_size, n)  # a batch bigger than the data is full-batch GD
+        lp = loop.Loop(self, evals, data.x_train, data.y_train, bs, n // bs, has_val, data,
+                       values)
         state, table, rows = loop.fit(lp, state, count, capacity, by_steps)
         pr = self._probe(state, data, values, probes) if probes else None
         return state, pack((table, pr, rows))
@@ -147,8 +152,15 @@ class Compiled:
             train=False)[1], self.eval_chunk, h)
 
     def _report(self, state: TrainState, data: DataArrays, values) -> TestReport:
+        k = max(self.s.net.head.n_classes, 2)
+        if data.sizes is not None:  # counted data: the test rows follow train and val
+            probs = self._predict(state, data.x_train, data, values)
+            start = data.sizes[0] + data.sizes[1]
+            rows = jnp.arange(data.x_train.shape[0])
+            test = (rows >= start) & (rows < start + data.sizes[2])
+            return test_report(probs, data.y_train, k, mask=test, offset=start)
         probs = self._predict(state, data.x_test, data, values)
-        return test_report(probs, data.y_test, max(self.s.net.head.n_classes, 2))
+        return test_report(probs, data.y_test, k)
 
     # -- the host side -------------------------------------------------------------------
     def evaluate(self, state: TrainState, data: DataArrays, values) -> dict:

@@ -27,9 +27,9 @@ class Loop(NamedTuple):
     evals: tuple[jax.Array, tuple[int, ...]]  # every split's raw inputs, and the sizes
     x_train: jax.Array  # (n, ...) raw training inputs (featurized a batch at a time)
     y_train: jax.Array  # (n, ...) training labels
-    batch: int
-    steps: int  # batches per epoch; a last partial batch is skipped
-    has_val: bool
+    batch: Any  # int, or traced with counted data (``counted``)
+    steps: Any  # batches per epoch; a last partial batch is skipped
+    has_val: Any  # bool, or traced with counted data
     data: Any  # DataArrays
     values: Any  # Values
 
@@ -55,6 +55,63 @@ def shuffle(key: jax.Array, n: int) -> jax.Array:
     return (jnp.sort(words) & jnp.uint32((1 << low) - 1)).astype(jnp.int32)
 
 
+def shuffle_first(key: jax.Array, capacity: int, n: jax.Array) -> jax.Array:
+    """``shuffle(key, n)`` for a traced ``n`` <= ``capacity`` <= ``PACKED_SHUFFLE``:
+    (capacity,) int32 whose first ``n`` entries are that very permutation (a padded
+    network's epoch, ``engine.train.padded``). JAX's random bits of ``(capacity,)``
+    begin with those of ``(n,)`` (threefry is counter based), and the padding sorts
+    last."""
+    n = jnp.asarray(n, jnp.int32)
+    low = jnp.maximum(1, 32 - jax.lax.clz(jnp.maximum(n - 1, 0))).astype(jnp.uint32)
+    bits = jax.random.bits(key, (capacity,), jnp.uint32)
+    index = jnp.arange(capacity, dtype=jnp.uint32)
+    words = jnp.where(index < n.astype(jnp.uint32), (bits >> low) << low | index,
+                      jnp.uint32(0xFFFFFFFF))
+    return (jnp.sort(words) & ((jnp.uint32(1) << low) - 1)).astype(jnp.int32)
+
+
+def counted(lp: Loop) -> bool:
+    """Whether the data's example counts and batch size are traced (``DataArrays.sizes``:
+    a padded network's): then each step reads ``fns.s.batch_size`` rows, the first
+    ``batch`` of them real (a 0/1 weight each), and an epoch runs ``steps`` of them."""
+    return lp.data.sizes is not None
+
+
+def counted_order(lp: Loop, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``epoch_order`` of counted data: the same permutation (``shuffle_first``), then
+    room for a last step's full window of rows; a step's key is folded from one key."""
+    key, k_perm, k_drop = jax.random.split(key, 3)
+    rows = lp.fns.s.batch_size
+    perm = shuffle_first(k_perm, lp.x_train.shape[0], lp.data.sizes[0])
+    return key, jnp.concatenate([perm, jnp.zeros(rows, jnp.int32)]), k_drop
+
+
+def counted_batch(lp: Loop, perm: jax.Array, k_drop: jax.Array, i: jax.Array
+                  ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Step ``i``'s features, labels, 0/1 weights and key from a ``counted_order``."""
+    rows = lp.fns.s.batch_size
+    idx = jax.lax.dynamic_slice_in_dim(perm, i * lp.batch, rows)
+    weights = (jnp.arange(rows) < lp.batch).astype(jnp.float32)
+    return batch_features(lp, idx), lp.y_train[idx], weights, jax.random.fold_in(k_drop, i)
+
+
+def run_counted_epoch(lp: Loop, st: TrainState) -> tuple[TrainState, dict]:
+    """``run_epoch`` of counted data: ``steps`` (traced) steps of ``batch`` (traced)
+    examples, in the order ``run_epoch`` would draw them."""
+    key, perm, k_drop = counted_order(lp, st.key)
+
+    def one(i, carry):
+        params, opt_state, mstate, t = carry
+        h, y, w, k = counted_batch(lp, perm, k_drop, i)
+        params, opt_state, mstate = lp.fns.update(params, opt_state, mstate, t, h, y, k,
+                                                  lp.values, weights=w)
+        return params, opt_state, mstate, t + 1
+
+    params, opt_state, mstate, t = jax.lax.fori_loop(
+        0, lp.steps, one, (st.params, st.opt_state, st.model_state, st.step))
+    return end_epoch(lp, st, params, opt_state, mstate, t, key)
+
+
 def epoch_order(key: jax.Array, n: int, steps: int, batch: int
                 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The epoch's next key, its batch order and dropout keys, from the state's ``key``."""
@@ -70,6 +127,8 @@ def batch_features(lp: Loop, idx: jax.Array) -> jax.Array:
 
 def run_epoch(lp: Loop, st: TrainState) -> tuple[TrainState, dict]:
     """One shuffled pass in mini-batches, then the epoch's end."""
+    if counted(lp):
+        return run_counted_epoch(lp, st)
     key, perm, keys = epoch_order(st.key, lp.x_train.shape[0], lp.steps, lp.batch)
 
     def one(carry, batch):
@@ -108,9 +167,10 @@ def close_epoch(fns: Any, has_val: bool, values: Any, st: TrainState, params, op
     params, opt_state, mstate, t = jax.lax.cond(
         finite, lambda a, b: a, lambda a, b: b, (params, opt_state, mstate, t),
         (st.params, st.opt_state, st.model_state, st.step))
-    mon, epoch, best_params = st.monitor, st.epoch + jnp.where(finite, 1, 0), st.best_params
-    if has_val:
-        es = values.early_stopping
+    epoch = st.epoch + jnp.where(finite, 1, 0)
+
+    def with_val(params):
+        mon, es = st.monitor, values.early_stopping
         improved = finite & (m["val_loss"] < mon.best_val - es.min_delta)
         best_params = jax.lax.cond(improved, lambda p, b: p, lambda p, b: b, params,
                                    st.best_params)
@@ -120,9 +180,15 @@ def close_epoch(fns: Any, has_val: bool, values: Any, st: TrainState, params, op
                       jnp.where(improved, epoch, mon.best_epoch), bad, stop, ~finite)
         # Early stopping keeps the best weights, as Keras' restore_best_weights.
         params = jax.lax.cond(stop, lambda b, p: b, lambda b, p: p, best_params, params)
-    else:
-        best_params = params
-        mon = mon._replace(diverged=~finite)
+        return params, best_params, mon
+
+    def without_val(params):
+        return params, params, st.monitor._replace(diverged=~finite)
+
+    if isinstance(has_val, bool):
+        params, best_params, mon = (with_val if has_val else without_val)(params)
+    else:  # counted data: whether there is a validation split is a traced value
+        params, best_params, mon = jax.lax.cond(has_val, with_val, without_val, params)
     m["learning_rate"] = fns.learning_rate(st.step, values)
     m["trained"] = finite
     return TrainState(params, opt_state, mstate, key, t, epoch, mon, best_params,
@@ -139,12 +205,17 @@ def no_metrics() -> dict:
 def one_step(lp: Loop, st: TrainState) -> tuple[TrainState, dict, jax.Array]:
     """One batch of the epoch at ``st.cursor``; the epoch's end when it is the last."""
     # the same order run_epoch would draw
-    key, perm, keys = epoch_order(st.key, lp.x_train.shape[0], lp.steps, lp.batch)
-    idx = jax.lax.dynamic_slice_in_dim(perm, st.cursor * lp.batch, lp.batch)
-    params, opt_state, mstate = lp.fns.update(
-        st.params, st.opt_state, st.model_state, st.step, batch_features(lp, idx),
-        lp.y_train[idx],
-        keys[st.cursor], lp.values)
+    if counted(lp):
+        key, perm, k_drop = counted_order(lp, st.key)
+        h, y, w, k = counted_batch(lp, perm, k_drop, st.cursor)
+        params, opt_state, mstate = lp.fns.update(st.params, st.opt_state, st.model_state,
+                                                  st.step, h, y, k, lp.values, weights=w)
+    else:
+        key, perm, keys = epoch_order(st.key, lp.x_train.shape[0], lp.steps, lp.batch)
+        idx = jax.lax.dynamic_slice_in_dim(perm, st.cursor * lp.batch, lp.batch)
+        params, opt_state, mstate = lp.fns.update(
+            st.params, st.opt_state, st.model_state, st.step, batch_features(lp, idx),
+            lp.y_train[idx], keys[st.cursor], lp.values)
     moved = st._replace(params=params, opt_state=opt_state, model_state=mstate,
                         step=st.step + 1, cursor=st.cursor + 1)
     # Checked every step: a NaN must not ride along to the end of the epoch.

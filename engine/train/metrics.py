@@ -78,14 +78,18 @@ def chunked(fn: Callable, chunk: int, *arrays: jax.Array) -> Any:
     return jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:])[:n], out)
 
 
-def split_means(losses: jax.Array, hits: jax.Array, sizes: tuple[int, ...],
+def split_means(losses: jax.Array, hits: jax.Array, sizes: Any,
                 classify: bool) -> dict[str, jax.Array]:
     """Every split's mean loss and accuracy from per-example values over all splits.
 
-    ``sizes`` are the splits' static lengths (train, val, test), in order. All six
-    means come from one fused reduction (a (splits, n) 0/1 mask times the values:
-    counts of hits stay exact). Empty splits, and accuracies of regressions, are NaN.
+    ``sizes`` are the splits' static lengths (train, val, test), in order, or a
+    padded network's traced ``DataArrays.sizes`` (rows past the three splits are
+    padding). All six means come from one fused reduction (a (splits, n) 0/1 mask
+    times the values: counts of hits stay exact). Empty splits, and accuracies of
+    regressions, are NaN.
     """
+    if not isinstance(sizes, tuple):
+        return _traced_split_means(losses, hits, sizes, classify)
     seg = np.zeros((len(SPLITS), sum(sizes)), np.float32)
     start = 0
     for i, n in enumerate(sizes):
@@ -99,4 +103,22 @@ def split_means(losses: jax.Array, hits: jax.Array, sizes: tuple[int, ...],
     for i, (split, n) in enumerate(zip(SPLITS, sizes, strict=True)):
         out[f"{split}_loss"] = means[0, i] if n else nan
         out[f"{split}_accuracy"] = means[1, i] if (n and classify) else nan
+    return out
+
+
+def _traced_split_means(losses: jax.Array, hits: jax.Array, sizes: jax.Array,
+                        classify: bool) -> dict[str, jax.Array]:
+    """``split_means`` with traced split sizes (``DataArrays.sizes``)."""
+    counts = sizes[: len(SPLITS)]
+    ends = jnp.cumsum(counts)
+    rows = jnp.arange(losses.shape[0])
+    seg = ((rows >= (ends - counts)[:, None]) & (rows < ends[:, None])).astype(jnp.float32)
+    vals = jnp.stack([losses, hits.astype(jnp.float32)])
+    means = jnp.sum(vals[:, None, :] * seg, axis=-1) / jnp.maximum(counts, 1)
+    nan = jnp.float32(jnp.nan)
+    out = {}
+    for i, split in enumerate(SPLITS):
+        some = counts[i] > 0
+        out[f"{split}_loss"] = jnp.where(some, means[0, i], nan)
+        out[f"{split}_accuracy"] = jnp.where(some, means[1, i], nan) if classify else nan
     return out

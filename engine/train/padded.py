@@ -52,6 +52,24 @@ WIDTH = max(MAX_UNITS, len(FEATURES))
 """Slots of each padded layer: ``MAX_UNITS`` neurons, or more when there are more input
 features (a layer not in use passes all of them through)."""
 
+BATCH_CAPACITIES = (10, 32)
+"""Rows each step of a padded network reads: a batch size up to one is a traced count
+of its rows. Two, because a step's cost grows with its rows (the default network
+trains 4,400 epochs/s at 10 rows, 3,200 at 32, 2 cores): batch sizes 1-10 (the
+Playground's default 10 among them) share the first, 11-32 (TensorFlow Playground's
+range ends at 30) the second."""
+
+
+def batch_capacity(batch_size: int) -> int | None:
+    """The rows a padded step reads for ``batch_size``, or None above them all."""
+    return next((cap for cap in BATCH_CAPACITIES if batch_size <= cap), None)
+
+EXAMPLE_CAPACITIES = (512, 2048)
+"""Rows of a padded network's data (every split's, ``DataArrays.sizes``): any data
+up to one shares its compilation, so a new training share or a hand-placed point
+compiles nothing. The first holds the Playground's 500 points, the second a
+regression set (1,200) or a hand-drawn one (2,000 at most); more is not padded."""
+
 PADDED_INIT = "glorot_uniform"
 """The padded structure's nominal initialiser: its weights always come from the real
 network, so every initialiser shares one compiled network."""
@@ -104,11 +122,19 @@ class Padding:
         return tuple(out)
 
 
-def padding(s: Structure, input_dim: int) -> Padding | None:
-    """Where ``s``'s network sits in the padded one, or None when it does not qualify."""
+def example_capacity(examples: int) -> int | None:
+    """The rows of padded data that hold ``examples`` (every split's), or None when
+    there are too many (``EXAMPLE_CAPACITIES``)."""
+    return next((cap for cap in EXAMPLE_CAPACITIES if examples <= cap), None)
+
+
+def padding(s: Structure, input_dim: int, examples: int = 0) -> Padding | None:
+    """Where ``s``'s network sits in the padded one, or None when it does not qualify
+    (``examples``: the data's rows, every split's)."""
     net = s.net
     names = FEATURES.names()
     if (net.sequence is not None or net.image is not None or input_dim != 2
+            or batch_capacity(s.batch_size) is None or example_capacity(examples) is None
             or len(net.layers) > MAX_DEPTH
             or not set(net.features) <= set(names)
             or ACTIVATIONS.get(net.head.activation).param_init is not None):
@@ -127,11 +153,12 @@ def padding(s: Structure, input_dim: int) -> Padding | None:
 
 def padded_structure(s: Structure) -> Structure:
     """The one structure every qualifying network of ``s``'s kind trains in: the same
-    head, loss, optimizer, schedule, regularisation and batch size."""
+    head, loss, optimizer, schedule and regularisation; its batch size's capacity
+    (``BATCH_CAPACITIES``)."""
     layer = LayerSpec(MASKED, (("units", WIDTH),))
     net = Network((layer,) * MAX_DEPTH, tuple(FEATURES.names()), s.net.head, s.net.loss,
                   PADDED_INIT)
-    return replace(s, net=net)
+    return replace(s, net=net, batch_size=batch_capacity(s.batch_size))
 
 
 def _map_params(tree: Any, like: Any, fn) -> Any:
@@ -178,19 +205,39 @@ class Padder:
         return self.pad.layer_values()  # the same every frame: built once
 
     def data(self, data: DataArrays) -> DataArrays:
-        """``data`` with the statistics of every feature (the padded network reads all)."""
+        """``data`` as the padded network reads it: every split's rows in one array of
+        ``EXAMPLE_CAPACITIES`` rows, the counts and batch size traced
+        (``DataArrays.sizes``), and the statistics of every feature."""
         if self._data is None or self._data[0] is not data:
-            names = FEATURES.names()
-            if self.standardize:
-                x = np.asarray(jax.device_get(data.x_train), np.float32)
-                f = np.asarray(apply_features(x, names), np.float64)
-                mean, std = f.mean(axis=0), f.std(axis=0)
-                std = np.where(std < 1e-6, 1.0, std)
-            else:
-                mean, std = np.zeros(len(names)), np.ones(len(names))
-            self._data = (data, data._replace(mean=jnp.asarray(mean, jnp.float32),
-                                              std=jnp.asarray(std, jnp.float32)))
+            self._data = (data, self._pad_data(data))
         return self._data[1]
+
+    def _pad_data(self, data: DataArrays) -> DataArrays:
+        names = FEATURES.names()
+        host = jax.device_get(data)
+        if self.standardize:
+            f = np.asarray(apply_features(np.asarray(host.x_train, np.float32), names),
+                           np.float64)
+            mean, std = f.mean(axis=0), f.std(axis=0)
+            std = np.where(std < 1e-6, 1.0, std)
+        else:
+            mean, std = np.zeros(len(names)), np.ones(len(names))
+        xs = [np.asarray(host.x_train), np.asarray(host.x_val), np.asarray(host.x_test)]
+        ys = [np.asarray(host.y_train), np.asarray(host.y_val), np.asarray(host.y_test)]
+        counts = [len(x) for x in xs]
+        cap = example_capacity(sum(counts))
+        if cap is None:
+            raise ValueError(f"{sum(counts)} examples do not fit a padded network's data "
+                             f"(at most {EXAMPLE_CAPACITIES[-1]})")
+        x = np.zeros((cap, xs[0].shape[1]), np.float32)
+        y = np.zeros(cap, ys[0].dtype)
+        x[: sum(counts)] = np.concatenate(xs)
+        y[: sum(counts)] = np.concatenate(ys)
+        batch = max(1, min(self.real.batch_size, counts[0]))  # bigger: full-batch GD
+        empty_x, empty_y = x[:0], y[:0]
+        return DataArrays(jnp.asarray(x), jnp.asarray(y), empty_x, empty_y, empty_x, empty_y,
+                          jnp.asarray(mean, jnp.float32), jnp.asarray(std, jnp.float32),
+                          jnp.asarray([*counts, batch], jnp.int32))
 
     # -- the state at the boundary ---------------------------------------------------------
     def pad_params(self, params: list[dict]) -> list[dict]:
@@ -296,9 +343,14 @@ class Padder:
 
     def predict(self, state: TrainState, x: jax.Array, data: DataArrays, values: Any
                 ) -> jax.Array:
-        """``Compiled.predict`` on the padded network."""
+        """``Compiled.predict`` on the padded network. The rows are padded to an
+        ``EXAMPLE_CAPACITIES`` (above them, a power of two), so that a split of a new
+        size (a new training share, a hand-placed point) compiles nothing new."""
+        n = x.shape[0]
+        rows = example_capacity(n) or 1 << (n - 1).bit_length()
+        x = jnp.pad(jnp.asarray(x), [(0, rows - n)] + [(0, 0)] * (x.ndim - 1))
         return self.fns.predict(self.pad_state(state), x, self.data(data),
-                                self.values(values))
+                                self.values(values))[:n]
 
     def report(self, state: TrainState, data: DataArrays, values: Any) -> Any:
         """``Compiled.report`` on the padded network."""

@@ -53,10 +53,16 @@ def penalty(kind: str, params: list[dict], reg: Any,
 
 def objective(s: Structure, loss_fn: Callable, params: list[dict], mstate: list[dict],
               h: jax.Array, y: jax.Array, values: Any, key: jax.Array | None,
-              train: bool) -> tuple[jax.Array, tuple[jax.Array, list[dict]]]:
-    """Mean data loss + regularisation on one batch; aux: (data loss, new state)."""
+              train: bool, weights: jax.Array | None = None
+              ) -> tuple[jax.Array, tuple[jax.Array, list[dict]]]:
+    """Mean data loss + regularisation on one batch; aux: (data loss, new state).
+
+    ``weights`` (batch,) of 0/1, when given, mean over the examples weighted 1 only
+    (a padded network's batch: its other rows are padding)."""
     z, o, mstate, _ = apply_network(s.net, params, mstate, h, values, key=key, train=train)
-    data = jnp.mean(example_losses(s.net.head, loss_fn, z, o, y))
+    losses = example_losses(s.net.head, loss_fn, z, o, y)
+    data = (jnp.mean(losses) if weights is None
+            else jnp.sum(losses * weights) / jnp.maximum(jnp.sum(weights), 1.0))
     masks = weight_masks(s.net.layers, values.layers, s.net.head.out_dim)
     return (data + penalty(s.regularization, params, values.regularization, masks),
             (data, mstate))
@@ -64,15 +70,16 @@ def objective(s: Structure, loss_fn: Callable, params: list[dict], mstate: list[
 
 def update(s: Structure, loss_fn: Callable, params: list[dict], opt_state: Any,
            mstate: list[dict], step: jax.Array, h: jax.Array, y: jax.Array,
-           key: jax.Array, values: Any, optimizer: Callable | None = None
-           ) -> tuple[list[dict], Any, list[dict]]:
+           key: jax.Array, values: Any, optimizer: Callable | None = None,
+           weights: jax.Array | None = None) -> tuple[list[dict], Any, list[dict]]:
     """One optimizer step on features h (batch, F) (or sequences) and labels y.
 
     ``optimizer(values.optimizer, lr)`` builds the optax transform; by default the
     structure's own (a sweep passes ``choose_optimizer`` of its configurations').
+    ``weights``: see ``objective``.
     """
     grads, (_, mstate) = jax.grad(objective, argnums=2, has_aux=True)(
-        s, loss_fn, params, mstate, h, y, values, key, True)
+        s, loss_fn, params, mstate, h, y, values, key, True, weights)
     opt = values.optimizer
     if s.clip:  # clip by global norm; the threshold is a traced value
         scale = jnp.minimum(1.0, opt.clip_norm / jnp.maximum(tree_norm(grads), 1e-12))

@@ -43,11 +43,11 @@ def frame_probes(page: LivePage, exp: engine.Experiment) -> engine.ProbeOptions:
     return limits.fit_probes(exp, page.probes)
 
 
-def warm(page: LivePage) -> engine.Experiment:
-    """Compile ``page``'s default as its first frame and Play will use it: a frame of 0
-    and one of 1 (networks trained step by step compile their step only then), and
-    the evaluations frames show."""
-    exp = engine.build(page.default, padded=page.padded)
+def warm(page: LivePage, spec: engine.Spec | None = None) -> engine.Experiment:
+    """Compile ``page``'s default (or ``spec``) as its first frame and Play will use it:
+    a frame of 0 and one of 1 (networks trained step by step compile their step only
+    then), and the evaluations frames show."""
+    exp = engine.build(spec or page.default, padded=page.padded)
     if page.warm is not None:  # a trainer of its own (the Optimizer race's sweep)
         page.warm()
         exp.metrics(exp.init())
@@ -68,8 +68,13 @@ def warm(page: LivePage) -> engine.Experiment:
 
 def warm_inits(page: LivePage) -> None:
     """Draw every small network's first weights of a padded page once (seconds of small
-    compiles; ``Experiment.warm_inits``)."""
-    engine.build(page.default, padded=True).warm_inits()
+    compiles; ``Experiment.warm_inits``), then compile its padded network for the
+    other batch sizes (``Experiment.padded_batch_variants``), so that no batch size a
+    user picks from TensorFlow Playground's range compiles."""
+    exp = engine.build(page.default, padded=True)
+    exp.warm_inits()
+    for spec in exp.padded_batch_variants():
+        warm(page, spec)
 
 
 def start(pages: Sequence[LivePage]) -> bool:

@@ -54,6 +54,18 @@ CASES = {
         data={"name": "reg_plane", "noise": 0.1},
         optimizer={"name": "momentum", "learning_rate": 0.01, "momentum": 0.9},
         regularization={"kind": "l2", "rate": 0.003}),
+    "batch 1, training share 0.3": _spec(
+        [(3, "tanh")], batch_size=1, data={"name": "gauss", "train_fraction": 0.3}),
+    "batch 30 of 40 points, a validation split, early stopping": _spec(
+        [(4, "relu")], batch_size=30,
+        data={"name": "xor", "n": 40, "train_fraction": 0.5, "val_fraction": 0.3},
+        optimizer={"name": "adam", "learning_rate": 0.05},
+        early_stopping={"patience": 3}),
+    "a batch bigger than the training set (full-batch gradient descent)": _spec(
+        [(2, "sigmoid")], batch_size=25, data={"name": "circle", "n": 30}),
+    "1,200 regression points, batch 7, training share 0.9": _spec(
+        [(4, "tanh")], batch_size=7,
+        data={"name": "reg_gauss", "n": 1200, "train_fraction": 0.9}),
 }
 
 
@@ -66,8 +78,14 @@ def test_the_padded_network_trains_exactly_like_the_real_one(name):
     for exp in (real, padded):
         state, chunk = exp.train(exp.init(), 15, probes=FRAME)
         state, steps = exp.train_steps(state, 7, probes=FRAME)  # stops inside an epoch
-        runs.append((state, chunk, steps, exp.metrics(state), exp.predict(state, [[0.3, -1.2]])))
-    (s1, c1, t1, m1, p1), (s2, c2, t2, m2, p2) = runs
+        runs.append((state, chunk, steps, exp.metrics(state), exp.predict(state, [[0.3, -1.2]]),
+                     exp.test_report(state)))
+    (s1, c1, t1, m1, p1, r1), (s2, c2, t2, m2, p2, r2) = runs
+    if r1 is not None:  # the confusion matrix and the worst mistakes of the test split
+        np.testing.assert_array_equal(r1.confusion, r2.confusion)
+        np.testing.assert_allclose(r1.wrong_confidence, r2.wrong_confidence, rtol=1e-4)
+        if (r1.wrong < 0).any():  # all mistakes listed (rounding may swap near-ties)
+            assert set(r1.wrong) == set(r2.wrong)
     # The same weights, optimizer state, curves and pictures, to float32 rounding.
     assert jax.tree_util.tree_structure(s1.params) == jax.tree_util.tree_structure(s2.params)
     for a, b in zip(_leaves(s1), _leaves(s2), strict=True):
@@ -99,8 +117,9 @@ def test_the_padded_network_trains_exactly_like_the_real_one(name):
 
 
 def test_edits_of_a_small_mlp_compile_nothing():
-    """Neurons, layers, activations and features: a change of values for the padded
-    network (the first frame of every edit, its metrics and its confusion matrix)."""
+    """Neurons, layers, activations, features, batch size, splits and the number of
+    points: a change of values for the padded network (the first frame of every edit,
+    its metrics and its confusion matrix)."""
     exp = engine.build(CASES["default 4-2 tanh"], padded=True)
     state, _ = exp.train(exp.init(), 1, probes=FRAME)
     exp.metrics(state)
@@ -116,13 +135,18 @@ def test_edits_of_a_small_mlp_compile_nothing():
             {"type": "dense", "units": 8, "activation": "sigmoid"}] * MAX_DEPTH),
         "another activation": lambda d: d["model"]["layers"][1].update(activation="relu"),
         "features": lambda d: d["data"].update(features=["x1", "x2", "x1*x2", "sin(x1)"]),
+        "batch size": lambda d: d.update(batch_size=3),
+        "training share": lambda d: d["data"].update(train_fraction=0.8),
+        "a validation split": lambda d: d["data"].update(train_fraction=0.6,
+                                                          val_fraction=0.2),
+        "fewer points": lambda d: d["data"].update(n=333),
     }
     for what, edit in edits.items():
         d = copy.deepcopy(base)
         edit(d)
         with count_compiles() as box:
             new = exp.with_spec(Spec.from_dict(d))
-            assert new.structure != exp.structure  # a new network for the user...
+            assert new.spec != exp.spec  # a new network or data for the user...
             st, chunk = new.train(new.init(), 1, probes=FRAME)
             new.metrics(st)
             new.confusion_matrix(st)
@@ -155,3 +179,54 @@ def test_the_masked_layer_is_internal():
     d["model"]["layers"] = [{"type": MASKED, "units": 4}]
     with pytest.raises(SpecError, match="unknown layer type"):
         Spec.from_dict(d)
+
+
+def test_a_hand_placed_point_compiles_nothing():
+    """Each click on the plane adds a point: a new example count, not a new network."""
+    from engine.data.hand import HAND, encode_points
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-5, 5, (41, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int32)
+
+    def spec(n: int) -> Spec:
+        return _spec([(4, "tanh")], data={"name": HAND, "points": encode_points(
+            x[:n], y[:n], "classification")})
+
+    exp = engine.build(spec(30), padded=True)
+    state, _ = exp.train(exp.init(), 1, probes=FRAME)
+    exp.metrics(state)
+    exp.confusion_matrix(state)
+    sizes = set()
+    for n in range(31, 42):
+        with count_compiles() as box:
+            new = exp.with_spec(spec(n))
+            st, chunk = new.train(new.init(), 2, probes=FRAME)
+            new.metrics(st)
+            new.confusion_matrix(st)
+        compiled = [c for c in box["names"] if c.removeprefix("jit(").rstrip(")")
+                    in NETWORK_FUNCTIONS]
+        assert compiled == [], f"{n} points compiled {compiled}"
+        assert chunk.history["trained"].all()
+        sizes.add(new.dataset.arrays.x_train.shape[0])
+    assert len(sizes) > 1  # the training split did grow
+
+
+def test_batch_sizes_share_two_compilations():
+    """Batch sizes 1-10 share the default's network, 11-32 one more."""
+    from engine.train.padded import BATCH_CAPACITIES
+
+    assert BATCH_CAPACITIES == (10, 32)
+    base = CASES["default 4-2 tanh"]
+    for first, others in ((10, (1, 2, 9)), (32, (11, 20, 30, 32))):
+        exp = engine.build(base.updated(batch_size=first), padded=True)
+        exp.train(exp.init(), 1, probes=FRAME)
+        for batch in others:
+            with count_compiles() as box:
+                new = exp.with_spec(base.updated(batch_size=batch))
+                _, chunk = new.train(new.init(), 1, probes=FRAME)
+            compiled = [c for c in box["names"] if c.removeprefix("jit(").rstrip(")")
+                        in NETWORK_FUNCTIONS]
+            assert compiled == [], f"batch {batch} compiled {compiled}"
+            assert chunk.history["trained"].all()
+    assert isinstance(engine.build(base.updated(batch_size=33), padded=True).fns, Compiled)
