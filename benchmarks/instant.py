@@ -7,8 +7,9 @@ in one run:
 - per live page: seconds from opening it until Play can be pressed (the live view drawn),
   and from pressing Play until its step (or epoch) counter moves;
 - on the Playground, while playing: seconds from an edit (a layer's neurons 4 -> 5, the
-  number of hidden layers, an input feature) until the view draws the new network, median
-  over the edits;
+  number of hidden layers, an input feature; then the batch size, the number of points
+  and the training share) until the view draws the new network or data, median over
+  the edits;
 - for N concurrent sessions of the default Playground (browsers on this same machine):
   frames/s and epochs/s each, the server's CPU milliseconds per drawn frame (its process
   CPU time over the frames all sessions drew) and its resident memory.
@@ -148,7 +149,67 @@ def edit_latencies(browser, url: str) -> list[dict]:
     for label in ("x₁²", "x₁x₂", "sin(x₂)"):
         edit(f"feature {label} on", sidebar.get_by_text(label, exact=True).click,
              features=shape["features"] + 1)
+    rows += data_edit_latencies(page, sidebar)
     page.context.close()
+    return rows
+
+
+def _frames(page) -> int:
+    return page.evaluate("window.__nnpFrames || 0")
+
+
+def _points_key(page) -> str:
+    return page.evaluate("(document.querySelector('.lv-points') || {dataset: {}})"
+                         ".dataset.key || ''")
+
+
+def data_edit_latencies(page, sidebar) -> list[dict]:
+    """Edits that change the examples or the batch, not the network (batch size, the
+    number of points, the training share): seconds until the view draws the edit's
+    first frame (its points, for the data edits). The network's shape is the same,
+    so ``new_network`` is False; for the padded Playground none of them compiles."""
+    rows = []
+
+    def epoch() -> int:
+        return int(page.locator(".lv-epoch").inner_text() or 0)
+
+    def edit(what: str, act, new_points: bool) -> None:
+        play = page.get_by_role("button", name="Play")
+        if play.count():  # a new setup starts over (epoch 0) and stops Play: play again
+            play.click()
+        while epoch() < 1:
+            page.wait_for_timeout(10)
+        frames, key = _frames(page), _points_key(page)
+        t0 = time.perf_counter()
+        act()
+        # drawn: a frame that starts over (its epoch below the last one's) with new points
+        while (_frames(page) <= frames or epoch() >= 1
+               or (new_points and _points_key(page) == key)):
+            if time.perf_counter() - t0 > 120:
+                raise TimeoutError(f"{what}: view not redrawn")
+            page.wait_for_timeout(10)
+        rows.append({"edit": what, "new_network": False,
+                     "seconds": round(time.perf_counter() - t0, 3)})
+        page.wait_for_timeout(500)
+
+    def number(label: str, value: int):
+        def act():
+            box = sidebar.get_by_role("spinbutton", name=label)
+            box.fill(str(value))
+            box.press("Enter")
+        return act
+
+    for batch in (5, 1, 20, 30, 10):
+        edit(f"batch size -> {batch}", number("Batch size", batch), new_points=False)
+    for n in (400, 300, 450):
+        edit(f"points -> {n}", number("Points", n), new_points=True)
+    share = sidebar.get_by_role("slider", name="Training share")
+    for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft"):
+        def act(key=key):
+            share.focus()
+            page.keyboard.press(key)
+        edit(f"training share {'+' if key == 'ArrowRight' else '-'}0.05", act,
+             new_points=True)
     return rows
 
 

@@ -222,8 +222,8 @@ class Experiment:
         x = getattr(self.dataset.arrays, f"x_{split}")
         if x.shape[0] == 0:
             return None
-        out = self.fns.predict(state, x, self.dataset.arrays, self.values)
-        pred = np.asarray(self.structure.net.head.predict(out)).ravel()
+        out = np.asarray(self.fns.predict(state, x, self.dataset.arrays, self.values))
+        pred = self.structure.net.head.predict(out).ravel()  # on the host
         true = np.asarray(getattr(self.dataset.arrays, f"y_{split}")).ravel()
         keep = true >= 0  # per-token tasks: steps without a target (-1) do not count
         k = self.dataset.n_classes

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from engine.blocks.activations import ACTIVATIONS
@@ -51,10 +52,12 @@ class Head:
         return jnp.where(jax.nn.one_hot(y, self.out_dim) > 0, pos, neg)
 
     def predict(self, o: jax.Array) -> jax.Array:
-        """Predicted class ids (batch,) from outputs o (batch, out_dim)."""
+        """Predicted class ids (batch,) from outputs o (batch, out_dim); NumPy in, NumPy
+        out (on the host, no kernel compiled per new batch size)."""
+        xp = np if isinstance(o, np.ndarray) else jnp
         if self.out_dim == 1:
-            return (o[:, 0] > ACTIVATIONS.get(self.activation).threshold).astype(jnp.int32)
-        return jnp.argmax(o, axis=-1).astype(jnp.int32)
+            return (o[:, 0] > ACTIVATIONS.get(self.activation).threshold).astype(xp.int32)
+        return xp.argmax(o, axis=-1).astype(xp.int32)
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,8 @@ def split_points(x: np.ndarray, y: np.ndarray, spec: Any, rng: np.random.Generat
         mean = np.zeros(len(features))
         std = np.ones(len(features))
     return DataArrays(
-        *(jnp.asarray(a) for a in (x_train, y_train, x_val, y_val, x_test, y_test)),
+        # device_put copies; jnp.asarray would compile a kernel per new split size
+        *(jax.device_put(a) for a in (x_train, y_train, x_val, y_val, x_test, y_test)),
         mean=jnp.asarray(mean, jnp.float32),
         std=jnp.asarray(std, jnp.float32),
     )

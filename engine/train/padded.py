@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from engine.blocks import ACTIVATIONS, LAYERS
@@ -235,9 +234,10 @@ class Padder:
         y[: sum(counts)] = np.concatenate(ys)
         batch = max(1, min(self.real.batch_size, counts[0]))  # bigger: full-batch GD
         empty_x, empty_y = x[:0], y[:0]
-        return DataArrays(jnp.asarray(x), jnp.asarray(y), empty_x, empty_y, empty_x, empty_y,
-                          jnp.asarray(mean, jnp.float32), jnp.asarray(std, jnp.float32),
-                          jnp.asarray([*counts, batch], jnp.int32))
+        put = jax.device_put  # a copy; jnp.asarray may compile a conversion kernel
+        return DataArrays(put(x), put(y), empty_x, empty_y, empty_x, empty_y,
+                          put(np.asarray(mean, np.float32)), put(np.asarray(std, np.float32)),
+                          put(np.asarray([*counts, batch], np.int32)))
 
     # -- the state at the boundary ---------------------------------------------------------
     def pad_params(self, params: list[dict]) -> list[dict]:
@@ -346,11 +346,12 @@ class Padder:
         """``Compiled.predict`` on the padded network. The rows are padded to an
         ``EXAMPLE_CAPACITIES`` (above them, a power of two), so that a split of a new
         size (a new training share, a hand-placed point) compiles nothing new."""
+        x = np.asarray(x, np.float32)  # padded and cut on the host: no kernel per size
         n = x.shape[0]
         rows = example_capacity(n) or 1 << (n - 1).bit_length()
-        x = jnp.pad(jnp.asarray(x), [(0, rows - n)] + [(0, 0)] * (x.ndim - 1))
-        return self.fns.predict(self.pad_state(state), x, self.data(data),
-                                self.values(values))[:n]
+        x = np.pad(x, [(0, rows - n)] + [(0, 0)] * (x.ndim - 1))
+        return np.asarray(self.fns.predict(self.pad_state(state), x, self.data(data),
+                                           self.values(values)))[:n]
 
     def report(self, state: TrainState, data: DataArrays, values: Any) -> Any:
         """``Compiled.report`` on the padded network."""
