@@ -112,3 +112,37 @@ def test_a_visitor_waits_for_the_warm_up_at_most_its_bound(monkeypatch):
     assert time.perf_counter() - t0 >= 1.0  # it waited ...
     assert not at.exception and not at.error  # ... then drew the page
     assert at.button(key="pg_step") is not None
+
+
+def test_the_warm_up_compiles_the_playgrounds_other_batch_sizes():
+    """Batch sizes 11-32 train in a second padded network: the warm-up compiles it too,
+    so no batch size of TensorFlow Playground's range compiles for a visitor."""
+    page = warmup.pages_of_the_app()[PAGES.index("lab")]
+    _forget_compiled()
+    warmup.warm(page)
+    warmup.warm_inits(page)
+    for batch in (20, 3, 32):
+        with count_compiles() as box:
+            exp = engine.build(page.default.updated(batch_size=batch), padded=True)
+            probes = warmup.frame_probes(page, exp)
+            state, _ = exp.train(exp.init(), 0, probes)
+            exp.train(state, 1, probes)
+        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+                   in NETWORK_FUNCTIONS]
+        assert network == [], (batch, network)
+
+
+def test_no_full_garbage_collection_after_each_run_and_the_warm_up_settles():
+    """Streamlit's collection after every script run held the interpreter most of a
+    second per click with the engine loaded; it is off, and what the warm-up leaves is
+    frozen out of the collector's walks."""
+    import gc
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    try:
+        warmup.settle()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
