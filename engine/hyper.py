@@ -240,8 +240,12 @@ class Search:
                       for t in self.trials], np.float64)
         return x, y
 
-    def next_round(self) -> Search:
-        """Propose and train the next round; returns the search with its trials."""
+    def next_round(self, progress: Callable[[float], None] | None = None) -> Search:
+        """Propose and train the next round; returns the search with its trials.
+
+        ``progress``, when given, is called with the share of the round trained (0 to
+        1) every ``engine.sweep.PROGRESS_EPOCHS`` epochs; raising from it abandons the
+        round, and this search stays as it was (an app's Stop)."""
         if self.done:
             return self
         x, y = self.observed()
@@ -274,9 +278,12 @@ class Search:
             key = (spec.batch_size, tuple(structural(layer) for layer in spec.model.layers))
             groups.setdefault(key, []).append(i)
         new: dict[int, Trial] = {}
-        for members in groups.values():
+        for g, members in enumerate(groups.values()):
             sw = sweep([candidates[i][1] for i in members], self.raw)
-            states, chunk = sw.train(sw.init(), self.epochs)
+            tell = None if progress is None else (
+                lambda done, g=g: progress((g * self.epochs + done)
+                                           / (len(groups) * self.epochs)))
+            states, chunk = sw.train(sw.init(), self.epochs, progress=tell)
             # Judged by the best epoch's weights, as early stopping would keep them.
             states = states._replace(params=states.best_params)
             metrics = sw.metrics(states)

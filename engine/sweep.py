@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,10 @@ from engine.spec import Spec
 from engine.train import CAPACITIES, HISTORY, TrainState, to_numpy
 from engine.train.sweep import SweepCompiled, config_capacity, stack, sweep_compiled
 from engine.values import values_of
+
+PROGRESS_EPOCHS = 50
+"""Epochs per call when ``Sweep.train`` reports progress: below the first history
+capacity, so every such call shares one compilation."""
 
 MAX_CONFIGS = 256
 """The most configurations one sweep trains at once."""
@@ -106,7 +110,8 @@ class Sweep:
 
     def train(self, states: TrainState, epochs: int,
               probes: ProbeOptions | bool | None = None, *,
-              by_steps: bool = False) -> tuple[TrainState, SweepChunk]:
+              by_steps: bool = False,
+              progress: Callable[[int], None] | None = None) -> tuple[TrainState, SweepChunk]:
         """Train every configuration ``epochs`` epochs (``by_steps``: that many optimizer
         steps, as ``Experiment.train_steps``) in one compiled call per 1024.
 
@@ -114,21 +119,28 @@ class Sweep:
         back with ``trained`` False); the others go on. ``probes`` (True: the default
         ``ProbeOptions``) adds the probes of each final state. The history has a column
         per epoch that ended.
+
+        ``progress``, when given, is called with the epochs done so far after each call
+        of at most ``PROGRESS_EPOCHS`` (the same results): an app shows it, and may
+        stop the training there by raising.
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
         options = ProbeOptions() if probes is True else (probes or None)
         data = self.experiment.dataset.arrays
+        most = CAPACITIES[-1] if progress is None else PROGRESS_EPOCHS
         tables, pr, left, first = [], None, epochs, True
         while left > 0 or first:
             first = False
-            k = min(left, CAPACITIES[-1])
+            k = min(left, most)
             cap = next(c for c in CAPACITIES if c >= k)
             want = options.static() if options is not None and left == k else None
             states, (table, pr, rows) = self.fns.run(states, data, self.values, self.choice,
                                                      k, cap, by_steps, want)
             tables.append(table[: self.n, : int(rows.max(initial=0))])
             left -= k
+            if progress is not None:
+                progress(epochs - left)
         table = np.concatenate(tables, axis=1)
         history = {name: table[:, :, i] for i, name in enumerate(HISTORY)}
         history["trained"] = history["trained"] > 0.5

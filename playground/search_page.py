@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 import streamlit as st
 
@@ -203,12 +204,22 @@ def current(setup: Setup, fresh: bool = False) -> Search | None:
     return ss["hs_search"]
 
 
-def advance(search: Search) -> Search:
+def advance(search: Search, shown: Any = None) -> Search:
     """One more round, kept in the session (with its time) before anything else runs;
-    the same search, with the engine's message shown, if the round cannot train."""
+    the same search, with the engine's message shown, if the round cannot train.
+
+    ``shown`` (a placeholder) gets the round's progress bar. Drawing it is a Streamlit
+    call, so a click meanwhile (Stop) ends this run there and the round is dropped:
+    the session keeps the search as it was."""
     t = time.perf_counter()
+    label = f"Round {search.rounds + 1}: training…"
+
+    def progress(share: float) -> None:
+        if shown is not None:
+            shown.progress(min(max(share, 0.0), 1.0), text=label)
+
     try:
-        search = search.next_round()
+        search = search.next_round(progress=progress)
     except (EngineError, MemoryError, RuntimeError) as err:  # XLA's errors are these
         st.error(plain(str(err)))
         return search
@@ -307,18 +318,26 @@ def run(setup: Setup) -> None:
             return
     slots = {k: st.empty() for k in ("status", "picture", "best", "curves", "table")}
     n = 0
-    # A round cannot be stopped once it trains: one that would hold the server for long
-    # is refused before it starts (every round of a search costs about the same).
+    # A round that would hold the server for long is refused before it starts (every
+    # round of a search costs about the same); one that trains can be stopped.
     problem = None if search.done else limits.round_refusal(search.round_flops())
     if problem:
         st.error(f"This search is too big for this server: {problem}.")
-    if ss.get("hs_step") and not problem:
-        search = advance(search)
-    while ss.get("hs_end") and not search.done and not problem:
-        bar.info(f"Training round {search.rounds + 1} of {hs.planned(search)[1]}: "
-                 f"{min(search.round_size, search.budget - len(search.trials))} "
-                 f"configurations at once…")
-        search, last = advance(search), search
+    if ss.get("hs_stop"):
+        st.info(f"Stopped. The round in progress was dropped; the search keeps its "
+                f"{search.rounds} finished rounds ({len(search.trials)} configurations).")
+    training = (ss.get("hs_step") or ss.get("hs_end")) and not search.done and not problem
+    if training:
+        with bar.container(horizontal=True):
+            st.button("Stop the search", key="hs_stop", help="Drop the round in progress")
+            shown = st.empty()
+    if ss.get("hs_step") and training:
+        search = advance(search, shown)
+    while ss.get("hs_end") and training and not search.done:
+        shown.info(f"Training round {search.rounds + 1} of {hs.planned(search)[1]}: "
+                   f"{min(search.round_size, search.budget - len(search.trials))} "
+                   f"configurations at once…")
+        search, last = advance(search, shown), search
         if search is last:  # the round failed (and said why)
             break
         if not search.done:

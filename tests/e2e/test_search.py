@@ -63,3 +63,22 @@ def test_a_two_hyperparameter_grid_search_draws_a_map(page, base_url, shots):
     print(f"grid, 4 x 4 x 100 epochs in rounds of 8: {seconds:.1f} s")
     assert page.get_by_text(re.compile(r"a 4 x 4 grid")).count() >= 1
     _shoot(page, shots / "71_search_grid.png")
+
+
+def test_stop_drops_the_round_in_progress_and_keeps_the_finished_ones(page, base_url, shots):
+    """A long search (rounds of 64 configurations x 2,000 epochs, seconds each): Stop
+    while a round trains ends it at the next progress report; the search keeps what
+    finished and can go on."""
+    _open(page, base_url, {"hp": "learning_rate", "method": "random", "budget": "256",
+                           "round": "64", "epochs": "2000"})
+    page.get_by_role("button", name="Run to the end").click()
+    bar = page.get_by_test_id("stProgress")
+    bar.wait_for(timeout=120_000)  # a round is training
+    page.get_by_role("button", name="Stop the search").click()
+    page.get_by_text("Stopped. The round in progress was dropped").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Run next round").wait_for(timeout=30_000)
+    text = page.get_by_test_id("stMain").inner_text()
+    done = int(re.search(r"(\d+) of 256\s+configurations tried", text).group(1))
+    assert done < 256 and done % 64 == 0  # whole rounds only, not all of them
+    assert page.get_by_text("The best configuration on the test split").count() == 0
+    _shoot(page, shots / "72_search_stopped.png")

@@ -496,3 +496,34 @@ def test_a_whole_number_axis_trains_each_value_once(method):
     widths = [t.values["units"] for t in search.trials]
     assert len(widths) == len(set(widths)) and set(widths) <= {1.0, 2.0, 3.0}
     assert search.done
+
+
+def test_a_round_reports_progress_and_a_raise_abandons_it():
+    """``progress`` sees the share of the round grow to 1 in calls of
+    ``PROGRESS_EPOCHS`` epochs, and the round's trials equal a round without it; raising
+    from it (an app's Stop) leaves the search as it was, ready to go on."""
+    from engine.sweep import PROGRESS_EPOCHS
+
+    start = Search.start(BASE, [axis("learning_rate")], method="random", budget=8,
+                         round_size=4, epochs=120, seed=3)
+    shares: list[float] = []
+    told = start.next_round(progress=shares.append)
+    plain = start.next_round()
+    assert len(shares) == math.ceil(120 / PROGRESS_EPOCHS)
+    assert shares == sorted(shares) and shares[-1] == pytest.approx(1.0) and shares[0] < 1
+    for a, b in zip(told.trials, plain.trials, strict=True):
+        assert a.values == b.values
+        assert a.val_loss == pytest.approx(b.val_loss, rel=1e-5)
+        np.testing.assert_allclose(a.curve, b.curve, rtol=1e-5)
+
+    class Stop(Exception):
+        pass
+
+    def stop(share: float) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        start.next_round(progress=stop)
+    assert start.rounds == 0 and not start.trials  # unchanged: nothing half kept
+    again = start.next_round()
+    assert [t.values for t in again.trials] == [t.values for t in plain.trials]
