@@ -47,7 +47,13 @@ from engine.train import (
 )
 from engine.train.landscape import Landscape, loss_landscape
 from engine.train.metrics import EVAL_TRAIN
-from engine.train.padded import BATCH_CAPACITIES, Padder, padding, warm_inits
+from engine.train.padded import (
+    BATCH_CAPACITIES,
+    EXAMPLE_CAPACITIES,
+    Padder,
+    padding,
+    warm_inits,
+)
 from engine.values import Values, values_of, view_values
 
 
@@ -113,14 +119,19 @@ class Experiment:
         if self._padder is not None:
             warm_inits(self.structure, self.values)
 
-    def padded_batch_variants(self) -> list[Spec]:
-        """For a padded experiment, one spec per other padded network it may switch to
-        when only its batch size changes (``engine.train.padded.BATCH_CAPACITIES``), for a
-        warm-up to compile; none for any other."""
+    def padded_variants(self) -> list[Spec]:
+        """For a padded experiment, a spec per other padded network its user reaches by
+        changing the batch size (``engine.train.padded.BATCH_CAPACITIES``) or by going
+        past 512 points (``EXAMPLE_CAPACITIES``; the Points box's first "+" does), for
+        a warm-up to compile; none for any other."""
         if self._padder is None:
             return []
         mine = self._padder.s.batch_size
-        return [self.spec.updated(batch_size=cap) for cap in BATCH_CAPACITIES if cap != mine]
+        specs = [self.spec.updated(batch_size=cap) for cap in BATCH_CAPACITIES if cap != mine]
+        a = self.dataset.arrays
+        if a.x_train.shape[0] + a.x_val.shape[0] + a.x_test.shape[0] <= EXAMPLE_CAPACITIES[0]:
+            specs.append(self.spec.updated(data={"n": EXAMPLE_CAPACITIES[0] + 1}))
+        return specs
 
     def init(self, seed: int | None = None) -> TrainState:
         """A fresh state; ``seed`` defaults to ``spec.seed`` (same seed, same weights)."""

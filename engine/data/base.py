@@ -8,6 +8,7 @@ train/validation/test splits and the training set's feature statistics.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -202,10 +203,7 @@ def split_points(x: np.ndarray, y: np.ndarray, spec: Any, rng: np.random.Generat
     x_train, x_val, x_test = np.split(x, cut)
     y_train, y_val, y_test = np.split(y, cut)
     if spec.standardize:
-        train_features = np.asarray(apply_features(x_train, features), np.float64)
-        mean = train_features.mean(axis=0)
-        std = train_features.std(axis=0)
-        std = np.where(std < 1e-6, 1.0, std)  # a constant feature stays as it is
+        mean, std = feature_stats(x_train, features)
     else:
         mean = np.zeros(len(features))
         std = np.ones(len(features))
@@ -215,6 +213,30 @@ def split_points(x: np.ndarray, y: np.ndarray, spec: Any, rng: np.random.Generat
         mean=jnp.asarray(mean, jnp.float32),
         std=jnp.asarray(std, jnp.float32),
     )
+
+
+STATS_ROWS = 512
+"""``feature_stats`` computes features on at least this many rows (a power of two)."""
+
+
+def feature_stats(x: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (F,) float64 of the features ``names`` of raw points
+    ``x`` (n, d), on the host; a constant feature gets 1 (it stays as it is).
+
+    The rows are padded with zeros to a power of two (``STATS_ROWS`` at least) before
+    the features are computed: each JAX operation on a new shape compiles a small
+    kernel (a quarter second for all of them), and a training share or a hand-placed
+    point would otherwise pay that on every new count.
+    """
+    x = np.asarray(x, np.float32)
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(len(names)), np.ones(len(names))
+    rows = max(STATS_ROWS, 1 << (n - 1).bit_length())
+    padded = np.pad(x, [(0, rows - n), (0, 0)])
+    f = np.asarray(apply_features(padded, names), np.float64)[:n]
+    std = f.std(axis=0)
+    return f.mean(axis=0), np.where(std < 1e-6, 1.0, std)
 
 
 def check_point_features(features: tuple[str, ...], input_dim: int) -> tuple[str, ...]:

@@ -249,6 +249,9 @@ def compiled(structure: Structure) -> Compiled:
 def release_memory() -> None:
     """Clear JAX's tracing caches and return freed heap memory to the system (glibc)."""
     jax.clear_caches()
+    # A server's warm-up freezes what it holds (gc.freeze); networks evicted since sit
+    # in cycles the collector no longer walks: give them back to it first.
+    gc.unfreeze()
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: reused, not returned
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -34,7 +34,8 @@ import numpy as np
 from engine.blocks import ACTIVATIONS, LAYERS
 from engine.blocks.masked import MASKED, PADDED_ACTIVATIONS
 from engine.blocks.optimizers import make_optimizer
-from engine.data import FEATURES, DataArrays, apply_features
+from engine.data import FEATURES, DataArrays
+from engine.data.base import feature_stats
 from engine.model import Network
 from engine.probes import ProbeOptions, Probes
 from engine.spec import LayerSpec
@@ -215,10 +216,7 @@ class Padder:
         names = FEATURES.names()
         host = jax.device_get(data)
         if self.standardize:
-            f = np.asarray(apply_features(np.asarray(host.x_train, np.float32), names),
-                           np.float64)
-            mean, std = f.mean(axis=0), f.std(axis=0)
-            std = np.where(std < 1e-6, 1.0, std)
+            mean, std = feature_stats(host.x_train, names)
         else:
             mean, std = np.zeros(len(names)), np.ones(len(names))
         xs = [np.asarray(host.x_train), np.asarray(host.x_val), np.asarray(host.x_test)]

@@ -114,22 +114,24 @@ def test_a_visitor_waits_for_the_warm_up_at_most_its_bound(monkeypatch):
     assert at.button(key="pg_step") is not None
 
 
-def test_the_warm_up_compiles_the_playgrounds_other_batch_sizes():
-    """Batch sizes 11-32 train in a second padded network: the warm-up compiles it too,
-    so no batch size of TensorFlow Playground's range compiles for a visitor."""
+def test_the_warm_up_compiles_the_playgrounds_other_batch_sizes_and_more_points():
+    """Batch sizes 11-32 train in a second padded network, more than 512 points in a
+    third: the warm-up compiles them too, so no batch size of TensorFlow Playground's
+    range, and no number of points up to 2,048, compiles for a visitor."""
     page = warmup.pages_of_the_app()[PAGES.index("lab")]
     _forget_compiled()
     warmup.warm(page)
     warmup.warm_inits(page)
-    for batch in (20, 3, 32):
+    for batch, n in ((20, 500), (3, 500), (32, 500), (10, 550), (7, 2000)):
         with count_compiles() as box:
-            exp = engine.build(page.default.updated(batch_size=batch), padded=True)
+            exp = engine.build(page.default.updated(batch_size=batch, data={"n": n}),
+                               padded=True)
             probes = warmup.frame_probes(page, exp)
             state, _ = exp.train(exp.init(), 0, probes)
             exp.train(state, 1, probes)
         network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
                    in NETWORK_FUNCTIONS]
-        assert network == [], (batch, network)
+        assert network == [], (batch, n, network)
 
 
 def test_no_full_garbage_collection_after_each_run_and_the_warm_up_settles():
