@@ -222,7 +222,9 @@ def one_step(lp: Loop, st: TrainState) -> tuple[TrainState, dict, jax.Array]:
     ok = all_finite(params)
     halted = st._replace(monitor=st.monitor._replace(diverged=jnp.bool_(True)))
     new = jax.lax.cond(ok, lambda a, b: a, lambda a, b: b, moved, halted)
-    ended = ok & (new.cursor == lp.steps)
+    # >=: hand-placed points removed mid-epoch can leave the cursor past a shorter
+    # epoch's end; that epoch ends now instead of never.
+    ended = ok & (new.cursor >= lp.steps)
     new, m = jax.lax.cond(
         ended, lambda s: end_epoch(lp, st, s.params, s.opt_state, s.model_state, s.step, key),
         lambda s: (s, no_metrics()), new)

@@ -244,3 +244,27 @@ def test_the_padded_epoch_order_is_the_unpadded_one(n):
     first = np.asarray(jax.jit(shuffle_first, static_argnums=1)(key, 512, n))
     np.testing.assert_array_equal(first[:n], np.asarray(shuffle(key, n)))
     assert sorted(first[:n]) == list(range(n))
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_an_epoch_ends_when_removed_points_leave_the_cursor_past_it(padded):
+    """Hand-placed points removed mid-epoch (the network keeps training) can leave the
+    epoch's cursor past the shorter epoch's last step: that epoch ends at the next step
+    instead of never."""
+    from engine.data.hand import HAND, encode_points
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-5, 5, (80, 2))
+    y = (x[:, 0] > 0).astype(np.int32)
+
+    def spec(n: int) -> Spec:
+        return _spec([(3, "tanh")], batch_size=1, data={"name": HAND, "points": encode_points(
+            x[:n], y[:n], "classification")})
+
+    many = engine.build(spec(80), padded=padded)
+    state, _ = many.train_steps(many.init(), many.steps_per_epoch - 2)
+    few = many.with_spec(spec(20))
+    assert int(state.cursor) > few.steps_per_epoch
+    state, chunk = few.train_steps(state, 3 * few.steps_per_epoch)
+    assert chunk.history["trained"].sum() >= 2
+    assert int(state.epoch) >= 2
