@@ -156,10 +156,11 @@ def end_epoch(lp: Loop, st: TrainState, params, opt_state, mstate, t: jax.Array,
     return close_epoch(lp.fns, lp.has_val, lp.values, st, params, opt_state, mstate, t, key, m)
 
 
-def close_epoch(fns: Any, has_val: bool, values: Any, st: TrainState, params, opt_state,
+def close_epoch(fns: Any, has_val: Any, values: Any, st: TrainState, params, opt_state,
                 mstate, t: jax.Array, key: jax.Array, m: dict) -> tuple[TrainState, dict]:
     """The epoch's end given its metrics ``m``: divergence (back to ``st``, the epoch's
-    start) and early stopping; returns the new state and the history row."""
+    start) and early stopping; returns the new state and the history row. ``has_val``
+    is a bool, or a traced one for counted data."""
     m = dict(m)
     finite = jnp.isfinite(m["train_loss"]) & all_finite(params)
     # Divergence keeps the last finite state (the start of this epoch). One cond, not a
