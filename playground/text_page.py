@@ -96,7 +96,8 @@ def page() -> None:
     if len(tokens.pieces) > MAX_SHOWN:
         st.caption(f"The attention view shows the first {MAX_SHOWN} word pieces.")
     st.subheader("Word pieces and attention")
-    live.component("bert_view")(data=attention_frame(list(tokens.pieces), reading.attention),
+    live.component("bert_view")(data=live.sent(attention_frame(list(tokens.pieces),
+                                                               reading.attention)),
                                 key="tx_attention")
     st.subheader("Nearest sentences in meaning")
     sentences, embeddings, source = bank()

@@ -50,7 +50,8 @@ function bvLines(root, d, att, layer, head, focus) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data: sent, parentElement } = component;
+  const data = frameOf(sent);
   if (!data) return;
   let root = parentElement.querySelector(".bv-root");
   if (!root) {

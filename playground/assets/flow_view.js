@@ -158,7 +158,8 @@ function healthText(d) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data: sent, parentElement } = component;
+  const data = frameOf(sent);
   let root = parentElement.querySelector(".fv-root");
   if (!root) root = el("div", {class: "fv-root", "data-testid": "flow-view", "data-frame": "0"}, parentElement);
   if (!data) return;

@@ -190,7 +190,8 @@ function drawCurve(canvas, c, top) {
 }
 
 export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
+  const { data: sent, parentElement, setTriggerValue } = component;
+  const data = frameOf(sent);
   let root = parentElement.querySelector(".iv-root");
   if (!root) root = el("div", {class: "iv-root", "data-testid": "image-view", "data-frame": "0"}, parentElement);
   if (!data) return;

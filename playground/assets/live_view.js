@@ -167,7 +167,8 @@ function listenForPoints(root, pc) {
 }
 
 export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
+  const { data: sent, parentElement, setTriggerValue } = component;
+  const data = frameOf(sent);
   let root = parentElement.querySelector(".lv-root");
   if (!root) {
     root = el("div", {class: "lv-root", "data-testid": "live-view"}, parentElement);

@@ -79,7 +79,8 @@ function drawLeaders(table, leaders) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data: sent, parentElement } = component;
+  const data = frameOf(sent);
   let root = parentElement.querySelector(".rv-root");
   if (!root) {
     root = el("div", {class: "rv-root", "data-testid": "race-view"}, parentElement);

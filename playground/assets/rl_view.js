@@ -214,7 +214,8 @@ function drawStats(root, s) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data: sent, parentElement } = component;
+  const data = frameOf(sent);
   let root = parentElement.querySelector(".rl-root");
   if (!root) {
     root = el("div", {class: "rl-root", "data-testid": "rl-view"}, parentElement);

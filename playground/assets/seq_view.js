@@ -147,7 +147,8 @@ function buildCompare(root, d) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data: sent, parentElement } = component;
+  const data = frameOf(sent);
   let root = parentElement.querySelector(".sv-root");
   if (!root) root = el("div", {class: "sv-root", "data-testid": "seq-view", "data-frame": "0"}, parentElement);
   if (!data) return;
