@@ -60,9 +60,14 @@ Playground's default 10 among them) share the first, 11-32 (TensorFlow Playgroun
 range ends at 30) the second."""
 
 
+def _smallest(capacities: tuple[int, ...], n: int) -> int | None:
+    return next((cap for cap in capacities if n <= cap), None)
+
+
 def batch_capacity(batch_size: int) -> int | None:
     """The rows a padded step reads for ``batch_size``, or None above them all."""
-    return next((cap for cap in BATCH_CAPACITIES if batch_size <= cap), None)
+    return _smallest(BATCH_CAPACITIES, batch_size)
+
 
 EXAMPLE_CAPACITIES = (512, 2048)
 """Rows of a padded network's data (every split's, ``DataArrays.sizes``): any data
@@ -125,7 +130,7 @@ class Padding:
 def example_capacity(examples: int) -> int | None:
     """The rows of padded data that hold ``examples`` (every split's), or None when
     there are too many (``EXAMPLE_CAPACITIES``)."""
-    return next((cap for cap in EXAMPLE_CAPACITIES if examples <= cap), None)
+    return _smallest(EXAMPLE_CAPACITIES, examples)
 
 
 def padding(s: Structure, input_dim: int, examples: int = 0) -> Padding | None:
