@@ -86,7 +86,7 @@ class Experiment:
         # Only the padder is kept here: compiled functions stay in compile's LRU cache,
         # so a session holding an experiment does not pin them in memory.
         if self.padded:
-            pad = padding(self.structure, self.dataset.input_dim, self._rows)
+            pad = padding(self.structure, self.dataset.input_dim, self.dataset.arrays.rows)
             if pad is not None:
                 return Padder(self.structure, pad, self.spec.data.standardize)
         return None
@@ -126,15 +126,9 @@ class Experiment:
             return []
         mine = self._padder.s.batch_size
         specs = [self.spec.updated(batch_size=cap) for cap in BATCH_CAPACITIES if cap != mine]
-        if self._rows <= EXAMPLE_CAPACITIES[0]:
+        if self.dataset.arrays.rows <= EXAMPLE_CAPACITIES[0]:
             specs.append(self.spec.updated(data={"n": EXAMPLE_CAPACITIES[0] + 1}))
         return specs
-
-    @property
-    def _rows(self) -> int:
-        """The data's examples, every split's."""
-        a = self.dataset.arrays
-        return a.x_train.shape[0] + a.x_val.shape[0] + a.x_test.shape[0]
 
     def init(self, seed: int | None = None) -> TrainState:
         """A fresh state; ``seed`` defaults to ``spec.seed`` (same seed, same weights)."""

@@ -56,6 +56,11 @@ class DataArrays(NamedTuple):
     std: jax.Array
     sizes: jax.Array | None = None
 
+    @property
+    def rows(self) -> int:
+        """Rows of every split together (of padded data: its capacity)."""
+        return self.x_train.shape[0] + self.x_val.shape[0] + self.x_test.shape[0]
+
 
 @dataclass(frozen=True)
 class Dataset:

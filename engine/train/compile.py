@@ -258,7 +258,7 @@ def release_memory() -> None:
 
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-_compile_counter: dict[str, Any] = {"n": 0, "listening": False, "names": []}
+_compile_counter: dict[str, Any] = {"n": 0, "listening": False, "log": []}
 NETWORK_FUNCTIONS = frozenset({"_train_chunk", "_probe", "_evaluate", "_step", "_predict",
                                "_report", "epoch_order", "_scores", "_outputs", "_close"})
 """The jitted functions of a ``Compiled`` (the stepper's included), by name."""
@@ -266,24 +266,32 @@ NETWORK_FUNCTIONS = frozenset({"_train_chunk", "_probe", "_evaluate", "_step", "
 
 def _listen(event: str, duration: float, **kwargs: object) -> None:
     if event == _COMPILE_EVENT:
+        # JAX compiles in the thread that calls the function, so the thread says whose it is.
+        log = _compile_counter["log"]
+        log.append((threading.get_ident(), str(kwargs.get("fun_name", ""))))
         _compile_counter["n"] += 1
-        names = _compile_counter["names"]
-        names.append(str(kwargs.get("fun_name", "")))
-        del names[:-1000]  # only the recent ones matter
+        del log[:-1000]  # only the recent ones matter
 
 
 @contextlib.contextmanager
-def count_compiles() -> Iterator[dict[str, Any]]:
+def count_compiles(all_threads: bool = False) -> Iterator[dict[str, Any]]:
     """Count backend compilations inside the ``with`` block: ``box["compiles"]``, and
     ``box["names"]`` the compiled functions' names (``jit(name)``: a network's are
-    ``NETWORK_FUNCTIONS``; the rest are small eager operations)."""
+    ``NETWORK_FUNCTIONS``; the rest are small eager operations).
+
+    Only this thread's compilations count, unless ``all_threads`` (for code that runs
+    in another thread, as Streamlit's ``AppTest`` runs a page): a background thread of
+    the process (a page's warm-up) must not make a value change look like a recompile."""
     if not _compile_counter["listening"]:
         jax.monitoring.register_event_duration_secs_listener(_listen)
         _compile_counter["listening"] = True
     box: dict[str, Any] = {"compiles": 0, "names": []}
     start = _compile_counter["n"]
+    me = threading.get_ident()
     try:
         yield box
     finally:
-        box["compiles"] = n = _compile_counter["n"] - start
-        box["names"] = _compile_counter["names"][-n:] if n else []
+        n = _compile_counter["n"] - start
+        mine = [name for ident, name in (_compile_counter["log"][-n:] if n else [])
+                if all_threads or ident == me]
+        box["compiles"], box["names"] = len(mine), mine

@@ -10,6 +10,7 @@ coverage trains one network per row of a table that covers every entry.
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import jax
 import numpy as np
@@ -482,6 +483,24 @@ def test_changing_a_value_never_recompiles(warm_recompile, change):
         assert c1.history["learning_rate"][0] == pytest.approx(expected, rel=1e-5)
     if change.startswith("data"):  # new data (circle noise moves labels, not points)
         assert not _trees_equal(new.dataset.arrays, exp.dataset.arrays)
+
+
+def test_a_compile_in_another_thread_counts_only_when_asked():
+    """A background thread (a page's warm-up) compiling while a value changes must not
+    fail the test above; code that runs in a thread (AppTest's page) is still seen."""
+    ones = np.ones(7, np.float32)  # (a jnp array would compile its own fill)
+
+    def compile_in_a_thread() -> None:
+        t = threading.Thread(target=lambda: jax.jit(lambda x: x * 3.0 + 1.0)(ones))
+        t.start()
+        t.join()
+
+    with count_compiles() as mine, count_compiles(all_threads=True) as every:
+        compile_in_a_thread()
+    assert mine["compiles"] == 0 and every["names"] == ["jit(<lambda>)"]
+    with count_compiles() as mine:
+        jax.jit(lambda x: x * 5.0 - 2.0)(ones)
+    assert mine["names"] == ["jit(<lambda>)"]
 
 
 def test_changing_the_structure_does_compile(warm_recompile):

@@ -46,7 +46,7 @@ def test_after_the_warm_up_a_visitor_compiles_nothing(name):
     with count_compiles() as cold:
         warmup.warm(page)
     assert cold["compiles"] > 0  # the caches really were empty
-    with count_compiles() as box:
+    with count_compiles(all_threads=True) as box:  # AppTest runs the page in a thread
         at = _visit(name)  # the first frame
         at.button(key="pg_step").click().run()  # Step: one epoch or step, as Play's frames
         assert not at.exception, at.exception
@@ -60,7 +60,7 @@ def test_after_the_warm_up_a_visitor_compiles_nothing(name):
 def test_without_the_warm_up_the_first_visit_compiles():
     """The control: the count above can see a compilation."""
     _forget_compiled()
-    with count_compiles() as box:
+    with count_compiles(all_threads=True) as box:
         _visit("flow")
     assert {n.removeprefix("jit(").rstrip(")") for n in box["names"]} & NETWORK_FUNCTIONS
 
