@@ -124,3 +124,11 @@ SEARCHES.register("width", SearchPreset(
     "back up after its best epoch, which early stopping would keep. Each width is a new "
     "network, so each compiles (a few seconds each).",
 ), "Width from 1 to 128 on noisy spirals: under-fitting, then over-fitting.")
+SEARCHES.register("dropout", SearchPreset(
+    "How much dropout?",
+    "dropout_spirals", 0.35, (("dropout_rate", 0.0, 0.7, False),), "grid", 8, 8, 400,
+    "Eight dropout rates from 0 to 0.7, trained at once from the same weights. Without "
+    "dropout the wide network fits the noise, and even its best epoch's validation loss "
+    "is worse than with a little dropout. Too much, and the network cannot fit the spirals "
+    "at all: the validation loss is U-shaped in the rate.",
+), "Dropout rates from 0 to 0.7 on noisy spirals: too little over-fits, too much under-fits.")

@@ -60,3 +60,16 @@ def test_width_lesson_narrow_underfits_wide_overfits():
     wide = by_units[max(by_units)]
     assert math.isfinite(wide.val_loss) and wide.curve[-1] > 1.3 * wide.val_loss
     assert wide.best_epoch < search.epochs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dropout_lesson_a_little_dropout_beats_none_and_too_much(seed):
+    """The validation loss is U-shaped in the dropout rate: the best rate is neither 0
+    nor the highest, and beats both clearly (measured: 0.13-0.15 at 0.1-0.2, against
+    0.19-0.25 at 0 and about 0.6 at 0.7)."""
+    search = _run(_search("dropout", seed=seed))
+    by_rate = {round(t.values["dropout_rate"], 2): t.val_loss for t in search.trials}
+    assert len(by_rate) == 8 and min(by_rate) == 0.0 and max(by_rate) == 0.7
+    best = min(by_rate, key=by_rate.get)
+    assert 0.0 < best < 0.5
+    assert by_rate[0.0] > 1.1 * by_rate[best] and by_rate[0.7] > 2 * by_rate[best]

@@ -344,6 +344,22 @@ def test_loading_a_preset_applies_it() -> None:
     assert widget(at, "number_input", "Hidden layers").value == 0
 
 
+def test_the_dropout_preset_shows_its_rate_and_a_new_rate_is_used() -> None:
+    at = lab()
+    at.selectbox(key="pg_preset").set_value("dropout_spirals")
+    at.button(key="pg_load_preset").click().run()
+    ok(at)
+    assert errors(at) == []
+    assert at.session_state[S.SPEC] == preset("dropout_spirals")
+    drops = [w for w in at.slider if w.label == "Dropout"]  # one per hidden layer
+    assert [w.value for w in drops] == [0.2, 0.2]
+    drops[0].set_value(0.5).run()
+    ok(at)
+    rates = [x.opts()["rate"] for x in at.session_state[S.SPEC].model.layers
+             if x.type == "dropout"]
+    assert rates == [0.5, 0.2]
+
+
 @pytest.mark.parametrize("name", ["vanishing_sigmoid", "sigmoid_residual", "sigmoid_batch_norm"])
 def test_a_link_to_a_deeper_network_than_the_menus_offer_opens(name: str) -> None:
     """Ten hidden layers (the menu offers 8): the menu widens, nothing crashes or changes."""

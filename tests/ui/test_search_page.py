@@ -193,3 +193,16 @@ def test_raising_the_budget_continues_the_search_with_its_trials():
     next(b for b in at.button if b.label == "Run next round").click().run()
     assert not at.exception and len(at.session_state["hs_search"].trials) == 8
     assert not any("new search starts" in m for m in messages(at, "info"))
+
+
+def test_the_dropout_lesson_searches_the_rate_of_a_network_with_dropout():
+    at = run_page("search")
+    at.selectbox(key="hs_lesson").set_value("dropout")
+    at.button(key="hs_load").click().run()
+    ok(at)
+    assert widget(at, "selectbox", "Hyperparameter").value == "dropout_rate"
+    assert at.query_params["preset"] == "dropout_spirals"
+    at.number_input(key="hs_epochs").set_value(20).run()  # a short round, same lesson
+    _button(at, "Run next round").click().run()
+    ok(at)
+    assert _rows(at) == 8 and "dropout_rate = " in _text(at)
