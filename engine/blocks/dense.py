@@ -13,9 +13,10 @@ from collections.abc import Iterator, Mapping
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from engine.blocks.activations import ACTIVATIONS
-from engine.blocks.initializers import INITIALIZERS
+from engine.blocks.initializers import INITIALIZERS, dense_weights
 from engine.blocks.layer import LayerKind, Params, Shape
 from engine.errors import SpecError
 from engine.registry import Registry
@@ -45,10 +46,11 @@ def _dense_shape(in_shape: Shape, opts: Mapping) -> Shape:
 def _dense_init(key: jax.Array, in_shape: Shape, opts: Mapping, init_name: str):
     units = opts["units"]
     name = init_name if opts["init"] == "default" else opts["init"]
-    ini = INITIALIZERS.get(name)
+    bias = np.full((units,), INITIALIZERS.get(name).bias, np.float32)
     params = {
-        "w": ini.weights(key, (in_shape[-1], units), jnp.float32),  # (fan_in, units)
-        "b": jnp.full((units,), ini.bias, jnp.float32),
+        "w": dense_weights(name, key, in_shape[-1], units),  # (fan_in, units)
+        # a host constant: jnp.full would compile a kernel for every new width
+        "b": jnp.asarray(bias) if isinstance(key, jax.core.Tracer) else jax.device_put(bias),
     }
     act = ACTIVATIONS.get(opts["activation"])
     if act.param_init is not None:
