@@ -47,13 +47,7 @@ from engine.train import (
 )
 from engine.train.landscape import Landscape, loss_landscape
 from engine.train.metrics import EVAL_TRAIN
-from engine.train.padded import (
-    BATCH_CAPACITIES,
-    EXAMPLE_CAPACITIES,
-    Padder,
-    padding,
-    warm_inits,
-)
+from engine.train.padded import Padder, padding, variants, warm_inits
 from engine.values import Values, values_of, view_values
 
 
@@ -73,7 +67,7 @@ class Experiment:
     dataset: Dataset
     structure: Structure
     values: Values = dataclasses.field(compare=False)
-    padded: bool = dataclasses.field(default=False, compare=False)
+    padded: bool | str = dataclasses.field(default=False, compare=False)
 
     @property
     def fns(self) -> Compiled | Padder:
@@ -86,7 +80,8 @@ class Experiment:
         # Only the padder is kept here: compiled functions stay in compile's LRU cache,
         # so a session holding an experiment does not pin them in memory.
         if self.padded:
-            pad = padding(self.structure, self.dataset.input_dim, self.dataset.arrays.rows)
+            pad = padding(self.structure, self.dataset.input_dim, self.dataset.arrays.rows,
+                          self.padded)
             if pad is not None:
                 return Padder(self.structure, pad, self.spec.data.standardize)
         return None
@@ -115,20 +110,14 @@ class Experiment:
         later network's first weights compile nothing (``engine.train.padded.warm_inits``);
         nothing for any other."""
         if self._padder is not None:
-            warm_inits(self.structure, self.values)
+            warm_inits(self.structure, self.values, self._padder.pad.profile)
 
     def padded_variants(self) -> list[Spec]:
-        """For a padded experiment, a spec per other padded network its user reaches by
-        changing the batch size (``engine.train.padded.BATCH_CAPACITIES``) or by going
-        past 512 points (``EXAMPLE_CAPACITIES``; the Points box's first "+" does), for
-        a warm-up to compile; none for any other."""
-        if self._padder is None:
-            return []
-        mine = self._padder.s.batch_size
-        specs = [self.spec.updated(batch_size=cap) for cap in BATCH_CAPACITIES if cap != mine]
-        if self.dataset.arrays.rows <= EXAMPLE_CAPACITIES[0]:
-            specs.append(self.spec.updated(data={"n": EXAMPLE_CAPACITIES[0] + 1}))
-        return specs
+        """For a padded experiment, a spec per other padded network its user reaches in
+        one edit (``engine.train.padded.variants``), for a warm-up to compile; none for
+        any other."""
+        return [] if self._padder is None else variants(self.spec, self._padder,
+                                                        self.dataset.arrays.rows)
 
     def init(self, seed: int | None = None) -> TrainState:
         """A fresh state; ``seed`` defaults to ``spec.seed`` (same seed, same weights)."""
@@ -312,7 +301,7 @@ def _structure(spec: Spec, dataset: Dataset, net: Network) -> Structure:
 
 
 def _make(spec: Spec, dataset: Dataset, net: Network | None = None,
-          padded: bool = False) -> Experiment:
+          padded: bool | str = False) -> Experiment:
     """An experiment on ``dataset``; ``net`` is reused when the spec's network is it."""
     if net is None or not net.fits(spec):
         net = build_network(spec, dataset.features, dataset.task, dataset.n_classes,
@@ -322,7 +311,8 @@ def _make(spec: Spec, dataset: Dataset, net: Network | None = None,
     return Experiment(spec, dataset, _structure(spec, dataset, net), values, padded)
 
 
-def build(spec: Spec, raw: RawData | None = None, *, padded: bool = False) -> Experiment:
+def build(spec: Spec, raw: RawData | None = None, *, padded: bool | str = False
+          ) -> Experiment:
     """Make an ``Experiment``: generate or load the data, resolve the network.
 
     Args:
@@ -330,11 +320,13 @@ def build(spec: Spec, raw: RawData | None = None, *, padded: bool = False) -> Ex
         raw: the table of the ``csv`` dataset; when None, the table in ``data.csv`` is
             parsed. A spec never names a file: only the caller (the command line, a
             script) reads files, e.g. with ``engine.read_csv(path)``.
-        padded: train a small MLP (up to 6 dense layers of up to 8 units on 2-D points)
-            inside one padded network (``engine.train.padded``), so that changing its
-            neurons, layers, activations or features compiles nothing; the results are
-            the unpadded network's to float32 rounding. For live pages; a headless run
-            is faster unpadded.
+        padded: train an MLP on 2-D points inside one padded network
+            (``engine.train.padded``), so that changing its neurons, layers,
+            activations or features compiles nothing; the results are the unpadded
+            network's to float32 rounding. True: the Playground's (up to 6 dense layers
+            of up to 8 units); ``"deep"``: up to 30 of up to 64, residual or not
+            (``engine.train.padding.PROFILES``). For live pages; a headless run is
+            faster unpadded.
 
     Raises:
         SpecError: the spec does not fit the data (e.g. softmax on regression).

@@ -221,4 +221,5 @@ def inspect_picker(exp: engine.Experiment) -> dict:
 
 PAGE = LivePage(prefix=PREFIX, default=DEFAULT, sidebar=sidebar, frame=render,
                 asset="flow_view", probes=PROBES, speeds=SPEEDS, speed=2, view=inspect_picker,
-                graph_budget=64.0)  # 30 normalised layers: no grids to draw, quick to compile
+                graph_budget=64.0,  # 30 normalised layers: no grids to draw, quick to compile
+                padded="deep")  # depth, width, activation and residual edits compile nothing

@@ -52,20 +52,34 @@ def _branch(name: str):
 _BRANCHES = tuple(_branch(name) for name in PADDED_ACTIVATIONS)
 
 
+def masked_preactivation(params, x, values: Mapping[str, Any]) -> jax.Array:
+    """What a masked layer's activation receives: ``z = (x m_in) W + b``, (..., units)."""
+    return matmul(x * values["in_mask"], params["w"]) + params["b"]
+
+
+def masked_activation(z: jax.Array, values: Mapping[str, Any]) -> jax.Array:
+    """The layer's activation (a traced index) of ``z``, its unused units 0."""
+    # lax.switch, not a mix of every activation: an unused branch's infinite slope
+    # (exp overflowing) times a zero weight would still give a NaN gradient.
+    return jax.lax.switch(values["act"], _BRANCHES, z) * values["out_mask"]
+
+
 def _masked_apply(params, state, x, values: Mapping[str, Any], opts, *, key, train):
-    """``y = f_act(x m_in W + b) m_out`` when the layer is on, else ``x m_in`` (padded).
+    """``y = f_act(x m_in W + b) m_out`` (plus ``x`` when residual) when the layer is
+    on, else ``x m_in`` (padded).
 
     ``values``: ``in_mask`` (fan_in,) and ``out_mask`` (units,) of 0/1, ``act`` (int32,
-    an index into ``PADDED_ACTIVATIONS``) and ``on`` (bool).
+    an index into ``PADDED_ACTIVATIONS``), ``on`` (bool) and ``res`` (0/1: a residual
+    layer; its input is as wide as its output).
     """
     x = x * values["in_mask"]
     units = opts["units"]
 
-    def on(x):
-        z = matmul(x, params["w"]) + params["b"]
-        # lax.switch, not a mix of every activation: an unused branch's infinite slope
-        # (exp overflowing) times a zero weight would still give a NaN gradient.
-        return jax.lax.switch(values["act"], _BRANCHES, z) * values["out_mask"]
+    def on(x):  # x is masked already
+        y = masked_activation(matmul(x, params["w"]) + params["b"], values)
+        if x.shape[-1] == units:  # only such a layer can be residual (padding checks)
+            y = y + values["res"] * x
+        return y
 
     def through(x):
         return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, units - x.shape[-1])])
@@ -100,5 +114,5 @@ def weight_masks(layers: tuple, layer_values: tuple[Mapping[str, Any], ...], out
 def register(layers: Registry[LayerKind]) -> None:
     """Add ``masked_dense`` as an internal kind (no spec names it)."""
     layers.register(MASKED, LayerKind({}, _masked_init, _masked_apply,
-                                      values=("in_mask", "out_mask", "act", "on"),
+                                      values=("in_mask", "out_mask", "act", "on", "res"),
                                       out_shape=_masked_shape), internal=True)

@@ -147,7 +147,10 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
     if options.layers:
         outs = apply_network(net, params, mstate, h_probe, values, key=None, train=False,
                              collect=True)[3]
-        stats = layer_stats(net.layers, params, mstate, [h_probe, *outs[:-1]])
+        padded = masks[0] is not None
+        stats = layer_stats(net.layers, params, mstate, [h_probe, *outs[:-1]],
+                            values.layers if padded else None, weights,
+                            masks if padded else None)
     seq = None
     if options.sequence:
         i = jnp.clip(values.view.example, 0, data.x_test.shape[0] - 1)

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.blocks import ACTIVATIONS
 from engine.blocks.dense import dense_preactivation
+from engine.blocks.masked import MASKED, PADDED_ACTIVATIONS, masked_activation, masked_preactivation
 
 HIST_BINS = 20
 DEAD_SLOPE = 0.01  # a unit whose slope stays below this share of the peak is "dead"
@@ -71,11 +72,19 @@ def tree_norm(tree) -> jax.Array:
     return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in leaves))
 
 
-def stats(values: jax.Array) -> jax.Array:
-    """``STATS`` of all elements of ``values``: (5,) min, mean -/+ std, mean, max."""
+def stats(values: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+    """``STATS`` of all elements of ``values``: (5,) min, mean -/+ std, mean, max.
+    ``mask`` (0/1, the shape of ``values``) counts only the entries it marks."""
     v = values.ravel()
-    mean, std = jnp.mean(v), jnp.std(v)
-    return jnp.stack([jnp.min(v), mean - std, mean, mean + std, jnp.max(v)])
+    if mask is None:
+        mean, std = jnp.mean(v), jnp.std(v)
+        return jnp.stack([jnp.min(v), mean - std, mean, mean + std, jnp.max(v)])
+    keep = mask.ravel()
+    n = jnp.maximum(jnp.sum(keep), 1.0)
+    mean = jnp.sum(v * keep) / n
+    std = jnp.sqrt(jnp.sum(jnp.square((v - mean) * keep)) / n)
+    return jnp.stack([jnp.min(jnp.where(keep > 0, v, jnp.inf)), mean - std, mean,
+                      mean + std, jnp.max(jnp.where(keep > 0, v, -jnp.inf))])
 
 
 @functools.cache
@@ -89,35 +98,66 @@ def peak_slope(activation: str) -> float:
         return float(np.max(np.abs(np.asarray(slope))))
 
 
+def _masked(params: dict, x: jax.Array, values, rows: jax.Array | None):
+    """A masked layer's pre-activations, activations and slopes (as a share of its
+    activation's peak), with the 0/1 mask of its real (example, unit) pairs and of its
+    real units."""
+    z = masked_preactivation(params, x, values)
+    a, slope = jax.jvp(lambda zz: masked_activation(zz, values), (z,), (jnp.ones_like(z),))
+    peaks = jnp.asarray([peak_slope(name) for name in PADDED_ACTIVATIONS], jnp.float32)
+    units = values["out_mask"]
+    rows = jnp.ones(z.shape[0], jnp.float32) if rows is None else rows
+    return z, a, jnp.abs(slope) / peaks[values["act"]], rows[:, None] * units, units
+
+
 def layer_stats(layers: Sequence, params: list[dict], state: list[dict],
-                inputs: Sequence[jax.Array]) -> LayerStats:
+                inputs: Sequence[jax.Array], layer_values: Sequence | None = None,
+                rows: jax.Array | None = None, weight_masks: Sequence | None = None
+                ) -> LayerStats:
     """``LayerStats`` of the hidden dense layers, evaluation mode.
 
     ``layers`` are the hidden ``LayerSpec``s, ``inputs[i]`` the input of layer i on
     the training set (batch, fan_in); ``params``/``state`` include the output layer.
+    A padded network's (``engine.blocks.masked``) layers count only what is real:
+    ``layer_values`` are their traced values, ``rows`` (batch,) 0/1 marks the real
+    examples and ``weight_masks`` the real weights (``masked.weight_masks``).
     """
     pre_h, pre_r, act_s, dead, sat = [], [], [], [], []
     for i, layer in enumerate(layers):
-        if layer.type != "dense":
+        if layer.type == MASKED:
+            z, a, slope, keep, units = _masked(params[i], inputs[i], layer_values[i], rows)
+        elif layer.type == "dense":
+            opts = layer.opts()
+            z, _ = dense_preactivation(params[i], state[i], inputs[i], opts, train=False)
+            name = opts["activation"]
+            act = ACTIVATIONS.get(name)
+            f = lambda zz, act=act, i=i: act(zz, params[i].get("alpha"))  # noqa: E731
+            a, slope = jax.jvp(f, (z,), (jnp.ones_like(z),))  # elementwise f'(z)
+            keep = units = None
+            if name == "softmax":  # not elementwise: no per-unit slope to speak of
+                slope = None
+            else:
+                slope = jnp.abs(slope) / peak_slope(name)  # (batch, units), 1 = steepest
+        else:
             continue
-        opts = layer.opts()
-        z, _ = dense_preactivation(params[i], state[i], inputs[i], opts, train=False)
-        name = opts["activation"]
-        act = ACTIVATIONS.get(name)
-        f = lambda zz, act=act, i=i: act(zz, params[i].get("alpha"))  # noqa: E731
-        a, slope = jax.jvp(f, (z,), (jnp.ones_like(z),))  # elementwise f'(z)
-        counts, m = histogram(z)
+        counts, m = histogram(z, mask=keep)
         pre_h.append(counts)
         pre_r.append(m)
-        act_s.append(stats(a))
-        if name == "softmax":  # not elementwise: no per-unit slope to speak of
+        act_s.append(stats(a, keep))
+        if slope is None:
             dead.append(jnp.float32(jnp.nan))
             sat.append(jnp.float32(jnp.nan))
-            continue
-        slope = jnp.abs(slope) / peak_slope(name)  # (batch, units), 1 = steepest
-        dead.append(jnp.mean(jnp.all(slope < DEAD_SLOPE, axis=0)))
-        sat.append(jnp.mean(slope < SATURATED_SLOPE))
-    weights = [stats(p["w"]) for p in params if "w" in p]
+        elif keep is None:
+            dead.append(jnp.mean(jnp.all(slope < DEAD_SLOPE, axis=0)))
+            sat.append(jnp.mean(slope < SATURATED_SLOPE))
+        else:  # the real units, over the real rows
+            real_rows = (rows > 0)[:, None]
+            never = jnp.all((slope < DEAD_SLOPE) | ~real_rows, axis=0)
+            dead.append(jnp.sum(never * units) / jnp.maximum(jnp.sum(units), 1.0))
+            sat.append(jnp.sum((slope < SATURATED_SLOPE) * keep)
+                       / jnp.maximum(jnp.sum(keep), 1.0))
+    masks = weight_masks or [None] * len(params)
+    weights = [stats(p["w"], masks[i]) for i, p in enumerate(params) if "w" in p]
 
     def stack(xs, shape):
         return jnp.stack(xs) if xs else jnp.zeros(shape, jnp.float32)

@@ -75,8 +75,10 @@ class LivePage:
             the view sent, before the next run draws anything.
         graph_budget: the most ``limits.graph_weight`` a setup on this page may have
             (what its probes cost to compile sets it).
-        padded: train small MLPs inside one padded network, so that changing neurons,
-            layers, activations or features compiles nothing (``engine.train.padded``).
+        padded: train MLPs inside one padded network, so that changing neurons,
+            layers, activations or features compiles nothing (``engine.train.padded``):
+            True for the Playground's small ones, or a profile's name
+            (``engine.train.padding.PROFILES``: "deep" for Gradient flow's stacks).
         warm: for a page with a trainer of its own, what the server's warm-up runs so
             that the page's first frame and Play compile nothing (``warmup.warm``).
         copies: how many copies of its network the page trains at once (the race's
@@ -106,7 +108,7 @@ class LivePage:
     train: Callable[..., Any] | None = None
     events: dict[str, Callable[[Any], None]] = field(default_factory=dict)
     graph_budget: float = 20.0
-    padded: bool = False
+    padded: bool | str = False
     warm: Callable[[], None] | None = None
     copies: int = 1
     export_weights: bool = True

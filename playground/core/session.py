@@ -57,11 +57,11 @@ HISTORY_KEYS = engine.METRICS
 
 # -- the page's namespace -------------------------------------------------------------------
 
-def use_page(prefix: str, graph_budget: float = float("inf"), padded: bool = False,
+def use_page(prefix: str, graph_budget: float = float("inf"), padded: bool | str = False,
              copies: int = 1) -> None:
     """Make the session keys refer to page ``prefix`` for this script run; setups on it
     may weigh at most ``graph_budget`` (``limits.graph_weight``); ``padded``: its small
-    MLPs train padded (``engine.build(..., padded=True)``); ``copies``: how many copies
+    MLPs train padded (``engine.build(..., padded=padded)``); ``copies``: how many copies
     of its network it trains at once (``limits.refusal``)."""
     st.session_state[PAGE] = prefix
     st.session_state[BUDGET] = graph_budget

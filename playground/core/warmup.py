@@ -68,12 +68,13 @@ def warm(page: LivePage, spec: engine.Spec | None = None) -> engine.Experiment:
 
 
 def warm_inits(page: LivePage) -> None:
-    """Draw every small network's first weights of a padded page once (seconds of small
+    """Draw every network's first weights of a padded page once (seconds of small
     compiles; ``Experiment.warm_inits``), then compile its padded network for the
-    other batch sizes and for more than 512 points (``Experiment.padded_variants``), so
-    that no batch size from TensorFlow Playground's range, and no number of points up
-    to 2,048 at the default batch size, compiles for a visitor."""
-    exp = engine.build(page.default, padded=True)
+    other batch sizes, for more than 512 points and for its other widths
+    (``Experiment.padded_variants``), so that no batch size from TensorFlow
+    Playground's range, no number of points up to 2,048 at the default batch size and
+    no width of Gradient flow's stacks compiles for a visitor."""
+    exp = engine.build(page.default, padded=page.padded)
     exp.warm_inits()
     for spec in exp.padded_variants():
         warm(page, spec)

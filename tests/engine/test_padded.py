@@ -174,7 +174,7 @@ def test_networks_beyond_the_padding_compile_their_own(layers):
 
 def test_the_masked_layer_is_internal():
     assert MASKED not in LAYERS and MASKED not in LAYERS.names()
-    assert LAYERS.get(MASKED).values == ("in_mask", "out_mask", "act", "on")
+    assert LAYERS.get(MASKED).values == ("in_mask", "out_mask", "act", "on", "res")
     d = CASES["default 4-2 tanh"].to_dict()
     d["model"]["layers"] = [{"type": MASKED, "units": 4}]
     with pytest.raises(SpecError, match="unknown layer type"):
