@@ -9,7 +9,7 @@ in one run:
 - on the Playground, while playing: seconds from an edit (a layer's neurons 4 -> 5, the
   number of hidden layers, an input feature; then the batch size, the number of points
   and the training share) until the view draws the new network or data, median over
-  the edits;
+  the edits; the same on Gradient flow for its depth, width and residual connections;
 - for N concurrent sessions of the default Playground (browsers on this same machine):
   frames/s and epochs/s each, the server's CPU milliseconds per drawn frame (its process
   CPU time over the frames all sessions drew) and its resident memory.
@@ -248,6 +248,58 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
             "server_rss_mb": round(memory, 1), "newcomer_play_ready_s": round(newcomer, 2)}
 
 
+def flow_edit_latencies(browser, url: str) -> list[dict]:
+    """Edits of Gradient flow's stack while it plays (the number of hidden layers, the
+    neurons per layer, residual connections): seconds until the view draws the new
+    network's first frame (its epoch starts over at 0). The page trains them padded:
+    none compiles after the warm-up."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(url + "/flow")
+    page.get_by_test_id("flow-view").wait_for(timeout=180_000)
+    sidebar = page.get_by_test_id("stSidebar")
+    rows = []
+
+    def epoch() -> int:
+        return int(page.get_by_test_id("epoch-counter").inner_text() or 0)
+
+    def frames() -> int:
+        return page.evaluate("window.__nnpFlowFrames || 0")
+
+    def edit(what: str, act) -> None:
+        play = page.get_by_role("button", name="Play")
+        if play.count():  # a new network starts over and stops Play: play again
+            play.click()
+        while epoch() < 1:
+            page.wait_for_timeout(10)
+        seen = frames()
+        t0 = time.perf_counter()
+        act()
+        while frames() <= seen or epoch() >= 1:  # a frame of the new network, at epoch 0
+            if time.perf_counter() - t0 > 120:
+                raise TimeoutError(f"{what}: view not redrawn")
+            page.wait_for_timeout(10)
+        rows.append({"edit": what, "new_network": True,
+                     "seconds": round(time.perf_counter() - t0, 3)})
+        page.wait_for_timeout(500)
+
+    def number(label: str, value: int):
+        def act():
+            box = sidebar.get_by_role("spinbutton", name=label)
+            box.fill(str(value))
+            box.press("Enter")
+        return act
+
+    for depth in (11, 12, 8, 20, 3, 10):
+        edit(f"flow: hidden layers -> {depth}", number("Hidden layers", depth))
+    for units in (24, 16, 40, 64, 32):  # 40 and 64: the second width capacity
+        edit(f"flow: neurons -> {units}", number("Neurons per layer", units))
+    for state in ("on", "off"):
+        edit(f"flow: residual {state}",
+             sidebar.get_by_text("Residual connections", exact=True).click)
+    page.context.close()
+    return rows
+
+
 PARTS = ("pages", "edits", "classroom")
 
 
@@ -272,6 +324,9 @@ def measure(sessions: tuple[int, ...], seconds: float, warm: bool,
             for kind, new in (("new", True), ("compiled_before", False)):
                 times = [r["seconds"] for r in edits if r["new_network"] == new]
                 out[f"edit_median_{kind}_s"] = statistics.median(times) if times else None
+            out["flow_edits"] = flow_edit_latencies(browser, url)
+            out["flow_edit_median_s"] = statistics.median(
+                r["seconds"] for r in out["flow_edits"])
         if "classroom" in parts:
             out["classroom"] = [classroom(browser, url, proc.pid, n, seconds)
                                 for n in sessions]
@@ -306,6 +361,11 @@ def main() -> int:
         print(f"edit -> new network drawn, median {r['edit_median_s']:.3f} s (goal 0.3): "
               f"{r['edit_median_new_s']:.3f} s for a network not seen before, "
               f"{r['edit_median_compiled_before_s']:.3f} s for one seen before")
+    for row in r.get("flow_edits", []):
+        print(f"  {row['edit']:24s} {row['seconds']:.3f} s")
+    if "flow_edits" in r:
+        print(f"Gradient flow edit -> new network drawn, median {r['flow_edit_median_s']:.3f} s "
+              "(goal 0.3)")
     for row in r.get("classroom", []):
         print(f"{row['sessions']} sessions: frames/s each {row['frames_per_s_each']}, "
               f"epochs/s each {row['epochs_per_s_each']}, server "

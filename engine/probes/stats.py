@@ -98,16 +98,32 @@ def peak_slope(activation: str) -> float:
         return float(np.max(np.abs(np.asarray(slope))))
 
 
-def _masked(params: dict, x: jax.Array, values, rows: jax.Array | None):
-    """A masked layer's pre-activations, activations and slopes (as a share of its
-    activation's peak), with the 0/1 mask of its real (example, unit) pairs and of its
-    real units."""
+def _masked_stats(params: dict, x: jax.Array, values, rows: jax.Array) -> tuple:
+    """A masked layer's row of ``LayerStats`` (pre-activation histogram and range,
+    activation stats, dead and saturated shares), over its real units and the real
+    examples (``rows``, 0/1)."""
     z = masked_preactivation(params, x, values)
     a, slope = jax.jvp(lambda zz: masked_activation(zz, values), (z,), (jnp.ones_like(z),))
     peaks = jnp.asarray([peak_slope(name) for name in PADDED_ACTIVATIONS], jnp.float32)
+    slope = jnp.abs(slope) / peaks[values["act"]]  # (batch, units), 1 = steepest
     units = values["out_mask"]
-    rows = jnp.ones(z.shape[0], jnp.float32) if rows is None else rows
-    return z, a, jnp.abs(slope) / peaks[values["act"]], rows[:, None] * units, units
+    keep = rows[:, None] * units  # the real (example, unit) pairs
+    counts, m = histogram(z, mask=keep)
+    never = jnp.all((slope < DEAD_SLOPE) | (rows[:, None] == 0), axis=0)  # over real rows
+    dead = jnp.sum(never * units) / jnp.maximum(jnp.sum(units), 1.0)
+    sat = jnp.sum((slope < SATURATED_SLOPE) * keep) / jnp.maximum(jnp.sum(keep), 1.0)
+    return counts, m, stats(a, keep), dead, sat
+
+
+def _masked_row(params: dict, x: jax.Array, values, rows: jax.Array | None) -> tuple:
+    """``_masked_stats`` for a layer in use; zeros, at the cost of a branch, for one
+    not in use (the padding's rows are cut away: a deep padded network has most)."""
+    rows = jnp.ones(x.shape[0], jnp.float32) if rows is None else rows
+    shapes = jax.eval_shape(_masked_stats, params, x, values, rows)
+    return jax.lax.cond(values["on"], _masked_stats,
+                        lambda *_: jax.tree_util.tree_map(
+                            lambda s: jnp.zeros(s.shape, s.dtype), shapes),
+                        params, x, values, rows)
 
 
 def layer_stats(layers: Sequence, params: list[dict], state: list[dict],
@@ -125,37 +141,29 @@ def layer_stats(layers: Sequence, params: list[dict], state: list[dict],
     pre_h, pre_r, act_s, dead, sat = [], [], [], [], []
     for i, layer in enumerate(layers):
         if layer.type == MASKED:
-            z, a, slope, keep, units = _masked(params[i], inputs[i], layer_values[i], rows)
-        elif layer.type == "dense":
-            opts = layer.opts()
-            z, _ = dense_preactivation(params[i], state[i], inputs[i], opts, train=False)
-            name = opts["activation"]
-            act = ACTIVATIONS.get(name)
-            f = lambda zz, act=act, i=i: act(zz, params[i].get("alpha"))  # noqa: E731
-            a, slope = jax.jvp(f, (z,), (jnp.ones_like(z),))  # elementwise f'(z)
-            keep = units = None
-            if name == "softmax":  # not elementwise: no per-unit slope to speak of
-                slope = None
-            else:
-                slope = jnp.abs(slope) / peak_slope(name)  # (batch, units), 1 = steepest
-        else:
+            row = _masked_row(params[i], inputs[i], layer_values[i], rows)
+            for out, value in zip((pre_h, pre_r, act_s, dead, sat), row, strict=True):
+                out.append(value)
             continue
-        counts, m = histogram(z, mask=keep)
+        if layer.type != "dense":
+            continue
+        opts = layer.opts()
+        z, _ = dense_preactivation(params[i], state[i], inputs[i], opts, train=False)
+        name = opts["activation"]
+        act = ACTIVATIONS.get(name)
+        f = lambda zz, act=act, i=i: act(zz, params[i].get("alpha"))  # noqa: E731
+        a, slope = jax.jvp(f, (z,), (jnp.ones_like(z),))  # elementwise f'(z)
+        counts, m = histogram(z)
         pre_h.append(counts)
         pre_r.append(m)
-        act_s.append(stats(a, keep))
-        if slope is None:
+        act_s.append(stats(a))
+        if name == "softmax":  # not elementwise: no per-unit slope to speak of
             dead.append(jnp.float32(jnp.nan))
             sat.append(jnp.float32(jnp.nan))
-        elif keep is None:
-            dead.append(jnp.mean(jnp.all(slope < DEAD_SLOPE, axis=0)))
-            sat.append(jnp.mean(slope < SATURATED_SLOPE))
-        else:  # the real units, over the real rows
-            real_rows = (rows > 0)[:, None]
-            never = jnp.all((slope < DEAD_SLOPE) | ~real_rows, axis=0)
-            dead.append(jnp.sum(never * units) / jnp.maximum(jnp.sum(units), 1.0))
-            sat.append(jnp.sum((slope < SATURATED_SLOPE) * keep)
-                       / jnp.maximum(jnp.sum(keep), 1.0))
+            continue
+        slope = jnp.abs(slope) / peak_slope(name)  # (batch, units), 1 = steepest
+        dead.append(jnp.mean(jnp.all(slope < DEAD_SLOPE, axis=0)))
+        sat.append(jnp.mean(slope < SATURATED_SLOPE))
     masks = weight_masks or [None] * len(params)
     weights = [stats(p["w"], masks[i]) for i, p in enumerate(params) if "w" in p]
 

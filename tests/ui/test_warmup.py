@@ -148,3 +148,27 @@ def test_no_full_garbage_collection_after_each_run_and_the_warm_up_settles():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_after_the_warm_up_gradient_flows_stack_edits_compile_nothing():
+    """Depth, width (either capacity), activation and residual connections on Gradient
+    flow: the first frame of each edit compiles none of the network's functions."""
+    page = warmup.pages_of_the_app()[PAGES.index("flow")]
+    _forget_compiled()
+    warmup.warm(page)
+    warmup.warm_inits(page)  # its 64-unit network and the initialisers' draws
+    at = _visit("flow")
+    edits = [("number_input", "Hidden layers", 14), ("number_input", "Neurons per layer", 48),
+             ("selectbox", "Activation", "relu"), ("toggle", "Residual connections", True)]
+    for kind, label, value in edits:
+        widget = next(w for w in getattr(at, kind) if w.label == label)  # this run's
+        with count_compiles(all_threads=True) as box:
+            widget.set_value(value).run()
+            assert not at.exception and not at.error, (label, at.exception)
+        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+                   in NETWORK_FUNCTIONS]
+        assert network == [], (label, network)
+    spec = at.session_state["gf_spec"]  # the page's namespaced key (session.key)
+    assert len(spec.model.layers) == 14 and spec.model.layers[0].opts()["units"] == 48
+    assert spec.model.layers[1].opts()["activation"] == "relu"
+    assert spec.model.layers[1].opts()["residual"]
