@@ -87,6 +87,12 @@ class Experiment:
         return None
 
     @property
+    def padded_structure(self) -> Structure | None:
+        """The structure of the padded network this experiment trains in (its compiled
+        functions' key), or None when it trains its own."""
+        return None if self._padder is None else self._padder.s
+
+    @property
     def steps_per_epoch(self) -> int:
         """Optimizer steps per epoch: floor(n_train / batch size), at least 1."""
         n = self.dataset.arrays.x_train.shape[0]

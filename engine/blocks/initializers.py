@@ -119,14 +119,18 @@ def dense_weights(name: str, key: jax.Array, fan_in: int, fan_out: int) -> jax.A
     fixed draw of ``FLAT``, made once per distribution; the initialiser's factor is
     applied on the host. Eagerly, a new shape would compile JAX's small kernels (a
     quarter second per shape, on a 2-core CPU): a padded page's width edit waited for
-    them. Inside jit, or for a bigger matrix, it is the initialiser itself. Tested
-    against it for every initialiser.
+    them. For a traced key, a bigger matrix, or JAX's older random bits
+    (``jax_threefry_partitionable`` off), it is the initialiser itself. Tested against
+    it for every initialiser.
     """
     ini = INITIALIZERS.get(name)
     n = fan_in * fan_out
-    if ini.unit is None or n > FLAT or isinstance(key, jax.core.Tracer):
+    if (ini.unit is None or n > FLAT or isinstance(key, jax.core.Tracer)
+            or not jax.config.jax_threefry_partitionable):  # (the flat positions' bits)
         return ini.weights(key, (fan_in, fan_out), jnp.float32)
-    w = np.asarray(_flat_draw(ini.unit)(key))[:n].reshape(fan_in, fan_out)
+    with jax.ensure_compile_time_eval():  # a concrete key inside a trace: drawn now
+        flat = np.asarray(_flat_draw(ini.unit)(key))
+    w = flat[:n].reshape(fan_in, fan_out)
     factor = _factor(ini, fan_in, fan_out)
     return jax.device_put(w if factor is None else w * factor)
 
@@ -135,5 +139,6 @@ def warm_draws() -> None:
     """Compile every unit distribution's one draw (``dense_weights``), so that no
     initialiser's first use compiles."""
     key = jax.random.PRNGKey(0)
-    for unit in UNIT_DRAWS:
-        _flat_draw(unit)(key)
+    with jax.ensure_compile_time_eval():  # as dense_weights calls them (a cache key)
+        for unit in UNIT_DRAWS:
+            _flat_draw(unit)(key)

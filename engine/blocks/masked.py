@@ -1,9 +1,10 @@
 """Masked dense layers: one compiled network for every small MLP of a page.
 
 A ``masked_dense`` layer has ``units`` slots, the most a page offers (the
-Playground's 8 neurons). Which slots are in use, which activation the layer applies
-and whether the layer is in use at all are traced values, so changing a layer's
-neurons, the number of layers or an activation changes numbers, not shapes, and
+Playground's 8 neurons, Gradient flow's 32 or 64). Which slots are in use, which
+activation the layer applies, whether it adds its input (residual) and whether the
+layer is in use at all are traced values, so changing a layer's neurons, the number
+of layers, an activation or a residual connection changes numbers, not shapes, and
 compiles nothing (``engine.train.padded`` pads a real network into this form and
 back). Unused units output exactly 0 and their weights get zero gradients, so they
 stay 0; an unused layer passes its input through. The form is internal: specs name

@@ -43,7 +43,6 @@ from engine.train.padding import (
     BATCH_CAPACITIES,
     EXAMPLE_CAPACITIES,
     MAX_DEPTH,
-    MAX_UNITS,
     PROFILES,
     Padding,
     Profile,
@@ -304,6 +303,6 @@ def warm_inits(real: Structure, values: Any, prof: Profile) -> None:
         opt.init([params])
 
 
-__all__ = ["BATCH_CAPACITIES", "EXAMPLE_CAPACITIES", "MAX_DEPTH", "MAX_UNITS", "PROFILES",
+__all__ = ["BATCH_CAPACITIES", "EXAMPLE_CAPACITIES", "MAX_DEPTH", "PROFILES",
            "Padder", "Padding", "Profile", "batch_capacity", "example_capacity",
            "padded_structure", "padding", "profile", "variants", "warm_inits"]

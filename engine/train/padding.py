@@ -203,7 +203,7 @@ def padding(s: Structure, input_dim: int, examples: int = 0,
 def padded_structure(s: Structure, pad: Padding) -> Structure:
     """The one structure every network of ``s``'s kind that fits ``pad``'s capacity
     trains in: the same head, loss, optimizer, schedule and regularisation; its batch
-    size's capacity (``BATCH_CAPACITIES``)."""
+    size's capacity (the profile's ``batches``)."""
     layer = LayerSpec(MASKED, (("units", pad.slots),))
     net = Network((layer,) * pad.profile.depth, tuple(FEATURES.names()), s.net.head,
                   s.net.loss, PADDED_INIT)

@@ -127,7 +127,8 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 
 def run(page: LivePage) -> None:
     """Everything of a live page below its title."""
-    session.use_page(page.prefix, page.graph_budget, page.padded, page.copies)
+    session.use_page(page.prefix, page.graph_budget, page.padded, page.copies,
+                     warmup.plan(page))
     if page.foreign:
         page.foreign()
     session.ensure_session(page.default, page.fits)

@@ -26,6 +26,7 @@ import engine
 from engine import EngineError, ProbeOptions, Spec
 from playground.core import address, limits, url
 from playground.core.encode import plain
+from playground.core.plan import planned
 
 # Session keys (the Playground's; see ``key``).
 SPEC = "pg_spec"  # the last good Spec
@@ -49,6 +50,7 @@ CONFUSION = "pg_confusion"  # the Playground's (experiment, frames, last confusi
 PAGE = "pg_page"  # which page's session the keys above refer to now
 BUDGET = "pg_graph_budget"  # the running page's limits.graph_weight bound
 PADDED = "pg_padded"  # whether the running page trains small MLPs padded (no compiles)
+PLAN = "pg_padded_plan"  # the padded networks it may train in (None: any that fits)
 COPIES = "pg_copies"  # how many copies of its network the running page trains at once
 WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec
 
@@ -58,14 +60,14 @@ HISTORY_KEYS = engine.METRICS
 # -- the page's namespace -------------------------------------------------------------------
 
 def use_page(prefix: str, graph_budget: float = float("inf"), padded: bool | str = False,
-             copies: int = 1) -> None:
+             copies: int = 1, plan: frozenset | None = None) -> None:
     """Make the session keys refer to page ``prefix`` for this script run; setups on it
     may weigh at most ``graph_budget`` (``limits.graph_weight``); ``padded``: its small
     MLPs train padded (``engine.build(..., padded=padded)``); ``copies``: how many copies
-    of its network it trains at once (``limits.refusal``)."""
+    of its network it trains at once (``limits.refusal``); ``plan``: ``plan.planned``."""
     st.session_state[PAGE] = prefix
     st.session_state[BUDGET] = graph_budget
-    st.session_state[PADDED] = padded
+    st.session_state[PADDED], st.session_state[PLAN] = padded, plan
     st.session_state[COPIES] = copies
 
 
@@ -233,6 +235,7 @@ def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
                                 or (kind.family == "table" and new.data.csv is None)):
                 raw = get(RAW)
             exp = engine.build(new, raw, padded=st.session_state.get(PADDED, False))
+        exp = planned(exp, st.session_state.get(PADDED, False), st.session_state.get(PLAN))
     except EngineError as err:
         flash("error", f"{err}. The last working setup is kept: change that value.")
         return False

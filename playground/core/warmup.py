@@ -12,6 +12,7 @@ starts its own).
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -65,6 +66,29 @@ def warm(page: LivePage, spec: engine.Spec | None = None) -> engine.Experiment:
     elif exp.dataset.sequence is None:
         exp.confusion_matrix(state)
     return exp
+
+
+def plan(page: LivePage) -> frozenset[engine.Structure] | None:
+    """The padded networks the warm-up compiles for ``page`` (its default's and the
+    variants one edit away, ``Experiment.padded_variants``), when the page names a
+    padded profile; None for the Playground's (every small MLP trains padded: its
+    network compiles in seconds) and for pages that train unpadded.
+
+    A deep profile's network takes about 21 s to compile, so only its planned networks
+    train padded: a network of another optimizer, loss or dataset compiles its own (a
+    few seconds), as before. The plan depends on the code alone, never on what has
+    compiled so far, so a spec trains the same way on every server."""
+    if not isinstance(page.padded, str):
+        return None
+    return _plan(page.default, page.padded)
+
+
+@functools.cache
+def _plan(default: engine.Spec, padded: str) -> frozenset[engine.Structure]:
+    exp = engine.build(default, padded=padded)
+    specs = [default, *exp.padded_variants()]
+    return frozenset(s for s in (engine.build(x, padded=padded).padded_structure
+                                 for x in specs) if s is not None)
 
 
 def warm_inits(page: LivePage) -> None:

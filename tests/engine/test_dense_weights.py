@@ -43,3 +43,13 @@ def test_inside_jit_the_initialiser_is_traced_as_before():
     traced = jax.jit(lambda k: dense_weights("glorot_uniform", k, 6, 4))(key)
     np.testing.assert_array_equal(np.asarray(traced), np.asarray(
         INITIALIZERS.get("glorot_uniform").weights(key, (6, 4), np.float32)))
+
+
+def test_a_concrete_key_inside_a_trace_draws_the_same():
+    """A key captured from outside a jitted function is concrete inside its trace."""
+    key = jax.random.PRNGKey(4)
+    inside = jax.jit(lambda: dense_weights("he_normal", key, 3, 4))()
+    np.testing.assert_array_equal(np.asarray(inside), np.asarray(
+        INITIALIZERS.get("he_normal").weights(key, (3, 4), np.float32)))
+    shape = jax.eval_shape(lambda: dense_weights("lecun_uniform", key, 5, 2))
+    assert shape.shape == (5, 2) and shape.dtype == np.float32

@@ -172,3 +172,30 @@ def test_after_the_warm_up_gradient_flows_stack_edits_compile_nothing():
     assert len(spec.model.layers) == 14 and spec.model.layers[0].opts()["units"] == 48
     assert spec.model.layers[1].opts()["activation"] == "relu"
     assert spec.model.layers[1].opts()["residual"]
+
+
+def test_gradient_flow_pads_only_the_networks_the_warm_up_compiles():
+    """Its 30-layer padded network takes about 21 s to compile: a stack of another
+    optimizer (not in the plan) trains its own network, compiled in seconds; back to
+    the default's optimizer, it trains padded again."""
+    page = warmup.pages_of_the_app()[PAGES.index("flow")]
+    plan = warmup.plan(page)
+    default = engine.build(page.default, padded=page.padded)
+    assert default.padded_structure in plan and len(plan) == 2  # its two widths
+    assert warmup.plan(warmup.pages_of_the_app()[PAGES.index("lab")]) is None
+    at = _visit("flow")
+    assert at.session_state["gf_experiment"].padded_structure in plan
+    for name, padded in (("adam", False), ("sgd", True)):
+        next(w for w in at.selectbox if w.label == "Optimizer").set_value(name).run()
+        assert not at.exception and not at.error
+        exp = at.session_state["gf_experiment"]
+        assert exp.spec.optimizer.name == name
+        assert (exp.padded_structure is not None) == padded, name
+
+
+def test_gradient_flows_controls_span_its_padded_profile():
+    from engine.train.padding import PROFILES
+    from playground import flow
+    deep = PROFILES["deep"]
+    assert deep.depth == flow.MAX_DEPTH and deep.units[-1] == flow.MAX_WIDTH
+    assert flow.PAGE.padded == "deep"
