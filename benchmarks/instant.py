@@ -25,6 +25,7 @@ elsewhere.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -163,6 +164,36 @@ def _points_key(page) -> str:
                          ".dataset.key || ''")
 
 
+def _spin(sidebar, label: str, value: int):
+    """An action: type ``value`` into the sidebar's number box ``label``."""
+    def act():
+        box = sidebar.get_by_role("spinbutton", name=label)
+        box.fill(str(value))
+        box.press("Enter")
+    return act
+
+
+def _restart_seconds(page, what: str, act, epoch, frames, unchanged=lambda: False) -> float:
+    """Play (a new setup stops it) until an epoch is done, then ``act``: seconds until
+    the view draws a frame that starts over (``epoch()`` back at 0; ``frames()`` counts
+    the view's frames) and no longer ``unchanged()``."""
+    play = page.get_by_role("button", name="Play")
+    if play.count():
+        play.click()
+    while epoch() < 1:
+        page.wait_for_timeout(10)
+    seen = frames()
+    t0 = time.perf_counter()
+    act()
+    while frames() <= seen or epoch() >= 1 or unchanged():
+        if time.perf_counter() - t0 > 120:
+            raise TimeoutError(f"{what}: view not redrawn")
+        page.wait_for_timeout(10)
+    seconds = round(time.perf_counter() - t0, 3)
+    page.wait_for_timeout(500)
+    return seconds
+
+
 def data_edit_latencies(page, sidebar) -> list[dict]:
     """Edits that change the examples or the batch, not the network (batch size, the
     number of points, the training share): seconds until the view draws the edit's
@@ -174,30 +205,12 @@ def data_edit_latencies(page, sidebar) -> list[dict]:
         return int(page.locator(".lv-epoch").inner_text() or 0)
 
     def edit(what: str, act, new_points: bool) -> None:
-        play = page.get_by_role("button", name="Play")
-        if play.count():  # a new setup starts over (epoch 0) and stops Play: play again
-            play.click()
-        while epoch() < 1:
-            page.wait_for_timeout(10)
-        frames, key = _frames(page), _points_key(page)
-        t0 = time.perf_counter()
-        act()
-        # drawn: a frame that starts over (its epoch below the last one's) with new points
-        while (_frames(page) <= frames or epoch() >= 1
-               or (new_points and _points_key(page) == key)):
-            if time.perf_counter() - t0 > 120:
-                raise TimeoutError(f"{what}: view not redrawn")
-            page.wait_for_timeout(10)
-        rows.append({"edit": what, "new_network": False,
-                     "seconds": round(time.perf_counter() - t0, 3)})
-        page.wait_for_timeout(500)
+        key = _points_key(page)  # (the same while it plays: the same data)
+        seconds = _restart_seconds(page, what, act, epoch, lambda: _frames(page),
+                                   lambda: new_points and _points_key(page) == key)
+        rows.append({"edit": what, "new_network": False, "seconds": seconds})
 
-    def number(label: str, value: int):
-        def act():
-            box = sidebar.get_by_role("spinbutton", name=label)
-            box.fill(str(value))
-            box.press("Enter")
-        return act
+    number = functools.partial(_spin, sidebar)
 
     for batch in (5, 1, 20, 30, 10):
         edit(f"batch size -> {batch}", number("Batch size", batch), new_points=False)
@@ -266,28 +279,10 @@ def flow_edit_latencies(browser, url: str) -> list[dict]:
         return page.evaluate("window.__nnpFlowFrames || 0")
 
     def edit(what: str, act) -> None:
-        play = page.get_by_role("button", name="Play")
-        if play.count():  # a new network starts over and stops Play: play again
-            play.click()
-        while epoch() < 1:
-            page.wait_for_timeout(10)
-        seen = frames()
-        t0 = time.perf_counter()
-        act()
-        while frames() <= seen or epoch() >= 1:  # a frame of the new network, at epoch 0
-            if time.perf_counter() - t0 > 120:
-                raise TimeoutError(f"{what}: view not redrawn")
-            page.wait_for_timeout(10)
         rows.append({"edit": what, "new_network": True,
-                     "seconds": round(time.perf_counter() - t0, 3)})
-        page.wait_for_timeout(500)
+                     "seconds": _restart_seconds(page, what, act, epoch, frames)})
 
-    def number(label: str, value: int):
-        def act():
-            box = sidebar.get_by_role("spinbutton", name=label)
-            box.fill(str(value))
-            box.press("Enter")
-        return act
+    number = functools.partial(_spin, sidebar)
 
     for depth in (11, 12, 8, 20, 3, 10):
         edit(f"flow: hidden layers -> {depth}", number("Hidden layers", depth))
