@@ -32,6 +32,7 @@ from engine.train import loop, metrics, step
 from engine.train.pack import Layout, layout_of, pack, unpack
 from engine.train.state import HISTORY, Structure, TrainState
 from engine.train.stepwise import Stepper
+from engine.train.xla import compiler_options
 
 
 class Compiled:
@@ -51,13 +52,15 @@ class Compiled:
         self.eval_chunk = estimate(s.net.layers, s.net.in_shape, output_layer(s.net),
                                    s.net.init, 1, EVAL_ELEMENTS, 1).eval_chunk
         self.objective = functools.partial(step.objective, s, self.loss_fn)
-        self.train_chunk = jax.jit(self._train_chunk,
-                                   static_argnames=("capacity", "by_steps", "probes"))
-        self.probe = jax.jit(self._probe, static_argnames=("options",))
-        self._evaluate_jit = jax.jit(self._evaluate)
-        self.step = jax.jit(self._step)
-        self._predict_jit = jax.jit(self._predict)
-        self._report_jit = jax.jit(self._report)
+        self.xla = compiler_options((*s.net.layers, output_layer(s.net)))
+        jit = functools.partial(jax.jit, compiler_options=self.xla)
+        self.train_chunk = jit(self._train_chunk,
+                               static_argnames=("capacity", "by_steps", "probes"))
+        self.probe = jit(self._probe, static_argnames=("options",))
+        self._evaluate_jit = jit(self._evaluate)
+        self.step = jit(self._step)
+        self._predict_jit = jit(self._predict)
+        self._report_jit = jit(self._report)
         self._layouts: dict[tuple, Layout] = {}
         # Convolutions run 20x slower inside XLA:CPU loops: train those step by step.
         self.stepper = (Stepper(self) if any(layer.type == "conv2d" for layer in s.net.layers)

@@ -42,17 +42,18 @@ class Stepper:
 
     def __init__(self, fns: Any):
         self.fns = fns
-        self.order = jax.jit(loop.epoch_order, static_argnames=("n", "steps", "batch"))
+        jit = functools.partial(jax.jit, compiler_options=fns.xla)
+        self.order = jit(loop.epoch_order, static_argnames=("n", "steps", "batch"))
         # The state is donated: XLA updates the weights and the optimizer's moments in
         # place instead of allocating them anew each step (mnist_cnn's 2.8 million
         # weights: 17 ms a step without, 12 ms with, on 2 CPU cores). A step is not
         # undone in the graph (selecting between old and new would need both, 33 MB of
         # temporaries a step for mnist_cnn): on a NaN, ``run`` redoes the call's good
         # steps from the state it was given.
-        self.step = jax.jit(self._step, donate_argnums=0)
-        self.scores = jax.jit(self._scores)
-        self.outputs = jax.jit(self._outputs)
-        self.close = jax.jit(self._close, static_argnames=("has_val",))
+        self.step = jit(self._step, donate_argnums=0)
+        self.scores = jit(self._scores)
+        self.outputs = jit(self._outputs)
+        self.close = jit(self._close, static_argnames=("has_val",))
 
     def _step(self, st: TrainState, data: Any, values: Any, idx: jax.Array,
               key: jax.Array) -> tuple[TrainState, jax.Array]:

@@ -84,10 +84,11 @@ class SweepCompiled:
     def __init__(self, s: Structure, optimizers: tuple[str, ...], capacity: int):
         self.s, self.optimizers, self.capacity = s, optimizers, capacity
         self.fns = compiled(s)
-        self.train_chunk = jax.jit(self._train_chunk,
-                                   static_argnames=("epochs_capacity", "by_steps", "probes"))
-        self.init = jax.jit(self._init)
-        self.evaluate = jax.jit(self._evaluate)
+        jit = functools.partial(jax.jit, compiler_options=self.fns.xla)
+        self.train_chunk = jit(self._train_chunk,
+                               static_argnames=("epochs_capacity", "by_steps", "probes"))
+        self.init = jit(self._init)
+        self.evaluate = jit(self._evaluate)
         self._layouts: dict[tuple, Layout] = {}
         devices = jax.devices()
         self.sharding = (NamedSharding(Mesh(np.array(devices), ("config",)),
