@@ -210,8 +210,10 @@ class Compiled:
                                                            probes))
 
 
-COMPILED_CACHE_SIZE = 12
-"""Structures whose compiled functions stay in memory (least recently used goes)."""
+COMPILED_CACHE_SIZE = 16
+"""Structures whose compiled functions stay in memory (least recently used goes). The
+app's warm-up alone holds about 10 (each live page's default, the padded networks one
+edit away); the rest is room for visitors' own."""
 
 CLEAR_EVERY = 24
 """Evictions after which JAX's own tracing caches are cleared too (see ``compiled``)."""

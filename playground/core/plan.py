@@ -1,27 +1,46 @@
-"""Which networks of a page train padded (``engine.train.padded``).
+"""Which networks of a page train padded (``engine.train.padded``), and which natively.
 
-A page names a padded profile (``LivePage.padded``). The Playground's small MLPs all
-train padded: their padded network compiles in seconds. Gradient flow's 30-layer
-padded network takes about 21 s to compile, so only the networks the warm-up compiles
-(its plan: ``warmup.plan``) train padded there; another optimizer, loss or dataset
-trains its own network, compiled in a few seconds, as before.
+A page names a padded profile (``LivePage.padded``). A padded network makes every
+structural edit a change of values (no compile), but each epoch costs more than the
+real network's: the Playground's default, 264 us of CPU against 46 us. So:
+
+- the page's default network, which the warm-up compiles as it is, trains natively
+  (``Plan.native``): a classroom that opens the page and presses Play costs the
+  server a third of the CPU per frame;
+- every other small MLP of the Playground trains padded: its padded network compiles
+  in seconds, and the warm-up compiles it;
+- Gradient flow's 30-layer padded network takes about 21 s to compile, so only the
+  networks the warm-up compiles (``Plan.padded``) train padded there; another
+  optimizer, loss or dataset trains its own network, compiled in a few seconds.
+
+A plan depends on the code alone, never on what has compiled so far, so a spec trains
+the same way on every server, and the same spec always in the same network.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import engine
 
 
-def planned(exp: engine.Experiment, padded: bool | str,
-            plan: frozenset[engine.Structure] | None) -> engine.Experiment:
-    """``exp`` padded as the page says (``padded``), except where its padded network is
-    not in the page's ``plan`` (None: any): then it trains its own. The plan depends on
-    the code alone, never on what has compiled so far, so a spec trains the same way
-    on every server."""
+class Plan(NamedTuple):
+    """``padded``: the padded networks a page may train in (None: any that fits);
+    ``native``: the real networks that train as they are (the page's default)."""
+
+    padded: frozenset[engine.Structure] | None
+    native: frozenset[engine.Structure] = frozenset()
+
+
+def planned(exp: engine.Experiment, padded: bool | str, plan: Plan | None
+            ) -> engine.Experiment:
+    """``exp`` padded as the page says (``padded``), except where ``plan`` says it
+    trains natively: its real network is in ``plan.native``, or its padded network is
+    not in ``plan.padded``."""
     if exp.padded != padded:  # (an experiment of the other kind, kept for its data)
         exp = dataclasses.replace(exp, padded=padded)
-    if plan is not None and exp.padded_structure not in plan:
+    if plan is not None and (exp.structure in plan.native or (
+            plan.padded is not None and exp.padded_structure not in plan.padded)):
         exp = dataclasses.replace(exp, padded=False)
     return exp

@@ -26,7 +26,7 @@ import engine
 from engine import EngineError, ProbeOptions, Spec
 from playground.core import address, limits, url
 from playground.core.encode import plain
-from playground.core.plan import planned
+from playground.core.plan import Plan, planned
 
 # Session keys (the Playground's; see ``key``).
 SPEC = "pg_spec"  # the last good Spec
@@ -50,7 +50,7 @@ CONFUSION = "pg_confusion"  # the Playground's (experiment, frames, last confusi
 PAGE = "pg_page"  # which page's session the keys above refer to now
 BUDGET = "pg_graph_budget"  # the running page's limits.graph_weight bound
 PADDED = "pg_padded"  # whether the running page trains small MLPs padded (no compiles)
-PLAN = "pg_padded_plan"  # the padded networks it may train in (None: any that fits)
+PLAN = "pg_padded_plan"  # which networks train padded, which natively (plan.Plan)
 COPIES = "pg_copies"  # how many copies of its network the running page trains at once
 WIDGETS = "pg_widgets_version"  # bumped to make every widget re-read the spec
 
@@ -60,7 +60,7 @@ HISTORY_KEYS = engine.METRICS
 # -- the page's namespace -------------------------------------------------------------------
 
 def use_page(prefix: str, graph_budget: float = float("inf"), padded: bool | str = False,
-             copies: int = 1, plan: frozenset | None = None) -> None:
+             copies: int = 1, plan: Plan | None = None) -> None:
     """Make the session keys refer to page ``prefix`` for this script run; setups on it
     may weigh at most ``graph_budget`` (``limits.graph_weight``); ``padded``: its small
     MLPs train padded (``engine.build(..., padded=padded)``); ``copies``: how many copies

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import engine
 from playground.core import limits
+from playground.core.plan import Plan, planned
 
 if TYPE_CHECKING:
     from playground.core.livepage import LivePage
@@ -45,11 +46,15 @@ def frame_probes(page: LivePage, exp: engine.Experiment) -> engine.ProbeOptions:
     return limits.fit_probes(exp, page.probes)
 
 
-def warm(page: LivePage, spec: engine.Spec | None = None) -> engine.Experiment:
+def warm(page: LivePage, spec: engine.Spec | None = None, padded: bool = False
+         ) -> engine.Experiment:
     """Compile ``page``'s default (or ``spec``) as its first frame and Play will use it:
     a frame of 0 and one of 1 (networks trained step by step compile their step only
-    then), and the evaluations frames show."""
+    then), and the evaluations frames show. The network is the one the page trains
+    (``plan``: the default's own), or with ``padded`` the page's padded one."""
     exp = engine.build(spec or page.default, padded=page.padded)
+    if not padded:
+        exp = planned(exp, page.padded, plan(page))
     if page.warm is not None:  # a trainer of its own (the Optimizer race's sweep)
         page.warm()
         exp.metrics(exp.init())
@@ -68,27 +73,31 @@ def warm(page: LivePage, spec: engine.Spec | None = None) -> engine.Experiment:
     return exp
 
 
-def plan(page: LivePage) -> frozenset[engine.Structure] | None:
-    """The padded networks the warm-up compiles for ``page`` (its default's and the
-    variants one edit away, ``Experiment.padded_variants``), when the page names a
-    padded profile; None for the Playground's (every small MLP trains padded: its
-    network compiles in seconds) and for pages that train unpadded.
+def plan(page: LivePage) -> Plan | None:
+    """Which networks of ``page`` train padded and which natively (``plan.Plan``), when
+    the page names a padded profile; None for pages that train unpadded.
 
-    A deep profile's network takes about 21 s to compile, so only its planned networks
-    train padded: a network of another optimizer, loss or dataset compiles its own (a
-    few seconds), as before. The plan depends on the code alone, never on what has
-    compiled so far, so a spec trains the same way on every server."""
-    if not isinstance(page.padded, str):
+    The default's own network trains natively (the warm-up compiles it first; a padded
+    epoch costs several times a real one). With a deep profile (a padded network of
+    about 21 s to compile), only the padded networks the warm-up compiles (the
+    default's and the variants one edit away, ``Experiment.padded_variants``) train
+    padded; the Playground's padded networks compile in seconds, so there any small
+    MLP does. The plan depends on the code alone, never on what has compiled so far,
+    so a spec trains the same way on every server."""
+    if not page.padded:
         return None
     return _plan(page.default, page.padded)
 
 
 @functools.cache
-def _plan(default: engine.Spec, padded: str) -> frozenset[engine.Structure]:
+def _plan(default: engine.Spec, padded: bool | str) -> Plan:
     exp = engine.build(default, padded=padded)
+    native = frozenset({exp.structure})
+    if not isinstance(padded, str):
+        return Plan(None, native)
     specs = [default, *exp.padded_variants()]
-    return frozenset(s for s in (engine.build(x, padded=padded).padded_structure
-                                 for x in specs) if s is not None)
+    return Plan(frozenset(s for s in (engine.build(x, padded=padded).padded_structure
+                                      for x in specs) if s is not None), native)
 
 
 def warm_inits(page: LivePage) -> None:
@@ -97,11 +106,12 @@ def warm_inits(page: LivePage) -> None:
     other batch sizes, for more than 512 points and for its other widths
     (``Experiment.padded_variants``), so that no batch size from TensorFlow
     Playground's range, no number of points up to 2,048 at the default batch size and
-    no width of Gradient flow's stacks compiles for a visitor."""
+    no width of Gradient flow's stacks compiles for a visitor. The default's padded
+    network comes first: a visitor's first edit trains in it."""
     exp = engine.build(page.default, padded=page.padded)
     exp.warm_inits()
-    for spec in exp.padded_variants():
-        warm(page, spec)
+    for spec in (page.default, *exp.padded_variants()):
+        warm(page, spec, padded=True)
 
 
 def start(pages: Sequence[LivePage]) -> bool:

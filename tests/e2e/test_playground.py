@@ -148,7 +148,11 @@ def test_small_network_edits_draw_at_once_without_compiling(page: Page, base_url
                                                            shots: Path) -> None:
     """Neurons, layers and features within TensorFlow Playground's ranges are values of
     the page's one padded network: each edit's new network is drawn with no compile
-    (no "Compiling" spinner) and the view never goes away."""
+    (no "Compiling" spinner) and the view never goes away.
+
+    The default trains in its own network (``plan.Plan.native``); a served app's
+    warm-up compiles the padded one too, but the tests' servers run no warm-up, so the
+    first edit here compiles it."""
     open_app(page, base_url)
     page.get_by_role("button", name="Play").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
@@ -173,7 +177,10 @@ def test_small_network_edits_draw_at_once_without_compiling(page: Page, base_url
             box.press("Enter")
         return act
 
-    edit(fill("Layer 1 neurons", 6), 2)  # 4 -> 6
+    want = cells.count() + 1
+    fill("Layer 1 neurons", 5)()  # 4 -> 5: the padded network (compiled once, here)
+    expect(cells).to_have_count(want, timeout=COMPILE_MS)
+    edit(fill("Layer 1 neurons", 6), 1)  # 5 -> 6
     edit(fill("Hidden layers", 3), 2)  # a third layer, of the last one's 2 neurons
     edit(fill("Hidden layers", 1), -4)
     edit(sb.get_by_text("x₁x₂", exact=True).click, 1)  # a feature more

@@ -175,22 +175,55 @@ def test_after_the_warm_up_gradient_flows_stack_edits_compile_nothing():
 
 
 def test_gradient_flow_pads_only_the_networks_the_warm_up_compiles():
-    """Its 30-layer padded network takes about 21 s to compile: a stack of another
-    optimizer (not in the plan) trains its own network, compiled in seconds; back to
-    the default's optimizer, it trains padded again."""
+    """Its 30-layer padded network takes about 21 s to compile: the default trains in
+    its own network (the warm-up compiles it), an edited stack padded, and a stack of
+    another optimizer (not in the plan) in its own network, compiled in seconds; back
+    to the default's optimizer, it trains padded again."""
     page = warmup.pages_of_the_app()[PAGES.index("flow")]
     plan = warmup.plan(page)
     default = engine.build(page.default, padded=page.padded)
-    assert default.padded_structure in plan and len(plan) == 2  # its two widths
-    assert warmup.plan(warmup.pages_of_the_app()[PAGES.index("lab")]) is None
+    assert default.padded_structure in plan.padded and len(plan.padded) == 2  # two widths
+    assert plan.native == {default.structure}
     at = _visit("flow")
-    assert at.session_state["gf_experiment"].padded_structure in plan
+    assert at.session_state["gf_experiment"].padded_structure is None  # the default's own
+    next(w for w in at.number_input if w.label == "Hidden layers").set_value(14).run()
+    assert at.session_state["gf_experiment"].padded_structure in plan.padded
     for name, padded in (("adam", False), ("sgd", True)):
         next(w for w in at.selectbox if w.label == "Optimizer").set_value(name).run()
         assert not at.exception and not at.error
         exp = at.session_state["gf_experiment"]
-        assert exp.spec.optimizer.name == name
+        assert exp.spec.optimizer.name == name and len(exp.spec.model.layers) == 14
         assert (exp.padded_structure is not None) == padded, name
+
+
+def test_the_playgrounds_default_trains_natively_and_its_edits_padded():
+    """A padded epoch costs several times the real network's (264 against 46 us of CPU
+    for the default): the default, which the warm-up compiles as it is, trains in its
+    own network; any edited small MLP in the padded one, which the warm-up compiles
+    too, so the edit compiles nothing."""
+    page = warmup.pages_of_the_app()[PAGES.index("lab")]
+    plan = warmup.plan(page)
+    assert plan.padded is None  # any small MLP trains padded
+    _forget_compiled()
+    warmup.warm(page)
+    warmup.warm_inits(page)
+    at = _visit("lab")
+    exp = at.session_state["pg_experiment"]
+    assert exp.padded_structure is None and exp.structure in plan.native
+    assert exp.spec == page.default
+    with count_compiles(all_threads=True) as box:
+        next(w for w in at.number_input if w.label == "Layer 1 neurons").set_value(6).run()
+        assert not at.exception and not at.error
+    exp = at.session_state["pg_experiment"]
+    assert exp.padded_structure is not None
+    assert exp.spec.model.layers[0].opts()["units"] == 6
+    network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+               in NETWORK_FUNCTIONS]
+    assert network == [], network
+    # a value (the learning rate) keeps the default's own network
+    at2 = _visit("lab")
+    next(w for w in at2.select_slider if w.label == "Learning rate").set_value(0.1).run()
+    assert at2.session_state["pg_experiment"].padded_structure is None
 
 
 def test_gradient_flows_controls_span_its_padded_profile():
