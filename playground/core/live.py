@@ -10,11 +10,12 @@ exactly where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +136,53 @@ def frame_period(work_s: float, playing: int, cores: int = _CORES) -> float:
     return max(FRAME_SECONDS, work_s * max(playing, 1) / (CPU_SHARE * cores))
 
 
+_answering: dict[object, float] = {}  # script runs drawing a page now -> their start
+ANSWER_YIELD_SECONDS = 0.25
+"""Longest a playing loop waits, per frame, for script runs that answer a visitor."""
+ANSWER_WINDOW_SECONDS = 3.0
+"""A run takes precedence for this long at most: a new network compiling for 20 s
+must not slow every other session's frames all that time."""
+
+
+@contextlib.contextmanager
+def answering() -> Iterator[None]:
+    """Mark a script run answering a person (a page opening, a click) until its view
+    is drawn: meanwhile every playing loop waits before its next frame (at most
+    ``ANSWER_YIELD_SECONDS`` a frame, for the run's first ``ANSWER_WINDOW_SECONDS``),
+    so the answer gets the cores before animation frames do, and a newcomer's page
+    opens while a classroom plays."""
+    token = object()
+    with _playing_lock:
+        _answering[token] = time.perf_counter()
+    try:
+        yield
+    finally:
+        with _playing_lock:
+            del _answering[token]
+
+
+def answers_waiting() -> bool:
+    """Whether a script run answering someone started less than
+    ``ANSWER_WINDOW_SECONDS`` ago and is still drawing."""
+    since = time.perf_counter() - ANSWER_WINDOW_SECONDS
+    with _playing_lock:
+        return any(start > since for start in _answering.values())
+
+
+def _yield_to_answers() -> None:
+    deadline = time.perf_counter() + ANSWER_YIELD_SECONDS
+    while time.perf_counter() < deadline and answers_waiting():
+        time.sleep(0.01)
+
+
 def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: int) -> None:
     """While playing, train and draw frame after frame (the first frame is drawn).
 
     ``train(count)`` trains ``count`` epochs or steps and returns what ``draw(result,
     first)`` needs. The loop ends when the user touches any widget (Streamlit stops
     this run and starts a new one, which resumes from the session), or when training
-    stops early or diverges. Frames are paced by ``frame_period``.
+    stops early or diverges. Frames are paced by ``frame_period``; while another
+    script run answers someone (``answering``), frames wait for it.
     """
     token, work = object(), None
     with _playing_lock:
@@ -157,6 +198,8 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
             left = frame_period(work, len(_playing)) - spent
             if left > 0:
                 time.sleep(left)
+            if _answering:
+                _yield_to_answers()
     finally:  # a rerun or a closed tab ends the loop by an exception
         with _playing_lock:
             _playing.discard(token)

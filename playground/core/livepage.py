@@ -126,7 +126,17 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 
 
 def run(page: LivePage) -> None:
-    """Everything of a live page below its title."""
+    """Everything of a live page below its title; then, while playing, its frames.
+
+    Until the page is drawn the run is ``live.answering``: playing loops of other
+    sessions wait, so a click or a newcomer is answered before animation frames."""
+    with live.answering():
+        train, draw, speed = _page(page)
+    live.loop(train, draw, speed)
+
+
+def _page(page: LivePage) -> tuple[Callable[..., Any], Callable[[Any, bool], None], int]:
+    """The page drawn (controls, first frame, extras); its trainer, drawer and speed."""
     session.use_page(page.prefix, page.graph_budget, page.padded, page.copies,
                      warmup.plan(page))
     if page.foreign:
@@ -165,4 +175,4 @@ def run(page: LivePage) -> None:
         active.extra(session.spec())
     if "export" not in hidden:
         export_section(active.export_weights)
-    live.loop(train, draw, speed)
+    return train, draw, speed

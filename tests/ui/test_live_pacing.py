@@ -39,3 +39,57 @@ def test_a_loop_counts_itself_as_playing_until_it_ends(monkeypatch):
     with pytest.raises(RuntimeError):
         live.loop(lambda count: count, draw, 1)
     assert seen == [1, 1, 1] and not live._playing
+
+
+def test_playing_loops_wait_while_a_run_answers_someone(monkeypatch):
+    """A page opening (or a click) takes precedence: while it draws, a playing loop
+    draws no frame (up to ANSWER_YIELD_SECONDS at a time); after it, frames go on."""
+    import threading
+    import time
+
+    monkeypatch.setattr(live.session, "playing", lambda: True)
+    monkeypatch.setattr(live, "ANSWER_YIELD_SECONDS", 5.0)
+    frames: list[float] = []
+    done = threading.Event()
+
+    def draw(result, first):
+        frames.append(time.perf_counter())
+        if done.is_set():
+            raise RuntimeError("the tab was closed")
+
+    entered, leave = threading.Event(), threading.Event()
+
+    def visitor():
+        with live.answering():
+            entered.set()
+            leave.wait(5)
+
+    t = threading.Thread(target=visitor)
+    t.start()
+    entered.wait(5)
+    assert live.answers_waiting()
+    loop = threading.Thread(target=lambda: pytest.raises(RuntimeError, live.loop,
+                                                         lambda c: c, draw, 1))
+    loop.start()
+    time.sleep(0.5)
+    assert len(frames) == 1  # its first frame, then it waits for the visitor's page
+    answered = time.perf_counter()
+    leave.set()
+    t.join(5)
+    assert not live.answers_waiting()
+    time.sleep(0.2)
+    done.set()
+    loop.join(5)
+    assert len(frames) >= 3 and frames[1] >= answered  # frames go on once it is drawn
+
+
+def test_a_run_takes_precedence_only_for_a_bounded_time(monkeypatch):
+    """A new network compiling for many seconds must not slow every other session."""
+    monkeypatch.setattr(live, "ANSWER_WINDOW_SECONDS", 0.05)
+    import time
+
+    with live.answering():
+        assert live.answers_waiting()
+        time.sleep(0.1)
+        assert not live.answers_waiting()
+    assert not live._answering
