@@ -93,3 +93,31 @@ def test_a_run_takes_precedence_only_for_a_bounded_time(monkeypatch):
         time.sleep(0.1)
         assert not live.answers_waiting()
     assert not live._answering
+
+
+def test_a_live_page_answers_until_its_view_is_drawn(monkeypatch):
+    """The Playground's script run is ``answering`` while it draws the page (its view
+    included) and no longer once it would play."""
+    import contextlib
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    spans = []
+    real = live.answering
+
+    @contextlib.contextmanager
+    def recording():
+        with real():
+            spans.append("open")
+            yield
+            spans.append("drawn")
+
+    monkeypatch.setattr(live, "answering", recording)
+    monkeypatch.setattr(live, "show", lambda *a, **k: spans.append("view"))
+    root = Path(__file__).resolve().parents[2]
+    at = AppTest.from_file(str(root / "pages" / "lab.py"), default_timeout=240)
+    at.run()
+    assert not at.exception, at.exception
+    assert spans[0] == "open" and spans[-1] == "drawn" and "view" in spans
+    assert not live._answering
