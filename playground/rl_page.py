@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -317,7 +318,15 @@ def export(c: DQNConfig) -> None:
 
 
 def page() -> None:
-    """Everything of the page below its title."""
+    """Everything of the page below its title; then, while playing, its frames (the
+    drawing answers someone first: ``live.answering``)."""
+    with live.answering():
+        speed, draw = _page()
+    live.loop(train, draw, speed)
+
+
+def _page() -> tuple[int, Callable[[Any, bool], None]]:
+    """The page drawn (controls, first frame, export); its speed and drawer."""
     session.use_page(PREFIX)
     follow_link()
     if st.query_params.get("play") == "1":  # a lesson step (or a link) that starts playing
@@ -341,4 +350,4 @@ def page() -> None:
     def draw(_: Any, first: bool) -> None:
         live.show(placeholder, ASSET, key, frame(first), first)
 
-    live.loop(train, draw, speed)
+    return speed, draw

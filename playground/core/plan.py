@@ -27,10 +27,20 @@ import engine
 
 class Plan(NamedTuple):
     """``padded``: the padded networks a page may train in (None: any that fits);
-    ``native``: the real networks that train as they are (the page's default)."""
+    ``native``: the real networks that train as they are (the page's default), as
+    ``native_key``s."""
 
     padded: frozenset[engine.Structure] | None
-    native: frozenset[engine.Structure] = frozenset()
+    native: frozenset[tuple] = frozenset()
+
+
+def native_key(exp: engine.Experiment) -> tuple:
+    """What a real network's compiled functions are specialised to: its structure and
+    the shapes of its data's splits (a ``Structure`` leaves the number of rows out: a
+    padded network counts them, a real one compiles per shape). Another number of
+    points or training share is another key, so it trains padded, compiling nothing."""
+    a = exp.dataset.arrays
+    return exp.structure, tuple(x.shape for x in (a.x_train, a.x_val, a.x_test))
 
 
 def planned(exp: engine.Experiment, padded: bool | str, plan: Plan | None
@@ -40,7 +50,7 @@ def planned(exp: engine.Experiment, padded: bool | str, plan: Plan | None
     not in ``plan.padded``."""
     if exp.padded != padded:  # (an experiment of the other kind, kept for its data)
         exp = dataclasses.replace(exp, padded=padded)
-    if plan is not None and (exp.structure in plan.native or (
+    if plan is not None and (native_key(exp) in plan.native or (
             plan.padded is not None and exp.padded_structure not in plan.padded)):
         exp = dataclasses.replace(exp, padded=False)
     return exp

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import engine
 from playground.core import limits
-from playground.core.plan import Plan, planned
+from playground.core.plan import Plan, native_key, planned
 
 if TYPE_CHECKING:
     from playground.core.livepage import LivePage
@@ -92,7 +92,7 @@ def plan(page: LivePage) -> Plan | None:
 @functools.cache
 def _plan(default: engine.Spec, padded: bool | str) -> Plan:
     exp = engine.build(default, padded=padded)
-    native = frozenset({exp.structure})
+    native = frozenset({native_key(exp)})
     if not isinstance(padded, str):
         return Plan(None, native)
     specs = [default, *exp.padded_variants()]
@@ -143,6 +143,11 @@ def start(pages: Sequence[LivePage]) -> bool:
             finally:
                 _pending[structure].set()
                 _done["pages"] += 1
+            if page.padded is True:  # its padded network compiles in seconds: a first
+                try:  # edit then finds it ready (Gradient flow's waits: about 21 s)
+                    warm(page, page.default, padded=True)
+                except Exception:
+                    log.exception("warm-up of %s's padded network failed", page.prefix)
         for page, _ in todo:  # then every small network's first draw of weights
             if page.padded:
                 try:

@@ -68,8 +68,15 @@ def test_playing_loops_wait_while_a_run_answers_someone(monkeypatch):
     t.start()
     entered.wait(5)
     assert live.answers_waiting()
-    loop = threading.Thread(target=lambda: pytest.raises(RuntimeError, live.loop,
-                                                         lambda c: c, draw, 1))
+    ended: list[BaseException] = []
+
+    def play():
+        try:
+            live.loop(lambda c: c, draw, 1)
+        except RuntimeError as err:  # the closed tab below
+            ended.append(err)
+
+    loop = threading.Thread(target=play)
     loop.start()
     time.sleep(0.5)
     assert len(frames) == 1  # its first frame, then it waits for the visitor's page
@@ -81,6 +88,7 @@ def test_playing_loops_wait_while_a_run_answers_someone(monkeypatch):
     done.set()
     loop.join(5)
     assert len(frames) >= 3 and frames[1] >= answered  # frames go on once it is drawn
+    assert len(ended) == 1 and not loop.is_alive()
 
 
 def test_a_run_takes_precedence_only_for_a_bounded_time(monkeypatch):

@@ -21,6 +21,7 @@ from engine.train import compile as compile_module
 from engine.train import count_compiles
 from engine.train.compile import NETWORK_FUNCTIONS
 from playground.core import warmup
+from playground.core.plan import native_key
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("lab", "flow", "sequences", "images", "race")  # the order of pages_of_the_app()
@@ -183,7 +184,7 @@ def test_gradient_flow_pads_only_the_networks_the_warm_up_compiles():
     plan = warmup.plan(page)
     default = engine.build(page.default, padded=page.padded)
     assert default.padded_structure in plan.padded and len(plan.padded) == 2  # two widths
-    assert plan.native == {default.structure}
+    assert plan.native == {native_key(default)}
     at = _visit("flow")
     assert at.session_state["gf_experiment"].padded_structure is None  # the default's own
     next(w for w in at.number_input if w.label == "Hidden layers").set_value(14).run()
@@ -209,17 +210,24 @@ def test_the_playgrounds_default_trains_natively_and_its_edits_padded():
     warmup.warm_inits(page)
     at = _visit("lab")
     exp = at.session_state["pg_experiment"]
-    assert exp.padded_structure is None and exp.structure in plan.native
+    assert exp.padded_structure is None and native_key(exp) in plan.native
     assert exp.spec == page.default
-    with count_compiles(all_threads=True) as box:
-        next(w for w in at.number_input if w.label == "Layer 1 neurons").set_value(6).run()
-        assert not at.exception and not at.error
-    exp = at.session_state["pg_experiment"]
-    assert exp.padded_structure is not None
-    assert exp.spec.model.layers[0].opts()["units"] == 6
-    network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
-               in NETWORK_FUNCTIONS]
-    assert network == [], network
+    # the network, or the data's size (a real network compiles per number of rows):
+    # each trains padded, and compiles nothing
+    for kind, label, value in (("number_input", "Layer 1 neurons", 6),
+                               ("slider", "Training share", 0.7),
+                               ("number_input", "Points", 600)):
+        at = _visit("lab")
+        with count_compiles(all_threads=True) as box:
+            next(w for w in getattr(at, kind) if w.label == label).set_value(value).run()
+            at.button(key="pg_step").click().run()
+            assert not at.exception and not at.error
+        exp = at.session_state["pg_experiment"]
+        assert exp.padded_structure is not None, label
+        assert exp.spec != page.default
+        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+                   in NETWORK_FUNCTIONS]
+        assert network == [], (label, network)
     # a value (the learning rate) keeps the default's own network
     at2 = _visit("lab")
     next(w for w in at2.select_slider if w.label == "Learning rate").set_value(0.1).run()
