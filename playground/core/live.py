@@ -136,7 +136,7 @@ def frame_period(work_s: float, playing: int, cores: int = _CORES) -> float:
     return max(FRAME_SECONDS, work_s * max(playing, 1) / (CPU_SHARE * cores))
 
 
-_answering: dict[object, float] = {}  # script runs drawing a page now -> their start
+_answering: dict[object, float] = {}  # first visits being drawn now -> their start
 ANSWER_YIELD_SECONDS = 0.25
 """Longest a playing loop waits, per frame, for script runs that answer a visitor."""
 ANSWER_WINDOW_SECONDS = 3.0
@@ -146,11 +146,11 @@ must not slow every other session's frames all that time."""
 
 @contextlib.contextmanager
 def answering() -> Iterator[None]:
-    """Mark a script run answering a person (a page opening, a click) until its view
-    is drawn: meanwhile every playing loop waits before its next frame (at most
-    ``ANSWER_YIELD_SECONDS`` a frame, for the run's first ``ANSWER_WINDOW_SECONDS``),
-    so the answer gets the cores before animation frames do, and a newcomer's page
-    opens while a classroom plays."""
+    """Mark a script run answering a newcomer (a session's first visit of a page) until
+    its view is drawn: meanwhile every playing loop waits before its next frame (at
+    most ``ANSWER_YIELD_SECONDS`` a frame, for the run's first ``ANSWER_WINDOW_SECONDS``),
+    so the page gets the cores before animation frames do and opens while a classroom
+    plays."""
     token = object()
     with _playing_lock:
         _answering[token] = time.perf_counter()

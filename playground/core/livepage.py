@@ -9,6 +9,7 @@ applying changes, the toolbar, messages, share and export, and the live loop.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -128,17 +129,19 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 def run(page: LivePage) -> None:
     """Everything of a live page below its title; then, while playing, its frames.
 
-    Until the page is drawn the run is ``live.answering``: playing loops of other
-    sessions wait, so a click or a newcomer is answered before animation frames."""
-    with live.answering():
+    A session's first visit of the page is ``live.answering`` until the page is drawn:
+    playing loops of other sessions wait, so a newcomer's page opens while a classroom
+    plays. (Not every click: thirty students clicking would hold everyone's frames.)"""
+    session.use_page(page.prefix, page.graph_budget, page.padded, page.copies,
+                     warmup.plan(page))
+    opening = session.get(session.EXPERIMENT) is None
+    with live.answering() if opening else contextlib.nullcontext():
         train, draw, speed = _page(page)
     live.loop(train, draw, speed)
 
 
 def _page(page: LivePage) -> tuple[Callable[..., Any], Callable[[Any, bool], None], int]:
     """The page drawn (controls, first frame, extras); its trainer, drawer and speed."""
-    session.use_page(page.prefix, page.graph_budget, page.padded, page.copies,
-                     warmup.plan(page))
     if page.foreign:
         page.foreign()
     session.ensure_session(page.default, page.fits)

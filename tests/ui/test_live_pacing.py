@@ -104,8 +104,8 @@ def test_a_run_takes_precedence_only_for_a_bounded_time(monkeypatch):
 
 
 def test_a_live_page_answers_until_its_view_is_drawn(monkeypatch):
-    """The Playground's script run is ``answering`` while it draws the page (its view
-    included) and no longer once it would play."""
+    """A first visit of the Playground is ``answering`` while it draws the page (its
+    view included) and no longer once it would play; a later run (a click) is not."""
     import contextlib
     from pathlib import Path
 
@@ -129,3 +129,7 @@ def test_a_live_page_answers_until_its_view_is_drawn(monkeypatch):
     assert not at.exception, at.exception
     assert spans[0] == "open" and spans[-1] == "drawn" and "view" in spans
     assert not live._answering
+    spans.clear()
+    at.button(key="pg_step").click().run()
+    assert not at.exception, at.exception
+    assert "view" in spans and "open" not in spans
