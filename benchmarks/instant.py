@@ -12,7 +12,8 @@ in one run:
   the edits; the same on Gradient flow for its depth, width and residual connections;
 - for N concurrent sessions of the default Playground (browsers on this same machine):
   frames/s and epochs/s each, the server's CPU milliseconds per drawn frame (its process
-  CPU time over the frames all sessions drew) and its resident memory.
+  CPU time over the frames all sessions drew), the cores it and the whole machine (the
+  browsers included) kept busy, its resident memory, and a newcomer's wait for Play.
 
     python benchmarks/instant.py [--sessions 1,4,8] [--seconds 8] [--json]
     python benchmarks/instant.py --warm   # wait for the server's warm-up before visiting
@@ -50,6 +51,16 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds every process of this machine has used so far (Linux ``/proc/stat``:
+    user, nice, system, irq, softirq, steal), to tell the server's share from the
+    browsers'."""
+    with open("/proc/stat") as fh:
+        fields = fh.readline().split()[1:]
+    busy = [int(fields[i]) for i in (0, 1, 2, 5, 6, 7)]
+    return sum(busy) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_idle(pid: int, limit: float = 180.0) -> float:
@@ -238,10 +249,11 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
         page.get_by_role("button", name="Play").click()
     time.sleep(3.0)  # all playing, settled
     start = [counters(p) for p in pages]
-    c0, t0 = cpu_seconds(pid), time.perf_counter()
+    c0, m0, t0 = cpu_seconds(pid), machine_cpu_seconds(), time.perf_counter()
     time.sleep(seconds)
     end = [counters(p) for p in pages]
     dt, cpu = time.perf_counter() - t0, cpu_seconds(pid) - c0
+    machine = machine_cpu_seconds() - m0
     frames = [b[0] - a[0] for a, b in zip(start, end, strict=True)]
     epochs = [b[1] - a[1] for a, b in zip(start, end, strict=True)]
     memory = rss_mb(pid)
@@ -258,6 +270,8 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
     return {"sessions": n, "frames_per_s_each": [round(f / dt, 1) for f in frames],
             "epochs_per_s_each": [round(e / dt) for e in epochs],
             "server_cpu_ms_per_frame": round(1000 * cpu / max(sum(frames), 1), 2),
+            # the cores the server kept busy, and the whole machine (browsers included)
+            "server_cores": round(cpu / dt, 2), "machine_cores": round(machine / dt, 2),
             "server_rss_mb": round(memory, 1), "newcomer_play_ready_s": round(newcomer, 2)}
 
 
@@ -365,7 +379,8 @@ def main() -> int:
         print(f"{row['sessions']} sessions: frames/s each {row['frames_per_s_each']}, "
               f"epochs/s each {row['epochs_per_s_each']}, server "
               f"{row['server_cpu_ms_per_frame']} ms CPU per frame (goal 3), "
-              f"{row['server_rss_mb']} MB, a newcomer's Play after "
+              f"busy cores: server {row['server_cores']} of the machine's "
+              f"{row['machine_cores']}, {row['server_rss_mb']} MB, a newcomer's Play after "
               f"{row['newcomer_play_ready_s']} s (goal 5)")
     return 0
 
