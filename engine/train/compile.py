@@ -212,7 +212,7 @@ class Compiled:
 
 COMPILED_CACHE_SIZE = 16
 """Structures whose compiled functions stay in memory (least recently used goes). The
-app's warm-up alone holds about 10 (each live page's default, the padded networks one
+app's warm-up alone holds about 8 (each live page's default, the padded networks one
 edit away); the rest is room for visitors' own."""
 
 CLEAR_EVERY = 24
