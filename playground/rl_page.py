@@ -17,7 +17,6 @@ link carries the config's differences from the default preset (``rl=``, see
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -321,8 +320,7 @@ def export(c: DQNConfig) -> None:
 def page() -> None:
     """Everything of the page below its title; then, while playing, its frames (a first
     visit's drawing comes before other sessions' frames: ``live.answering``)."""
-    opening = CONFIG not in st.session_state
-    with live.answering() if opening else contextlib.nullcontext():
+    with live.answering(first_visit=CONFIG not in st.session_state):
         speed, draw = _page()
     live.loop(train, draw, speed)
 

@@ -145,12 +145,16 @@ must not slow every other session's frames all that time."""
 
 
 @contextlib.contextmanager
-def answering() -> Iterator[None]:
+def answering(first_visit: bool = True) -> Iterator[None]:
     """Mark a script run answering a newcomer (a session's first visit of a page) until
     its view is drawn: meanwhile every playing loop waits before its next frame (at
     most ``ANSWER_YIELD_SECONDS`` a frame, for the run's first ``ANSWER_WINDOW_SECONDS``),
     so the page gets the cores before animation frames do and opens while a classroom
-    plays."""
+    plays. Any other run (``first_visit`` False: a click) marks nothing: thirty
+    students clicking would hold everyone's frames."""
+    if not first_visit:
+        yield
+        return
     token = object()
     with _playing_lock:
         _answering[token] = time.perf_counter()

@@ -9,7 +9,6 @@ applying changes, the toolbar, messages, share and export, and the live loop.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -131,11 +130,10 @@ def run(page: LivePage) -> None:
 
     A session's first visit of the page is ``live.answering`` until the page is drawn:
     playing loops of other sessions wait, so a newcomer's page opens while a classroom
-    plays. (Not every click: thirty students clicking would hold everyone's frames.)"""
+    plays."""
     session.use_page(page.prefix, page.graph_budget, page.padded, page.copies,
                      warmup.plan(page))
-    opening = session.get(session.EXPERIMENT) is None
-    with live.answering() if opening else contextlib.nullcontext():
+    with live.answering(first_visit=session.get(session.EXPERIMENT) is None):
         train, draw, speed = _page(page)
     live.loop(train, draw, speed)
 

@@ -44,6 +44,14 @@ def test_widest_counts_units_filters_and_the_output_layer():
                                  output_layer(wide.structure.net))) is None
 
 
+def _with_xla_defaults(exp: engine.Experiment) -> Compiled:
+    """``exp``'s compiled functions with its training loop jitted without the option."""
+    default = Compiled(exp.structure)
+    default.train_chunk = jax.jit(default._train_chunk,
+                                  static_argnames=("capacity", "by_steps", "probes"))
+    return default
+
+
 def _compiled_text(fns: Compiled, exp: engine.Experiment) -> str:
     state = exp.init()
     return fns.train_chunk.lower(state, exp.dataset.arrays, exp.values, np.int32(1),
@@ -55,9 +63,7 @@ def test_the_option_reaches_the_compiler():
     removed, the same network's does (so the test can tell)."""
     exp = engine.build(engine.preset("softmax_3class"))
     assert "ynn" not in _compiled_text(exp.fns, exp).lower()
-    default = Compiled(exp.structure)
-    default.train_chunk = jax.jit(default._train_chunk,
-                                  static_argnames=("capacity", "by_steps", "probes"))
+    default = _with_xla_defaults(exp)
     assert "ynn" in _compiled_text(default, exp).lower()
 
 
@@ -66,9 +72,7 @@ def test_results_equal_xla_defaults():
     float32 rounding (the option changes how, not what, XLA computes)."""
     exp = engine.build(engine.preset("softmax_3class"))
     state, chunk = exp.train(exp.init(), 20)
-    default = Compiled(exp.structure)
-    default.train_chunk = jax.jit(default._train_chunk,
-                                  static_argnames=("capacity", "by_steps", "probes"))
+    default = _with_xla_defaults(exp)
     st2, (table, _, rows) = default.run(exp.init(), exp.dataset.arrays, exp.values, 20, 32,
                                         False, None)
     np.testing.assert_allclose(table[: int(rows), 0], chunk.history["train_loss"],
