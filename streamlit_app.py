@@ -3,9 +3,10 @@
 import streamlit as st
 
 from playground import lesson_bar
-from playground.core import compile_cache, warmup
+from playground.core import compile_cache, warmup, xla_flags
 from playground.core.device import device_badge
 
+xla_flags.apply()  # before JAX's first computation in this process; then a no-op
 compile_cache.enable()  # networks compiled once load from disk next time
 if st.runtime.exists():  # a server (or AppTest's mock one: the tests turn it off by env)
     warmup.start(warmup.pages_of_the_app())  # no-op once started

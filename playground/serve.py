@@ -17,8 +17,9 @@ APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 def main(argv: list[str]) -> None:
     from streamlit.web import cli
 
-    from playground.core import compile_cache, warmup
+    from playground.core import compile_cache, warmup, xla_flags
 
+    xla_flags.apply()  # before the warm-up's first computation
     compile_cache.enable()
     warmup.start(warmup.pages_of_the_app())
     sys.argv = ["streamlit", "run", str(APP), *argv]
