@@ -103,24 +103,35 @@ def symmetric_bytes(x: np.ndarray) -> np.ndarray:
 
 
 
+def floats(values: Any) -> dict[str, str]:
+    """A series of numbers as ``{"f32": base64 of little-endian float32}``, NaN for a
+    gap (the views decode it: ``frameOf`` in ``assets/common.js``). Against a JSON list
+    of 300-point curves this saves the server about 0.3 ms a frame (measured: the
+    curve, ``finite``'s walk and JSON's float printing)."""
+    return {"f32": base64.b64encode(np.asarray(values, "<f4").tobytes()).decode("ascii")}
+
+
+def unfloats(sent: dict[str, str]) -> list[float | None]:
+    """What a view reads from ``floats``: the numbers, None for a gap or infinity."""
+    a = np.frombuffer(base64.b64decode(sent["f32"]), "<f4").astype(np.float64)
+    return [float(v) if math.isfinite(v) else None for v in a]
+
+
 def curve(history: dict[str, list[float]], stop_epoch: int | None,
           metric: str = "loss") -> dict[str, Any]:
     """The train, test and validation curves of ``metric`` ("loss" or "accuracy"),
-    downsampled to at most CURVE_POINTS points each."""
+    downsampled to at most CURVE_POINTS points each, as ``floats`` (a split without
+    values: an empty list)."""
     n = len(history.get("train_loss", []))
     idx = np.unique(np.linspace(0, n - 1, min(n, CURVE_POINTS)).astype(int)) if n else []
     out: dict[str, Any] = {}
     for split in ("train", "test", "val"):
-        name = split
         # Only the drawn points are read: the history grows by up to 100 epochs a
         # frame, and converting all of it every frame cost more than training.
         values = history.get(f"{split}_{metric}", [])
-        vals = np.asarray([values[i] for i in idx] if len(values) == n else [], np.float64)
-        if not len(vals) or np.all(np.isnan(vals)):
-            out[name] = []
-            continue
-        vals = np.round(np.where(np.isfinite(vals), vals, np.nan), 5).tolist()
-        out[name] = [v if v == v else None for v in vals]  # NaN != NaN: a gap
+        vals = np.asarray([values[i] for i in idx] if len(values) == n else [], np.float32)
+        finite_ = np.isfinite(vals)
+        out[split] = floats(np.where(finite_, vals, np.nan)) if finite_.any() else []
     out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None
     return out
 

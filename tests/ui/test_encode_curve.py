@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from playground.core.encode import CURVE_POINTS, curve
+import numpy as np
+
+from playground.core.encode import CURVE_POINTS, curve, floats, unfloats
 
 
 def _history(n: int) -> dict[str, list[float]]:
@@ -13,20 +15,32 @@ def _history(n: int) -> dict[str, list[float]]:
             "val_loss": [float("nan")] * n}
 
 
+def _decoded(c: dict) -> dict:
+    return {k: unfloats(v) if isinstance(v, dict) else v for k, v in c.items()}
+
+
 def test_a_long_history_is_downsampled_to_its_first_and_last_epochs():
     n = 10_000
-    c = curve(_history(n), stop_epoch=None)
+    sent = curve(_history(n), stop_epoch=None)
+    assert set(sent["train"]) == {"f32"}  # base64 float32, not a JSON list of floats
+    c = _decoded(sent)
     assert 2 < len(c["train"]) <= CURVE_POINTS
     assert len(c["test"]) == len(c["train"])
-    assert c["train"][0] == 1.0 and math.isclose(c["train"][-1], round(1.0 / n, 5))
+    assert c["train"][0] == 1.0 and math.isclose(c["train"][-1], 1.0 / n, rel_tol=1e-6)
     assert all(a >= b for a, b in zip(c["train"], c["train"][1:], strict=False))
     assert c["val"] == []  # a split without values is not drawn
     assert c["stop_at"] is None
 
 
 def test_a_short_history_is_sent_whole_with_gaps_and_the_stopping_epoch():
-    c = curve(_history(11), stop_epoch=6)
+    c = _decoded(curve(_history(11), stop_epoch=6))
     assert len(c["train"]) == 11
     assert c["test"][5] is None  # NaN becomes a gap, not a JSON error
     assert c["stop_at"] == 0.5
     assert curve({"train_loss": []}, None)["train"] == []
+
+
+def test_floats_keep_float32_values_and_gaps():
+    values = [0.5, float("nan"), float("inf"), -3.25, 1e-7]
+    assert unfloats(floats(values)) == [0.5, None, None, -3.25, float(np.float32(1e-7))]
+    assert unfloats(floats([])) == []
