@@ -45,8 +45,9 @@ function drawCurves(canvas, curves) {
     ctx.fillText("The loss curves appear here once the race starts.", 10, h / 2);
     return;
   }
-  lo = Math.floor(lo); hi = Math.ceil(hi); if (hi === lo) hi = lo + 1;
-  const L = 34, y = v => 6 + (1 - (Math.log10(v) - lo) / (hi - lo)) * (h - 14);
+  // float32 curves keep losses far below 1e-6: at most 8 decades, lower ones on the floor
+  lo = Math.max(Math.floor(lo), Math.ceil(hi) - 8); hi = Math.ceil(hi); if (hi === lo) hi = lo + 1;
+  const L = 34, y = v => 6 + (1 - (Math.max(Math.log10(v), lo) - lo) / (hi - lo)) * (h - 14);
   ctx.strokeStyle = "#e3e3e3"; ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
   for (let e = lo; e <= hi; e++) { const yy = y(Math.pow(10, e)); ctx.beginPath(); ctx.moveTo(L, yy); ctx.lineTo(w, yy); ctx.stroke();
     ctx.fillText("1e" + e, L - 3, yy); }

@@ -15,7 +15,8 @@ process per frame, without and with the flag:
 - Sequences' ``reverse_lstm``, one epoch: 30 / 39 -> 25 / 31 ms;
 - what gets slower: Images' ``shapes_cnn`` (21.5 -> 22.7 ms wall, CPU the same) and
   the 64-configuration sweep of ``benchmarks/sweep_bench.py`` (0.32 -> 0.43 s), whose
-  vmapped configurations are real parallel work.
+  vmapped configurations are real parallel work: the Optimizer race and Hyperparameter
+  search pages run such sweeps (not measured in the app; expect up to a third slower).
 
 The flag is process-wide: ``jax.jit(compiler_options=...)`` accepts it per function,
 but XLA builds the same schedule either way (checked with jaxlib 0.10.2), so it goes into
@@ -33,6 +34,7 @@ import functools
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import MutableMapping
 
 SCHEDULER = "xla_cpu_enable_concurrency_optimized_scheduler"
@@ -41,6 +43,7 @@ FLAGS = (f"--{SCHEDULER}=false",)
 """What the app's process adds to ``XLA_FLAGS``."""
 
 _TRY = "import jax.numpy as jnp; jnp.zeros(1).block_until_ready()"
+_LOCK = threading.Lock()  # the first visitors' script runs arrive together: one probe
 
 
 @functools.cache
@@ -50,7 +53,7 @@ def known(flag: str) -> bool:
     env = {**os.environ, "XLA_FLAGS": flag, "JAX_PLATFORMS": "cpu"}
     try:
         done = subprocess.run([sys.executable, "-c", _TRY], env=env, capture_output=True,
-                              timeout=120, check=False)
+                              timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
@@ -74,11 +77,13 @@ def apply(environ: MutableMapping[str, str] | None = None) -> tuple[str, ...]:
     then), nor a flag this jaxlib does not know.
     """
     env = os.environ if environ is None else environ
-    if env.get(ENV, "").lower() == "off" or (environ is None and _initialized()):
-        return ()
-    current = env.get("XLA_FLAGS", "")
-    added = tuple(flag for flag in FLAGS
-                  if flag.split("=")[0] not in current and known(flag))
-    if added:
-        env["XLA_FLAGS"] = " ".join((current, *added)).strip()
-    return added
+    with _LOCK:
+        if env.get(ENV, "").lower() == "off" or (environ is None and _initialized()):
+            return ()
+        current = env.get("XLA_FLAGS", "")
+        names = {token.split("=")[0] for token in current.split()}
+        added = tuple(flag for flag in FLAGS
+                      if flag.split("=")[0] not in names and known(flag))
+        if added:
+            env["XLA_FLAGS"] = " ".join((current, *added)).strip()
+        return added

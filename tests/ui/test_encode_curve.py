@@ -22,7 +22,7 @@ def _decoded(c: dict) -> dict:
 def test_a_long_history_is_downsampled_to_its_first_and_last_epochs():
     n = 10_000
     sent = curve(_history(n), stop_epoch=None)
-    assert set(sent["train"]) == {"f32"}  # base64 float32, not a JSON list of floats
+    assert set(sent["train"]) == {"__f32"}  # base64 float32, not a JSON list of floats
     c = _decoded(sent)
     assert 2 < len(c["train"]) <= CURVE_POINTS
     assert len(c["test"]) == len(c["train"])

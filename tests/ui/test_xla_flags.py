@@ -22,6 +22,8 @@ def test_the_flag_is_added_once_after_the_users_own():
     assert env["XLA_FLAGS"] == f"--xla_cpu_enable_fast_math=false {FLAG}"
     assert xla_flags.apply(env) == ()  # already there
     assert env["XLA_FLAGS"].count(xla_flags.SCHEDULER) == 1
+    longer = {"XLA_FLAGS": f"--{xla_flags.SCHEDULER}_of_another_kind=1"}  # not the same flag
+    assert xla_flags.apply(longer) == (FLAG,)
 
 
 def test_a_users_setting_of_the_flag_and_the_off_switch_win():
