@@ -77,3 +77,30 @@ def test_the_servers_process_compiles_with_the_flag():
     with_flag, default = _schedule(off=False), _schedule(off=True)
     assert with_flag[0] == "1" and default[0] == "0"
     assert with_flag[1] != default[1]
+
+
+def test_first_visits_arriving_together_probe_once(monkeypatch):
+    """Streamlit runs the first visitors' scripts in threads at once: one child process."""
+    import threading
+    import time
+
+    calls = []
+
+    def slow_run(*args, **kwargs):
+        calls.append(args)
+        time.sleep(0.2)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(xla_flags.subprocess, "run", slow_run)
+    xla_flags.known.cache_clear()
+    envs = [{} for _ in range(8)]
+    try:
+        threads = [threading.Thread(target=xla_flags.apply, args=(env,)) for env in envs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        xla_flags.known.cache_clear()
+    assert len(calls) == 1
+    assert all(env["XLA_FLAGS"] == FLAG for env in envs)
