@@ -21,6 +21,17 @@ function rgb(c) { return `rgb(${c.map(Math.round).join(",")})`; }
 function lerp(a, b, t) { return [0, 1, 2].map(i => a[i] + (b[i] - a[i]) * t); }
 
 // A canvas sized to its box at the device's pixel ratio; returns [ctx, width, height].
+// A series as one path with gaps: point(v, i) gives [x, y], or null where nothing can be
+// drawn; a null value or a non-finite y is a gap, not a line to it.
+function tracePath(ctx, values, point) {
+  let on = false;
+  values.forEach((v, i) => {
+    const p = v === null ? null : point(v, i);
+    if (p === null || !Number.isFinite(p[1])) { on = false; return; }
+    if (on) ctx.lineTo(p[0], p[1]); else ctx.moveTo(p[0], p[1]);
+    on = true;
+  });
+}
 function surface(canvas, fw, fh) {
   const r = window.devicePixelRatio || 1, w = canvas.clientWidth || fw || 320, h = canvas.clientHeight || fh || 150;
   if (canvas.width !== Math.round(w * r)) { canvas.width = Math.round(w * r); canvas.height = Math.round(h * r); }

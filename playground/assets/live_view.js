@@ -44,10 +44,8 @@ function drawCurve(canvas, d) {
   }
   for (const [s, color] of series) { if (!s || !s.length) continue;
     ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
-    let on = false;  // a null (NaN or infinity) is a gap, not a drop to zero
-    s.forEach((v, i) => { if (v === null || !isFinite(v)) { on = false; return; }
-      const x = s.length > 1 ? i / (s.length - 1) * W : 0, y = H - 4 - v / hi * (H - 8);
-      if (on) ctx.lineTo(x, y); else ctx.moveTo(x, y); on = true; }); ctx.stroke(); }
+    tracePath(ctx, s, (v, i) => [s.length > 1 ? i / (s.length - 1) * W : 0, H - 4 - v / hi * (H - 8)]);
+    ctx.stroke(); }
   if (d.curve.stop_at != null && d.curve.train.length > 1) {
     const x = d.curve.stop_at * W; ctx.strokeStyle = PALETTE.RED; ctx.setLineDash([4, 3]);
     ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, H); ctx.stroke(); ctx.setLineDash([]); }

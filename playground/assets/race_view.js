@@ -54,10 +54,7 @@ function drawCurves(canvas, curves) {
   for (const c of curves) for (const [s, dash] of [[c.train, []], [c.val, [4, 3]]]) {
     if (!s || s.length < 2) continue;
     ctx.strokeStyle = c.color; ctx.lineWidth = 1.6; ctx.setLineDash(dash); ctx.beginPath();
-    let on = false;
-    s.forEach((v, i) => { if (v === null || !(v > 0)) { on = false; return; }
-      const x = L + i / (s.length - 1) * (w - L - 2), yy = y(v);
-      if (on) ctx.lineTo(x, yy); else ctx.moveTo(x, yy); on = true; });
+    tracePath(ctx, s, (v, i) => (v > 0 ? [L + i / (s.length - 1) * (w - L - 2), y(v)] : null));
     ctx.stroke();
   }
   ctx.setLineDash([]);

@@ -95,10 +95,7 @@ function chart(canvas, xs, series, opts) {
       ys.forEach((v, i) => { const t = v === null ? null : tr(v); if (t === null) return; ctx.fillRect(X(xs[i]) - 1, Y(t) - 1, 2.2, 2.2); });
       continue; }
     ctx.strokeStyle = s.color; ctx.lineWidth = s.width || 1.6; ctx.beginPath();
-    let on = false;
-    ys.forEach((v, i) => { const t = v === null ? null : tr(v);
-      if (t === null || !Number.isFinite(t)) { on = false; return; }
-      if (on) ctx.lineTo(X(xs[i]), Y(t)); else ctx.moveTo(X(xs[i]), Y(t)); on = true; });
+    tracePath(ctx, ys, (v, i) => { const t = tr(v); return t === null ? null : [X(xs[i]), Y(t)]; });
     ctx.stroke();
   }
 }

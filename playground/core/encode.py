@@ -131,8 +131,7 @@ def curve(history: dict[str, list[float]], stop_epoch: int | None,
         # frame, and converting all of it every frame cost more than training.
         values = history.get(f"{split}_{metric}", [])
         vals = np.asarray([values[i] for i in idx] if len(values) == n else [], np.float32)
-        finite_ = np.isfinite(vals)
-        out[split] = floats(np.where(finite_, vals, np.nan)) if finite_.any() else []
+        out[split] = floats(vals) if np.isfinite(vals).any() else []  # inf: a gap too
     out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None
     return out
 
