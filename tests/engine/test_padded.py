@@ -181,6 +181,7 @@ def test_the_masked_layer_is_internal():
         Spec.from_dict(d)
 
 
+@pytest.mark.compile_count
 def test_a_hand_placed_point_compiles_nothing():
     """Each click on the plane adds a point: a new example count, not a new network."""
     from engine.data.hand import HAND, encode_points

@@ -480,6 +480,7 @@ VALUE_CHANGES = {
 }
 
 
+@pytest.mark.compile_count
 @pytest.mark.parametrize("change", VALUE_CHANGES)
 def test_changing_a_value_never_recompiles(warm_recompile, change):
     exp, state, base_after = warm_recompile
@@ -503,6 +504,7 @@ def test_changing_a_value_never_recompiles(warm_recompile, change):
         assert not _trees_equal(new.dataset.arrays, exp.dataset.arrays)
 
 
+@pytest.mark.compile_count
 def test_a_compile_in_another_thread_counts_only_when_asked():
     """A background thread (a page's warm-up) compiling while a value changes must not
     fail the test above; code that runs in a thread (AppTest's page) is still seen."""
@@ -532,6 +534,7 @@ def test_changing_the_structure_does_compile(warm_recompile):
     assert box["compiles"] > 0
 
 
+@pytest.mark.compile_count
 def test_epoch_counts_share_one_compilation(warm_recompile):
     exp, state, _ = warm_recompile
     with count_compiles() as box:
@@ -542,6 +545,7 @@ def test_epoch_counts_share_one_compilation(warm_recompile):
     assert CAPACITIES[0] >= 32
 
 
+@pytest.mark.compile_count
 @pytest.mark.parametrize("by_steps", [False, True])
 def test_a_first_frame_and_every_live_speed_share_one_compilation(by_steps):
     """A live page draws its first frame with a count of 0, then Step trains 1 and Play
