@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import jax
 import streamlit as st
@@ -29,6 +28,7 @@ import streamlit as st
 from engine import ACTIVATIONS, OPTIMIZERS, EngineError
 from engine.rl import PRESETS, SOURCE, DQNConfig, dqn
 from playground.core import address, live, session, warmup
+from playground.core.export import link_box
 from playground.rl_frame import (
     FIELDS,
     OMEGA_MAX,
@@ -308,11 +308,8 @@ def toolbar() -> int:
 
 def export(c: DQNConfig) -> None:
     with st.expander("Share and export: link, config (JSON)"):
-        base = st.context.url or ""
-        if base.count("/") == 2:
-            base += "/"
         query = to_query(c)
-        st.code(f"{base}?{urlencode({'rl': query})}" if query else base or "/", language=None)
+        link_box({"rl": query} if query else {})
         st.download_button("Config (JSON)", to_json(c), "nn_playground_dqn.json",
                            "application/json", icon=":material/data_object:", key="rl_dl")
 

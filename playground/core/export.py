@@ -58,10 +58,22 @@ def share_link(spec: engine.Spec) -> None:
            if k not in ("s", "hide")]
     query = {k: v for k, v in (("s", spec_to_query(spec)), *own, ("hide", ",".join(hide)))
              if v}
+    link_box(query)
+
+
+def link_box(query: dict[str, str]) -> None:
+    """The page's address with ``query``, in a text box to select and copy.
+
+    A text box, not ``st.code``: a code block makes every first visit of a page fetch
+    and parse Streamlit's syntax highlighter (1.5 MB of JavaScript, about a quarter of
+    a second of a 2-core machine's browser) for one line of text, even inside a closed
+    expander. The box has no key: its value is the link of this run, whatever a
+    visitor typed into it before."""
     base = st.context.url or ""
     if base.count("/") == 2:  # "http://host:port": give the query a path to follow
         base += "/"
-    st.code(f"{base}?{urlencode(query)}" if query else base or "/", language=None)
+    st.text_input("Link to this setup", f"{base}?{urlencode(query)}" if query else base or "/",
+                  help="Select it and copy it (Ctrl+A, Ctrl+C): the link opens this setup.")
 
 
 def export_buttons(exp: engine.Experiment, tstate, weights: bool = True) -> None:

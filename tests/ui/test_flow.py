@@ -216,3 +216,16 @@ def test_the_setup_goes_back_into_a_url_that_lost_it() -> None:
     ok(at)
     assert at.session_state[GF[S.SPEC]] == spec
     assert url.spec_from_query(at.query_params["s"]) == spec
+
+
+def test_the_share_link_is_plain_text_that_opens_the_same_setup(default: AppTest) -> None:
+    """The link sits in a text box, not a code block (whose syntax highlighter the
+    browser would fetch on every first visit), and opens this very setup."""
+    from urllib.parse import parse_qs, urlsplit
+
+    assert not default.code
+    box = widget(default, "text_input", "Link to this setup")
+    query = parse_qs(urlsplit(box.value).query)
+    opened = page({"s": query["s"][0]})
+    ok(opened)
+    assert opened.session_state[GF[S.SPEC]] == default.session_state[GF[S.SPEC]]

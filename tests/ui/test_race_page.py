@@ -182,7 +182,7 @@ def test_the_landscape_lowers_its_resolution_for_a_costly_network() -> None:
 def test_the_share_link_carries_the_race_and_no_untrained_weights_are_offered() -> None:
     at = page({"race": "sgd:0.03,adam:0.003"})
     ok(at)
-    link = next(c.value for c in at.code if "race=" in c.value)
+    link = next(t.value for t in at.text_input if "race=" in t.value)
     assert "race=sgd%3A0.03%2Cadam%3A0.003" in link and "s=" in link
     labels = [b.label for b in at.get("download_button")]
     assert "Spec (JSON)" in labels and "Weights (.npz)" not in labels

@@ -164,3 +164,11 @@ def test_divergence_pauses_and_says_so() -> None:
     assert at.button(key="rl_play").label == "Play"
     at.button(key="rl_reset").click().run()
     assert P.DIVERGED not in at.session_state and iteration(at) == 0
+
+
+def test_the_share_link_box_carries_the_config() -> None:
+    at = page({"rl": json.dumps({"target_period": 1})})
+    ok(at)
+    assert not at.code
+    link = widget(at, "text_input", "Link to this setup").value
+    assert "rl=" in link and "target_period" in link
