@@ -307,7 +307,11 @@ def toolbar() -> int:
 
 
 def export(c: DQNConfig) -> None:
-    with st.expander("Share and export: link, config (JSON)"):
+    box = st.expander("Share and export: link, config (JSON)", key="rl_export",
+                      on_change="rerun")  # built only while open (``export_section``)
+    with box:
+        if not box.open:
+            return
         query = to_query(c)
         link_box({"rl": query} if query else {})
         st.download_button("Config (JSON)", to_json(c), "nn_playground_dqn.json",

@@ -191,13 +191,22 @@ SOURCES = {"rnn": (rnn_cell,), "lstm": (lstm_cell,), "gru": (gru_cell,),
            "positional": (sinusoidal_table,)}
 
 
+SOURCES_OPEN = "sq_sources"  # whether the expander of the layers' code is open
+
+
 def layer_sources(spec: Spec) -> None:
     """An expander with the source of the cells and attention this stack uses."""
     kinds = list(dict.fromkeys(layer.type for layer in spec.model.layers
                                if layer.type in SOURCES))
     if not kinds:
         return
-    with st.expander("How these layers compute: the engine's code"):
+    # Built only while open: a code block makes the browser fetch and parse Streamlit's
+    # syntax highlighter (1.5 MB of JavaScript), which a first visit need not wait for.
+    box = st.expander("How these layers compute: the engine's code", key=SOURCES_OPEN,
+                      on_change="rerun")
+    with box:
+        if not box.open:
+            return
         st.caption("These short pure functions are exactly what trains here (JAX, inside "
                    "one compiled call); jax.grad differentiates them for backpropagation.")
         shown: set[str] = set()

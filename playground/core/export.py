@@ -107,10 +107,20 @@ def export_buttons(exp: engine.Experiment, tstate, weights: bool = True) -> None
                    "my_pictures.zip (save your .zip there), and the link opens without them.")
 
 
+EXPORT = "pg_export"
+"""Session key (per page, ``session.key``) of whether "Share and export" is open."""
+
+
 def export_section(weights: bool = True) -> None:
     """The "Share and export" expander of the running page's session (``weights``:
-    offer the session's trained weights; a page that trains elsewhere says no)."""
+    offer the session's trained weights; a page that trains elsewhere says no).
+
+    Its content is built only while it is open (opening it reruns the page, which
+    plays on): closed, a first visit's browser draws none of its widgets and the
+    server writes no download files on every run."""
     title = "link, spec, weights, Python script" if weights else "link, spec, Python script"
-    with st.expander(f"Share and export: {title}"):
-        share_link(session.spec())
-        export_buttons(session.experiment(), session.train_state(), weights)
+    box = st.expander(f"Share and export: {title}", key=session.key(EXPORT), on_change="rerun")
+    with box:
+        if box.open:
+            share_link(session.spec())
+            export_buttons(session.experiment(), session.train_state(), weights)

@@ -45,3 +45,10 @@ def widget(at: AppTest, kind: str, label: str) -> Any:
 def page_keys(prefix: str, names: tuple[str, ...]) -> dict[str, str]:
     """The session keys a page with ``prefix`` uses for the Playground's key ``names``."""
     return {name: prefix + name.removeprefix("pg") for name in names}
+
+
+def opened(at: AppTest, key: str) -> AppTest:
+    """``at`` run again with the expander of session key ``key`` open (such an expander
+    builds its content only while open, as a click on it in the browser would)."""
+    at.session_state[key] = True
+    return at.run()

@@ -15,7 +15,7 @@ from engine.presets import PRESETS, preset, topic_presets
 from playground import flow
 from playground.core import session as S
 from playground.core import url
-from tests.ui.apptest import messages, ok, page_keys, run_page, widget
+from tests.ui.apptest import messages, ok, opened, page_keys, run_page, widget
 
 TIMEOUT = 120
 GF = page_keys("gf", (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.PLAYING, S.TRACE))
@@ -40,7 +40,8 @@ def test_default_is_the_vanishing_sigmoid_lesson_in_its_own_session(default: App
     labels = [b.label for b in default.button]
     assert {"Play", "Step", "Reset"} <= set(labels)
     assert any(e.label.startswith("Share and export") for e in default.expander)
-    assert [b.label for b in default.get("download_button")] == [
+    assert not default.get("download_button")  # built only once the expander is open
+    assert [b.label for b in opened(page(), "gf_export").get("download_button")] == [
         "Spec (JSON)", "Weights (.npz)", "Python script"]
 
 
@@ -223,9 +224,11 @@ def test_the_share_link_is_plain_text_that_opens_the_same_setup(default: AppTest
     browser would fetch on every first visit), and opens this very setup."""
     from urllib.parse import parse_qs, urlsplit
 
-    assert not default.code
-    box = widget(default, "text_input", "Link to this setup")
+    at = opened(page(), "gf_export")
+    ok(at)
+    assert not at.code
+    box = widget(at, "text_input", "Link to this setup")
     query = parse_qs(urlsplit(box.value).query)
-    opened = page({"s": query["s"][0]})
-    ok(opened)
-    assert opened.session_state[GF[S.SPEC]] == default.session_state[GF[S.SPEC]]
+    shared = page({"s": query["s"][0]})
+    ok(shared)
+    assert shared.session_state[GF[S.SPEC]] == at.session_state[GF[S.SPEC]]

@@ -25,7 +25,7 @@ from engine.presets import preset
 from playground.core import session as S
 from playground.core import url
 from playground.core.export import script_for
-from tests.ui.apptest import messages
+from tests.ui.apptest import messages, opened
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = str(ROOT / "pages" / "lab.py")
@@ -310,6 +310,9 @@ def test_playing_with_a_huge_learning_rate_stops_by_itself() -> None:
 def test_export_offers_spec_weights_and_script(default: AppTest) -> None:
     exports = [e for e in default.main.expander if "export" in e.label.lower()]
     assert len(exports) == 1, [e.label for e in default.main.expander]
+    assert not exports[0].get("download_button")  # built only once it is open
+    at = opened(lab(), "pg_export")
+    exports = [e for e in at.main.expander if "export" in e.label.lower()]
     labels = [b.label for b in exports[0].get("download_button")]
     for name in ("Spec (JSON)", "Weights (.npz)", "Python script"):
         assert name in labels, labels

@@ -11,7 +11,7 @@ from engine.presets import preset
 from engine.sweep_presets import RACES, race_specs
 from playground import race
 from playground.core import session as S
-from tests.ui.apptest import messages, ok, page_keys, run_page, widget
+from tests.ui.apptest import messages, ok, opened, page_keys, run_page, widget
 
 TIMEOUT = 180
 RC = page_keys("race", (S.SPEC, S.RACE, S.PLAYING, "pg_contestants"))
@@ -180,7 +180,7 @@ def test_the_landscape_lowers_its_resolution_for_a_costly_network() -> None:
 
 
 def test_the_share_link_carries_the_race_and_no_untrained_weights_are_offered() -> None:
-    at = page({"race": "sgd:0.03,adam:0.003"})
+    at = opened(page({"race": "sgd:0.03,adam:0.003"}), "race_export")
     ok(at)
     link = next(t.value for t in at.text_input if "race=" in t.value)
     assert "race=sgd%3A0.03%2Cadam%3A0.003" in link and "s=" in link

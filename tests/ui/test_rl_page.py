@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from engine.rl import PRESETS, SOURCE, DQNLog
 from playground import rl_frame as F
 from playground import rl_page as P
-from tests.ui.apptest import messages, ok, run_page, widget
+from tests.ui.apptest import messages, ok, opened, run_page, widget
 
 TIMEOUT = 180
 
@@ -168,6 +168,9 @@ def test_divergence_pauses_and_says_so() -> None:
 
 def test_the_share_link_box_carries_the_config() -> None:
     at = page({"rl": json.dumps({"target_period": 1})})
+    ok(at)
+    assert not at.get("download_button")  # built only once the expander is open
+    at = opened(at, "rl_export")
     ok(at)
     assert not at.code
     link = widget(at, "text_input", "Link to this setup").value

@@ -18,7 +18,7 @@ from engine.presets import PRESETS, preset, topic_presets
 from playground import sequence_frame, sequences
 from playground.core import session as S
 from playground.core import url
-from tests.ui.apptest import messages, ok, page_keys, run_page, widget
+from tests.ui.apptest import messages, ok, opened, page_keys, run_page, widget
 
 TIMEOUT = 180
 SQ = page_keys("sq", (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.COMPARE))
@@ -47,7 +47,8 @@ def test_default_is_the_transformer_on_reversal(default: AppTest) -> None:
     assert "Layer 5" not in [w.label for w in default.selectbox]
     offered = set(default.selectbox(key="pg_preset").options)
     assert any(e.label.startswith("Share and export") for e in default.expander)
-    assert [b.label for b in default.get("download_button")] == [
+    assert not default.get("download_button")  # built only once the expander is open
+    assert [b.label for b in opened(page(), "sq_export").get("download_button")] == [
         "Spec (JSON)", "Weights (.npz)", "Python script"]
     assert offered == {PRESETS.get(n).title for n in topic_presets("sequences")}
 
@@ -201,13 +202,15 @@ def test_a_link_for_another_page_is_refused_with_a_message() -> None:
 
 
 def test_the_page_shows_the_code_of_the_layers_in_the_stack(default: AppTest) -> None:
-    code = [c.value for c in default.code]
+    assert not default.code  # built only once its expander is open
+    code = [c.value for c in opened(page(), sequences.SOURCES_OPEN).code]
     assert any(c.startswith("def transformer_block(") for c in code)
     assert any(c.startswith("def attention(") for c in code)
     assert any(c.startswith("def sinusoidal_table(") for c in code)
     assert not any(c.startswith("def lstm_cell(") for c in code)  # not in this stack
     lstm = page(link(preset("adding_lstm")))
-    assert any(c.value.startswith("def lstm_cell(") for c in lstm.code)
+    assert any(c.value.startswith("def lstm_cell(")
+               for c in opened(lstm, sequences.SOURCES_OPEN).code)
 
 
 def test_loss_and_output_can_be_chosen(default: AppTest) -> None:
