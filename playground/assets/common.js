@@ -90,6 +90,32 @@ function decoded(v) {
 }
 function frameOf(sent) { return decoded(Array.isArray(sent) ? sent[0] : sent); }
 
+// A loaded server sends a few frames in one message (frames_per_message in live.py):
+// playFrames(draw) draws the first at once and each next one `_after` ms after the one
+// before. A message that arrives while frames still wait first draws those, in order,
+// so a view never skips a frame or goes back. `draw` is a view's own function of one
+// frame's component.
+function playFrames(draw) {
+  return function (component) {
+    const host = component.parentElement;
+    const one = frame => draw(Object.assign({}, component, {data: [frame]}));
+    clearTimeout(host.__nnpTimer);
+    const waiting = host.__nnpWaiting || [];
+    host.__nnpWaiting = [];
+    waiting.forEach(one);
+    const sent = component.data;
+    if (!Array.isArray(sent) || sent.length < 2) return draw(component);
+    one(sent[0]);
+    host.__nnpWaiting = sent.slice(1);
+    const next = () => {
+      const frame = host.__nnpWaiting.shift();
+      if (frame !== undefined) one(frame);
+      if (host.__nnpWaiting.length) host.__nnpTimer = setTimeout(next, host.__nnpWaiting[0]._after || 0);
+    };
+    host.__nnpTimer = setTimeout(next, sent[1]._after || 0);
+  };
+}
+
 // Frames drawn so far by a view (tests and benchmarks read data-frame).
 function countFrame(root, name) {
   window[name] = (window[name] || 0) + 1;

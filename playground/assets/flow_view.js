@@ -157,7 +157,7 @@ function healthText(d) {
   return [`Layer 1 gets ${hl.ratio.toExponential(1)} \u00d7 the gradient of layer ${n}: ${hl.verdict}`, color];
 }
 
-export default function (component) {
+function drawView(component) {
   const { data: sent, parentElement } = component;
   const data = frameOf(sent);
   let root = parentElement.querySelector(".fv-root");
@@ -187,3 +187,5 @@ export default function (component) {
   drawLoss(q("loss"), data.curve);
   countFrame(root, "__nnpFlowFrames");
 }
+
+export default playFrames(drawView);

@@ -189,7 +189,7 @@ function drawCurve(canvas, c, top) {
   ctx.fillStyle = "#777"; ctx.fillText(fmt(hi, 3), 2, 10); ctx.fillText(fmt(lo, 3), 2, h - 4);
 }
 
-export default function (component) {
+function drawView(component) {
   const { data: sent, parentElement, setTriggerValue } = component;
   const data = frameOf(sent);
   let root = parentElement.querySelector(".iv-root");
@@ -214,3 +214,5 @@ export default function (component) {
   root.querySelector(".iv-omitted").textContent = data.omitted || "";
   countFrame(root, "__nnpImageFrames");
 }
+
+export default playFrames(drawView);

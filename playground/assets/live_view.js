@@ -166,7 +166,7 @@ function listenForPoints(root, pc) {
   });
 }
 
-export default function (component) {
+function drawView(component) {
   const { data: sent, parentElement, setTriggerValue } = component;
   const data = frameOf(sent);
   let root = parentElement.querySelector(".lv-root");
@@ -204,3 +204,5 @@ export default function (component) {
   if (data.layers) drawNetwork(root, data);
   countFrame(root, "__nnpFrames");
 }
+
+export default playFrames(drawView);

@@ -76,7 +76,7 @@ function drawLeaders(table, leaders) {
   });
 }
 
-export default function (component) {
+function drawView(component) {
   const { data: sent, parentElement } = component;
   const data = frameOf(sent);
   let root = parentElement.querySelector(".rv-root");
@@ -107,3 +107,5 @@ export default function (component) {
   drawLeaders(root.querySelector(".rv-table"), data.leaders);
   countFrame(root, "__nnpRaceFrames");
 }
+
+export default playFrames(drawView);

@@ -210,7 +210,7 @@ function drawStats(root, s) {
   root.querySelector(".rl-greedy").classList.toggle("rl-solved", s.greedy !== null && s.greedy >= s.solved);
 }
 
-export default function (component) {
+function drawView(component) {
   const { data: sent, parentElement } = component;
   const data = frameOf(sent);
   let root = parentElement.querySelector(".rl-root");
@@ -238,3 +238,5 @@ export default function (component) {
   if (!st.running) { st.running = true; requestAnimationFrame(() => animate(root)); }
   countFrame(root, "__nnpRLFrames");
 }
+
+export default playFrames(drawView);

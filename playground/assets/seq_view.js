@@ -146,7 +146,7 @@ function buildCompare(root, d) {
   root.dataset.built = "compare";
 }
 
-export default function (component) {
+function drawView(component) {
   const { data: sent, parentElement } = component;
   const data = frameOf(sent);
   let root = parentElement.querySelector(".sv-root");
@@ -183,3 +183,5 @@ export default function (component) {
   root.querySelector(".sv-epoch").textContent = String(data.epoch);
   countFrame(root, "__nnpSeqFrames");
 }
+
+export default playFrames(drawView);

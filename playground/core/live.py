@@ -26,6 +26,7 @@ from playground.core.encode import finite
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 FRAME_SECONDS = 1 / 40  # pace: at most 40 frames a second
+_batch = threading.local()  # the frames a playing loop holds back for one message (``show``)
 
 
 @functools.cache
@@ -74,21 +75,35 @@ def show(placeholder: Any, asset: str, key: str, data: dict[str, Any], first: bo
     """Send ``data`` to the keyed view ``asset`` in ``placeholder`` (see ``_release_key``).
 
     ``events`` maps what the view may report (``setTriggerValue(name, value)``) to a
-    handler of the value, run before the next script run draws anything.
+    handler of the value, run before the next script run draws anything. Inside
+    ``loop``'s batch of frames (a loaded server), a frame that is not ``first`` waits
+    to go with the batch's others in one message.
     """
+    batch = getattr(_batch, "frames", None)
+    if batch is not None and not first:
+        batch.append(data)
+        _batch.send = functools.partial(_send, placeholder, asset, key, events=events)
+        return
+    _send(placeholder, asset, key, [data], first, events)
+
+
+def _send(placeholder: Any, asset: str, key: str, frames: list[dict[str, Any]],
+          first: bool = False, events: dict[str, Callable[[Any], None]] | None = None
+          ) -> None:
     keyed = first or _release_key(key)
     callbacks = {f"on_{name}_change": functools.partial(_report, key, name, handler)
                  for name, handler in (events or {}).items()} if keyed else {}
     with placeholder:  # JSON has no NaN/inf: a diverged number must not break the view
-        component(asset)(data=sent(data), key=key if keyed else None, **callbacks)
+        component(asset)(data=sent(*frames), key=key if keyed else None, **callbacks)
 
 
-def sent(frame: dict[str, Any]) -> list[dict[str, Any]]:
-    """What a view is sent: the frame, finite (JSON has no NaN), in a one-element list.
-    Streamlit checks each value of a dict it sends for a dataframe, 20 us for each
-    list and 2.4 ms for a list of 250 points, every frame; a list it passes as it is.
-    The views unwrap it (``frameOf`` in ``assets/common.js``)."""
-    return [finite(frame)]
+def sent(*frames: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a view is sent: its frames, finite (JSON has no NaN), in a list (usually of
+    one). Streamlit checks each value of a dict it sends for a dataframe, 20 us for
+    each list and 2.4 ms for a list of 250 points, every frame; a list it passes as it
+    is. The views draw the first frame at once and each next one ``_after``
+    milliseconds after the one before (``playFrames`` in ``assets/common.js``)."""
+    return [finite(f) for f in frames]
 
 
 def _report(key: str, name: str, handler: Callable[[Any], None]) -> None:
@@ -185,8 +200,9 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
     ``train(count)`` trains ``count`` epochs or steps and returns what ``draw(result,
     first)`` needs. The loop ends when the user touches any widget (Streamlit stops
     this run and starts a new one, which resumes from the session), or when training
-    stops early or diverges. Frames are paced by ``frame_period``; while another
-    script run answers someone (``answering``), frames wait for it.
+    stops early or diverges. Frames are paced by ``frame_period``; while more sessions
+    play than the server has cores, several go in one message (``frames_per_message``);
+    while another script run answers someone (``answering``), frames wait for it.
     """
     token, work = object(), None
     with _playing_lock:
@@ -194,12 +210,29 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
     try:
         while session.playing():
             t0 = time.perf_counter()
-            draw(train(speed), False)
+            playing = len(_playing)
+            period = frame_period(work or 0.0, playing)
+            frames = frames_per_message(playing, work or 0.0)
+            _batch.frames, _batch.send = [], None
+            try:
+                for _ in range(frames):
+                    draw(train(speed), False)
+                    if not session.playing() or _answering:  # (a newcomer: send, yield)
+                        break
+                drawn, send = _batch.frames, _batch.send
+            finally:
+                _batch.frames = None
+            if len(drawn) > 1:  # the browser plays them a period apart
+                for f in drawn[1:]:
+                    f["_after"] = round(1000 * period)
+            if send is not None and drawn:
+                send(drawn)
             if not session.playing():  # stopped early or diverged: show why
                 st.rerun()
             spent = time.perf_counter() - t0
-            work = spent if work is None else 0.8 * work + 0.2 * spent  # smoothed
-            left = frame_period(work, len(_playing)) - spent
+            per_frame = spent / max(len(drawn), 1)
+            work = per_frame if work is None else 0.8 * work + 0.2 * per_frame  # smoothed
+            left = len(drawn) * frame_period(work, len(_playing)) - spent
             if left > 0:
                 time.sleep(left)
             if _answering:
@@ -207,6 +240,31 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
     finally:  # a rerun or a closed tab ends the loop by an exception
         with _playing_lock:
             _playing.discard(token)
+
+
+MAX_FRAMES_PER_MESSAGE = 4
+BATCH_SECONDS = 0.05
+"""Most work (seconds) a message's frames take together: Streamlit answers a click only
+at the loop's next message, so a batch delays Pause by up to this much."""
+
+
+def frames_per_message(playing: int, work_s: float, cores: int = _CORES) -> int:
+    """How many frames a playing loop sends in one message, given that ``playing``
+    sessions play and a frame takes ``work_s`` seconds (0: not measured yet): one while
+    the sessions fit the cores; under load more, at most ``MAX_FRAMES_PER_MESSAGE``
+    and ``BATCH_SECONDS`` of work, which the browser plays a frame period apart.
+
+    A message costs the server's CPU about the same whatever it carries (Streamlit's
+    component call, its queue, the event loop, the websocket), and the browser draws
+    a message's later frames without Streamlit. Measured with the default Playground,
+    the browsers on the same 2 cores (``benchmarks/instant.py``; 2 runs before, 4
+    after): 4 sessions drew 10.7-13.9 -> 16.9-20.1 frames/s each on average at
+    11.4-12.9 -> 7.6-9.5 ms of server CPU a frame; 8 sessions 4.8 -> 6.4-9.5 frames/s
+    at 11.0-11.3 -> 6.9-10.5 ms."""
+    if work_s <= 0:
+        return 1
+    fit = int(BATCH_SECONDS / work_s)
+    return max(1, min(MAX_FRAMES_PER_MESSAGE, -(-playing // cores), fit))
 
 
 def toolbar(speeds: tuple[int, ...], speed: int, unit: str, step: Callable[[], Any],

@@ -3,6 +3,7 @@ curves the server encodes with ``encode.floats`` come back as the numbers, gaps 
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -31,5 +32,38 @@ def test_frame_of_decodes_the_servers_curves(browser):
         assert page.evaluate(f"() => frameOf({json.dumps([floats([1e-7])])})") == [small]
         # not base64: no curve, and the view goes on drawing
         assert page.evaluate('() => frameOf([{"c": {"__f32": "@@@"}}])') == {"c": []}
+    finally:
+        page.close()
+
+
+def test_play_frames_draws_a_messages_frames_in_order_a_period_apart(browser):
+    """``playFrames`` (``assets/common.js``): the first frame at once, each next one
+    ``_after`` ms later; frames still waiting when a message arrives are drawn first."""
+    page = browser.new_page()
+    try:
+        common = (ASSETS / "common.js").read_text(encoding="utf-8")
+        page.add_script_tag(content=common.replace("__PALETTE__", palette.as_json()))
+        page.evaluate("""() => {
+            window.log = [];
+            window.view = playFrames(c => window.log.push([c.data[0].n, performance.now(),
+                                                         c.data.length, c.tag]));
+            window.host = document.createElement("div");
+        }""")
+        page.evaluate("""() => view({parentElement: host, tag: "a",
+            data: [{n: 0}, {n: 1, _after: 80}, {n: 2, _after: 80}]})""")
+        assert page.evaluate("() => log.map(r => r[0])") == [0]  # the first at once
+        page.wait_for_timeout(400)
+        log = page.evaluate("() => log")
+        assert [r[0] for r in log] == [0, 1, 2] and {r[2] for r in log} == {1}
+        assert all(b[1] - a[1] >= 75 for a, b in itertools.pairwise(log))  # apart
+        assert {r[3] for r in log} == {"a"}  # the component's other fields go along
+        # A message while frames wait: those are drawn first, in order, then the new one.
+        page.evaluate("""() => { log.length = 0;
+            view({parentElement: host,
+                  data: [{n: 10}, {n: 11, _after: 5000}, {n: 12, _after: 10}]});
+            view({parentElement: host, data: [{n: 20}]}); }""")
+        assert page.evaluate("() => log.map(r => r[0])") == [10, 11, 12, 20]
+        page.wait_for_timeout(200)
+        assert page.evaluate("() => log.map(r => r[0])") == [10, 11, 12, 20]  # none twice
     finally:
         page.close()

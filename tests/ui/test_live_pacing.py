@@ -135,3 +135,68 @@ def test_a_live_page_answers_until_its_view_is_drawn(monkeypatch):
     at.button(key="pg_step").click().run()
     assert not at.exception, at.exception
     assert "view" in spans and "open" not in spans
+
+
+@pytest.mark.parametrize("cores", [1, 2, 16])
+def test_a_message_carries_one_frame_until_the_sessions_outnumber_the_cores(cores):
+    light = 0.005  # seconds of work a frame (the default Playground's, about)
+    assert [live.frames_per_message(n, light, cores) for n in range(1, cores + 1)] == [
+        1] * cores
+    counts = [live.frames_per_message(n, light, cores) for n in range(1, 40 * cores)]
+    assert counts == sorted(counts)  # more sessions, never fewer frames a message
+    assert live.frames_per_message(2 * cores + 1, light, cores) == 3
+    assert max(counts) == live.MAX_FRAMES_PER_MESSAGE
+
+
+@pytest.mark.parametrize("work", [0.0, 0.02, 0.05, 0.3])
+def test_a_batch_holds_back_a_click_no_longer_than_its_bound(work):
+    """Streamlit answers a click (Pause) at the loop's next message: the frames of one
+    message take at most BATCH_SECONDS of work (one frame, however long, always goes;
+    an unmeasured frame goes alone)."""
+    frames = live.frames_per_message(100, work, 2)
+    assert frames >= 1
+    assert frames == 1 or frames * work <= live.BATCH_SECONDS
+    if work == 0.0 or work >= live.BATCH_SECONDS:
+        assert frames == 1
+
+
+def test_a_loaded_loop_sends_its_frames_together_a_period_apart(monkeypatch):
+    """Eight sessions on a 2-core server (here: a loop and seven stand-ins): each
+    message of light frames carries four, in order, the later ones marked with the frame period
+    (ms) the browser waits before drawing each."""
+    sent: list[list[dict]] = []
+    monkeypatch.setattr(live.session, "playing", lambda: True)
+    monkeypatch.setattr(live, "_send", lambda placeholder, asset, key, frames, first=False,
+                        events=None: sent.append(frames))
+    others = [object() for _ in range(4 * live._CORES - 1)]
+    monkeypatch.setattr(live, "_playing", set(others))
+    count = iter(range(100))
+
+    def draw(result, first):
+        n = next(count)
+        if n == 9:
+            raise RuntimeError("the tab was closed")  # the tenth frame is never sent
+        live.show(None, "live_view", "pg_live_view", {"n": n}, first)
+
+    with pytest.raises(RuntimeError):
+        live.loop(lambda c: c, draw, 1)
+    # The first frame goes alone (its work not measured yet), then four at a time.
+    assert [[f["n"] for f in frames] for frames in sent] == [[0], [1, 2, 3, 4], [5, 6, 7, 8]]
+    assert "_after" not in sent[0][0]
+    for frames in sent[1:]:
+        assert "_after" not in frames[0]
+        gaps = {f["_after"] for f in frames[1:]}
+        assert len(gaps) == 1 and gaps.pop() >= round(1000 * live.FRAME_SECONDS)
+    assert live._playing == set(others)  # the loop took itself out when it ended
+
+
+def test_a_first_frame_goes_at_once_even_inside_a_batch(monkeypatch):
+    sent = []
+    monkeypatch.setattr(live, "_send", lambda placeholder, asset, key, frames, first=False,
+                        events=None: sent.append((first, frames)))
+    live._batch.frames = []
+    try:
+        live.show(None, "live_view", "k", {"n": 0}, True)
+        assert sent == [(True, [{"n": 0}])] and live._batch.frames == []
+    finally:
+        live._batch.frames = None
