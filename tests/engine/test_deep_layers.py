@@ -196,7 +196,6 @@ def test_peak_slopes():
     assert DEAD_SLOPE < 0.05
 
 
-@pytest.mark.compile_count
 def test_layer_stats_cost_no_recompile_when_asked_again():
     exp = engine.build(_spec([_dense(8, "tanh")] * 3))
     state = exp.init()

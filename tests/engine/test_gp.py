@@ -115,7 +115,6 @@ def test_noisy_results_are_fitted_as_noise():
     assert float(params.noise_ratio) >= 0.1
 
 
-@pytest.mark.compile_count
 def test_adding_an_observation_does_not_recompile():
     x, y = _observations(40, 2)
     query = np.random.default_rng(1).random((100, 2)).astype(np.float32)
@@ -206,7 +205,6 @@ def test_the_first_bayesian_rounds_are_a_spread_out_design():
     assert sorted(np.floor(DROP.to_unit(x[:, 0]) * 3).astype(int)) == [0, 1, 2]
 
 
-@pytest.mark.compile_count
 def test_bayesian_rounds_after_the_first_do_not_recompile():
     rng = np.random.default_rng(0)
     x = rng.random((6, 2)) * [1.0, 0.8] + [1e-4, 0.0]

@@ -190,7 +190,6 @@ def test_probe_of_the_same_state_is_the_same(trained):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.compile_count
 def test_another_example_is_traced_not_compiled(trained):
     exp, state, _ = trained
     exp.probe(state, OPTIONS)  # compiled (the module may run in any order)

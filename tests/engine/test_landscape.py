@@ -173,7 +173,6 @@ def test_pca_of_a_straight_path_completes_the_plane(trained):
     assert np.all(np.isfinite(land.loss))
 
 
-@pytest.mark.compile_count
 def test_same_seed_same_plane_and_no_recompilation(trained):
     exp, state, trajectory = trained
     a = _landscape(exp, state, trajectory=trajectory, seed=4)

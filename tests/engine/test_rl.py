@@ -187,7 +187,6 @@ def test_the_log_reports_returns_loss_q_and_epsilon():
     assert int(state.iteration) == 100 and int(state.updates) == 99
 
 
-@pytest.mark.compile_count
 def test_changing_learning_rate_gamma_or_epsilon_does_not_recompile():
     state, _ = dqn.train(dqn.init(TINY), 10)
     changed = state.with_values(TINY.replace(learning_rate=0.01, gamma=0.9, eps_start=0.5,
@@ -200,7 +199,6 @@ def test_changing_learning_rate_gamma_or_epsilon_does_not_recompile():
         state.with_values(TINY.replace(hidden=(16,)))
 
 
-@pytest.mark.compile_count
 def test_the_probes_slice_roll_out_and_evaluate():
     state = dqn.init(TINY)
     sl = dqn.q_slice(state, 11)

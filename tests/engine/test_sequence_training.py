@@ -109,7 +109,6 @@ def test_token_ids_become_one_hot_without_an_embedding():
     assert np.isfinite(chunk.history["train_loss"]).all()
 
 
-@pytest.mark.compile_count
 def test_same_seed_same_curves_and_no_recompile_for_a_new_learning_rate():
     spec = _spec("reverse", STACKS["transformer"][1])
     a = engine.run(spec, 4).history["train_loss"]
@@ -175,7 +174,6 @@ def test_input_gradient_and_output_match_a_direct_computation():
     assert seq.input_grad[-1] > seq.input_grad[0]  # a simple RNN forgets the distant past
 
 
-@pytest.mark.compile_count
 def test_the_probed_example_is_a_value_not_a_recompile():
     spec = _spec("reverse", [{"type": "lstm", "units": 8}])
     exp, state, first = _probe(spec, epochs=1, example=0)

@@ -122,7 +122,6 @@ def test_several_optimizers_in_one_call_equal_each_alone():
         np.testing.assert_allclose(together.losses[k], alone.losses[0], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.compile_count
 def test_new_numbers_starts_or_order_never_recompile():
     names = ("sgd", "momentum", "adam")
     optimizer_paths("beale", names, _values(0.01, 0.001, 0.01), 25)  # warm

@@ -109,7 +109,6 @@ def test_probes_come_back_per_configuration(trained):
         np.testing.assert_allclose(chunk.probes.output[i], alone.output, atol=1e-5)
 
 
-@pytest.mark.compile_count
 def test_changing_values_or_n_within_a_capacity_does_not_recompile(trained):
     specs = trained[0]
     # Compiled here, not only by the fixture: under xdist other modules' tests may run

@@ -41,7 +41,6 @@ def test_steps_adding_up_to_epochs_train_like_epochs(spec):
     np.testing.assert_allclose(np.concatenate(rows), chunk.history["train_loss"], rtol=1e-4)
 
 
-@pytest.mark.compile_count
 def test_a_frame_inside_an_epoch_remembers_where_it_stopped():
     exp = engine.build(_spec())
     state, chunk = exp.train_steps(exp.init(), 4)
