@@ -91,28 +91,34 @@ function decoded(v) {
 function frameOf(sent) { return decoded(Array.isArray(sent) ? sent[0] : sent); }
 
 // A loaded server sends a few frames in one message (frames_per_message in live.py):
-// playFrames(draw) draws the first at once and each next one `_after` ms after the one
-// before. A message that arrives while frames still wait first draws those, in order,
-// so a view never skips a frame or goes back. `draw` is a view's own function of one
-// frame's component.
+// playFrames(draw) draws them one by one, each `_after` ms after the one before, the
+// first at once when nothing is waiting. Frames of a message that arrives while others
+// wait queue behind them, so none is lost to a late timer; a view more than
+// MAX_FRAMES_BEHIND frames behind drops the oldest (each frame is a whole state: it
+// skips ahead, never back). A queued frame that fails to draw is logged and the rest
+// still play. `draw` is a view's own function of one frame's component.
+const MAX_FRAMES_BEHIND = 8;
 function playFrames(draw) {
   return function (component) {
-    const host = component.parentElement;
-    const one = frame => draw(Object.assign({}, component, {data: [frame]}));
-    clearTimeout(host.__nnpTimer);
-    const waiting = host.__nnpWaiting || [];
-    host.__nnpWaiting = [];
-    waiting.forEach(one);
-    const sent = component.data;
-    if (!Array.isArray(sent) || sent.length < 2) return draw(component);
-    one(sent[0]);
-    host.__nnpWaiting = sent.slice(1);
+    const host = component.parentElement, sent = component.data;
+    if (!Array.isArray(sent)) return draw(component);
+    if (host.__nnpLast === sent) return;  // the same message again (a theme change)
+    host.__nnpLast = sent;
+    const queue = host.__nnpQueue || (host.__nnpQueue = []);
+    if (!queue.length && sent.length < 2) return draw(component);  // the usual case
+    host.__nnpComponent = component;  // (its callbacks: the latest message's)
+    queue.push(...sent);
+    queue.splice(0, queue.length - MAX_FRAMES_BEHIND);
     const next = () => {
-      const frame = host.__nnpWaiting.shift();
-      if (frame !== undefined) one(frame);
-      if (host.__nnpWaiting.length) host.__nnpTimer = setTimeout(next, host.__nnpWaiting[0]._after || 0);
+      host.__nnpTimer = null;
+      const frame = queue.shift();
+      if (frame === undefined) return;
+      try { draw(Object.assign({}, host.__nnpComponent, {data: [frame]})); }
+      catch (err) { console.error("nn-playground: a frame was not drawn", err); }
+      if (queue.length) host.__nnpTimer = setTimeout(next, queue[0]._after || 0);
     };
-    host.__nnpTimer = setTimeout(next, sent[1]._after || 0);
+    if (host.__nnpTimer == null) next();
+    return () => { clearTimeout(host.__nnpTimer); host.__nnpTimer = null; queue.length = 0; };
   };
 }
 

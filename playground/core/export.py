@@ -48,9 +48,18 @@ def script_for(spec: engine.Spec, epochs: int) -> str:
                          raw_arg=", raw=RAW" if raw else "")
 
 
+HIDE, HIDDEN = "pg_share_hide", "pg_share_hidden"  # the widget's key, the kept choice
+LINK = "pg_share_link"
+
+
 def share_link(spec: engine.Spec) -> None:
     """The link to this exact setup, optionally hiding controls for a class."""
-    hide = st.multiselect("Hide these controls from students", SECTIONS, key="pg_share_hide",
+    # The choice outlives the widget, which exists only while "Share and export" is open.
+    if HIDE not in st.session_state:
+        st.session_state[HIDE] = list(st.session_state.get(HIDDEN, []))
+    hide = st.multiselect("Hide these controls from students", SECTIONS, key=HIDE,
+                          on_change=lambda: st.session_state.update(
+                              {HIDDEN: list(st.session_state[HIDE])}),
                           help="The link opens the same setup with these sections hidden.")
     # The page's own parameters (the race's contestants) travel too: each page checks
     # its own when a link is opened. Others in the address (a lesson's) do not.
@@ -65,14 +74,15 @@ def link_box(query: dict[str, str]) -> None:
     """The page's address with ``query``, in a text box to select and copy.
 
     A text box, not ``st.code``: a code block makes every first visit of a page fetch
-    and parse Streamlit's syntax highlighter (1.5 MB of JavaScript, about a quarter of
-    a second of a 2-core machine's browser) for one line of text, even inside a closed
-    expander. The box has no key: its value is the link of this run, whatever a
-    visitor typed into it before."""
+    and parse Streamlit's syntax highlighter (1.5 MB of JavaScript; the browser's main
+    thread was busy 1.95 -> 1.54 s until Play, on this project's 2-core machine). Its
+    value is set on every run: whatever a visitor typed into it, it shows this setup's
+    link."""
     base = st.context.url or ""
     if base.count("/") == 2:  # "http://host:port": give the query a path to follow
         base += "/"
-    st.text_input("Link to this setup", f"{base}?{urlencode(query)}" if query else base or "/",
+    st.session_state[LINK] = f"{base}?{urlencode(query)}" if query else base or "/"
+    st.text_input("Link to this setup", key=LINK,
                   help="Select it and copy it (Ctrl+A, Ctrl+C): the link opens this setup.")
 
 

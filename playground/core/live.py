@@ -101,8 +101,8 @@ def sent(*frames: dict[str, Any]) -> list[dict[str, Any]]:
     """What a view is sent: its frames, finite (JSON has no NaN), in a list (usually of
     one). Streamlit checks each value of a dict it sends for a dataframe, 20 us for
     each list and 2.4 ms for a list of 250 points, every frame; a list it passes as it
-    is. The views draw the first frame at once and each next one ``_after``
-    milliseconds after the one before (``playFrames`` in ``assets/common.js``)."""
+    is. The views draw several frames ``_after`` milliseconds apart (``playFrames`` in
+    ``assets/common.js``)."""
     return [finite(f) for f in frames]
 
 
@@ -217,13 +217,14 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
             try:
                 for _ in range(frames):
                     draw(train(speed), False)
-                    if not session.playing() or _answering:  # (a newcomer: send, yield)
+                    # a newcomer or a click (Pause, a point) waiting: send now, then yield
+                    if not session.playing() or _answering or _click_waiting():
                         break
                 drawn, send = _batch.frames, _batch.send
             finally:
-                _batch.frames = None
+                _batch.frames = _batch.send = None
             if len(drawn) > 1:  # the browser plays them a period apart
-                for f in drawn[1:]:
+                for f in drawn:
                     f["_after"] = round(1000 * period)
             if send is not None and drawn:
                 send(drawn)
@@ -233,8 +234,10 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
             per_frame = spent / max(len(drawn), 1)
             work = per_frame if work is None else 0.8 * work + 0.2 * per_frame  # smoothed
             left = len(drawn) * frame_period(work, len(_playing)) - spent
-            if left > 0:
-                time.sleep(left)
+            while left > 0 and not _click_waiting():  # a click ends the wait
+                time.sleep(min(left, CLICK_CHECK_SECONDS))
+                left = len(drawn) * frame_period(work, len(_playing)) - (
+                    time.perf_counter() - t0)
             if _answering:
                 _yield_to_answers()
     finally:  # a rerun or a closed tab ends the loop by an exception
@@ -244,8 +247,25 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
 
 MAX_FRAMES_PER_MESSAGE = 4
 BATCH_SECONDS = 0.05
-"""Most work (seconds) a message's frames take together: Streamlit answers a click only
-at the loop's next message, so a batch delays Pause by up to this much."""
+"""Most work (seconds) a message's frames take together. Streamlit answers a click only
+at the loop's next message: the loop sends at once when one waits (``_click_waiting``),
+and without that check (other Streamlit internals) a batch would delay it this much
+more."""
+CLICK_CHECK_SECONDS = 0.02  # how often a loop waiting for its next frame looks for a click
+
+
+def _click_waiting() -> bool:
+    """Whether Streamlit holds a rerun or stop for this script run (a click, a closed
+    tab), which it carries out at the run's next message. Streamlit internals (checked
+    with 1.67): False where they differ, and frames then go at their own pace."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+        requests = get_script_run_ctx(suppress_warning=True).script_requests
+        return requests is not None and requests._state != ScriptRequestType.CONTINUE
+    except (AttributeError, ImportError):
+        return False
 
 
 def frames_per_message(playing: int, work_s: float, cores: int = _CORES) -> int:

@@ -37,8 +37,10 @@ def test_frame_of_decodes_the_servers_curves(browser):
 
 
 def test_play_frames_draws_a_messages_frames_in_order_a_period_apart(browser):
-    """``playFrames`` (``assets/common.js``): the first frame at once, each next one
-    ``_after`` ms later; frames still waiting when a message arrives are drawn first."""
+    """``playFrames`` (``assets/common.js``): a message's frames ``_after`` ms apart, the
+    first at once; a message that comes while frames wait queues behind them (none lost
+    or drawn twice), at most MAX_FRAMES_BEHIND behind; the same message again
+    (Streamlit re-renders on a theme change) draws nothing; unmounted, nothing follows."""
     page = browser.new_page()
     try:
         common = (ASSETS / "common.js").read_text(encoding="utf-8")
@@ -49,21 +51,38 @@ def test_play_frames_draws_a_messages_frames_in_order_a_period_apart(browser):
                                                          c.data.length, c.tag]));
             window.host = document.createElement("div");
         }""")
-        page.evaluate("""() => view({parentElement: host, tag: "a",
-            data: [{n: 0}, {n: 1, _after: 80}, {n: 2, _after: 80}]})""")
+        page.evaluate("""() => { window.a = {parentElement: host, tag: "a",
+            data: [{n: 0, _after: 80}, {n: 1, _after: 80}, {n: 2, _after: 80}]}; view(a); }""")
         assert page.evaluate("() => log.map(r => r[0])") == [0]  # the first at once
         page.wait_for_timeout(400)
         log = page.evaluate("() => log")
         assert [r[0] for r in log] == [0, 1, 2] and {r[2] for r in log} == {1}
         assert all(b[1] - a[1] >= 75 for a, b in itertools.pairwise(log))  # apart
         assert {r[3] for r in log} == {"a"}  # the component's other fields go along
-        # A message while frames wait: those are drawn first, in order, then the new one.
+        page.evaluate("() => view(a)")  # the same message again: nothing replays
+        assert page.evaluate("() => log.length") == 3
+        # A message while frames wait queues behind them, played at the same pace.
         page.evaluate("""() => { log.length = 0;
-            view({parentElement: host,
-                  data: [{n: 10}, {n: 11, _after: 5000}, {n: 12, _after: 10}]});
-            view({parentElement: host, data: [{n: 20}]}); }""")
-        assert page.evaluate("() => log.map(r => r[0])") == [10, 11, 12, 20]
+            view({parentElement: host, data: [{n: 10, _after: 40}, {n: 11, _after: 40},
+                                              {n: 12, _after: 40}]});
+            view({parentElement: host, data: [{n: 20, _after: 40}, {n: 21, _after: 40}]}); }""")
+        assert page.evaluate("() => log.map(r => r[0])") == [10]
+        page.wait_for_timeout(500)
+        log = page.evaluate("() => log")
+        assert [r[0] for r in log] == [10, 11, 12, 20, 21]
+        assert all(b[1] - a[1] >= 35 for a, b in itertools.pairwise(log))
+        # Far behind: the oldest frames go, the view catches up.
+        page.evaluate("""() => { log.length = 0;
+            view({parentElement: host, data: Array.from({length: 12},
+                                                        (_, i) => ({n: 30 + i, _after: 5}))}); }""")
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => log.map(r => r[0])") == list(range(34, 42))
+        # Unmounted (Streamlit calls what the view returned): the rest never draws.
+        page.evaluate("""() => { log.length = 0;
+            const stop = view({parentElement: host,
+                               data: [{n: 50, _after: 50}, {n: 51, _after: 50}]});
+            stop(); }""")
         page.wait_for_timeout(200)
-        assert page.evaluate("() => log.map(r => r[0])") == [10, 11, 12, 20]  # none twice
+        assert page.evaluate("() => log.map(r => r[0])") == [50]
     finally:
         page.close()

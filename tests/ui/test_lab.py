@@ -318,6 +318,23 @@ def test_export_offers_spec_weights_and_script(default: AppTest) -> None:
         assert name in labels, labels
 
 
+def test_the_share_box_keeps_its_choices_and_shows_only_the_link() -> None:
+    """The controls to hide outlive closing "Share and export" (its widgets exist only
+    while it is open), and the link box shows the setup's link whatever was typed in."""
+    at = opened(lab(), "pg_export")
+    at.multiselect(key="pg_share_hide").set_value(["presets"]).run()
+    link = at.text_input(key="pg_share_link").value
+    assert "hide=presets" in link
+    at.text_input(key="pg_share_link").set_value("javascript:alert(1)").run()
+    assert at.text_input(key="pg_share_link").value == link  # typing changes nothing
+    at.session_state["pg_export"] = False
+    at.run()
+    assert not at.get("multiselect")  # closed: not built
+    at = opened(at, "pg_export")
+    assert at.multiselect(key="pg_share_hide").value == ["presets"]
+    assert at.text_input(key="pg_share_link").value == link
+
+
 def test_exported_script_trains_headless(tmp_path: Path) -> None:
     script = script_for(DEFAULT, 2)
     assert "epochs=2" in script

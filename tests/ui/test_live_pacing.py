@@ -162,8 +162,8 @@ def test_a_batch_holds_back_a_click_no_longer_than_its_bound(work):
 
 def test_a_loaded_loop_sends_its_frames_together_a_period_apart(monkeypatch):
     """Eight sessions on a 2-core server (here: a loop and seven stand-ins): each
-    message of light frames carries four, in order, the later ones marked with the frame period
-    (ms) the browser waits before drawing each."""
+    message of light frames carries four, in order, each marked with the frame period
+    (ms) the browser waits between them."""
     sent: list[list[dict]] = []
     monkeypatch.setattr(live.session, "playing", lambda: True)
     monkeypatch.setattr(live, "_send", lambda placeholder, asset, key, frames, first=False,
@@ -182,12 +182,52 @@ def test_a_loaded_loop_sends_its_frames_together_a_period_apart(monkeypatch):
         live.loop(lambda c: c, draw, 1)
     # The first frame goes alone (its work not measured yet), then four at a time.
     assert [[f["n"] for f in frames] for frames in sent] == [[0], [1, 2, 3, 4], [5, 6, 7, 8]]
-    assert "_after" not in sent[0][0]
+    assert "_after" not in sent[0][0]  # a message of one frame: drawn when it comes
     for frames in sent[1:]:
-        assert "_after" not in frames[0]
-        gaps = {f["_after"] for f in frames[1:]}
+        gaps = {f["_after"] for f in frames}
         assert len(gaps) == 1 and gaps.pop() >= round(1000 * live.FRAME_SECONDS)
     assert live._playing == set(others)  # the loop took itself out when it ended
+    assert live._batch.frames is None and live._batch.send is None  # and its batch
+
+
+def test_a_waiting_click_cuts_the_batch_short(monkeypatch):
+    """Streamlit carries out a click (Pause, a placed point) at the loop's next message:
+    with one waiting, the loop sends what it has at once instead of finishing the batch."""
+    sent: list[list[dict]] = []
+    monkeypatch.setattr(live.session, "playing", lambda: True)
+    monkeypatch.setattr(live, "_send", lambda placeholder, asset, key, frames, first=False,
+                        events=None: sent.append(frames))
+    monkeypatch.setattr(live, "_playing", {object() for _ in range(4 * live._CORES - 1)})
+    drawn: list[int] = []
+    monkeypatch.setattr(live, "_click_waiting", lambda: len(drawn) >= 7)  # after frame 6
+
+    def draw(result, first):
+        n = len(drawn)
+        drawn.append(n)
+        if n == 7:
+            raise RuntimeError("the rerun")  # as Streamlit's RerunException at a message
+        live.show(None, "live_view", "pg_live_view", {"n": n}, first)
+
+    with pytest.raises(RuntimeError):
+        live.loop(lambda c: c, draw, 1)
+    # alone (unmeasured), four at a time, then cut short by the click after frame 6
+    assert [[f["n"] for f in frames] for frames in sent] == [[0], [1, 2, 3, 4], [5, 6]]
+
+
+def test_a_click_is_seen_in_streamlits_script_requests(monkeypatch):
+    """``_click_waiting`` reads Streamlit's pending request of the script run (an
+    internal: this fails when Streamlit changes it)."""
+    import streamlit.runtime.scriptrunner as runner
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    requests = ScriptRequests()
+    ctx = type("Ctx", (), {"script_requests": requests})()
+    monkeypatch.setattr(runner, "get_script_run_ctx", lambda suppress_warning=False: ctx)
+    assert not live._click_waiting()
+    requests.request_rerun(RerunData())
+    assert live._click_waiting()
+    monkeypatch.setattr(runner, "get_script_run_ctx", lambda suppress_warning=False: None)
+    assert not live._click_waiting()  # outside a script run
 
 
 def test_a_first_frame_goes_at_once_even_inside_a_batch(monkeypatch):
