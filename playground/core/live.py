@@ -274,13 +274,13 @@ def frames_per_message(playing: int, work_s: float, cores: int = _CORES) -> int:
     the sessions fit the cores; under load more, at most ``MAX_FRAMES_PER_MESSAGE``
     and ``BATCH_SECONDS`` of work, which the browser plays a frame period apart.
 
-    A message costs the server's CPU about the same whatever it carries (Streamlit's
-    component call, its queue, the event loop, the websocket), and the browser draws
-    a message's later frames without Streamlit. Measured with the default Playground,
-    the browsers on the same 2 cores (``benchmarks/instant.py``; 2 runs before, 4
-    after): 4 sessions drew 10.7-13.9 -> 16.9-20.1 frames/s each on average at
-    11.4-12.9 -> 7.6-9.5 ms of server CPU a frame; 8 sessions 4.8 -> 6.4-9.5 frames/s
-    at 11.0-11.3 -> 6.9-10.5 ms."""
+    A message costs about the same whatever it carries: on the server Streamlit's
+    component call, queue, event loop and websocket; in the browser Streamlit's
+    rendering, which a message's later frames skip. Measured with the default
+    Playground, the browsers on the same 2 cores (``benchmarks/instant.py``; 2 runs
+    before, 6 after): 4 sessions drew 10.7-13.9 -> 15.1-20.1 frames/s each on average,
+    8 sessions 4.8 -> 6.3-9.5; per frame sent, the server's CPU went 7.5-10.0 -> 6.3-9.9
+    ms (within this machine's noise: the gain is mostly the browsers')."""
     if work_s <= 0:
         return 1
     fit = int(BATCH_SECONDS / work_s)
