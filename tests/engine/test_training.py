@@ -736,7 +736,7 @@ def test_a_value_change_keeps_the_network_and_the_data(warm_recompile, change):
     """Only the traced values are new: the resolved network and the data are the same
     objects, so nothing is rebuilt (and the optimizer state keeps no second copy)."""
     exp, state, _ = warm_recompile
-    new = exp.with_spec(_with(RECOMPILE_BASE, **VALUE_CHANGES[change]))
+    new = exp.with_spec(_with(RECOMPILE_BASE, **VALUE_CHANGES[change](1)))
     assert new.structure.net is exp.structure.net
     assert new.dataset is exp.dataset and new.structure == exp.structure
     assert new.values != exp.values
