@@ -204,7 +204,7 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
     play than the server has cores, several go in one message (``frames_per_message``);
     while another script run answers someone (``answering``), frames wait for it.
     """
-    token, work = object(), None
+    token, work, clicked = object(), None, False
     with _playing_lock:
         _playing.add(token)
     try:
@@ -234,7 +234,10 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
             per_frame = spent / max(len(drawn), 1)
             work = per_frame if work is None else 0.8 * work + 0.2 * per_frame  # smoothed
             left = len(drawn) * frame_period(work, len(_playing)) - spent
-            while left > 0 and not _click_waiting():  # a click ends the wait
+            while left > 0:
+                if not clicked and _click_waiting():  # a click ends the wait (once: a
+                    clicked = True  # request that never stops the run must not spin)
+                    break
                 time.sleep(min(left, CLICK_CHECK_SECONDS))
                 left = len(drawn) * frame_period(work, len(_playing)) - (
                     time.perf_counter() - t0)

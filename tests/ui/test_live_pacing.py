@@ -214,6 +214,28 @@ def test_a_waiting_click_cuts_the_batch_short(monkeypatch):
     assert [[f["n"] for f in frames] for frames in sent] == [[0], [1, 2, 3, 4], [5, 6]]
 
 
+def test_a_click_that_never_stops_the_run_does_not_unpace_the_loop(monkeypatch):
+    """Should a pending request never end the run, the loop skips one wait, not all."""
+    import time
+
+    monkeypatch.setattr(live.session, "playing", lambda: True)
+    monkeypatch.setattr(live, "_send", lambda *args, **kwargs: None)
+    monkeypatch.setattr(live, "_click_waiting", lambda: True)
+    monkeypatch.setattr(live, "frame_period", lambda work, playing, cores=2: 0.05)
+    times: list[float] = []
+
+    def draw(result, first):
+        times.append(time.perf_counter())
+        if len(times) == 6:
+            raise RuntimeError("the tab was closed")
+        live.show(None, "live_view", "k", {}, first)
+
+    with pytest.raises(RuntimeError):
+        live.loop(lambda c: c, draw, 1)
+    # one wait skipped at most: six frames take at least four periods
+    assert times[-1] - times[0] >= 4 * 0.05 - 0.01
+
+
 def test_a_click_is_seen_in_streamlits_script_requests(monkeypatch):
     """``_click_waiting`` reads Streamlit's pending request of the script run (an
     internal: this fails when Streamlit changes it)."""
