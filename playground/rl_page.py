@@ -28,6 +28,7 @@ import streamlit as st
 from engine import ACTIVATIONS, OPTIMIZERS, EngineError
 from engine.rl import PRESETS, SOURCE, DQNConfig, dqn
 from playground.core import address, live, session, warmup
+from playground.core.controls import lazy_expander
 from playground.core.export import link_box
 from playground.rl_frame import (
     FIELDS,
@@ -307,10 +308,8 @@ def toolbar() -> int:
 
 
 def export(c: DQNConfig) -> None:
-    box = st.expander("Share and export: link, config (JSON)", key="rl_export",
-                      on_change="rerun")  # built only while open (``export_section``)
-    with box:
-        if not box.open:
+    with lazy_expander("Share and export: link, config (JSON)", "rl_export") as open_:
+        if not open_:
             return
         query = to_query(c)
         link_box({"rl": query} if query else {})

@@ -200,12 +200,8 @@ def layer_sources(spec: Spec) -> None:
                                if layer.type in SOURCES))
     if not kinds:
         return
-    # Built only while open: a code block makes the browser fetch and parse Streamlit's
-    # syntax highlighter (1.5 MB of JavaScript), which a first visit need not wait for.
-    box = st.expander("How these layers compute: the engine's code", key=SOURCES_OPEN,
-                      on_change="rerun")
-    with box:
-        if not box.open:
+    with C.lazy_expander("How these layers compute: the engine's code", SOURCES_OPEN) as open_:
+        if not open_:
             return
         st.caption("These short pure functions are exactly what trains here (JAX, inside "
                    "one compiled call); jax.grad differentiates them for backpropagation.")

@@ -9,6 +9,8 @@ so sliders and number boxes widen to hold it (``slider``, ``number``).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import streamlit as st
@@ -77,6 +79,19 @@ def explain(text: str) -> None:
     if not hidden("text"):
         st.caption(text)
 
+
+
+@contextlib.contextmanager
+def lazy_expander(label: str, key: str) -> Iterator[bool]:
+    """An expander whose content is built only while it is open: ``with
+    lazy_expander(...) as open_:`` then draw only ``if open_``. Opening it reruns the
+    page (a playing page plays on); closed, a first visit's browser draws none of its
+    content (a code block there alone fetched and parsed Streamlit's 1.5 MB syntax
+    highlighter). ``key``: the session key of whether it is open (Streamlit 1.67's
+    stateful expanders)."""
+    box = st.expander(label, key=key, on_change="rerun")
+    with box:
+        yield bool(box.open)
 
 
 def sections(d: dict, parts: list[tuple[str, str, Any]], hidden: set[str] = frozenset(),

@@ -126,7 +126,7 @@ def _drawn(n: int) -> Callable[[list[float]], tuple[float, ...]]:
     """The points of an ``n``-epoch history that a curve draws, as one C-level getter
     (a frame's three curves took 0.13 ms picking them in Python from 20,000 epochs)."""
     idx = np.unique(np.linspace(0, n - 1, min(n, CURVE_POINTS)).astype(int)).tolist()
-    get = operator.itemgetter(*idx) if idx else (lambda values: ())
+    get = operator.itemgetter(*idx)
     return (lambda values: (get(values),)) if len(idx) == 1 else get
 
 
@@ -136,13 +136,13 @@ def curve(history: dict[str, list[float]], stop_epoch: int | None,
     downsampled to at most CURVE_POINTS points each, as ``floats`` (a split without
     values: an empty list)."""
     n = len(history.get("train_loss", []))
-    drawn = _drawn(n)
+    drawn = _drawn(n) if n else None
     out: dict[str, Any] = {}
     for split in ("train", "test", "val"):
         # Only the drawn points are read: the history grows by up to 100 epochs a
         # frame, and converting all of it every frame cost more than training.
         values = history.get(f"{split}_{metric}", [])
-        vals = np.asarray(drawn(values) if n and len(values) == n else [], np.float32)
+        vals = np.asarray(drawn(values) if drawn and len(values) == n else [], np.float32)
         out[split] = floats(vals) if np.isfinite(vals).any() else []  # inf: a gap too
     out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None
     return out

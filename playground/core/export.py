@@ -11,6 +11,7 @@ import engine
 from engine.data import TABLE, UPLOAD
 from engine.io import save_params
 from playground.core import address, session
+from playground.core.controls import lazy_expander
 from playground.core.url import SECTIONS, spec_to_query, too_long_for_a_link
 
 SCRIPT = '''"""Train the NN Playground setup headless with its JAX engine.
@@ -125,12 +126,10 @@ def export_section(weights: bool = True) -> None:
     """The "Share and export" expander of the running page's session (``weights``:
     offer the session's trained weights; a page that trains elsewhere says no).
 
-    Its content is built only while it is open (opening it reruns the page, which
-    plays on): closed, a first visit's browser draws none of its widgets and the
-    server writes no download files on every run."""
+    Its content is built only while it is open (``lazy_expander``): closed, the server
+    also writes no download files on every run."""
     title = "link, spec, weights, Python script" if weights else "link, spec, Python script"
-    box = st.expander(f"Share and export: {title}", key=session.key(EXPORT), on_change="rerun")
-    with box:
-        if box.open:
+    with lazy_expander(f"Share and export: {title}", session.key(EXPORT)) as open_:
+        if open_:
             share_link(session.spec())
             export_buttons(session.experiment(), session.train_state(), weights)
