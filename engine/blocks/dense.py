@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -90,6 +92,27 @@ def unrolled_matmuls() -> Iterator[None]:
         yield
     finally:
         _UNROLL.reset(token)
+
+
+def nested_jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``jax.jit`` for a piece nested in a network's jitted functions, so that its copies
+    (a deep padded network's 30 layers of one shape) are traced once per shape, not
+    once each. The trace is also keyed by ``unrolled_matmuls``, which a cached trace
+    would otherwise ignore. The result has ``eval_shape`` and ``clear_cache``."""
+    def traced(*args: Any, unroll: bool) -> Any:
+        with unrolled_matmuls() if unroll else contextlib.nullcontext():
+            return fn(*args)
+
+    traced.__name__ = traced.__qualname__ = fn.__name__  # its name in jaxprs
+    jitted = jax.jit(traced, static_argnames=("unroll",))
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        return jitted(*args, unroll=_UNROLL.get())
+
+    call.eval_shape = lambda *args: jitted.eval_shape(*args, unroll=_UNROLL.get())
+    call.clear_cache = jitted.clear_cache
+    return call
 
 
 def matmul(x: jax.Array, w: jax.Array) -> jax.Array:

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from engine.blocks.masked import weight_masks
 from engine.model import Network, apply_network, featurize
+from engine.probes.batched import map_layers, one_by_one
 from engine.probes.images import ImageProbes, TestReport, image_probes, test_report
 from engine.probes.plane import grid_points, grid_shape, plane_probes
 from engine.probes.sequences import SequenceProbes, sequence_probes
@@ -105,9 +106,13 @@ class Probes(NamedTuple):
 
 
 
+def _histogram(values: jax.Array, mask: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    return histogram(values, HIST_BINS, mask)
+
+
 def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], data: Any,
           values: Any, options: ProbeOptions, objective: Callable, example_losses: Callable,
-          probe_examples: int = PROBE_EXAMPLES) -> Probes:
+          probe_examples: int = PROBE_EXAMPLES, batched: bool = True) -> Probes:
     """The probes of a state, inside jit.
 
     Args:
@@ -121,9 +126,13 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
         example_losses: the loss per example, for the sequence probes.
         probe_examples: at most this many training examples feed the gradient and
             layer probes.
+        batched: each per-layer statistic of a run of same-shaped layers as one
+            batched computation (``batched.map_layers``: the same numbers, compiled
+            once per run); False computes them layer by layer (for tests).
     """
     output, neurons = plane_probes(net, input_dim, params, mstate, data, values,
                                    options.resolution, options.neuron_resolution)
+    each = map_layers if batched else one_by_one
     # The gradient training would follow on the first training examples: batch norm
     # with batch statistics (train=True), but no dropout (no key).
     h_probe = featurize(net, data.x_train[:probe_examples], data.mean, data.std)
@@ -134,13 +143,13 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
     dense = [i for i, p in enumerate(params) if "w" in p]
     # A padded network's histograms count its real weights only (engine.train.padded).
     masks = weight_masks(net.layers, values.layers, net.head.out_dim) or [None] * len(params)
-    w_hist = [histogram(params[i]["w"], HIST_BINS, masks[i]) for i in dense]
+    w_hist = each(_histogram, [(params[i]["w"], masks[i]) for i in dense])
     grad_norm = g_counts = g_ranges = None
     if options.gradients:
         grads, _ = jax.grad(objective, has_aux=True)(params, mstate, h_probe, y_probe, values,
                                                      None, True, weights)
-        grad_norm = jnp.stack([tree_norm(g) for g in grads])
-        g_hist = [histogram(grads[i]["w"], HIST_BINS, masks[i]) for i in dense]
+        grad_norm = jnp.stack(each(tree_norm, [(g,) for g in grads]))
+        g_hist = each(_histogram, [(grads[i]["w"], masks[i]) for i in dense])
         g_counts = jnp.stack([c for c, _ in g_hist])
         g_ranges = jnp.stack([m for _, m in g_hist])
     stats = None
@@ -150,7 +159,7 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
         padded = masks[0] is not None
         stats = layer_stats(net.layers, params, mstate, [h_probe, *outs[:-1]],
                             values.layers if padded else None, weights,
-                            masks if padded else None)
+                            masks if padded else None, each=each)
     seq = None
     if options.sequence:
         i = jnp.clip(values.view.example, 0, data.x_test.shape[0] - 1)
@@ -158,9 +167,9 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
                               data.y_test[i], data, values)
     pictures = (image_probes(net, params, mstate, data, values) if options.images
                 else None)
-    return Probes(output, neurons, grad_norm, jnp.stack([tree_norm(p) for p in params]),
-                  jnp.stack([c for c, _ in w_hist]), jnp.stack([m for _, m in w_hist]),
-                  g_counts, g_ranges, stats, seq, pictures)
+    norms = jnp.stack(each(tree_norm, [(p,) for p in params]))
+    return Probes(output, neurons, grad_norm, norms, jnp.stack([c for c, _ in w_hist]),
+                  jnp.stack([m for _, m in w_hist]), g_counts, g_ranges, stats, seq, pictures)
 
 
 __all__ = ["HIST_BINS", "PROBE_EXAMPLES", "STATS", "ImageProbes", "LayerStats", "ProbeOptions",

@@ -7,7 +7,7 @@ of bins over ``[-m, m]`` where ``m`` is the largest magnitude.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -15,8 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine.blocks import ACTIVATIONS
-from engine.blocks.dense import dense_preactivation
+from engine.blocks.dense import dense_preactivation, nested_jit
 from engine.blocks.masked import MASKED, PADDED_ACTIVATIONS, masked_activation, masked_preactivation
+from engine.probes.batched import one_by_one
 
 HIST_BINS = 20
 DEAD_SLOPE = 0.01  # a unit whose slope stays below this share of the peak is "dead"
@@ -98,6 +99,7 @@ def peak_slope(activation: str) -> float:
         return float(np.max(np.abs(np.asarray(slope))))
 
 
+@nested_jit  # one trace serves every layer of a shape (see masked.masked_layer)
 def _masked_stats(params: dict, x: jax.Array, values, rows: jax.Array) -> tuple:
     """A masked layer's row of ``LayerStats`` (pre-activation histogram and range,
     activation stats, dead and saturated shares), over its real units and the real
@@ -119,17 +121,32 @@ def _masked_row(params: dict, x: jax.Array, values, rows: jax.Array | None) -> t
     """``_masked_stats`` for a layer in use; zeros, at the cost of a branch, for one
     not in use (the padding's rows are cut away: a deep padded network has most)."""
     rows = jnp.ones(x.shape[0], jnp.float32) if rows is None else rows
-    shapes = jax.eval_shape(_masked_stats, params, x, values, rows)
+    shapes = _masked_stats.eval_shape(params, x, values, rows)
     return jax.lax.cond(values["on"], _masked_stats,
                         lambda *_: jax.tree_util.tree_map(
                             lambda s: jnp.zeros(s.shape, s.dtype), shapes),
                         params, x, values, rows)
 
 
+def _dense_row(opts: dict, params: dict, state: dict, x: jax.Array) -> tuple:
+    """A dense layer's row of ``LayerStats`` (see ``_masked_stats``)."""
+    z, _ = dense_preactivation(params, state, x, opts, train=False)
+    name = opts["activation"]
+    act = ACTIVATIONS.get(name)
+    a, slope = jax.jvp(lambda zz: act(zz, params.get("alpha")), (z,),
+                       (jnp.ones_like(z),))  # elementwise f'(z)
+    counts, m = histogram(z)
+    if name == "softmax":  # not elementwise: no per-unit slope to speak of
+        return counts, m, stats(a), jnp.float32(jnp.nan), jnp.float32(jnp.nan)
+    slope = jnp.abs(slope) / peak_slope(name)  # (batch, units), 1 = steepest
+    return (counts, m, stats(a), jnp.mean(jnp.all(slope < DEAD_SLOPE, axis=0)),
+            jnp.mean(slope < SATURATED_SLOPE))
+
+
 def layer_stats(layers: Sequence, params: list[dict], state: list[dict],
                 inputs: Sequence[jax.Array], layer_values: Sequence | None = None,
-                rows: jax.Array | None = None, weight_masks: Sequence | None = None
-                ) -> LayerStats:
+                rows: jax.Array | None = None, weight_masks: Sequence | None = None,
+                each: Callable[[Callable, list[tuple]], list] = one_by_one) -> LayerStats:
     """``LayerStats`` of the hidden dense layers, evaluation mode.
 
     ``layers`` are the hidden ``LayerSpec``s, ``inputs[i]`` the input of layer i on
@@ -137,39 +154,30 @@ def layer_stats(layers: Sequence, params: list[dict], state: list[dict],
     A padded network's (``engine.blocks.masked``) layers count only what is real:
     ``layer_values`` are their traced values, ``rows`` (batch,) 0/1 marks the real
     examples and ``weight_masks`` the real weights (``masked.weight_masks``).
+    ``each(fn, items)`` computes ``[fn(*item) for item in items]`` (for branch-free
+    ``fn``; ``batched.map_layers``: a run of same-shaped layers at once).
     """
-    pre_h, pre_r, act_s, dead, sat = [], [], [], [], []
-    for i, layer in enumerate(layers):
+    out: list[tuple] = []
+    i = 0
+    while i < len(layers):
+        layer, j = layers[i], i + 1
+        while j < len(layers) and layers[j] == layer:
+            j += 1
         if layer.type == MASKED:
-            row = _masked_row(params[i], inputs[i], layer_values[i], rows)
-            for out, value in zip((pre_h, pre_r, act_s, dead, sat), row, strict=True):
-                out.append(value)
-            continue
-        if layer.type != "dense":
-            continue
-        opts = layer.opts()
-        z, _ = dense_preactivation(params[i], state[i], inputs[i], opts, train=False)
-        name = opts["activation"]
-        act = ACTIVATIONS.get(name)
-        f = lambda zz, act=act, i=i: act(zz, params[i].get("alpha"))  # noqa: E731
-        a, slope = jax.jvp(f, (z,), (jnp.ones_like(z),))  # elementwise f'(z)
-        counts, m = histogram(z)
-        pre_h.append(counts)
-        pre_r.append(m)
-        act_s.append(stats(a))
-        if name == "softmax":  # not elementwise: no per-unit slope to speak of
-            dead.append(jnp.float32(jnp.nan))
-            sat.append(jnp.float32(jnp.nan))
-            continue
-        slope = jnp.abs(slope) / peak_slope(name)  # (batch, units), 1 = steepest
-        dead.append(jnp.mean(jnp.all(slope < DEAD_SLOPE, axis=0)))
-        sat.append(jnp.mean(slope < SATURATED_SLOPE))
+            # one by one: a branch per activation, and one when not in use
+            out += [_masked_row(params[k], inputs[k], layer_values[k], rows)
+                    for k in range(i, j)]
+        elif layer.type == "dense":
+            out += each(functools.partial(_dense_row, layer.opts()),
+                        [(params[k], state[k], inputs[k]) for k in range(i, j)])
+        i = j
     masks = weight_masks or [None] * len(params)
-    weights = [stats(p["w"], masks[i]) for i, p in enumerate(params) if "w" in p]
+    weights = each(stats, [(p["w"], masks[i]) for i, p in enumerate(params) if "w" in p])
 
     def stack(xs, shape):
         return jnp.stack(xs) if xs else jnp.zeros(shape, jnp.float32)
 
+    pre_h, pre_r, act_s, dead, sat = ([row[c] for row in out] for c in range(5))
     return LayerStats(stack(pre_h, (0, HIST_BINS)).astype(jnp.float32), stack(pre_r, (0,)),
                       stack(act_s, (0, len(STATS))), stack(weights, (0, len(STATS))),
                       stack(dead, (0,)), stack(sat, (0,)))
