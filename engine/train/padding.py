@@ -62,7 +62,7 @@ class Profile:
 PROFILES = {
     "playground": Profile(6, (8,)),  # TensorFlow Playground's most: 6 layers of 8
     # The Gradient flow page's controls. One batch and one example capacity: its
-    # 30-layer network takes about 21 s to compile (2 cores), so the warm-up compiles
+    # 30-layer network takes about 20 s to compile (2 cores), so the warm-up compiles
     # just its two widths; a batch over 32 or more than 512 points compiles the real
     # network (a few seconds) rather than another padded one.
     "deep": Profile(30, (32, 64), residual=True, stacks=True, batches=(32,), examples=(512,)),

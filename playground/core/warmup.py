@@ -79,7 +79,7 @@ def plan(page: LivePage) -> Plan | None:
 
     The default's own network trains natively (the warm-up compiles it first; a padded
     epoch costs several times a real one). With a deep profile (a padded network of
-    about 21 s to compile), only the padded networks the warm-up compiles (the
+    about 20 s to compile), only the padded networks the warm-up compiles (the
     default's and the variants one edit away, ``Experiment.padded_variants``) train
     padded; the Playground's padded networks compile in seconds, so there any small
     MLP does. The plan depends on the code alone, never on what has compiled so far,
@@ -144,7 +144,7 @@ def start(pages: Sequence[LivePage]) -> bool:
                 _pending[structure].set()
                 _done["pages"] += 1
             if page.padded is True:  # its padded network compiles in seconds: a first
-                try:  # edit then finds it ready (Gradient flow's waits: about 21 s)
+                try:  # edit then finds it ready (Gradient flow's waits: about 20 s)
                     warm(page, page.default, padded=True)
                 except Exception:
                     log.exception("warm-up of %s's padded network failed", page.prefix)
