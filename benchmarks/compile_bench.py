@@ -10,6 +10,8 @@ training call with the page's probes, then a frame's call (5 epochs and the prob
 - ``layout_s``: working out how the packed result unpacks (``Compiled.layout``);
 - ``frame_ms``: a frame's call once compiled (median of 3 x 20).
 
+The engine alone: without the app's XLA flag (``playground.core.xla_flags``).
+
     python benchmarks/compile_bench.py [--json] [--only flow_padded_32]
 """
 

@@ -127,8 +127,8 @@ def probe(net: Network, input_dim: int, params: list[dict], mstate: list[dict], 
         probe_examples: at most this many training examples feed the gradient and
             layer probes.
         batched: each per-layer statistic of a run of same-shaped layers as one
-            batched computation (``batched.map_layers``: the same numbers, compiled
-            once per run); False computes them layer by layer (for tests).
+            batched computation (``batched.map_layers``: the same numbers to float32
+            rounding, compiled once per run); False: layer by layer (for tests).
     """
     output, neurons = plane_probes(net, input_dim, params, mstate, data, values,
                                    options.resolution, options.neuron_resolution)

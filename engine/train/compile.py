@@ -59,7 +59,8 @@ class Compiled:
         self.probe = jit(self._probe, static_argnames=("options",))
         # The same, nested in ``train_chunk`` (a nested jit takes no compiler options):
         # its trace is cached, so ``layout`` reads the probes' shapes without tracing
-        # them again (1.5 s of the deep padded network's first call).
+        # them again (1.5 s of the deep padded network's first call). Not for code
+        # traced under ``unrolled_matmuls`` (a sweep's): the cache would ignore it.
         self._nested_probe = jax.jit(self._probe, static_argnames=("options",))
         self._evaluate_jit = jit(self._evaluate)
         self.step = jit(self._step)

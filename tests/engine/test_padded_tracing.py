@@ -139,3 +139,22 @@ def test_the_switched_activation_has_each_activations_value_and_slope(name):
     _same(g_mine, g_theirs, rtol=1e-5, atol=1e-6)
     assert np.all(np.asarray(g_mine[:, 1]) == 0.0)
     _same(jax.jit(jax.grad(mine))(z), g_theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_layers_without_parameters_are_probed_one_by_one():
+    """A run of parameter-free layers (dropout, activation, dropout: nothing to batch)
+    is probed as before, batched or not."""
+    spec = preset("tf_playground").updated(model={"layers": [
+        {"type": "dense", "units": 4, "activation": "tanh"}, {"type": "dropout", "rate": 0.1},
+        {"type": "activation", "activation": "relu"}, {"type": "dropout", "rate": 0.1},
+        {"type": "dense", "units": 3, "activation": "tanh"}]})
+    exp = engine.build(spec)
+    st, c = exp.init(), exp.fns
+    data, values = exp.dataset.arrays, exp.values
+    got = [jax.jit(lambda s, d, v, b=b: probe(
+        c.s.net, c.s.input_dim, s.params, s.model_state, d, v, FLOW, c.objective,
+        c.example_losses, min(PROBE_EXAMPLES, c.eval_chunk), batched=b))(st, data, values)
+        for b in (False, True)]
+    _same(got[0], got[1], rtol=1e-5, atol=1e-7)
+    assert got[1].weight_norm.shape == (6,)
+    assert float(got[1].weight_norm[1]) == 0.0  # a dropout layer has no weights
