@@ -148,8 +148,10 @@ def test_pause_and_closing_the_tab_stop_the_servers_work(browser, shots: Path) -
         assert _cpu_seconds(proc.pid) > 0  # (it plays again)
         context.close()  # the student closes the tab while it plays
         closed = _cpu_until_idle(proc.pid)
-    # Each training call is about 0.25 s: the server goes idle within a few of them.
-    # After Pause it draws the paused view once more, with every probe (measured alone:
-    # 3 CPU seconds, its compilation included); playing on for the 15 minutes the issue
-    # measured would be 1,800.
-    assert paused < 5.0 and closed < 2.0, (paused, closed)
+    # Each training call is about 0.35 CPU s: the server goes idle within a few of them
+    # (``_cpu_until_idle`` is inf if it plays on). After Pause it draws the paused view
+    # once more, with every probe (measured alone: 3 CPU seconds, its compilation
+    # included). After the tab closes, the call in flight ends it: measured alone, 0-0.3
+    # CPU s; in CI beside another test 2.7 s, as the loaded browser's close reaches the
+    # server later. Playing on for the 15 minutes the issue measured would be 1,800.
+    assert paused < 5.0 and closed < 5.0, (paused, closed)
