@@ -316,10 +316,19 @@ def train(count: int, budget: float = limits.CALL_SECONDS) -> engine.Probes:
 
 # -- frames -------------------------------------------------------------------------------
 
+def standing(states: Any) -> dict[str, np.ndarray]:
+    """Each contestant's epoch and whether it diverged or stopped, on the host in one
+    transfer: indexing the device arrays contestant by contestant dispatched a gather
+    each (with the configurations split across several devices, most of a frame)."""
+    epoch, diverged, stopped = jax.device_get(
+        (states.epoch, states.monitor.diverged, states.monitor.stopped))
+    return {"epoch": epoch, "diverged": diverged, "stopped": stopped}
+
+
 def leaderboard(race: dict[str, Any]) -> list[dict[str, Any]]:
     """Contestants ranked by validation loss (training loss without a validation split);
     diverged ones last."""
-    states, (_, cs) = race["states"], race["key"]
+    cs, now = race["key"][1], standing(race["states"])
     rows = []
     for i, (name, lr) in enumerate(cs):
         m = session.current_metrics(race["history"][i])
@@ -327,8 +336,8 @@ def leaderboard(race: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"index": i, "name": label(name, lr), "color": COLORS[i % len(COLORS)],
                      "train_loss": m["train_loss"], "val_loss": m["val_loss"],
                      "test_loss": m["test_loss"], "train_accuracy": m["train_accuracy"],
-                     "diverged": bool(states.monitor.diverged[i]),
-                     "stopped": bool(states.monitor.stopped[i]), "by": by})
+                     "diverged": bool(now["diverged"][i]),
+                     "stopped": bool(now["stopped"][i]), "by": by})
     return sorted(rows, key=lambda r: (r["diverged"], r["by"] is None,
                                        r["by"] if r["by"] is not None else 0.0))
 
@@ -336,18 +345,17 @@ def leaderboard(race: dict[str, Any]) -> list[dict[str, Any]]:
 def render(f: Frame) -> dict[str, Any]:
     """The race's frame: a tile per contestant, the curves and the leaderboard."""
     race, exp = _race(), f.exp
-    cs = race["key"][1]
+    cs, now = race["key"][1], standing(race["states"])
     out = np.asarray(f.result.output)
     tiles = []
     for i, (name, lr) in enumerate(cs):
         grid = lab_frame.output_grid(exp, out[i])
         tiles.append({"name": label(name, lr), "color": COLORS[i % len(COLORS)], **grid,
-                      "diverged": bool(race["states"].monitor.diverged[i]),
-                      "epoch": int(race["states"].epoch[i]),
+                      "diverged": bool(now["diverged"][i]), "epoch": int(now["epoch"][i]),
                       "loss": session.current_metrics(race["history"][i])["train_loss"]})
     frame: dict[str, Any] = {
         "mode": lab_frame.mode_of(exp), "res": int(out.shape[1]), "dim": 2,
-        "epoch": int(race["states"].epoch[: len(cs)].max()), "tiles": tiles,
+        "epoch": int(now["epoch"][: len(cs)].max()), "tiles": tiles,
         "curves": [{"color": COLORS[i % len(COLORS)], "name": label(*c),
                     "train": curve(race["history"][i], None)["train"],
                     "val": curve(race["history"][i], None)["val"]}
