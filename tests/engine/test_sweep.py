@@ -170,8 +170,11 @@ specs = [engine.Spec.from_dict(json.loads(s)) for s in json.loads(open(0).read()
 sw = sweep(specs)
 states, chunk = sw.train(sw.init(), 6)
 leaf = jax.tree_util.tree_leaves(states.params)[0]
+small = sweep(specs[:3])  # capacity 4: too few to split
+one = jax.tree_util.tree_leaves(small.init().params)[0]
 print(json.dumps({"devices": len(jax.devices()),
                   "shards": len(leaf.sharding.device_set),
+                  "small_shards": len(one.sharding.device_set),
                   "loss": chunk.history["train_loss"].tolist()}))
 """
 
@@ -189,8 +192,23 @@ def test_configurations_are_sharded_across_devices():
                              cwd=Path(__file__).resolve().parents[2], check=True)
         out[n] = json.loads(run.stdout.strip().splitlines()[-1])
     assert out[1]["devices"] == 1 and out[2]["devices"] == 2
-    assert out[2]["shards"] == 2
+    assert out[2]["shards"] == 2 and out[2]["small_shards"] == 1
     np.testing.assert_allclose(out[1]["loss"], out[2]["loss"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(("devices", "capacity", "used"), [
+    (8, 1, 1), (8, 4, 1), (8, 8, 2), (8, 16, 4), (8, 64, 8), (8, 256, 8),
+    (3, 64, 2), (1, 64, 1),
+])
+def test_a_sweep_is_split_across_devices_with_a_few_configurations_each(
+        monkeypatch, devices, capacity, used):
+    from engine.train import sweep as train_sweep
+
+    fake = [f"device {i}" for i in range(devices)]
+    monkeypatch.setattr(train_sweep.jax, "devices", lambda: fake)
+    assert train_sweep.sweep_devices(capacity) == fake[:used]
+    assert capacity % used == 0
+    assert train_sweep.config_capacity(capacity - 1 if capacity > 1 else 1) == capacity
 
 
 def test_the_optimizer_mix_in_any_order_is_one_compiled_sweep():
