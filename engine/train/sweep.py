@@ -192,6 +192,9 @@ class SweepCompiled:
             probes: ProbeOptions | None) -> tuple[TrainState, Any]:
         """``train_chunk`` and its buffer unpacked: ``(states, (tables, probes, rows))``,
         tables (capacity, epochs_capacity, len(HISTORY)), rows (capacity,)."""
+        # States from anywhere (``init``, a snapshot) split alike: another split of an
+        # argument would compile a second variant of the sweep.
+        states, choice = self.place((states, choice))
         states, flat = self.train_chunk(states, data, values, choice, np.int32(count),
                                         epochs_capacity=epochs_capacity, by_steps=by_steps,
                                         probes=probes)

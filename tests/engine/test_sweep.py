@@ -168,13 +168,20 @@ import json, jax, numpy as np, engine
 from engine.sweep import sweep
 specs = [engine.Spec.from_dict(json.loads(s)) for s in json.loads(open(0).read())]
 sw = sweep(specs)
+from engine.train import count_compiles
+replicated = jax.device_put(sw.init(), jax.sharding.NamedSharding(
+    jax.sharding.Mesh(np.array(jax.devices()), ("config",)), jax.sharding.PartitionSpec()))
+sw.train(replicated, 6)  # states split otherwise (a snapshot): still the same program
 states, chunk = sw.train(sw.init(), 6)
+with count_compiles() as box:
+    sw.train(states, 6)  # the split that training returns: nothing new to compile
 leaf = jax.tree_util.tree_leaves(states.params)[0]
 small = sweep(specs[:3])  # capacity 4: too few to split
 one = jax.tree_util.tree_leaves(small.init().params)[0]
 print(json.dumps({"devices": len(jax.devices()),
                   "shards": len(leaf.sharding.device_set),
                   "small_shards": len(one.sharding.device_set),
+                  "names": [n for n in box["names"] if "train_chunk" in n],
                   "loss": chunk.history["train_loss"].tolist()}))
 """
 
@@ -193,6 +200,7 @@ def test_configurations_are_sharded_across_devices():
         out[n] = json.loads(run.stdout.strip().splitlines()[-1])
     assert out[1]["devices"] == 1 and out[2]["devices"] == 2
     assert out[2]["shards"] == 2 and out[2]["small_shards"] == 1
+    assert out[1]["names"] == out[2]["names"] == []
     np.testing.assert_allclose(out[1]["loss"], out[2]["loss"], rtol=1e-4, atol=1e-6)
 
 
