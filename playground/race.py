@@ -325,10 +325,11 @@ def standing(states: Any) -> dict[str, np.ndarray]:
     return {"epoch": epoch, "diverged": diverged, "stopped": stopped}
 
 
-def leaderboard(race: dict[str, Any]) -> list[dict[str, Any]]:
+def leaderboard(race: dict[str, Any], now: dict[str, np.ndarray] | None = None,
+                ) -> list[dict[str, Any]]:
     """Contestants ranked by validation loss (training loss without a validation split);
-    diverged ones last."""
-    cs, now = race["key"][1], standing(race["states"])
+    diverged ones last. ``now``: the race's ``standing``, if the caller has it."""
+    cs, now = race["key"][1], now or standing(race["states"])
     rows = []
     for i, (name, lr) in enumerate(cs):
         m = session.current_metrics(race["history"][i])
@@ -360,7 +361,7 @@ def render(f: Frame) -> dict[str, Any]:
                     "train": curve(race["history"][i], None)["train"],
                     "val": curve(race["history"][i], None)["val"]}
                    for i, c in enumerate(cs)],
-        "leaders": leaderboard(race), "points_id": f"race-{id(exp.dataset)}",
+        "leaders": leaderboard(race, now), "points_id": f"race-{id(exp.dataset)}",
         "show_test": False, "discretize": False,
     }
     if f.first:

@@ -62,11 +62,12 @@ def config_capacity(n: int) -> int:
 
 def sweep_devices(capacity: int) -> list:
     """The devices a sweep of ``capacity`` configurations is split across: the largest
-    power of two of ``jax.devices()`` that leaves each at least ``CONFIGS_PER_DEVICE``
-    (one device: no split)."""
+    power of two of ``jax.devices()`` that divides ``capacity`` and leaves each device
+    at least ``CONFIGS_PER_DEVICE`` (one device: no split)."""
     devices = jax.devices()
     k = 1
-    while 2 * k <= len(devices) and 2 * k * CONFIGS_PER_DEVICE <= capacity:
+    while (2 * k <= len(devices) and 2 * k * CONFIGS_PER_DEVICE <= capacity
+           and capacity % (2 * k) == 0):
         k *= 2
     return devices[:k]
 
@@ -126,8 +127,10 @@ class SweepCompiled:
     def place(self, tree: Any) -> Any:
         """Put a tree with a leading configuration axis on the devices, split by
         configuration (one device: as it is)."""
-        if self.sharding is None:
-            return tree
+        if self.sharding is None or all(
+                getattr(x, "sharding", None) == self.sharding
+                for x in jax.tree_util.tree_leaves(tree)):
+            return tree  # split already (training's own results): device_put costs ~1 ms
         return jax.device_put(tree, self.sharding)
 
     def _init(self, values: Any, keys: jax.Array) -> TrainState:
