@@ -13,9 +13,8 @@ Configurations are padded to a capacity (``CONFIG_CAPACITIES``) with copies of t
 first, so any N up to it shares one compilation. With several devices
 (``jax.devices()``), the configuration axis is sharded across them with
 ``jax.sharding`` (a search scales to a multi-GPU or TPU host by itself, and to a CPU's
-cores as host devices: ``XLA_FLAGS=--xla_force_host_platform_device_count=N``); the
-data is replicated. Each device gets at least
-``CONFIGS_PER_DEVICE`` configurations.
+cores as host devices: ``XLA_FLAGS=--xla_force_host_platform_device_count=N``), at
+least ``CONFIGS_PER_DEVICE`` configurations a device; the data is replicated.
 """
 
 from __future__ import annotations
@@ -98,9 +97,7 @@ def values_axes(values: Any) -> Any:
 def values_specs(values: Any, split: PartitionSpec, whole: PartitionSpec) -> Any:
     """``shard_map``'s specs of a sweep's values (as ``values_axes``): every number
     ``split`` by configuration, the view ``whole`` on each device."""
-    return values._replace(
-        optimizer=split, schedule=split, regularization=split, early_stopping=split,
-        layers=tuple({k: split for k in layer} for layer in values.layers), view=whole)
+    return jax.tree_util.tree_map(lambda _: split, values_axes(values))._replace(view=whole)
 
 
 class SweepCompiled:
