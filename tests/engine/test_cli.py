@@ -20,6 +20,9 @@ from engine.io import load_params
 from engine.presets import PRESETS, preset
 from engine.spec import Spec
 
+# One worker runs the module: its module-scoped fixtures are built once, not once a worker.
+pytestmark = pytest.mark.xdist_group("cli")
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300
 

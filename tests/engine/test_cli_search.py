@@ -9,6 +9,9 @@ import pytest
 from engine.cli import UsageError, parse_axis
 from tests.engine.test_cli import _cli_many
 
+# One worker runs the module: its module-scoped fixtures are built once, not once a worker.
+pytestmark = pytest.mark.xdist_group("cli_search")
+
 
 @pytest.fixture(scope="module")
 def runs():

@@ -20,6 +20,9 @@ from engine.data.base import split_sizes
 from engine.hyper import HYPERPARAMETERS, Search, axis
 from engine.search import Axis
 
+# One worker runs the module: its module-scoped fixtures are built once, not once a worker.
+pytestmark = pytest.mark.xdist_group("hyper")
+
 EPOCHS = 30
 BASE = engine.Spec.from_dict({
     "data": {"name": "circle", "n": 200, "noise": 0.1, "val_fraction": 0.2},

@@ -18,6 +18,9 @@ from engine.probes import PROBE_EXAMPLES, ProbeOptions, probe
 from engine.probes.batched import map_layers, one_by_one, runs
 from engine.train.compile import Compiled
 
+# One worker runs the module: its module-scoped fixtures are built once, not once a worker.
+pytestmark = pytest.mark.xdist_group("padded_tracing")
+
 FLOW = ProbeOptions(resolution=0, neuron_resolution=0, layers=True)  # Gradient flow's frames
 
 

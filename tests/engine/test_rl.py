@@ -269,6 +269,7 @@ def _curve(name: str, seed: int, calls: int) -> np.ndarray:
 
 
 @pytest.mark.slow
+@pytest.mark.long  # trains two DQNs to the budget's end: nearly 3 minutes on 2 cores
 def test_without_a_target_network_learning_is_worse_in_the_same_budget():
     """The mean greedy return over 30 calls (240,000 environment steps, about 4 s of
     training each), averaged over seeds 0-5: 357 with the target network, 309 without

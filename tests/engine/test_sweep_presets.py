@@ -50,6 +50,7 @@ def test_grid_vs_random_random_finds_a_better_learning_rate(seed):
 
 
 @pytest.mark.slow
+@pytest.mark.long  # every width to its last epoch: nearly 2 minutes on 2 cores
 def test_width_lesson_narrow_underfits_wide_overfits():
     """Narrow networks' best validation loss is far above the best width's; the widest
     one's last validation loss climbs back above its best (what early stopping keeps)."""
