@@ -24,7 +24,6 @@ os.environ.setdefault(
 compile_cache.enable()
 
 
-
 def pytest_addoption(parser):
     parser.addoption("--long", action="store_true",
                      help="also run the tests marked long (left out of the default run)")
