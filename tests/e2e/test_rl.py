@@ -9,8 +9,7 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
 MIN_FRAMES = 5  # in 5 s: it plays live. Its speed (goal 20 frames/s) is measured by
-# ``benchmarks/live_fps.py --rl``, not here: beside another test in CI, 13 frames/s
-# alone fell to 5.
+# ``benchmarks/live_fps.py --rl``, not here, where CI's other worker shares the cores.
 
 
 def _frame(page) -> int:
