@@ -9,7 +9,7 @@ from playground.core.device import device_badge
 xla_flags.apply()  # before JAX's first computation in this process; then a no-op
 compile_cache.enable()  # networks compiled once load from disk next time
 if st.runtime.exists():  # a server (or AppTest's mock one: the tests turn it off by env)
-    warmup.start(warmup.pages_of_the_app())  # no-op once started
+    warmup.start_app()  # no-op once started
 
 # A projector's presentation mode folds the sidebar (the arrow at the top left opens it).
 st.set_page_config(page_title="NN Playground", page_icon=":material/hub:", layout="wide",

@@ -107,6 +107,11 @@ def wkey(name: str) -> str:
     return f"rl_{name}_{st.session_state.get(WIDGETS, 0)}"
 
 
+def _speeds() -> tuple[int, ...]:
+    """Every speed, the default first: Play's frames use it."""
+    return (SPEED, *(n for n in SPEEDS if n != SPEED))
+
+
 def _warm(c: DQNConfig) -> None:
     """Compile every speed of ``c``'s network in the background, once per process (off
     with the server's warm-up, as in the tests)."""
@@ -118,10 +123,32 @@ def _warm(c: DQNConfig) -> None:
 
     def work() -> None:
         state = dqn.init(c)
-        for n in SPEEDS:
+        for n in _speeds():
             dqn.train(state, n)
 
     threading.Thread(target=work, name="rl-warm", daemon=True).start()
+
+
+def warm_key() -> Any:
+    """The server warm-up's key of the default network (``warmup.waiting_for``)."""
+    return dqn.structure_of(SOURCE)
+
+
+def warm_default() -> None:
+    """Compile what a visit of the default runs, in this thread (the server's warm-up,
+    ``warmup.others_of_the_app``): the first frame's episode, evaluation and Q-value
+    slice, then every speed's loop, Play's first."""
+    with _warm_lock:  # a visit that came first compiles its own (``_warm``)
+        if warm_key() in _warmed:
+            return
+        _warmed.add(warm_key())
+    state = dqn.init(SOURCE)
+    key = jax.random.PRNGKey(SOURCE.seed)
+    dqn.rollout(state, key)
+    dqn.evaluate(state, key, EVAL_EPISODES)
+    dqn.q_slice(state, SLICE_RESOLUTION, omega_max=OMEGA_MAX)
+    for n in _speeds():
+        dqn.train(state, n)
 
 
 # -- the link --------------------------------------------------------------------------------
@@ -338,10 +365,9 @@ def _page() -> tuple[int, Callable[[Any, bool], None]]:
     write_link(config())  # back from another page: the page's own address
     speed = toolbar()
     session.show_flash()
-    note = st.empty()
-    with note, st.spinner("Compiling this network for the engine (once per architecture)..."):
-        data = frame(True)
-    note.empty()
+    note = st.empty()  # the server's warm-up may be compiling the default: wait for it
+    data = live.first_frame(lambda _: frame(True), note,
+                            warmup.waiting_for(dqn.structure_of(config())))
     placeholder = st.empty()
     key = f"{PREFIX}_{ASSET}"
     live.show(placeholder, ASSET, key, data, True)

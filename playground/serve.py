@@ -21,7 +21,7 @@ def main(argv: list[str]) -> None:
 
     xla_flags.apply()  # before the warm-up's first computation
     compile_cache.enable()
-    warmup.start(warmup.pages_of_the_app())
+    warmup.start_app()
     sys.argv = ["streamlit", "run", str(APP), *argv]
     cli.main()
 

@@ -315,8 +315,9 @@ def _iteration(s: DQNState, _):
     return s, (finished, loss, jnp.mean(jnp.max(q, axis=1)), eps)
 
 
-_train = jax.jit(lambda state, frames: jax.lax.scan(_iteration, state, None, length=frames),
-                 static_argnames=("frames",))
+@partial(jax.jit, static_argnames=("frames",))
+def dqn_frames(state: DQNState, frames: int):  # named: a compile log says which loop
+    return jax.lax.scan(_iteration, state, None, length=frames)
 
 
 def train(state: DQNState, frames: int) -> tuple[DQNState, DQNLog]:
@@ -325,7 +326,7 @@ def train(state: DQNState, frames: int) -> tuple[DQNState, DQNLog]:
 
     The same structure and ``frames`` reuse one compilation whatever the values.
     """
-    state, (finished, loss, mean_q, eps) = _train(state, frames)
+    state, (finished, loss, mean_q, eps) = dqn_frames(state, frames)
     return state, DQNLog(*(np.asarray(a) for a in (finished, loss, mean_q, eps)))
 
 
@@ -358,8 +359,7 @@ def _q_slice(state: DQNState, resolution: int, theta_max: jax.Array, omega_max: 
     theta = jnp.linspace(-theta_max, theta_max, resolution)
     omega = jnp.linspace(-omega_max, omega_max, resolution)
     tt, oo = jnp.meshgrid(theta, omega)  # (R, R): rows omega, columns theta
-    zeros = jnp.zeros_like(tt)
-    obs = jnp.stack([zeros, zeros, tt, oo], axis=-1)  # (R, R, 4)
+    obs = jnp.stack([jnp.zeros_like(tt), jnp.zeros_like(tt), tt, oo], axis=-1)  # (R, R, 4)
     q = q_values(q_network(state.structure), state.params, obs)  # (R, R, 2)
     return theta, omega, q, jnp.argmax(q, axis=-1).astype(jnp.int32), jnp.max(q, axis=-1)
 
@@ -397,4 +397,4 @@ def greedy_returns(state: DQNState, key: jax.Array, episodes: int = 100) -> jax.
 def evaluate(state: DQNState, key: jax.Array, episodes: int = 100) -> float:
     """The greedy policy's mean return over ``episodes`` episodes (CartPole-v1 counts
     as solved at 475)."""
-    return float(jnp.mean(greedy_returns(state, key, episodes)))
+    return float(np.mean(np.asarray(greedy_returns(state, key, episodes))))

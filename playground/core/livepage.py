@@ -162,7 +162,8 @@ def _page(page: LivePage) -> tuple[Callable[..., Any], Callable[[Any, bool], Non
         train = trainer(active, view)
     session.show_flash()
     note = st.empty()  # the compile note's slot, above the view
-    result = live.first_frame(train, note, warmup.waiting_for(session.experiment().structure))
+    result = live.first_frame(train, note, warmup.waiting_for(
+        warmup.page_key(page, session.experiment().structure)))
     placeholder = st.empty()
     key = f"{active.prefix}_{active.asset}"
 

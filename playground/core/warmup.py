@@ -2,7 +2,9 @@
 
 A visitor's first frame otherwise waits for XLA (seconds on a small CPU). The server
 compiles every live page's default, with the very probes and history capacity its
-frames use, in one background thread started by the first script run. A visitor who
+frames use, in one background thread started by the first script run; then the
+defaults of pages with an engine of their own (Reinforcement learning's DQN,
+``others_of_the_app``). A visitor who
 arrives meanwhile waits for that page's compilation (with a note saying so) rather than
 compiling it a second time beside it.
 
@@ -17,7 +19,7 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING
 
 import engine
@@ -32,7 +34,7 @@ WAIT_SECONDS = 120.0  # longest a visitor waits for the warm-up before compiling
 
 _lock = threading.Lock()
 _started = False
-_pending: dict[engine.Structure, threading.Event] = {}
+_pending: dict[Hashable, threading.Event] = {}  # engine.Structure, or another's
 _done = {"pages": 0, "of": 0}
 log = logging.getLogger(__name__)
 
@@ -114,9 +116,11 @@ def warm_inits(page: LivePage) -> None:
         warm(page, spec, padded=True)
 
 
-def start(pages: Sequence[LivePage]) -> bool:
+def start(pages: Sequence[LivePage],
+          others: Sequence[tuple[Hashable, Callable[[], None]]] = ()) -> bool:
     """Warm ``pages`` up in a background thread, once per process; False if already
-    started (or off)."""
+    started (or off). ``others``: ``(key, compile)`` of pages that are no ``LivePage``,
+    warmed after the live pages' defaults; ``waiting_for(key)`` tells their visitors."""
     global _started
     with _lock:
         if _started or not enabled():
@@ -129,25 +133,25 @@ def start(pages: Sequence[LivePage]) -> bool:
             except Exception:  # a broken default is the page's own error to show
                 log.exception("warm-up of %s skipped", page.prefix)
                 continue
+            structure = page_key(page, structure)
             if structure not in _pending:
                 _pending[structure] = threading.Event()
                 todo.append((page, structure))
-        _done.update(pages=0, of=len(todo))
+        others = [(k, fn) for k, fn in others if k not in _pending]
+        for k, _ in others:
+            _pending[k] = threading.Event()
+        _done.update(pages=0, of=len(todo) + len(others))
 
     def work() -> None:
         for page, structure in todo:
-            try:
-                warm(page)
-            except Exception:  # never the visitor's problem: their page compiles alone
-                log.exception("warm-up of %s failed", page.prefix)
-            finally:
-                _pending[structure].set()
-                _done["pages"] += 1
+            _run(functools.partial(warm, page), structure, page.prefix)
             if page.padded is True:  # its padded network compiles in seconds: a first
                 try:  # edit then finds it ready (Gradient flow's waits: about 20 s)
                     warm(page, page.default, padded=True)
                 except Exception:
                     log.exception("warm-up of %s's padded network failed", page.prefix)
+        for k, fn in others:
+            _run(fn, k, getattr(fn, "__module__", "a page"))
         for page, _ in todo:  # then every small network's first draw of weights
             if page.padded:
                 try:
@@ -160,6 +164,17 @@ def start(pages: Sequence[LivePage]) -> bool:
     return True
 
 
+def _run(compile_: Callable[[], object], key: Hashable, name: str) -> None:
+    """Run one page's warm-up; its visitors stop waiting when it ends, however."""
+    try:
+        compile_()
+    except Exception:  # never the visitor's problem: their page compiles alone
+        log.exception("warm-up of %s failed", name)
+    finally:
+        _pending[key].set()
+        _done["pages"] += 1
+
+
 def settle() -> None:
     """Move what the server holds for good (modules, compiled networks, datasets) out
     of the garbage collector's sight: a full collection then walks only what sessions
@@ -170,8 +185,17 @@ def settle() -> None:
     gc.freeze()
 
 
-def waiting_for(structure: engine.Structure) -> threading.Event | None:
-    """The warm-up's event for ``structure`` if it is still compiling, else None."""
+def page_key(page: LivePage, structure: engine.Structure) -> Hashable:
+    """What the warm-up of ``page``'s network ``structure`` is known by: the structure,
+    shared by pages that train it alike; with a trainer of the page's own
+    (``LivePage.warm``: the Optimizer race's sweep of the Playground's default) the
+    page's too, so that it is not taken for the other page's."""
+    return (page.prefix, structure) if page.warm is not None else structure
+
+
+def waiting_for(structure: Hashable) -> threading.Event | None:
+    """The warm-up's event for ``structure`` (an ``engine.Structure``, or a key of
+    ``others``) if it is still compiling, else None."""
     event = _pending.get(structure)
     return None if event is None or event.is_set() else event
 
@@ -186,3 +210,17 @@ def pages_of_the_app() -> list[LivePage]:
     from playground import flow, images, lab, race, sequences
 
     return [lab.PAGE, flow.PAGE, sequences.PAGE, images.PAGE, race.PAGE]
+
+
+def others_of_the_app() -> list[tuple[Hashable, Callable[[], None]]]:
+    """The pages with an engine of their own, as ``start``'s ``others``: Reinforcement
+    learning (its default DQN's first frame and Play)."""
+    from playground import rl_page
+
+    return [(rl_page.warm_key(), rl_page.warm_default)]
+
+
+def start_app() -> bool:
+    """``start`` the app's own pages: the live pages, then the others (the server's
+    start, ``playground.serve``, and the first script run, ``streamlit_app``)."""
+    return start(pages_of_the_app(), others_of_the_app())

@@ -81,24 +81,31 @@ def test_the_warm_up_starts_once_and_a_visitor_waits_for_its_network(monkeypatch
     monkeypatch.setattr(warmup, "warm", slow_warm)
     monkeypatch.setattr(warmup, "warm_inits", lambda *args: None)  # (seconds of compiles)
     pages = warmup.pages_of_the_app()
-    assert warmup.start(pages)
-    assert not warmup.start(pages)  # once per process
+    # a page with an engine of its own (Reinforcement learning's) comes after them
+    others = [("rl", lambda: (gate.wait(30), warmed.append("rl")))]
+    assert warmup.start(pages, others)
+    assert not warmup.start(pages, others)  # once per process
     structure = engine.build(pages[0].default).structure
     event = warmup.waiting_for(structure)
     assert event is not None and not event.is_set()  # a visitor now waits for it
-    assert "of 4 pages ready" in warmup.progress()
+    assert warmup.waiting_for("rl") is not None
+    assert "of 6 pages ready" in warmup.progress()
     gate.set()
     assert event.wait(30)
     assert warmup.waiting_for(structure) is None
     assert all(e.wait(30) for e in list(warmup._pending.values()))  # the thread is done
-    assert warmup.progress() == "4 of 4 pages ready" and len(warmed) == 4
+    assert warmup.progress() == "6 of 6 pages ready" and len(warmed) == 6
+    assert warmed[-1] == "rl" and warmup.waiting_for("rl") is None
+    # the Optimizer race trains the Playground's default in a sweep of its own: warmed
+    # too, not taken for the Playground's (its first visit compiled 11 s, measured)
+    assert warmed.count("race") == 1 and warmed.count("pg") == 1
     assert warmup.waiting_for(engine.build(engine.preset("logistic_regression")).structure) is None
 
 
 def test_the_warm_up_can_be_turned_off(monkeypatch):
     monkeypatch.setattr(warmup, "_started", False)
     monkeypatch.setenv(warmup.ENV, "off")
-    assert not warmup.start(warmup.pages_of_the_app())
+    assert not warmup.start_app()
 
 
 def test_a_visitor_waits_for_the_warm_up_at_most_its_bound(monkeypatch):
@@ -240,3 +247,47 @@ def test_gradient_flows_controls_span_its_padded_profile():
     deep = PROFILES["deep"]
     assert deep.depth == flow.MAX_DEPTH and deep.units[-1] == flow.MAX_WIDTH
     assert flow.PAGE.padded == "deep"
+
+
+RL_FUNCTIONS = {"dqn_frames", "_rollout", "greedy_returns", "_q_slice"}
+
+
+def test_after_the_warm_up_the_rl_pages_first_frame_step_and_play_compile_nothing(
+        monkeypatch):
+    """Reinforcement learning has an engine of its own: the warm-up compiles its
+    default's first frame and every speed's loop (Play's first), so a visitor's first
+    frame, Step and a change of speed compile none of them."""
+    from playground import rl_page
+
+    monkeypatch.setattr(rl_page, "_warmed", set())
+    _forget_compiled()
+    with count_compiles() as cold:
+        rl_page.warm_default()
+    warmed = {n.removeprefix("jit(").rstrip(")") for n in cold["names"]}
+    assert warmed >= RL_FUNCTIONS, warmed  # the caches really were empty
+    with count_compiles(all_threads=True) as box:
+        at = AppTest.from_file(str(ROOT / "pages" / "rl.py"), default_timeout=240)
+        at.run()
+        at.button(key="rl_step").click().run()
+        at.select_slider(key="rl_speed").set_value(rl_page.SPEEDS[0]).run()
+        at.button(key="rl_step").click().run()
+        assert not at.exception and not at.error, at.exception
+    assert int(at.session_state[rl_page.STATE].iteration) == (
+        rl_page.SPEED + rl_page.SPEEDS[0])  # both Steps trained
+    again = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")") in RL_FUNCTIONS]
+    assert again == [], again
+
+
+def test_the_apps_warm_up_includes_the_rl_page(monkeypatch):
+    """Both ways the app starts (``playground.serve``, the first script run) warm the
+    live pages and then the Reinforcement learning page."""
+    from playground import rl_page
+
+    (key, fn), = warmup.others_of_the_app()
+    assert key == rl_page.warm_key() and fn is rl_page.warm_default
+    calls = []
+    monkeypatch.setattr(warmup, "start", lambda *args: calls.append(args) or True)
+    assert warmup.start_app()
+    assert calls == [(warmup.pages_of_the_app(), warmup.others_of_the_app())]
+    for path in (ROOT / "streamlit_app.py", ROOT / "playground" / "serve.py"):
+        assert "warmup.start_app()" in path.read_text(), path
