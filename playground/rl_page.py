@@ -112,21 +112,22 @@ def _speeds() -> tuple[int, ...]:
     return (SPEED, *(n for n in SPEEDS if n != SPEED))
 
 
+def _compile(c: DQNConfig, speeds: tuple[int, ...]) -> None:
+    state = dqn.init(c)
+    for n in speeds:
+        dqn.train(state, n)
+
+
 def _warm(c: DQNConfig) -> None:
     """Compile every speed of ``c``'s network in the background, once per process (off
-    with the server's warm-up, as in the tests)."""
+    with the server's warm-up, as in the tests; left to it while it is due to)."""
     structure = dqn.structure_of(c)
     with _warm_lock:
-        if structure in _warmed or not warmup.enabled():
+        if (structure in _warmed or not warmup.enabled()
+                or warmup.waiting_for(structure) is not None):
             return
         _warmed.add(structure)
-
-    def work() -> None:
-        state = dqn.init(c)
-        for n in _speeds():
-            dqn.train(state, n)
-
-    threading.Thread(target=work, name="rl-warm", daemon=True).start()
+    threading.Thread(target=_compile, args=(c, _speeds()), name="rl-warm", daemon=True).start()
 
 
 def warm_key() -> Any:
@@ -134,21 +135,25 @@ def warm_key() -> Any:
     return dqn.structure_of(SOURCE)
 
 
-def warm_default() -> None:
-    """Compile what a visit of the default runs, in this thread (the server's warm-up,
-    ``warmup.others_of_the_app``): the first frame's episode, evaluation and Q-value
-    slice, then every speed's loop, Play's first."""
-    with _warm_lock:  # a visit that came first compiles its own (``_warm``)
+def warm_default() -> threading.Thread | None:
+    """Compile what a visit of the default runs (the server's warm-up,
+    ``warmup.others_of_the_app``): in this thread the first frame's episode, evaluation
+    and Q-value slice and Play's speed, so that its visitors wait for no more; the other
+    speeds in a background thread, returned (None: a visit compiled them already)."""
+    with _warm_lock:
         if warm_key() in _warmed:
-            return
+            return None
         _warmed.add(warm_key())
     state = dqn.init(SOURCE)
     key = jax.random.PRNGKey(SOURCE.seed)
     dqn.rollout(state, key)
     dqn.evaluate(state, key, EVAL_EPISODES)
     dqn.q_slice(state, SLICE_RESOLUTION, omega_max=OMEGA_MAX)
-    for n in _speeds():
-        dqn.train(state, n)
+    dqn.train(state, SPEED)
+    rest = threading.Thread(target=_compile, args=(SOURCE, _speeds()[1:]), name="rl-warm",
+                            daemon=True)
+    rest.start()
+    return rest
 
 
 # -- the link --------------------------------------------------------------------------------

@@ -170,9 +170,9 @@ def _run(compile_: Callable[[], object], key: Hashable, name: str) -> None:
         compile_()
     except Exception:  # never the visitor's problem: their page compiles alone
         log.exception("warm-up of %s failed", name)
-    finally:
-        _pending[key].set()
+    finally:  # counted first: a visitor it wakes reads the count
         _done["pages"] += 1
+        _pending[key].set()
 
 
 def settle() -> None:

@@ -261,33 +261,67 @@ def test_after_the_warm_up_the_rl_pages_first_frame_step_and_play_compile_nothin
 
     monkeypatch.setattr(rl_page, "_warmed", set())
     _forget_compiled()
-    with count_compiles() as cold:
-        rl_page.warm_default()
+    with count_compiles(all_threads=True) as cold:
+        rest = rl_page.warm_default()  # Play's speed here, the others in ``rest``
+        rest.join(240)
     warmed = {n.removeprefix("jit(").rstrip(")") for n in cold["names"]}
     assert warmed >= RL_FUNCTIONS, warmed  # the caches really were empty
+    assert rl_page.warm_default() is None  # once per process
     with count_compiles(all_threads=True) as box:
         at = AppTest.from_file(str(ROOT / "pages" / "rl.py"), default_timeout=240)
         at.run()
         at.button(key="rl_step").click().run()
-        at.select_slider(key="rl_speed").set_value(rl_page.SPEEDS[0]).run()
-        at.button(key="rl_step").click().run()
+        for speed in rl_page.SPEEDS:
+            at.select_slider(key="rl_speed").set_value(speed).run()
+            at.button(key="rl_step").click().run()
         assert not at.exception and not at.error, at.exception
     assert int(at.session_state[rl_page.STATE].iteration) == (
-        rl_page.SPEED + rl_page.SPEEDS[0])  # both Steps trained
+        rl_page.SPEED + sum(rl_page.SPEEDS))  # every Step trained
     again = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")") in RL_FUNCTIONS]
     assert again == [], again
 
 
-def test_the_apps_warm_up_includes_the_rl_page(monkeypatch):
-    """Both ways the app starts (``playground.serve``, the first script run) warm the
-    live pages and then the Reinforcement learning page."""
+def test_an_rl_visitor_during_the_warm_up_waits_for_it_and_leaves_it_the_work(monkeypatch):
+    """A first visit while the server's warm-up has the RL default still to do waits
+    for that very entry (at most its bound, here 1 s) and does not claim the network
+    for a compile of its own, which would leave the warm-up nothing to do."""
     from playground import rl_page
 
-    (key, fn), = warmup.others_of_the_app()
-    assert key == rl_page.warm_key() and fn is rl_page.warm_default
-    calls = []
-    monkeypatch.setattr(warmup, "start", lambda *args: calls.append(args) or True)
+    stuck = threading.Event()
+    monkeypatch.setattr(warmup, "_pending", {rl_page.warm_key(): stuck})
+    monkeypatch.setattr(warmup, "WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(rl_page, "_warmed", set())
+    monkeypatch.delenv(warmup.ENV, raising=False)  # the page's own background compile on
+    monkeypatch.setattr(warmup, "_started", True)  # (and no real warm-up started here)
+    t0 = time.perf_counter()
+    at = AppTest.from_file(str(ROOT / "pages" / "rl.py"), default_timeout=240)
+    at.run()
+    assert time.perf_counter() - t0 >= 1.0  # it waited for the warm-up's entry ...
+    assert not at.exception and not at.error  # ... then drew the page
+    assert rl_page.warm_key() not in rl_page._warmed  # the warm-up's to compile
+
+
+def test_the_apps_warm_up_keys_are_what_each_page_waits_for(monkeypatch):
+    """``start_app`` (both ways the app starts) registers an entry per page; the race's
+    and the RL page's are their own, and are the keys their first frames wait for."""
+    from playground import race, rl_page
+
+    gate = threading.Event()
+    monkeypatch.delenv(warmup.ENV, raising=False)
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "_pending", {})
+    monkeypatch.setattr(warmup, "_done", {"pages": 0, "of": 0})
+    monkeypatch.setattr(warmup, "warm", lambda *args, **kw: gate.wait(30))
+    monkeypatch.setattr(warmup, "warm_inits", lambda *args: None)
+    monkeypatch.setattr(rl_page, "warm_default", lambda: gate.wait(30))
     assert warmup.start_app()
-    assert calls == [(warmup.pages_of_the_app(), warmup.others_of_the_app())]
-    for path in (ROOT / "streamlit_app.py", ROOT / "playground" / "serve.py"):
-        assert "warmup.start_app()" in path.read_text(), path
+    try:
+        playground = warmup.waiting_for(engine.build(race.PAGE.default).structure)
+        racing = warmup.waiting_for(warmup.page_key(
+            race.PAGE, engine.build(race.PAGE.default).structure))
+        rl = warmup.waiting_for(rl_page.dqn.structure_of(rl_page.SOURCE))
+        assert None not in (playground, racing, rl)
+        assert len({id(playground), id(racing), id(rl)}) == 3
+    finally:
+        gate.set()
+    assert all(e.wait(30) for e in list(warmup._pending.values()))
