@@ -117,7 +117,7 @@ def warm_inits(page: LivePage) -> None:
 
 
 def start(pages: Sequence[LivePage],
-          others: Sequence[tuple[Hashable, Callable[[], None]]] = ()) -> bool:
+          others: Sequence[tuple[Hashable, Callable[[], object]]] = ()) -> bool:
     """Warm ``pages`` up in a background thread, once per process; False if already
     started (or off). ``others``: ``(key, compile)`` of pages that are no ``LivePage``,
     warmed after the live pages' defaults; ``waiting_for(key)`` tells their visitors."""
@@ -212,7 +212,7 @@ def pages_of_the_app() -> list[LivePage]:
     return [lab.PAGE, flow.PAGE, sequences.PAGE, images.PAGE, race.PAGE]
 
 
-def others_of_the_app() -> list[tuple[Hashable, Callable[[], None]]]:
+def others_of_the_app() -> list[tuple[Hashable, Callable[[], object]]]:
     """The pages with an engine of their own, as ``start``'s ``others``: Reinforcement
     learning (its default DQN's first frame and Play)."""
     from playground import rl_page
