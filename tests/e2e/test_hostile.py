@@ -153,5 +153,7 @@ def test_pause_and_closing_the_tab_stop_the_servers_work(browser, shots: Path) -
     # once more, with every probe (measured alone: 3 CPU seconds, its compilation
     # included). After the tab closes, the call in flight ends it: measured alone, 0-0.3
     # CPU s; in CI beside another test 2.7 s, as the loaded browser's close reaches the
-    # server later. Playing on for the 15 minutes the issue measured would be 1,800.
-    assert paused < 5.0 and closed < 5.0, (paused, closed)
+    # server later; on a day this machine ran 2.7x slower, beside the other worker's
+    # tests, 5.0 and 6.4. A server that plays on never goes idle (inf), and playing on
+    # for the 15 minutes the issue measured would be 1,800: the bound says "a few calls".
+    assert paused < 8.0 and closed < 8.0, (paused, closed)
