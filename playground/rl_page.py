@@ -145,10 +145,8 @@ def warm_default() -> threading.Thread | None:
             return None
         _warmed.add(warm_key())
     state = dqn.init(SOURCE)
-    key = jax.random.PRNGKey(SOURCE.seed)
-    dqn.rollout(state, key)
-    dqn.evaluate(state, key, EVAL_EPISODES)
-    dqn.q_slice(state, SLICE_RESOLUTION, omega_max=OMEGA_MAX)
+    _episode_and_return(state, SOURCE, 1)
+    _slice(state)
     dqn.train(state, SPEED)
     rest = threading.Thread(target=_compile, args=(SOURCE, _speeds()[1:]), name="rl-warm",
                             daemon=True)
@@ -301,13 +299,25 @@ def probe(force: bool = False) -> tuple:
     if old is not None and not force and (now - old[1] < ROLLOUT_SECONDS or old[4] == iteration):
         return old
     rid = (old[0] + 1) if old else 1
-    key = jax.random.fold_in(jax.random.PRNGKey(c.seed), rid)
-    ep = dqn.rollout(state, key)
-    greedy = None if st.session_state.get(DIVERGED) else dqn.evaluate(
-        state, jax.random.fold_in(key, 1), EVAL_EPISODES)
+    ep, greedy = _episode_and_return(state, c, rid, not st.session_state.get(DIVERGED))
     new = (rid, now, rollout_frame(ep, rid, iteration * c.n_envs), greedy, iteration)
     st.session_state[PROBE] = new
     return new
+
+
+def _episode_and_return(state: Any, c: DQNConfig, rid: int, evaluate: bool = True
+                        ) -> tuple[Any, float | None]:
+    """Rollout ``rid``'s greedy episode and (``evaluate``) the greedy mean return: what
+    a frame and the warm-up (``warm_default``) run alike."""
+    key = jax.random.fold_in(jax.random.PRNGKey(c.seed), rid)
+    ep = dqn.rollout(state, key)
+    return ep, (dqn.evaluate(state, jax.random.fold_in(key, 1), EVAL_EPISODES)
+                if evaluate else None)
+
+
+def _slice(state: Any) -> Any:
+    """The Q-values over the slice of states the view draws."""
+    return dqn.q_slice(state, SLICE_RESOLUTION, omega_max=OMEGA_MAX)
 
 
 def frame(first: bool) -> dict[str, Any]:
@@ -316,7 +326,7 @@ def frame(first: bool) -> dict[str, Any]:
     rid, _, episode, greedy, _ = probe()
     data = {"stats": stats(c, int(state.iteration), int(state.updates), h, greedy),
             "curves": curves(h), "playing": session.playing(), "rollout_id": rid,
-            "slice": slice_frame(dqn.q_slice(state, SLICE_RESOLUTION, omega_max=OMEGA_MAX))}
+            "slice": slice_frame(_slice(state))}
     if first or st.session_state.get(SENT) != rid:
         data["rollout"] = episode
         st.session_state[SENT] = rid

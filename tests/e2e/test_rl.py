@@ -21,9 +21,9 @@ def _steps(page) -> int:
 
 
 def _wait_for_frames(page, timeout: float = 120.0) -> None:
-    """Until 5 frames arrive within 2 s. On a cold server the first frames after Play
-    come slowly (measured with the compilation cache off: 2.2 frames/s over the next
-    5 s, against 18 with it warm; in CI 0.6), so the live check starts after them."""
+    """Until 5 frames arrive within 2 s. The tests' servers have no warm-up, so the
+    first Play compiles the DQN's loop (3-8 s here, more in CI beside the other worker),
+    and frames come slowly meanwhile; the live check starts after that."""
     deadline = time.time() + timeout
     seen = [(time.time(), _frame(page))]
     while time.time() < deadline:
