@@ -34,6 +34,10 @@ def section(spec: Spec, label: Callable[..., str], colors: Sequence[str]) -> Non
                "trajectory), or two random filter-normalised directions (Li et al., "
                "\"Visualizing the Loss Landscape of Neural Nets\", 2018). The line is where "
                "training went.")
+    if session.playing():  # (this section is drawn when Play is pressed, not per frame)
+        st.info("Pause the race to draw the loss landscape around a contestant's weights "
+                "and the path they took.")
+        return
     if race is None or len(race["trajectory"]) < 3:
         st.info("Play the race for a few seconds first: the landscape needs the path the "
                 "weights took." if race is None or race["keep"] >= 3 else

@@ -111,12 +111,13 @@ def contestants() -> Contestants:
         except ValueError as err:
             session.flash("error", f"The link's race could not be used ({err}). Showing "
                                    f"{'the current race' if current else 'the default race'}.")
+            text = ""  # the address then names the race that runs, not the bad one
     if current is None:
         current = RACES.get(DEFAULT_RACE).contestants
     session.put(CONTESTANTS, current)
     if text:  # the page's own parameter: kept with its address (address.arrive)
         address.keep(session.key(address.KEY), "race", text)
-    else:  # a link without a race: the race that runs goes into the address
+    else:  # a link without a (usable) race: the race that runs goes into the address
         set_contestants(current)
     return current
 
@@ -166,7 +167,7 @@ def contestants_section(cs: Contestants) -> Contestants:
         rates = st.multiselect("Learning rates", options, default=was, key=wkey("race_lrs"),
                                max_selections=MAX_CONTESTANTS,
                                help="Each is one contestant, from the same weights")
-        if name == cs[0][0] and sorted(rates) == was:
+        if same and name == cs[0][0] and sorted(rates) == was:
             return cs  # nothing moved: a link's order (or a repeated rate) stays as it is
         return tuple((name, float(lr)) for lr in sorted(rates)) or cs
     chosen = st.multiselect("Optimizers", names, default=list(dict.fromkeys(
@@ -363,6 +364,7 @@ def render(f: Frame) -> dict[str, Any]:
                    for i, c in enumerate(cs)],
         "leaders": leaderboard(race, now), "points_id": f"race-{id(exp.dataset)}",
         "show_test": False, "discretize": False,
+        "has_val": bool(exp.dataset.arrays.x_val.shape[0]),
     }
     if f.first:
         frame["points"] = lab_frame.points(exp)

@@ -36,6 +36,9 @@ function surface(canvas, fw, fh) {
   const r = window.devicePixelRatio || 1, w = canvas.clientWidth || fw || 320, h = canvas.clientHeight || fh || 150;
   if (canvas.width !== Math.round(w * r)) { canvas.width = Math.round(w * r); canvas.height = Math.round(h * r); }
   const ctx = canvas.getContext("2d"); ctx.setTransform(r, 0, 0, r, 0, 0); ctx.clearRect(0, 0, w, h);
+  // A context keeps its state between frames: a frame's axis labels (right-aligned) must
+  // not right-align the next frame's "appears here once..." text out of view.
+  ctx.textAlign = "start"; ctx.textBaseline = "alphabetic"; ctx.setLineDash([]); ctx.lineWidth = 1;
   ctx.font = "10px sans-serif"; return [ctx, w, h];
 }
 

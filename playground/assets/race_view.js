@@ -60,17 +60,19 @@ function drawCurves(canvas, curves) {
   ctx.setLineDash([]);
 }
 
-function drawLeaders(table, leaders) {
+function drawLeaders(table, leaders, val) {
   clear(table);
   const head = el("tr", {}, table);
-  for (const s of ["#", "Contestant", "Train loss", "Val. loss", "Test loss", ""]) el("th", {}, head, s);
+  // no validation split (the named races have none): no column of "n/a"
+  for (const s of ["#", "Contestant", "Train loss", ...(val ? ["Val. loss"] : []), "Test loss", ""])
+    el("th", {}, head, s);
   leaders.forEach((r, k) => {
     const tr = el("tr", {"data-testid": "race-row"}, table);
     el("td", {}, tr, String(k + 1));
     const name = el("td", {class: "rv-leader-name"}, tr);
     el("span", {class: "rv-swatch", style: `background:${r.color}`}, name);
     name.append(r.name);
-    el("td", {}, tr, fmtLoss(r.train_loss)); el("td", {}, tr, fmtLoss(r.val_loss));
+    el("td", {}, tr, fmtLoss(r.train_loss)); if (val) el("td", {}, tr, fmtLoss(r.val_loss));
     el("td", {}, tr, fmtLoss(r.test_loss));
     el("td", {class: "rv-flag"}, tr, r.diverged ? "diverged" : r.stopped ? "stopped early" : "");
   });
@@ -104,7 +106,7 @@ function drawView(component) {
     t.dataset.diverged = d.diverged ? "1" : "0";
   });
   drawCurves(root.querySelector(".rv-curves"), data.curves);
-  drawLeaders(root.querySelector(".rv-table"), data.leaders);
+  drawLeaders(root.querySelector(".rv-table"), data.leaders, data.has_val);
   countFrame(root, "__nnpRaceFrames");
 }
 

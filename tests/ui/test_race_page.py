@@ -194,3 +194,26 @@ def test_a_link_race_stays_as_written_until_a_control_moves() -> None:
     assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.3), ("sgd", 0.03),
                                                       ("sgd", 0.03))
     assert at.query_params["race"] == "sgd:0.3,sgd:0.03,sgd:0.03"
+
+
+def test_a_bad_race_link_is_replaced_in_the_address_by_the_race_that_runs() -> None:
+    """Copying the address after the message shares the race on screen, not the error."""
+    at = page({"race": "sgd:abc"})
+    assert len(messages(at)) == 1
+    assert at.query_params["race"] == race.contestants_to_query(
+        RACES.get("optimizers").contestants)
+    at.run()
+    assert not messages(at)  # said once
+
+
+def test_switching_to_learning_rates_races_the_chosen_optimizer() -> None:
+    """From the optimizers' race, "Learning rates" races one optimizer at the rates shown
+    (the rates of the race before), not the six optimizers still."""
+    at = page()
+    widget(at, "radio", "Compare").set_value("Learning rates").run()
+    ok(at)
+    cs = at.session_state[RC["pg_contestants"]]
+    rates = sorted({lr for _, lr in RACES.get("optimizers").contestants})
+    assert cs == tuple(("sgd", lr) for lr in rates)
+    assert widget(at, "multiselect", "Learning rates").value == rates
+    assert at.session_state[RC[S.RACE]]["sweep"].n == len(rates)
