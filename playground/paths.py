@@ -108,14 +108,16 @@ def parse_link(query: Mapping[str, str]) -> tuple[Setup, list[str]]:
     link = LinkParams(query, MAX_PARAM)
     errors = link.errors
     surface = query.get("surface", DEFAULT_SURFACE)
-    if surface not in SURFACES.names():
+    if surface.strip().lower() in SURFACES.names():  # a typed link may say "Rosenbrock"
+        surface = surface.strip().lower()
+    else:
         errors.append(f"The link's surface {shown(surface)} is unknown; choose from "
                       f"{', '.join(SURFACES.names())}. Showing {DEFAULT_SURFACE}.")
         surface = DEFAULT_SURFACE
     d = default_setup(surface)
     text = query.get("opt", "")
     names = [] if len(text) > 10 * MAX_PARAM else list(
-        dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+        dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     known = tuple(n for n in names if n in OPTIMIZERS.names())
     unknown = [shown(n) for n in names if n not in known][:5]
     if len(text) > 10 * MAX_PARAM:

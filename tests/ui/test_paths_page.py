@@ -237,3 +237,10 @@ def test_parse_link_is_pure_and_bounded() -> None:
     setup, errors = P.parse_link({"surface": "saddle", "lr": "-1", "steps": "5"})
     assert setup.surface == "saddle" and setup.lr == 0.05 and setup.steps == P.DEFAULT_STEPS
     assert len(errors) == 2
+
+
+def test_a_typed_link_may_capitalise_the_surface_and_the_optimizers() -> None:
+    """The menu shows "Rosenbrock" and "Adam": a teacher typing a link writes them so."""
+    setup, errors = P.parse_link({"surface": " Rosenbrock", "opt": "Adam,SGD"})
+    assert not errors
+    assert setup.surface == "rosenbrock" and setup.opt == ("adam", "sgd")
