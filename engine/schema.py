@@ -34,7 +34,10 @@ class Num:
     def allowed(self) -> str:
         kind = "an integer" if self.integer else "a number"
         left = "(" if self.lo_open else "["
-        return f"{kind} in {left}{self.lo:g}, {self.hi:g}]"
+        # an integer's bounds in full: a seed's is 2147483647, not "2.14748e+09"
+        lo, hi = (f"{int(self.lo)}", f"{int(self.hi)}") if self.integer else (
+            f"{self.lo:g}", f"{self.hi:g}")
+        return f"{kind} in {left}{lo}, {hi}]"
 
     def __call__(self, value: Any, field: str) -> int | float:
         given = value  # messages quote what was given, not its conversion

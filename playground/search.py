@@ -21,7 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine import PRESETS, datasets_of, preset
+from engine import PRESETS, EngineError, datasets_of, preset
 from engine.hyper import HYPERPARAMETERS, Search
 from engine.search import STRATEGIES, Axis
 from engine.search.space import grid_per_axis
@@ -130,6 +130,39 @@ def start(setup: Setup) -> Search:
     axes = [Axis(*a) for a in setup.axes]
     return Search.start(search_base(setup.preset, setup.noise), axes, setup.method,
                         setup.budget, setup.round, setup.epochs, setup.seed)
+
+
+def has_dropout(name: str) -> bool:
+    """Whether preset ``name``'s network has a dropout layer (``dropout_rate`` sets it)."""
+    return any(layer.type == "dropout" for layer in preset(name).model.layers)
+
+
+def explain(setup: Setup, err: EngineError) -> tuple[str, bool]:
+    """Why ``setup``'s search cannot start (``start``'s error), in the sidebar's words;
+    and whether its ranges are at fault (then each hyperparameter's default range
+    fixes it). The engine names a spec's field ("optimizer.learning_rate"); the page
+    names its controls (From, To, Log, Network and data)."""
+    field = getattr(err, "field", "")
+    bare = str(err).removeprefix(f"{field}: ") if field else str(err)
+    for hp, _, _, log in setup.axes:
+        if field in (f"search.{hp}.low", f"search.{hp}.high"):
+            end = "From" if field.endswith(".low") else "To"
+            off = " or turn Log off" if log and "log axis" in bare else ""
+            return (f"{hp}: {end} {bare}. Change {end}{off} in the sidebar, or press "
+                    f"Default range.", True)
+    if "no dropout layer" in bare:
+        with_dropout = [PRESETS.get(n).title for n in PRESET_NAMES if has_dropout(n)]
+        return (f"dropout_rate: the network \"{PRESETS.get(setup.preset).title}\" has no "
+                f"dropout layer. Pick one with dropout under Network and data ("
+                f"{', '.join(with_dropout) or 'none here'}), or another hyperparameter.",
+                False)
+    if field.startswith("search.") or not field:  # budget, seed, ...: not a range
+        return bare[:1].upper() + bare[1:] + ".", False
+    # the network refused one end of a range: the axis whose name the field holds
+    axes = [a for a in setup.axes if a[0] in field] or list(setup.axes)
+    ranges = " and ".join(f"{hp} from {lo:g} to {hi:g}" for hp, lo, hi, _ in axes)
+    return (f"This network cannot take every value of {ranges} ({field}: {bare}). "
+            "Narrow From and To in the sidebar, or press Default range.", True)
 
 
 def lesson_setup(name: str) -> Setup:

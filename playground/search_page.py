@@ -198,10 +198,19 @@ def current(setup: Setup, fresh: bool = False) -> Search | None:
         try:
             ss["hs_search"] = hs.start(setup)
         except EngineError as err:
-            ss["hs_error"] = str(err)
+            ss["hs_error"] = hs.explain(setup, err)
     if ss["hs_error"]:
-        st.error(plain(ss["hs_error"]))
+        message, ranges = ss["hs_error"]
+        st.error(plain(message))
+        if ranges:
+            st.button("Default range", key="hs_default_range", on_click=_default_ranges,
+                      help="Every hyperparameter back to its usual range and scale")
     return ss["hs_search"]
+
+
+def _default_ranges() -> None:
+    _reset_range("")
+    _reset_range("2")
 
 
 def advance(search: Search, shown: Any = None) -> Search:

@@ -104,7 +104,7 @@ def round_refusal(flops: float) -> str | None:
         return None
     return (f"one round of this search needs about {flops / 1e9:,.0f} billion operations "
             f"(about {flops / ASSUMED_FLOPS:,.0f} s on this server); a round may use "
-            f"{ROUND_FLOPS / 1e9:,.0f}: lower the epochs, the round size, the width "
+            f"{ROUND_FLOPS / 1e9:,.0f} billion: lower the epochs, the round size, the width "
             "(units) or raise the smallest batch size")
 
 

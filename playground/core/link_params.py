@@ -56,7 +56,8 @@ class LinkParams:
         if ok:
             return int(value) if integer else value
         what = (f"one of {', '.join(f'{o:g}' for o in options)}" if options else
-                f"{'a whole number' if integer else 'a number'} from {lo:g} to {hi:g}")
+                f"a whole number from {int(lo)} to {int(hi)}" if integer else
+                f"a number from {lo:g} to {hi:g}")
         return self._refuse(name, what, text, default)
 
     def choice(self, name: str, default: str, options: tuple[str, ...]) -> str:

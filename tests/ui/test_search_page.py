@@ -143,8 +143,44 @@ def test_a_hyperparameter_the_network_lacks_is_the_engines_message_not_a_traceba
     assert not at.exception
     errors = messages(at)
     assert len(errors) == 1 and "no dropout layer" in errors[0], errors
-    # nothing to run
-    assert not {b.label for b in at.button} & {"Run next round", "Run to the end"}
+    # what to do, in the page's words: a network of its menu that has dropout
+    assert "Network and data" in errors[0] and "Dropout against over-fitting" in errors[0]
+    # nothing to run, and no range to reset (the range is not at fault)
+    assert not {b.label for b in at.button} & {"Run next round", "Run to the end",
+                                                "Default range"}
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ({"lo": "0", "hi": "1", "log": "0"},
+     ["learning_rate from 0 to 1", "(0, 100]", "Narrow From and To"]),
+    ({"hp": "units", "hi": "1000000"}, ["units from 1 to 1e+06", "[1, 512]"]),
+    ({"hp": "batch_size", "hi": "1000000"}, ["batch_size from 1 to 1e+06"]),
+], ids=["learning-rate-0", "units-1e6", "batch-1e6"])
+def test_a_range_the_network_refuses_names_it_and_default_range_fixes_it(query, says):
+    """A range a link (or the sidebar's From and To) gives that the network cannot take
+    is named with its hyperparameter and the controls to change; "Default range" puts
+    the hyperparameter's usual range back and the search is ready to run."""
+    at = run_page("search", query)
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and all(s in errors[0] for s in says), errors
+    _button(at, "Default range").click().run()
+    ok(at)
+    assert not at.error
+    assert {b.label for b in at.button} >= {"Run next round", "Run to the end"}
+
+
+def test_log_scale_on_momentum_says_to_raise_from_or_turn_log_off():
+    at = run_page("search", {"hp": "momentum"})
+    ok(at)
+    at.toggle(key="hs_log").set_value(True).run()
+    errors = messages(at)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("momentum: From must be > 0 on a log axis")
+    assert "turn Log off" in errors[0]
+    at.toggle(key="hs_log").set_value(False).run()
+    ok(at)
+    assert not at.error
 
 
 def test_changing_the_setup_starts_a_new_search_and_says_so():
