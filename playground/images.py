@@ -50,11 +50,18 @@ def image_only(spec: Spec) -> str | None:
 
 # -- the sidebar ------------------------------------------------------------------------------
 
+def _upload_mb() -> float:
+    """The most megabytes a .zip may have: the engine's bound, or the server's upload
+    limit (``server.maxUploadSize``) where that is lower (Streamlit refuses past it)."""
+    return min(MAX_ZIP_BYTES / 1e6, float(st.get_option("server.maxUploadSize")))
+
+
 def upload() -> None:
     """The .zip uploader: one folder of PNG or JPEG pictures per class."""
     up = st.file_uploader("Your own pictures (.zip)", type=["zip"], key="im_zip",
                           help="One folder per class, each with PNG or JPEG pictures; 2 to "
-                          "10 classes, at most 5,000 files and 20 MB.")
+                          "10 classes, at most 5,000 files and "
+                          f"{_upload_mb():g} MB.")
     colour = st.toggle("Colour pictures", session.spec().data.channels == 3,
                        key=wkey("im_colour"), help="Off: grey (1 channel); on: RGB (3)")
     if up is None or session.get(session.UPLOADED) == (up.file_id, colour):

@@ -53,6 +53,11 @@ MAX_UNPACKED_BYTES = 200_000_000
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Most pixels one uploaded picture may have before it is decoded."""
 
+MAX_ZIP_PIXELS = 100_000_000
+"""Most pixels the pictures of one .zip may have together, counted from their headers
+before each is decoded: 5,000 tiny files that each claim 4096 x 4096 pixels (a 1 MB
+zip) would otherwise hold the server for minutes of decoding."""
+
 MAX_SIZE = 64
 """Largest input side the models take (``data.size``)."""
 
@@ -234,24 +239,35 @@ def _class_of(info: zipfile.ZipInfo) -> str:
     return parts[-2]
 
 
-def _decode(data: bytes, name: str, size: int, channels: int) -> tuple[np.ndarray, bool]:
-    """One picture as uint8 ``(size, size, channels)``; True when it was resized."""
+def _decode(data: bytes, name: str, size: int, channels: int,
+            pixels_left: int = MAX_IMAGE_PIXELS) -> tuple[np.ndarray, bool, int]:
+    """One picture as uint8 ``(size, size, channels)``; True when it was resized; its
+    pixels. Refused before decoding when its header claims more than ``pixels_left``."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_IMAGE_PIXELS:
+        # Only the formats the page promises: a GIF or TIFF named .png is refused.
+        with Image.open(io.BytesIO(data), formats=["PNG", "JPEG"]) as img:
+            pixels = img.width * img.height
+            if pixels > MAX_IMAGE_PIXELS:
                 raise DataError(f"{name} is {img.width} x {img.height} pixels; at most "
                                 f"{MAX_IMAGE_PIXELS:,} pixels a picture")
+            if pixels > pixels_left:
+                raise DataError(f"the pictures of the .zip have more than {MAX_ZIP_PIXELS:,} "
+                                "pixels together; send smaller pictures or fewer of them "
+                                "(they are resized to at most 64 x 64)")
             resized = img.size != (size, size)
             img = img.convert("L" if channels == 1 else "RGB")
             img = img.resize((size, size), Image.Resampling.BILINEAR) if resized else img
             out = np.asarray(img, np.uint8)
     except DataError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # PIL's own guard, on the header's claim
+        raise DataError(f"{name} claims too many pixels; at most {MAX_IMAGE_PIXELS:,} "
+                        "pixels a picture") from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise DataError(f"{name} is not a readable PNG or JPEG picture") from None
-    return out.reshape(size, size, channels), resized
+    return out.reshape(size, size, channels), resized, pixels
 
 
 def load_image_zip(data: bytes, *, size: int = 28, channels: int = 1) -> RawImages:
@@ -288,14 +304,15 @@ def load_image_zip(data: bytes, *, size: int = 28, channels: int = 1) -> RawImag
             raise DataError(f"the .zip has {len(classes)} class folder(s); it needs 2 to "
                             f"{MAX_CLASSES}, one per class")
         index = {name: k for k, name in enumerate(classes)}
-        xs, ys, resized = [], [], 0
+        xs, ys, resized, pixels_left = [], [], 0, MAX_ZIP_PIXELS
         for info in pictures:
             name = info.filename.rsplit("/", 1)[-1][:60]
             try:
                 blob = archive.read(info)
             except (zipfile.BadZipFile, OSError, ValueError, RuntimeError):
                 raise DataError(f"{name} cannot be unpacked from the .zip") from None
-            img, was = _decode(blob, name, size, channels)
+            img, was, pixels = _decode(blob, name, size, channels, pixels_left)
+            pixels_left -= pixels
             xs.append(img)
             ys.append(index[_class_of(info)])
             resized += was

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -430,6 +431,39 @@ def test_a_picture_with_too_many_pixels(monkeypatch):
     load_image_zip(_zip({"a/1.png": _grey(19, 21, 0), "b/1.png": _grey(10, 10, 0)}))
     err = _fails(_zip({**TWO, "b/big.png": _grey(20, 20, 7)}), "big.png")
     assert "20 x 20 pixels; at most 399 pixels a picture" in str(err)
+
+
+def test_the_pictures_of_a_zip_have_a_pixel_budget_together(monkeypatch):
+    """Thousands of tiny files that each claim a large picture (a "decode bomb") are
+    refused from their headers, before the budget's worth of decoding is spent."""
+    entries = {f"{c}/{i}.png": _grey(10, 10, 9 * i) for c in "ab" for i in range(4)}
+    monkeypatch.setattr(images, "MAX_ZIP_PIXELS", 8 * 100)
+    assert len(load_image_zip(_zip(entries)).y) == 8  # exactly at the budget is fine
+    monkeypatch.setattr(images, "MAX_ZIP_PIXELS", 8 * 100 - 1)
+    decoded = []
+    real = images.np.asarray
+    monkeypatch.setattr(images.np, "asarray", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    _fails(_zip(entries), "more than 799 pixels together; send smaller pictures")
+    assert len(decoded) == 7  # the eighth was refused from its header
+
+
+def test_only_png_and_jpeg_are_decoded_whatever_the_name_says():
+    from PIL import Image
+
+    gif = io.BytesIO()
+    Image.new("L", (8, 8), 3).save(gif, "GIF")
+    _fails(_zip({**TWO, "b/2.png": gif.getvalue()}), "2.png is not a readable PNG or JPEG")
+
+
+def test_a_header_past_pils_own_guard_says_too_many_pixels():
+    from PIL import Image
+
+    big = bytearray(_grey(8, 8, 0))
+    struct.pack_into(">II", big, 16, 100_000, 100_000)  # IHDR's width and height
+    struct.pack_into(">I", big, 29, zlib.crc32(bytes(big[12:29])))  # and its checksum
+    err = _fails(_zip({**TWO, "b/huge.png": bytes(big)}), "huge.png claims too many pixels")
+    assert f"at most {images.MAX_IMAGE_PIXELS:,} pixels" in str(err)
+    assert 2 * Image.MAX_IMAGE_PIXELS < 100_000**2  # past PIL's guard, which fires first
 
 
 def test_a_picture_outside_a_class_folder():
