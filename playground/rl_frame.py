@@ -11,6 +11,7 @@ preset, as compact JSON (``rl={"learning_rate":0.01}``).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -281,3 +282,55 @@ def check_link(text: str) -> tuple[DQNConfig, str | None]:
         return from_query(text), None
     except EngineError as err:
         return SOURCE, f"The link's setup could not be used ({err}). Showing the default."
+
+
+# -- what a frame may cost -------------------------------------------------------------------
+
+def iteration_flops(c: DQNConfig) -> float:
+    """About how many arithmetic operations one iteration of ``c`` takes: every
+    environment's action (a forward pass each) and, every ``train_every`` iterations, a
+    learning update (forward passes of the online and target networks over a batch, and
+    the backward pass, about two forward passes)."""
+    sizes = (len(cartpole.OBS_NAMES), *c.hidden, dqn.N_ACTIONS)
+    params = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    return 2.0 * params * (c.n_envs + 4 * c.batch_size / c.train_every)
+
+
+def cost_refusal(c: DQNConfig, iterations: int, flops_per_s: float, seconds: float
+                 ) -> str | None:
+    """Why ``c`` is too costly for a live page whose slowest frame trains ``iterations``
+    iterations within ``seconds`` at ``flops_per_s`` (None: it fits), with what to
+    lower."""
+    need = iteration_flops(c) * iterations / flops_per_s
+    if need <= seconds:
+        return None
+    return (f"a frame of {iterations} iterations of this network would take about "
+            f"{need:.1f} s of this server (at most {seconds:g} s): lower the hidden layers' "
+            "units, the batch size or the number of environments, or learn less often "
+            "(train every)")
+
+
+class Pace(NamedTuple):
+    """Seconds an iteration of ``config`` took (None: not measured yet), and the counts
+    of iterations already run once (a count's first call may compile: not measured)."""
+
+    config: DQNConfig
+    seconds: float | None = None
+    seen: frozenset[int] = frozenset()
+
+
+def paced(count: int, speeds: tuple[int, ...], pace: Pace, seconds: float) -> int:
+    """The iterations a frame trains: ``count``, or the largest of ``speeds`` (each
+    compiled) below it that fits ``seconds`` at the measured pace; at least the
+    smallest speed. A costly network's frames so stay short (as ``limits.plan`` keeps
+    the other pages'), and a click is answered."""
+    if pace.seconds is None:
+        return count
+    fits = [s for s in speeds if s <= count and s * pace.seconds <= seconds]
+    return max(fits) if fits else min(speeds)
+
+
+def measured(pace: Pace, count: int, took: float) -> Pace:
+    """``pace`` after ``count`` iterations took ``took`` seconds."""
+    seconds = took / count if count in pace.seen and count > 0 else pace.seconds
+    return pace._replace(seconds=seconds, seen=pace.seen | {count})

@@ -17,26 +17,26 @@ link carries the config's differences from the default preset (``rl=``, see
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import streamlit as st
 
 from engine import ACTIVATIONS, OPTIMIZERS, EngineError
 from engine.rl import PRESETS, SOURCE, DQNConfig, dqn
-from playground.core import address, live, session, warmup
+from playground.core import address, limits, live, session, warmup
 from playground.core.controls import lazy_expander
 from playground.core.export import link_box
 from playground.rl_frame import (
     FIELDS,
-    OMEGA_MAX,
-    SLICE_RESOLUTION,
     History,
+    Pace,
     check_link,
+    cost_refusal,
     curves,
+    measured,
+    paced,
     rollout_frame,
     slice_frame,
     starts_afresh,
@@ -44,13 +44,11 @@ from playground.rl_frame import (
     to_json,
     to_query,
 )
+from playground.rl_warm import SPEED, SPEEDS, episode_and_return, q_slice, warm
 
 PREFIX = "rl"
 ASSET = "rl_view"
-SPEEDS = (10, 100, 200)  # iterations per frame: each compiles once (warmed per network)
-SPEED = 100
 ROLLOUT_SECONDS = 1.0  # a new greedy episode (and evaluation) at most this often
-EVAL_EPISODES = 100
 TITLES = {"source_dqn": "The source's DQN", "no_target_network": "No target network",
           "no_replay": "No replay buffer", "tiny_epsilon": "Tiny epsilon"}
 
@@ -63,9 +61,7 @@ WIDGETS = "rl_widgets"  # bumped to make every control re-read the config
 URL_SEEN = "rl_url_seen"  # the ``rl`` text last applied or written
 FAILED = "rl_failed"  # the last controls' dict that could not be applied
 DIVERGED = "rl_diverged"
-
-_warmed: set = set()  # network structures whose speeds compiled (per process, not per user)
-_warm_lock = threading.Lock()
+PACE = "rl_pace"  # rl_frame.Pace of the config
 
 
 # -- the session ---------------------------------------------------------------------------
@@ -96,7 +92,12 @@ def apply(new: DQNConfig, afresh: bool = False) -> None:
     else:
         st.session_state[STATE] = st.session_state[STATE].with_values(new)
     write_link(new)
-    _warm(new)
+    warm(new)
+
+
+def refusal(c: DQNConfig) -> str | None:
+    """Why ``c`` costs this server too much for live frames (None: it fits)."""
+    return cost_refusal(c, min(SPEEDS), limits.ASSUMED_FLOPS, limits.CALL_SECONDS)
 
 
 def bump_widgets() -> None:
@@ -105,53 +106,6 @@ def bump_widgets() -> None:
 
 def wkey(name: str) -> str:
     return f"rl_{name}_{st.session_state.get(WIDGETS, 0)}"
-
-
-def _speeds() -> tuple[int, ...]:
-    """Every speed, the default first: Play's frames use it."""
-    return (SPEED, *(n for n in SPEEDS if n != SPEED))
-
-
-def _compile(c: DQNConfig, speeds: tuple[int, ...]) -> None:
-    state = dqn.init(c)
-    for n in speeds:
-        dqn.train(state, n)
-
-
-def _warm(c: DQNConfig) -> None:
-    """Compile every speed of ``c``'s network in the background, once per process (off
-    with the server's warm-up, as in the tests; left to it while it is due to)."""
-    structure = dqn.structure_of(c)
-    with _warm_lock:
-        if (structure in _warmed or not warmup.enabled()
-                or warmup.waiting_for(structure) is not None):
-            return
-        _warmed.add(structure)
-    threading.Thread(target=_compile, args=(c, _speeds()), name="rl-warm", daemon=True).start()
-
-
-def warm_key() -> Any:
-    """The server warm-up's key of the default network (``warmup.waiting_for``)."""
-    return dqn.structure_of(SOURCE)
-
-
-def warm_default() -> threading.Thread | None:
-    """Compile what a visit of the default runs (the server's warm-up,
-    ``warmup.others_of_the_app``): in this thread the first frame's episode, evaluation
-    and Q-value slice and Play's speed, so that its visitors wait for no more; the other
-    speeds in a background thread, returned (None: a visit compiled them already)."""
-    with _warm_lock:
-        if warm_key() in _warmed:
-            return None
-        _warmed.add(warm_key())
-    state = dqn.init(SOURCE)
-    _episode_and_return(state, SOURCE, 1)
-    _slice(state)
-    dqn.train(state, SPEED)
-    rest = threading.Thread(target=_compile, args=(SOURCE, _speeds()[1:]), name="rl-warm",
-                            daemon=True)
-    rest.start()
-    return rest
 
 
 # -- the link --------------------------------------------------------------------------------
@@ -176,6 +130,8 @@ def follow_link() -> None:
             text and address.history_navigation() and text != st.session_state.get(URL_SEEN)):
         return
     new, error = check_link(text) if text else (SOURCE, None)
+    if not error and (why := refusal(new)):
+        new, error = SOURCE, f"The link's setup could not be used ({why}). Showing the default."
     if error:
         session.flash("error", error)
     apply(new, afresh=True)
@@ -249,8 +205,12 @@ def apply_changes(d: dict[str, Any]) -> None:
         return
     try:
         new = c.replace(**d)
+        why = refusal(new)
+        problem = f"Too costly for this server: {why}" if why else None
     except EngineError as err:
-        session.flash("error", f"{err}. The last working setup is kept.")
+        problem = str(err)
+    if problem:
+        session.flash("error", f"{problem}. The last working setup is kept.")
         bump_widgets()
         if st.session_state.get(FAILED) != d:  # once: the controls then show the good one
             st.session_state[FAILED] = d
@@ -265,11 +225,15 @@ def apply_changes(d: dict[str, Any]) -> None:
 def train(count: int) -> None:
     """Train ``count`` iterations; divergence pauses and says so."""
     c, state = config(), st.session_state[STATE]
-    before = int(state.iteration)
+    pace = st.session_state.get(PACE)
+    pace = pace if pace is not None and pace.config == c else Pace(c)
+    count = paced(count, SPEEDS, pace, limits.CALL_SECONDS)
+    before, t0 = int(state.iteration), time.perf_counter()
     state, log = dqn.train(state, count)
     st.session_state[STATE] = state
     h = history().record(log, before, c.n_envs)
     st.session_state[HISTORY] = h
+    st.session_state[PACE] = measured(pace, count, time.perf_counter() - t0)
     if h.diverged():
         session.set_playing(False)
         st.session_state[DIVERGED] = True
@@ -299,25 +263,10 @@ def probe(force: bool = False) -> tuple:
     if old is not None and not force and (now - old[1] < ROLLOUT_SECONDS or old[4] == iteration):
         return old
     rid = (old[0] + 1) if old else 1
-    ep, greedy = _episode_and_return(state, c, rid, not st.session_state.get(DIVERGED))
+    ep, greedy = episode_and_return(state, c, rid, not st.session_state.get(DIVERGED))
     new = (rid, now, rollout_frame(ep, rid, iteration * c.n_envs), greedy, iteration)
     st.session_state[PROBE] = new
     return new
-
-
-def _episode_and_return(state: Any, c: DQNConfig, rid: int, evaluate: bool = True
-                        ) -> tuple[Any, float | None]:
-    """Rollout ``rid``'s greedy episode and (``evaluate``) the greedy mean return: what
-    a frame and the warm-up (``warm_default``) run alike."""
-    key = jax.random.fold_in(jax.random.PRNGKey(c.seed), rid)
-    ep = dqn.rollout(state, key)
-    return ep, (dqn.evaluate(state, jax.random.fold_in(key, 1), EVAL_EPISODES)
-                if evaluate else None)
-
-
-def _slice(state: Any) -> Any:
-    """The Q-values over the slice of states the view draws."""
-    return dqn.q_slice(state, SLICE_RESOLUTION, omega_max=OMEGA_MAX)
 
 
 def frame(first: bool) -> dict[str, Any]:
@@ -326,7 +275,7 @@ def frame(first: bool) -> dict[str, Any]:
     rid, _, episode, greedy, _ = probe()
     data = {"stats": stats(c, int(state.iteration), int(state.updates), h, greedy),
             "curves": curves(h), "playing": session.playing(), "rollout_id": rid,
-            "slice": slice_frame(_slice(state))}
+            "slice": slice_frame(q_slice(state))}
     if first or st.session_state.get(SENT) != rid:
         data["rollout"] = episode
         st.session_state[SENT] = rid

@@ -215,9 +215,9 @@ def pages_of_the_app() -> list[LivePage]:
 def others_of_the_app() -> list[tuple[Hashable, Callable[[], object]]]:
     """The pages with an engine of their own, as ``start``'s ``others``: Reinforcement
     learning (its default DQN's first frame and Play)."""
-    from playground import rl_page
+    from playground import rl_warm
 
-    return [(rl_page.warm_key(), rl_page.warm_default)]
+    return [(rl_warm.warm_key(), rl_warm.warm_default)]
 
 
 def start_app() -> bool:

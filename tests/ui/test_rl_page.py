@@ -175,3 +175,71 @@ def test_the_share_link_box_carries_the_config() -> None:
     assert not at.code
     link = widget(at, "text_input", "Link to this setup").value
     assert "rl=" in link and "target_period" in link
+
+
+# -- what a frame may cost -------------------------------------------------------------------
+
+COSTLY = {"hidden": [512, 512, 512, 512], "batch_size": 1024, "n_envs": 64,
+          "learning_starts": 0, "train_every": 1}
+
+
+def test_a_link_to_a_network_too_costly_for_live_frames_is_refused_with_what_to_lower():
+    """Each value is within the link's ranges, but together one frame of the slowest
+    speed would hold the server for seconds (measured: 1 s per 10 iterations here)."""
+    at = page({"rl": json.dumps(COSTLY)})
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and "could not be used" in errors[0], errors
+    assert "10 iterations" in errors[0] and "lower the hidden layers' units" in errors[0]
+    assert at.session_state[P.CONFIG] == SOURCE
+
+
+def test_the_cost_estimate_grows_with_every_field_and_the_presets_fit():
+    base = F.iteration_flops(SOURCE)
+    for change in ({"hidden": (128,)}, {"batch_size": 128}, {"n_envs": 16}):
+        assert F.iteration_flops(SOURCE.replace(**change)) > base
+    assert F.iteration_flops(SOURCE.replace(train_every=4)) < base
+    assert all(P.refusal(PRESETS.get(n).config) is None for n in PRESETS.names())
+    assert P.refusal(SOURCE.replace(**{k: tuple(v) if k == "hidden" else v
+                                       for k, v in COSTLY.items()})) is not None
+
+
+def test_a_slow_network_trains_fewer_iterations_a_frame():
+    """Frames stay within the call budget at the measured pace (as ``limits.plan`` keeps
+    the other pages'): a Step at 100 iterations trains 10 when an iteration takes 20 ms."""
+    at = page()
+    at.session_state[P.PACE] = F.Pace(SOURCE, 0.02, frozenset({P.SPEED}))
+    at.button(key="rl_step").click().run()
+    ok(at)
+    assert iteration(at) == 10
+    assert at.session_state[P.PACE].seconds == 0.02  # a first call (it may compile): kept
+    at.button(key="rl_step").click().run()
+    assert iteration(at) == 20
+    assert at.session_state[P.PACE].seconds < 0.02  # measured: this network is fast
+    at.button(key="rl_step").click().run()
+    assert iteration(at) == 20 + P.SPEED  # back to the slider's speed
+
+
+def test_a_control_that_makes_the_network_too_costly_is_refused_and_kept_back():
+    """A link's wide network fits at batch 64; the sidebar's batch of 256 would not."""
+    at = page({"rl": '{"hidden":[512,512,512]}'})
+    ok(at)
+    widget(at, "select_slider", "Batch size").set_value(256).run()
+    assert not at.exception
+    errors = messages(at)
+    assert len(errors) == 1 and errors[0].startswith("Too costly for this server: "), errors
+    assert "lower the hidden layers' units, the batch size" in errors[0]
+    assert at.session_state[P.CONFIG].batch_size == 64  # the last good one
+    assert at.session_state[P.CONFIG].hidden == (512, 512, 512)
+
+
+def test_pacing_picks_a_compiled_speed_and_skips_a_first_call():
+    pace = F.Pace(SOURCE)
+    assert F.paced(100, (10, 100, 200), pace, 0.25) == 100  # not measured yet
+    pace = F.measured(pace, 100, 5.0)  # a first call may compile: not measured
+    assert pace.seconds is None and pace.seen == {100}
+    pace = F.measured(pace, 100, 1.0)
+    assert pace.seconds == pytest.approx(0.01)
+    assert F.paced(200, (10, 100, 200), pace, 0.25) == 10
+    assert F.paced(200, (10, 100, 200), pace._replace(seconds=1.0), 0.25) == 10  # the least
+    assert F.paced(200, (10, 100, 200), pace._replace(seconds=1e-4), 0.25) == 200

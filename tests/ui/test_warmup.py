@@ -257,26 +257,26 @@ def test_after_the_warm_up_the_rl_pages_first_frame_step_and_play_compile_nothin
     """Reinforcement learning has an engine of its own: the warm-up compiles its
     default's first frame and every speed's loop (Play's first), so a visitor's first
     frame, Step and a change of speed compile none of them."""
-    from playground import rl_page
+    from playground import rl_page, rl_warm
 
-    monkeypatch.setattr(rl_page, "_warmed", set())
+    monkeypatch.setattr(rl_warm, "_warmed", set())
     _forget_compiled()
     with count_compiles(all_threads=True) as cold:
-        rest = rl_page.warm_default()  # Play's speed here, the others in ``rest``
+        rest = rl_warm.warm_default()  # Play's speed here, the others in ``rest``
         rest.join(240)
     warmed = {n.removeprefix("jit(").rstrip(")") for n in cold["names"]}
     assert warmed >= RL_FUNCTIONS, warmed  # the caches really were empty
-    assert rl_page.warm_default() is None  # once per process
+    assert rl_warm.warm_default() is None  # once per process
     with count_compiles(all_threads=True) as box:
         at = AppTest.from_file(str(ROOT / "pages" / "rl.py"), default_timeout=240)
         at.run()
         at.button(key="rl_step").click().run()
-        for speed in rl_page.SPEEDS:
+        for speed in rl_warm.SPEEDS:
             at.select_slider(key="rl_speed").set_value(speed).run()
             at.button(key="rl_step").click().run()
         assert not at.exception and not at.error, at.exception
     assert int(at.session_state[rl_page.STATE].iteration) == (
-        rl_page.SPEED + sum(rl_page.SPEEDS))  # every Step trained
+        rl_warm.SPEED + sum(rl_warm.SPEEDS))  # every Step trained
     again = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")") in RL_FUNCTIONS]
     assert again == [], again
 
@@ -285,12 +285,12 @@ def test_an_rl_visitor_during_the_warm_up_waits_for_it_and_leaves_it_the_work(mo
     """A first visit while the server's warm-up has the RL default still to do waits
     for that very entry (at most its bound, here 1 s) and does not claim the network
     for a compile of its own, which would leave the warm-up nothing to do."""
-    from playground import rl_page
+    from playground import rl_warm
 
     stuck = threading.Event()
-    monkeypatch.setattr(warmup, "_pending", {rl_page.warm_key(): stuck})
+    monkeypatch.setattr(warmup, "_pending", {rl_warm.warm_key(): stuck})
     monkeypatch.setattr(warmup, "WAIT_SECONDS", 1.0)
-    monkeypatch.setattr(rl_page, "_warmed", set())
+    monkeypatch.setattr(rl_warm, "_warmed", set())
     monkeypatch.delenv(warmup.ENV, raising=False)  # the page's own background compile on
     monkeypatch.setattr(warmup, "_started", True)  # (and no real warm-up started here)
     t0 = time.perf_counter()
@@ -298,13 +298,13 @@ def test_an_rl_visitor_during_the_warm_up_waits_for_it_and_leaves_it_the_work(mo
     at.run()
     assert time.perf_counter() - t0 >= 1.0  # it waited for the warm-up's entry ...
     assert not at.exception and not at.error  # ... then drew the page
-    assert rl_page.warm_key() not in rl_page._warmed  # the warm-up's to compile
+    assert rl_warm.warm_key() not in rl_warm._warmed  # the warm-up's to compile
 
 
 def test_the_apps_warm_up_keys_are_what_each_page_waits_for(monkeypatch):
     """``start_app`` (both ways the app starts) registers an entry per page; the race's
     and the RL page's are their own, and are the keys their first frames wait for."""
-    from playground import race, rl_page
+    from playground import race, rl_warm
 
     gate = threading.Event()
     monkeypatch.delenv(warmup.ENV, raising=False)
@@ -313,13 +313,13 @@ def test_the_apps_warm_up_keys_are_what_each_page_waits_for(monkeypatch):
     monkeypatch.setattr(warmup, "_done", {"pages": 0, "of": 0})
     monkeypatch.setattr(warmup, "warm", lambda *args, **kw: gate.wait(30))
     monkeypatch.setattr(warmup, "warm_inits", lambda *args: None)
-    monkeypatch.setattr(rl_page, "warm_default", lambda: gate.wait(30))
+    monkeypatch.setattr(rl_warm, "warm_default", lambda: gate.wait(30))
     assert warmup.start_app()
     try:
         playground = warmup.waiting_for(engine.build(race.PAGE.default).structure)
         racing = warmup.waiting_for(warmup.page_key(
             race.PAGE, engine.build(race.PAGE.default).structure))
-        rl = warmup.waiting_for(rl_page.dqn.structure_of(rl_page.SOURCE))
+        rl = warmup.waiting_for(rl_warm.dqn.structure_of(rl_warm.SOURCE))
         assert None not in (playground, racing, rl)
         assert len({id(playground), id(racing), id(rl)}) == 3
     finally:
