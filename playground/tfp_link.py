@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import EngineError
-from engine.tfp import TfpLink, parse_link
+from engine.tfp import TfpLink, parse_link, summary
 from playground.core import address, session, url
 
 PARAM = "tfp"
@@ -21,9 +21,7 @@ PARAM = "tfp"
 
 
 def _notes(link: TfpLink) -> str:
-    if not link.notes:
-        return " Every parameter was honoured."
-    return " Not honoured: " + "; ".join(link.notes)
+    return " " + (summary(link) or "Every parameter was honoured.")
 
 
 def open_link(text: str) -> bool:

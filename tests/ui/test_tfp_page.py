@@ -71,6 +71,7 @@ def test_unknown_and_malformed_parameters_are_named_in_one_line() -> None:
     assert not at.exception
     info = " ".join(messages(at, "info"))
     assert "learningRate" in info and "colour" in info and "batchSize" in info
+    assert ".;" not in info and ".." not in info  # one sentence: notes joined once
     spec = at.session_state[S.SPEC]
     assert spec.data.name == "spiral" and spec.optimizer.learning_rate == 0.03
 
