@@ -101,7 +101,7 @@ def _checked(name: str, value: Any) -> Any:
         if (not isinstance(value, list) or not 1 <= len(value) <= MAX_LAYERS
                 or not all(type(u) is int and f.lo <= u <= f.hi for u in value)):
             raise SpecError(name, f"must be a list of 1 to {MAX_LAYERS} whole numbers from "
-                                  f"{f.lo:g} to {f.hi:g}")
+                                  f"{int(f.lo)} to {int(f.hi)}")
         return tuple(value)
     if f.kind is bool or f.kind is str:
         if type(value) is not f.kind:
@@ -109,8 +109,9 @@ def _checked(name: str, value: Any) -> Any:
         return value
     number = type(value) is int or (f.kind is float and type(value) is float)
     if not number or not math.isfinite(value) or not f.lo <= value <= f.hi:
-        what = "a whole number" if f.kind is int else "a number"
-        raise SpecError(name, f"must be {what} from {f.lo:g} to {f.hi:g}")
+        what = (f"a whole number from {int(f.lo)} to {int(f.hi)}" if f.kind is int else
+                f"a number from {f.lo:g} to {f.hi:g}")
+        raise SpecError(name, f"must be {what}")
     return f.kind(value)
 
 
@@ -293,7 +294,8 @@ def iteration_flops(c: DQNConfig) -> float:
     the backward pass, about two forward passes)."""
     sizes = (len(cartpole.OBS_NAMES), *c.hidden, dqn.N_ACTIONS)
     params = sum(a * b + b for a, b in itertools.pairwise(sizes))
-    return 2.0 * params * (c.n_envs + 4 * c.batch_size / c.train_every)
+    passes = 5 if c.double else 4  # double DQN: the online network on the next states too
+    return 2.0 * params * (c.n_envs + passes * c.batch_size / c.train_every)
 
 
 def cost_refusal(c: DQNConfig, iterations: int, flops_per_s: float, seconds: float
@@ -305,27 +307,38 @@ def cost_refusal(c: DQNConfig, iterations: int, flops_per_s: float, seconds: flo
     if need <= seconds:
         return None
     return (f"a frame of {iterations} iterations of this network would take about "
-            f"{need:.1f} s of this server (at most {seconds:g} s): lower the hidden layers' "
-            "units, the batch size or the number of environments, or learn less often "
-            "(train every)")
+            f"{need:.1f} s of this server, at most {seconds:g} s: lower the hidden layers' "
+            "units, the batch size or the number of environments, or raise train every")
 
 
 class Pace(NamedTuple):
-    """Seconds an iteration of ``config`` took (None: not measured yet), and the counts
-    of iterations already run once (a count's first call may compile: not measured)."""
+    """Seconds an iteration of a network took (``pace_key``): measured, else estimated
+    (``iteration_flops`` at the server's assumed speed); and the counts of iterations
+    already run once (a count's first call may compile: not measured)."""
 
-    config: DQNConfig
-    seconds: float | None = None
+    key: tuple
+    seconds: float
     seen: frozenset[int] = frozenset()
 
 
+def pace_key(c: DQNConfig) -> tuple:
+    """What an iteration's time depends on: the network and how often it learns (not
+    the values, which a slider changes while playing and which compile nothing)."""
+    return dqn.structure_of(c), c.train_every
+
+
+def pace_of(stored: Pace | None, c: DQNConfig, flops_per_s: float) -> Pace:
+    """``stored`` if it is ``c``'s, else a pace estimated from ``c``'s arithmetic."""
+    if stored is not None and stored.key == pace_key(c):
+        return stored
+    return Pace(pace_key(c), iteration_flops(c) / flops_per_s)
+
+
 def paced(count: int, speeds: tuple[int, ...], pace: Pace, seconds: float) -> int:
-    """The iterations a frame trains: ``count``, or the largest of ``speeds`` (each
-    compiled) below it that fits ``seconds`` at the measured pace; at least the
-    smallest speed. A costly network's frames so stay short (as ``limits.plan`` keeps
-    the other pages'), and a click is answered."""
-    if pace.seconds is None:
-        return count
+    """The iterations a call trains: ``count``, or the largest of ``speeds`` (each
+    compiled) below it that fits ``seconds`` at ``pace``; at least the smallest speed.
+    A costly network's frames so stay short (as ``limits.plan`` keeps the other
+    pages'), and a click is answered."""
     fits = [s for s in speeds if s <= count and s * pace.seconds <= seconds]
     return max(fits) if fits else min(speeds)
 

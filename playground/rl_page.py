@@ -31,11 +31,11 @@ from playground.core.export import link_box
 from playground.rl_frame import (
     FIELDS,
     History,
-    Pace,
     check_link,
     cost_refusal,
     curves,
     measured,
+    pace_of,
     paced,
     rollout_frame,
     slice_frame,
@@ -61,7 +61,7 @@ WIDGETS = "rl_widgets"  # bumped to make every control re-read the config
 URL_SEEN = "rl_url_seen"  # the ``rl`` text last applied or written
 FAILED = "rl_failed"  # the last controls' dict that could not be applied
 DIVERGED = "rl_diverged"
-PACE = "rl_pace"  # rl_frame.Pace of the config
+PACE = "rl_pace"  # rl_frame.Pace of the network
 
 
 # -- the session ---------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def follow_link() -> None:
         return
     new, error = check_link(text) if text else (SOURCE, None)
     if not error and (why := refusal(new)):
-        new, error = SOURCE, f"The link's setup could not be used ({why}). Showing the default."
+        new, error = SOURCE, f"The link's setup could not be used: {why}. Showing the default."
     if error:
         session.flash("error", error)
     apply(new, afresh=True)
@@ -222,12 +222,12 @@ def apply_changes(d: dict[str, Any]) -> None:
 
 # -- training and frames ---------------------------------------------------------------------
 
-def train(count: int) -> None:
-    """Train ``count`` iterations; divergence pauses and says so."""
+def train(count: int, budget: float = limits.CALL_SECONDS) -> None:
+    """Train ``count`` iterations, fewer if they would take more than ``budget`` seconds
+    (``paced``); divergence pauses and says so."""
     c, state = config(), st.session_state[STATE]
-    pace = st.session_state.get(PACE)
-    pace = pace if pace is not None and pace.config == c else Pace(c)
-    count = paced(count, SPEEDS, pace, limits.CALL_SECONDS)
+    pace = pace_of(st.session_state.get(PACE), c, limits.ASSUMED_FLOPS)
+    count = paced(count, SPEEDS, pace, budget)
     before, t0 = int(state.iteration), time.perf_counter()
     state, log = dqn.train(state, count)
     st.session_state[STATE] = state
@@ -243,7 +243,7 @@ def train(count: int) -> None:
 
 
 def step() -> None:
-    train(st.session_state.get("rl_speed", SPEED))
+    train(st.session_state.get("rl_speed", SPEED), limits.STEP_SECONDS)
     st.session_state.pop(PROBE, None)  # show the new network's episode at once
 
 

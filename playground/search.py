@@ -156,6 +156,9 @@ def explain(setup: Setup, err: EngineError) -> tuple[str, bool]:
                 f"dropout layer. Pick one with dropout under Network and data ("
                 f"{', '.join(with_dropout) or 'none here'}), or another hyperparameter.",
                 False)
+    if "each hyperparameter once" in bare:
+        return ("The second hyperparameter repeats the first: pick another one, or none.",
+                False)
     if field.startswith("search.") or not field:  # budget, seed, ...: not a range
         return bare[:1].upper() + bare[1:] + ".", False
     # the network refused one end of a range: the axis whose name the field holds

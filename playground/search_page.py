@@ -194,13 +194,13 @@ def current(setup: Setup, fresh: bool = False) -> Search | None:
         if not fresh and old is not None and old.trials:
             st.info(f"The setup changed, so a new search starts (the last one's "
                     f"{len(old.trials)} trials are set aside).")
-        ss["hs_setup"], ss["hs_search"], ss["hs_error"], ss["hs_seconds"] = setup, None, None, []
+        ss["hs_setup"], ss["hs_search"], ss["hs_problem"], ss["hs_seconds"] = setup, None, None, []
         try:
             ss["hs_search"] = hs.start(setup)
         except EngineError as err:
-            ss["hs_error"] = hs.explain(setup, err)
-    if ss["hs_error"]:
-        message, ranges = ss["hs_error"]
+            ss["hs_problem"] = hs.explain(setup, err)
+    if ss["hs_problem"]:
+        message, ranges = ss["hs_problem"]
         st.error(plain(message))
         if ranges:
             st.button("Default range", key="hs_default_range", on_click=_default_ranges,

@@ -58,6 +58,11 @@ MAX_ZIP_PIXELS = 100_000_000
 before each is decoded: 5,000 tiny files that each claim 4096 x 4096 pixels (a 1 MB
 zip) would otherwise hold the server for minutes of decoding."""
 
+MAX_JPEG_SCANS = 64
+"""Most scans one JPEG picture may have: a progressive JPEG is decoded once per scan
+(usually about 10), so a small file of thousands of scans would cost thousands of
+decodes within the pixel budget."""
+
 MAX_SIZE = 64
 """Largest input side the models take (``data.size``)."""
 
@@ -252,6 +257,9 @@ def _decode(data: bytes, name: str, size: int, channels: int,
             if pixels > MAX_IMAGE_PIXELS:
                 raise DataError(f"{name} is {img.width} x {img.height} pixels; at most "
                                 f"{MAX_IMAGE_PIXELS:,} pixels a picture")
+            if img.format == "JPEG" and data.count(b"\xff\xda") > MAX_JPEG_SCANS:
+                raise DataError(f"{name} is a JPEG of more than {MAX_JPEG_SCANS} scans; save "
+                                "it again as a plain (baseline) JPEG or a PNG")
             if pixels > pixels_left:
                 raise DataError(f"the pictures of the .zip have more than {MAX_ZIP_PIXELS:,} "
                                 "pixels together; send smaller pictures or fewer of them "

@@ -440,11 +440,25 @@ def test_the_pictures_of_a_zip_have_a_pixel_budget_together(monkeypatch):
     monkeypatch.setattr(images, "MAX_ZIP_PIXELS", 8 * 100)
     assert len(load_image_zip(_zip(entries)).y) == 8  # exactly at the budget is fine
     monkeypatch.setattr(images, "MAX_ZIP_PIXELS", 8 * 100 - 1)
-    decoded = []
-    real = images.np.asarray
-    monkeypatch.setattr(images.np, "asarray", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    decoded, decode = [], images._decode
+    monkeypatch.setattr(images, "_decode", lambda *a: decoded.append(decode(*a)) or decoded[-1])
     _fails(_zip(entries), "more than 799 pixels together; send smaller pictures")
     assert len(decoded) == 7  # the eighth was refused from its header
+
+
+def test_a_jpeg_of_too_many_scans_is_refused(monkeypatch):
+    """A progressive JPEG decodes once per scan: a file of thousands would be a small
+    upload of much work."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (16, 16), 7).save(buf, "JPEG", progressive=True)
+    scans = buf.getvalue().count(b"\xff\xda")
+    assert scans > 1
+    entries = {**TWO, "b/p.jpg": buf.getvalue()}
+    assert len(load_image_zip(_zip(entries)).y) == 3
+    monkeypatch.setattr(images, "MAX_JPEG_SCANS", scans - 1)
+    _fails(_zip(entries), f"p.jpg is a JPEG of more than {scans - 1} scans")
 
 
 def test_only_png_and_jpeg_are_decoded_whatever_the_name_says():

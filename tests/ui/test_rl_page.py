@@ -204,20 +204,37 @@ def test_the_cost_estimate_grows_with_every_field_and_the_presets_fit():
                                        for k, v in COSTLY.items()})) is not None
 
 
-def test_a_slow_network_trains_fewer_iterations_a_frame():
-    """Frames stay within the call budget at the measured pace (as ``limits.plan`` keeps
-    the other pages'): a Step at 100 iterations trains 10 when an iteration takes 20 ms."""
+def test_a_slow_network_trains_fewer_iterations_a_call():
+    """Calls stay within their budget at the network's pace (as ``limits.plan`` keeps the
+    other pages'): Step's 2 s trains 10 iterations, not 100, at 50 ms an iteration."""
     at = page()
-    at.session_state[P.PACE] = F.Pace(SOURCE, 0.02, frozenset({P.SPEED}))
+    at.session_state[P.PACE] = F.Pace(F.pace_key(SOURCE), 0.05, frozenset({P.SPEED}))
     at.button(key="rl_step").click().run()
     ok(at)
     assert iteration(at) == 10
-    assert at.session_state[P.PACE].seconds == 0.02  # a first call (it may compile): kept
+    assert at.session_state[P.PACE].seconds == 0.05  # a first call (it may compile): kept
     at.button(key="rl_step").click().run()
     assert iteration(at) == 20
-    assert at.session_state[P.PACE].seconds < 0.02  # measured: this network is fast
+    assert at.session_state[P.PACE].seconds < 0.05  # measured: this network is fast
     at.button(key="rl_step").click().run()
     assert iteration(at) == 20 + P.SPEED  # back to the slider's speed
+
+
+def test_pacing_estimates_first_measures_after_and_keeps_to_compiled_speeds():
+    speeds, play = (10, 100, 200), 0.25
+    pace = F.pace_of(None, SOURCE, 3e10)  # the default: estimated fast
+    assert F.paced(200, speeds, pace, play) == 200
+    assert F.pace_of(pace, SOURCE.replace(learning_rate=0.01), 3e10) is pace  # a value
+    wide = SOURCE.replace(hidden=(512, 512, 512))  # near the refusal's line
+    assert P.refusal(wide) is None
+    assert F.paced(100, speeds, F.pace_of(pace, wide, 3e10), play) == 10  # before measuring
+    pace = F.measured(pace, 100, 5.0)  # a first call may compile: not measured
+    assert pace.seen == {100} and pace.seconds == F.pace_of(None, SOURCE, 3e10).seconds
+    pace = F.measured(pace, 100, 1.0)
+    assert pace.seconds == pytest.approx(0.01)
+    assert F.paced(200, speeds, pace, play) == 10
+    assert F.paced(200, speeds, pace, 2.0) == 200  # Step's budget
+    assert F.paced(200, speeds, pace._replace(seconds=1.0), play) == 10  # at least the least
 
 
 def test_a_control_that_makes_the_network_too_costly_is_refused_and_kept_back():
@@ -231,15 +248,3 @@ def test_a_control_that_makes_the_network_too_costly_is_refused_and_kept_back():
     assert "lower the hidden layers' units, the batch size" in errors[0]
     assert at.session_state[P.CONFIG].batch_size == 64  # the last good one
     assert at.session_state[P.CONFIG].hidden == (512, 512, 512)
-
-
-def test_pacing_picks_a_compiled_speed_and_skips_a_first_call():
-    pace = F.Pace(SOURCE)
-    assert F.paced(100, (10, 100, 200), pace, 0.25) == 100  # not measured yet
-    pace = F.measured(pace, 100, 5.0)  # a first call may compile: not measured
-    assert pace.seconds is None and pace.seen == {100}
-    pace = F.measured(pace, 100, 1.0)
-    assert pace.seconds == pytest.approx(0.01)
-    assert F.paced(200, (10, 100, 200), pace, 0.25) == 10
-    assert F.paced(200, (10, 100, 200), pace._replace(seconds=1.0), 0.25) == 10  # the least
-    assert F.paced(200, (10, 100, 200), pace._replace(seconds=1e-4), 0.25) == 200

@@ -242,3 +242,13 @@ def test_the_dropout_lesson_searches_the_rate_of_a_network_with_dropout():
     _button(at, "Run next round").click().run()
     ok(at)
     assert _rows(at) == 8 and "dropout_rate = " in _text(at)
+
+
+def test_the_same_hyperparameter_twice_points_at_the_second():
+    at = run_page("search")
+    at.selectbox(key="hs_hp2").set_value("learning_rate").run()
+    assert not at.exception
+    errors = messages(at)
+    assert errors == ["The second hyperparameter repeats the first: pick another one, or "
+                      "none."], errors
+    assert "Default range" not in {b.label for b in at.button}
