@@ -32,7 +32,7 @@ from engine.blocks.dense import unrolled_matmuls
 from engine.blocks.optimizers import choose_optimizer
 from engine.data import DataArrays
 from engine.probes import ProbeOptions
-from engine.train import loop, step
+from engine.train import loop, step, sweep_minor
 from engine.train.compile import Compiled, compiled
 from engine.train.pack import Layout, layout_of, pack, unpack
 from engine.train.state import HISTORY, Structure, TrainState, init_state
@@ -112,7 +112,8 @@ class SweepCompiled:
         self.fns = compiled(s)
         jit = functools.partial(jax.jit, compiler_options=self.fns.xla)
         self.train_chunk = jit(self._train_chunk,
-                               static_argnames=("epochs_capacity", "by_steps", "probes"))
+                               static_argnames=("epochs_capacity", "by_steps", "probes",
+                                                "shared"))
         self.init = jit(self._init)
         self.evaluate = jit(self._evaluate)
         self._layouts: dict[tuple, Layout] = {}
@@ -142,12 +143,23 @@ class SweepCompiled:
 
     def _train_chunk(self, states: TrainState, data: DataArrays, values: Any,
                      choice: jax.Array, count: jax.Array, epochs_capacity: int,
-                     by_steps: bool, probes: ProbeOptions | None):
+                     by_steps: bool, probes: ProbeOptions | None, shared: bool = False):
         n = data.x_train.shape[0]
         bs = min(self.s.batch_size, n)
 
         def batch(states, values, choice, data, count):
             evals = self.fns.eval_inputs(data)  # loop-invariant, shared by the configurations
+            if sweep_minor.fits(self.s, data, by_steps):  # a plain MLP: configurations last
+                lp = loop.Loop(self.fns, evals, data.x_train, data.y_train, bs, n // bs,
+                               data.x_val.shape[0] > 0, data, values)
+                with unrolled_matmuls():
+                    states, tables, rows = sweep_minor.fit(
+                        lp, self.optimizers, choice, states, values, values_axes(values),
+                        count, epochs_capacity, shared)
+                    pr = (jax.vmap(lambda st, v: self.fns._probe(st, data, v, probes),
+                                   in_axes=(0, values_axes(values)))(states, values)
+                          if probes else None)
+                return states, (tables, pr, rows)
 
             def one(st: TrainState, v: Any, c: jax.Array):
                 lp = loop.Loop(_Choosing(self.fns, self.optimizers, c), evals, data.x_train,
@@ -195,9 +207,11 @@ class SweepCompiled:
         # States from anywhere (``init``, a snapshot) split alike: another split of an
         # argument would compile a second variant of the sweep.
         states, choice = self.place((states, choice))
+        # Configurations that share their key share each epoch's shuffle: drawn once.
+        shared = sweep_minor.fits(self.s, data, by_steps) and sweep_minor.one_order(states)
         states, flat = self.train_chunk(states, data, values, choice, np.int32(count),
                                         epochs_capacity=epochs_capacity, by_steps=by_steps,
-                                        probes=probes)
+                                        probes=probes, shared=shared)
         return states, unpack(np.asarray(flat), self.layout(states, data, values, choice,
                                                            epochs_capacity, probes))
 

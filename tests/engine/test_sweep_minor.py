@@ -1,0 +1,111 @@
+"""Configuration-minor sweeps (``engine.train.sweep_minor``): which sweeps take that
+path, and that each configuration still equals the same spec trained alone when the
+configurations share one shuffle (one seed) and when one of them stops or diverges."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import engine
+from engine.sweep import sweep
+from engine.sweep_presets import RACES, race_specs
+from engine.train import sweep_minor
+from engine.train.state import Monitor
+
+BASE = engine.Spec.from_dict({
+    "data": {"name": "xor", "n": 160, "noise": 0.1, "val_fraction": 0.25},
+    "model": {"layers": [{"type": "dense", "units": 6, "activation": "relu"},
+                         {"type": "dropout", "rate": 0.2},
+                         {"type": "dense", "units": 3, "activation": "tanh"}]},
+    "optimizer": {"name": "sgd", "learning_rate": 0.05},
+    "batch_size": 8,
+})
+
+
+def _fits(spec: engine.Spec, by_steps: bool = False) -> bool:
+    sw = sweep([spec])
+    return sweep_minor.fits(sw.fns.s, sw.experiment.dataset.arrays, by_steps)
+
+
+def test_playground_networks_take_the_configuration_minor_path():
+    assert _fits(engine.preset("tf_playground"))
+    assert _fits(BASE)
+    for name in RACES:  # every race of the Optimizer race page
+        assert _fits(race_specs(name)[0]), name
+
+
+@pytest.mark.parametrize("change", [
+    {"model": {"layers": [{"type": "dense", "units": 4, "norm": "batch_norm"}]}},
+    {"model": {"layers": [{"type": "dense", "units": 40}]}},
+], ids=["batch_norm", "wide"])
+def test_other_networks_take_the_vmap_path(change):
+    assert not _fits(BASE.updated(**change))
+    assert not _fits(BASE, by_steps=True)
+
+
+def _alone(spec: engine.Spec, epochs: int):
+    exp = engine.build(spec)
+    return exp.train(exp.init(), epochs)
+
+
+def _assert_each_equals_alone(specs, epochs, atol=2e-4):
+    sw = sweep(specs)
+    states, chunk = sw.train(sw.init(), epochs)
+    for i, spec in enumerate(specs):
+        alone, ch = _alone(spec, epochs)
+        np.testing.assert_allclose(chunk.history["train_loss"][i], ch.history["train_loss"],
+                                   rtol=5e-4, atol=1e-5, equal_nan=True)
+        np.testing.assert_array_equal(chunk.history["trained"][i], ch.history["trained"])
+        for a, b in zip(jax.tree_util.tree_leaves(sw.state(states, i).params),
+                        jax.tree_util.tree_leaves(alone.params), strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol)
+    return states, chunk
+
+
+def test_one_seed_shares_its_shuffle_and_dropout_and_each_equals_alone():
+    base = BASE.updated(regularization={"kind": "l2", "rate": 0.01},
+                        optimizer={"clip_norm": 0.5})
+    layers = [{"type": "dense", "units": 6, "activation": "relu"},
+              {"type": "dropout", "rate": 0.5},
+              {"type": "dense", "units": 3, "activation": "tanh"}]
+    specs = [base,
+             base.updated(optimizer={"name": "adam", "learning_rate": 0.01}),
+             base.updated(optimizer={"name": "momentum", "learning_rate": 0.02},
+                          model={"layers": layers}),
+             base.updated(regularization={"rate": 0.1}, optimizer={"clip_norm": 5.0})]
+    sw = sweep(specs)
+    assert sweep_minor.one_order(sw.init())
+    _assert_each_equals_alone(specs, 9)
+
+
+def test_the_shared_shuffle_goes_on_after_the_first_configuration_stops():
+    # The first stops early and the second diverges; the shared shuffle must then come
+    # from one that still trains (a stopped one's key no longer moves).
+    base = BASE.updated(data={"name": "circle", "n": 200, "val_fraction": 0.2},
+                        batch_size=10, model={"layers": [
+                            {"type": "dense", "units": 5, "activation": "tanh"},
+                            {"type": "dense", "units": 3, "activation": "relu"}]})
+    specs = [base.updated(early_stopping={"patience": 1, "min_delta": 1.0}),
+             base.updated(optimizer={"learning_rate": 100.0}),
+             base.updated(optimizer={"learning_rate": 0.2})]
+    states, chunk = _assert_each_equals_alone(specs, 20)
+    assert bool(states.monitor.stopped[0]) and bool(states.monitor.diverged[1])
+    assert chunk.history["trained"][2].all()
+
+
+def test_one_order_counts_only_configurations_still_training():
+    keys = np.array([[0, 1], [0, 1], [5, 5]], np.uint32)
+    no = np.zeros(3, bool)
+    state = engine.train.state.TrainState(
+        None, None, None, keys, None, None, Monitor(None, None, None, no, no), None, None)
+    assert not sweep_minor.one_order(state)
+    stopped = state._replace(monitor=Monitor(None, None, None, np.array([0, 0, 1], bool), no))
+    assert sweep_minor.one_order(stopped)
+
+
+def test_a_set_too_large_to_evaluate_at_once_is_evaluated_as_alone(monkeypatch):
+    monkeypatch.setattr(sweep_minor, "EVAL_ELEMENTS", 100)  # traced below: a new structure
+    base = BASE.updated(batch_size=7)
+    _assert_each_equals_alone([base, base.updated(optimizer={"learning_rate": 0.3})], 4)
