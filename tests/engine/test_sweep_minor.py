@@ -105,7 +105,7 @@ def test_one_order_counts_only_configurations_still_training():
     assert sweep_minor.one_order(stopped)
 
 
-def test_a_set_too_large_to_evaluate_at_once_is_evaluated_as_alone(monkeypatch):
-    monkeypatch.setattr(sweep_minor, "EVAL_ELEMENTS", 100)  # traced below: a new structure
+def test_an_evaluation_in_many_blocks_equals_alone(monkeypatch):
+    monkeypatch.setattr(sweep_minor, "EVAL_BLOCK", 100)  # traced below: a new structure
     base = BASE.updated(batch_size=7)
     _assert_each_equals_alone([base, base.updated(optimizer={"learning_rate": 0.3})], 4)
