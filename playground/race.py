@@ -358,10 +358,9 @@ def render(f: Frame) -> dict[str, Any]:
     frame: dict[str, Any] = {
         "mode": lab_frame.mode_of(exp), "res": int(out.shape[1]), "dim": 2,
         "epoch": int(now["epoch"][: len(cs)].max()), "tiles": tiles,
-        "curves": [{"color": COLORS[i % len(COLORS)], "name": label(*c),
-                    "train": curve(race["history"][i], None)["train"],
-                    "val": curve(race["history"][i], None)["val"]}
-                   for i, c in enumerate(cs)],
+        "curves": [{"color": COLORS[i % len(COLORS)], "name": label(*c),  # one curve each
+                    **{k: v for k, v in curve(race["history"][i], None).items()
+                       if k in ("train", "val")}} for i, c in enumerate(cs)],
         "leaders": leaderboard(race, now), "points_id": f"race-{id(exp.dataset)}",
         "show_test": False, "discretize": False,
         "has_val": bool(exp.dataset.arrays.x_val.shape[0]),

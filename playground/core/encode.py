@@ -142,7 +142,8 @@ def curve(history: dict[str, list[float]], stop_epoch: int | None,
         # Only the drawn points are read: the history grows by up to 100 epochs a
         # frame, and converting all of it every frame cost more than training.
         values = history.get(f"{split}_{metric}", [])
-        vals = np.asarray(drawn(values) if drawn and len(values) == n else [], np.float32)
+        got = drawn(values) if drawn and len(values) == n else ()
+        vals = np.fromiter(got, np.float32, len(got))  # twice asarray's speed on a tuple
         out[split] = floats(vals) if np.isfinite(vals).any() else []  # inf: a gap too
     out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None
     return out
