@@ -57,6 +57,8 @@ function drawNetwork(root, d) {
   const key = layers.map(l => l.name + ":" + l.units.length).join("|");
   if (cols.dataset.key !== key) {
     clear(cols); cols.dataset.key = key;
+    // a link's deep stack (more layers than the sidebar offers): smaller columns fit it
+    cols.classList.toggle("lv-deep", layers.length > 10);
     for (const l of layers) {
       const col = el("div", {class: "lv-col"}, cols);
       el("div", {class: "lv-colname"}, col).textContent = l.name;

@@ -20,6 +20,7 @@ from benchmarks.live_fps import counters, wait_live
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
+VIEWPORT_WIDTH = 1400  # conftest.VIEWPORT
 COMPILE_MS = 90_000  # a new network structure compiles first (seconds on a busy CPU)
 
 SHARED = {"data": {"name": "xor", "noise": 0.2},
@@ -227,6 +228,20 @@ def test_shared_url_opens_the_same_setup(page: Page, base_url: str, shots: Path)
     assert setup["data"] == SHARED["data"]
     assert [layer["units"] for layer in setup["model"]["layers"]] == [6, 6, 6]
     page.screenshot(path=shots / "04_shared_url.png", full_page=True)
+
+
+def test_a_deeper_stack_than_the_sidebar_offers_does_not_cover_the_output(
+        page: Page, base_url: str, shots: Path) -> None:
+    deep = {"model": {"layers": [{"type": "dense", "units": 3, "activation": "tanh"}] * 14}}
+    page.goto(f"{base_url}/?s=" + quote(json.dumps(deep, separators=(",", ":"))))
+    wait_live(page, timeout_ms=COMPILE_MS)
+    expect(page.locator(".lv-col")).to_have_count(16)  # features, 14 layers, output
+    last = page.locator(".lv-col").last.bounding_box()
+    out = page.locator(".lv-out").bounding_box()
+    # the Output panel is right of the network's last column, or wrapped below it
+    assert out["x"] >= last["x"] + last["width"] or out["y"] >= last["y"] + last["height"]
+    assert last["x"] + last["width"] <= VIEWPORT_WIDTH  # and the whole stack is in view
+    page.screenshot(path=shots / "04_deep_stack.png", full_page=True)
 
 
 def test_csv_upload_bad_then_good(page: Page, base_url: str, shots: Path) -> None:
