@@ -68,14 +68,16 @@ def upload() -> None:
         return
     session.put(session.UPLOADED, (up.file_id, colour))
     if up.size > MAX_ZIP_BYTES:
-        session.flash("error", f"{up.name} is {up.size:,} bytes; at most {MAX_ZIP_BYTES:,}.")
+        session.flash("error", f"{up.name} is {up.size:,} bytes; at most {MAX_ZIP_BYTES:,}. "
+                      "The last working setup is kept.")
         return
     d = session.spec().to_dict()
     side = d["data"]["size"] or 28
     try:
         raw = load_image_zip(up.getvalue(), size=side, channels=3 if colour else 1)
     except DataError as err:
-        session.flash("error", f"{up.name}: {err}. The last working setup is kept.")
+        session.flash("error", f"{up.name}: {str(err).rstrip('.')}. The last working setup "
+                      "is kept.")
         return
     d["data"].update(name=UPLOAD, n=len(raw.x), size=side, channels=3 if colour else 1)
     if session.apply_spec(Spec.from_dict(d), raw=raw):

@@ -45,10 +45,11 @@ def upload() -> None:
         raw = load_csv(text)
     except UnicodeDecodeError:
         session.flash("error", f"{up.name} is not a UTF-8 text file: export it as CSV and "
-                      "try again.")
+                      "try again. The last working setup is kept.")
         return
     except DataError as err:
-        session.flash("error", f"{up.name}: {err}")
+        session.flash("error", f"{up.name}: {str(err).rstrip('.')}. The last working setup "
+                      "is kept.")
         return
     d = session.spec().to_dict()
     features = ["x1", "x2"][: raw.x.shape[1]] if raw.x.shape[1] <= 2 else ["x1", "x2"]
