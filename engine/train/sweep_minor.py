@@ -12,7 +12,9 @@ configuration-minor, against 6-13 us for ONE network alone.
 So a sweep of a plain MLP (dense layers without norms, dropout, activation layers, on
 points) runs each epoch's mini-batch steps here, hand-batched: parameters
 ``(fan_in, units, C)``, every per-configuration number ``(C,)`` (numpy broadcasting
-puts it on the last axis, so optax's rules work unchanged), a batch ``(batch, F, C)``
+puts it on the last axis, so optax's elementwise rules work unchanged; what reduces
+over a layer's units, softmax, gets them as its last axis: ``activate``), a batch
+``(batch, F, C)``
 gathered by each configuration's own shuffle (or, for configurations of one key, the
 shuffle they share, drawn once). Each epoch's evaluation runs the same way. Divergence,
 early stopping and the probes stay ``vmap``-ped over the very functions a single run
@@ -40,6 +42,10 @@ from engine.train.metrics import chunked, eval_split, example_hits, example_loss
 from engine.train.state import HISTORY, SPLITS, Structure, TrainState
 from engine.train.step import is_weight
 from engine.train.xla import widest
+
+UNIT_AXIS = ("softmax",)
+"""Activations that are not elementwise: they normalise over a layer's units
+(``engine.blocks.activations``)."""
 
 LAYER_TYPES = ("dense", "dropout", "activation")
 """The hidden layers a configuration-minor sweep runs (dense: without a norm)."""
@@ -97,21 +103,31 @@ def _dense(h: jax.Array, w: jax.Array, b: jax.Array, rows: bool = False) -> jax.
     return out
 
 
+def activate(name: str, z: jax.Array, alpha: jax.Array | None) -> jax.Array:
+    """Activation ``name`` of z (..., units, C). Activations are elementwise (alpha,
+    PReLU's slope (units, C), broadcasts), except softmax, which normalises over the
+    units: it gets them as its last axis, where a single network has them."""
+    act = ACTIVATIONS.get(name)
+    if name in UNIT_AXIS:
+        return jnp.moveaxis(act(jnp.moveaxis(z, -2, -1), alpha), -1, -2)
+    return act(z, alpha)
+
+
 def forward(s: Structure, params: list[dict], h: jax.Array, values: Any,
-            keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+            keys: jax.Array | None, shared: bool = False) -> tuple[jax.Array, jax.Array]:
     """The network in training mode, configurations last: h (batch, F, C), or
     (batch, F, 1) for a batch every configuration shares, -> output pre-activation and
     activation, each (batch, out, C). ``keys``: each configuration's step key (C, 2),
-    or the one they share (2,); a dropout layer draws what ``apply_network`` would.
-    ``keys`` None: evaluation mode (dropout off)."""
+    or (``shared``) the one they share (2,); a dropout layer draws what
+    ``apply_network`` would. ``keys`` None: evaluation mode (dropout off)."""
     for i, layer in enumerate(s.net.layers):
         opts, p = layer.opts(), params[i]
         if layer.type == "dense":
             z = _dense(h, p["w"], p["b"], rows=keys is None)
-            y = ACTIVATIONS.get(opts["activation"])(z, p.get("alpha"))
+            y = activate(opts["activation"], z, p.get("alpha"))
             h = h + y if opts.get("residual") else y
         elif layer.type == "activation":
-            h = ACTIVATIONS.get(opts["activation"])(h, p.get("alpha"))
+            h = activate(opts["activation"], h, p.get("alpha"))
         elif keys is not None:  # dropout: each configuration's mask from its own key
             keep = 1.0 - values.layers[i]["rate"]  # (C,)
             shape = h.shape[:-1]
@@ -119,21 +135,21 @@ def forward(s: Structure, params: list[dict], h: jax.Array, values: Any,
             def draw(k, i=i, shape=shape):
                 return jax.random.uniform(jax.random.fold_in(k, i), shape)
 
-            u = draw(keys)[..., None] if keys.ndim == 1 else jnp.moveaxis(
+            u = draw(keys)[..., None] if shared else jnp.moveaxis(
                 jax.vmap(draw)(keys), 0, -1)
             h = jnp.where(u < keep, h / keep, 0.0)
     z = _dense(h, params[-1]["w"], params[-1]["b"], rows=keys is None)
-    return z, ACTIVATIONS.get(s.net.head.activation)(z, params[-1].get("alpha"))
+    return z, activate(s.net.head.activation, z, params[-1].get("alpha"))
 
 
 def objective(s: Structure, loss_fn: Any, params: list[dict], h: jax.Array, y: jax.Array,
-              values: Any, keys: jax.Array) -> jax.Array:
+              values: Any, keys: jax.Array, shared: bool) -> jax.Array:
     """The sum over configurations of each one's ``step.objective`` (mean data loss
     plus its L1/L2 penalty): configurations share no parameter, so its gradient is
-    each configuration's own. y (batch, C), or (batch,) shared."""
-    z, o = forward(s, params, h, values, keys)
+    each configuration's own. y (batch, C), or (``shared``: one batch) (batch,)."""
+    z, o = forward(s, params, h, values, keys, shared)
     losses = jax.vmap(lambda z1, o1, y1: example_losses(s.net.head, loss_fn, z1, o1, y1),
-                      in_axes=(2, 2, None if y.ndim == 1 else 1), out_axes=1)(z, o, y)
+                      in_axes=(2, 2, None if shared else 1), out_axes=1)(z, o, y)
     total = jnp.sum(jnp.mean(losses, axis=0))
     if s.regularization in ("l1", "l2"):
         ws = [v for p in params for name, v in p.items() if is_weight(name)]
@@ -148,13 +164,15 @@ def objective(s: Structure, loss_fn: Any, params: list[dict], h: jax.Array, y: j
 
 def update(fns: Any, names: tuple[str, ...], choice: jax.Array, params: list[dict],
            opt_state: Any, lr: jax.Array, h: jax.Array, y: jax.Array, keys: jax.Array,
-           values: Any) -> tuple[list[dict], Any]:
+           values: Any, shared: bool) -> tuple[list[dict], Any]:
     """One optimizer step of every configuration (``step.update``, configurations
-    last), at the scheduled learning rates ``lr`` (C,). ``choice`` (C,) indexes
-    ``names``: every named rule runs and each configuration keeps its own's update
-    and state (``choose_optimizer``'s tuple)."""
+    last), at the scheduled learning rates ``lr`` (C,), on a batch of each its own or
+    (``shared``) one for all. ``choice`` (C,) indexes ``names``: every named rule runs
+    and each configuration keeps its own's update and state (``choose_optimizer``'s
+    tuple)."""
     s = fns.s
-    grads = jax.grad(objective, argnums=2)(s, fns.loss_fn, params, h, y, values, keys)
+    grads = jax.grad(objective, argnums=2)(s, fns.loss_fn, params, h, y, values, keys,
+                                           shared)
     opt = values.optimizer
     if s.clip:  # clip each configuration by its own global norm
         sq = sum(jnp.sum(g * g, axis=tuple(range(g.ndim - 1)))
@@ -203,12 +221,12 @@ def run_epoch(lp: loop.Loop, names: tuple[str, ...], choice: jax.Array, feats: j
         key, perm, step_keys = loop.epoch_order(states.key[lead], n, steps, bs)
         order, key = perm.reshape(steps, bs), jnp.broadcast_to(key, states.key.shape)
 
-    # The epoch's batches and learning rates, gathered once: a step's kernels are then
-    # the network's own (each kernel costs about a microsecond on CPU, whatever its size).
-    if lead is None:  # (steps, batch, F, C) and (steps, batch, C)
-        xs = jnp.transpose(feats[order], (0, 1, 3, 2)), lp.y_train[order]
-    else:  # (steps, batch, F, 1) and (steps, batch)
-        xs = feats[order][..., None], lp.y_train[order]
+    # A shared epoch's batches are gathered once (a step's kernels are then the
+    # network's own; each costs about a microsecond on CPU, whatever its size); each
+    # configuration's own batches a step at a time, as ``loop.run_epoch`` does (all of
+    # them at once would hold the training set C times over).
+    shared = lead is not None
+    xs = (feats[order][..., None], lp.y_train[order]) if shared else (order,)
     t0 = states.step
     ts = t0[None, :] + jnp.arange(steps, dtype=t0.dtype)[:, None]  # (steps, C)
     lrs = jax.vmap(jax.vmap(lp.fns.learning_rate, in_axes=(0, _schedule_axes(values))),
@@ -216,8 +234,13 @@ def run_epoch(lp: loop.Loop, names: tuple[str, ...], choice: jax.Array, feats: j
 
     def one(carry, batch):
         params, opt_state = carry
-        h, y, lr, k = batch
-        return update(lp.fns, names, choice, params, opt_state, lr, h, y, k, values), None
+        *data, lr, k = batch
+        if shared:  # (batch, F, 1) and (batch,)
+            h, y = data
+        else:  # (batch, F, C) and (batch, C)
+            h, y = jnp.transpose(feats[data[0]], (0, 2, 1)), lp.y_train[data[0]]
+        return update(lp.fns, names, choice, params, opt_state, lr, h, y, k, values,
+                      shared), None
 
     (params, opt_state), _ = jax.lax.scan(
         one, (minor(states.params), minor(states.opt_state)), (*xs, lrs, step_keys))
@@ -241,7 +264,8 @@ in one block (XLA spreads it over both cores, 251 us wall), 268 us in blocks of 
 
 def evaluate(lp: loop.Loop, evals: tuple[jax.Array, jax.Array], params: list[dict],
              values: Any) -> dict[str, jax.Array]:
-    """``Compiled.metrics`` of every configuration at once, configurations last: each
+    """``Compiled.metrics`` of every configuration at once (the same sums and
+    divisions, in another order of rounding), configurations last: each
     split's loss and accuracy, each (C,). ``evals``: every split's features (N, F),
     featurized once, and labels (N,)."""
     head, c = lp.fns.s.net.head, params[-1]["b"].shape[-1]
@@ -257,10 +281,13 @@ def evaluate(lp: loop.Loop, evals: tuple[jax.Array, jax.Array], params: list[dic
     losses, hits = chunked(scores, rows, *evals)
     classify = head.task == "classification"
     sizes = lp.evals[1]
-    seg = np.zeros((len(sizes), sum(sizes)), np.float32)  # split_means' rows, as a dot
-    for i, size in enumerate(sizes):
-        seg[i, sum(sizes[:i]):sum(sizes[:i + 1])] = 1.0 / max(size, 1)
-    means = jnp.dot(seg, jnp.concatenate([losses, hits], axis=1))  # (splits, 2C)
+    seg = np.zeros((len(sizes), sum(sizes)), np.float32)  # split_means' 0/1 rows
+    for i in range(len(sizes)):
+        seg[i, sum(sizes[:i]):sum(sizes[:i + 1])] = 1.0
+    # Sums, then division, as split_means: a sum past float32's range is inf there too
+    # (divergence), and counts of hits stay exact.
+    counts = np.maximum(np.asarray(sizes, np.float32), 1.0)[:, None]
+    means = jnp.dot(seg, jnp.concatenate([losses, hits], axis=1)) / counts  # (splits, 2C)
     nan = jnp.full((losses.shape[1],), jnp.nan, jnp.float32)
     out = {}
     for i, (split, size) in enumerate(zip(SPLITS, sizes, strict=True)):

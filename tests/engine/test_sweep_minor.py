@@ -12,7 +12,7 @@ import engine
 from engine.sweep import sweep
 from engine.sweep_presets import RACES, race_specs
 from engine.train import sweep_minor
-from engine.train.state import Monitor
+from engine.train.state import METRICS, Monitor
 
 BASE = engine.Spec.from_dict({
     "data": {"name": "xor", "n": 160, "noise": 0.1, "val_fraction": 0.25},
@@ -50,14 +50,18 @@ def _alone(spec: engine.Spec, epochs: int):
     return exp.train(exp.init(), epochs)
 
 
-def _assert_each_equals_alone(specs, epochs, atol=2e-4):
+def _assert_each_equals_alone(specs, epochs, atol=2e-4, params=True):
     sw = sweep(specs)
     states, chunk = sw.train(sw.init(), epochs)
     for i, spec in enumerate(specs):
         alone, ch = _alone(spec, epochs)
-        np.testing.assert_allclose(chunk.history["train_loss"][i], ch.history["train_loss"],
-                                   rtol=5e-4, atol=1e-5, equal_nan=True)
+        for column in METRICS:  # losses and accuracies of every split
+            np.testing.assert_allclose(chunk.history[column][i], ch.history[column],
+                                       rtol=5e-4, atol=1e-5, equal_nan=True, err_msg=column)
         np.testing.assert_array_equal(chunk.history["trained"][i], ch.history["trained"])
+        assert int(sw.state(states, i).epoch) == int(alone.epoch)
+        if not params:
+            continue
         for a, b in zip(jax.tree_util.tree_leaves(sw.state(states, i).params),
                         jax.tree_util.tree_leaves(alone.params), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol)
@@ -93,6 +97,33 @@ def test_the_shared_shuffle_goes_on_after_the_first_configuration_stops():
     states, chunk = _assert_each_equals_alone(specs, 20)
     assert bool(states.monitor.stopped[0]) and bool(states.monitor.diverged[1])
     assert chunk.history["trained"][2].all()
+
+
+def test_softmax_normalises_over_units_not_configurations():
+    base = engine.Spec.from_dict({
+        "data": {"name": "blobs", "n": 120, "noise": 0.3, "val_fraction": 0.25,
+                 "classes": 3},
+        "model": {"layers": [{"type": "dense", "units": 5, "activation": "softmax"},
+                             {"type": "activation", "activation": "softmax"}],
+                  "output_activation": "softmax"},
+        "loss": "mse", "optimizer": {"name": "sgd", "learning_rate": 0.1}, "batch_size": 10})
+    specs = [base, base.updated(optimizer={"learning_rate": 0.5})]
+    _assert_each_equals_alone(specs, 3)
+    _assert_each_equals_alone([base.updated(loss="auto", model={"layers": [
+        {"type": "dense", "units": 5, "activation": "tanh"}], "output_activation": "auto"})
+        ] * 2, 3)  # a 3-class head: softmax and cross-entropy, accuracies too
+
+
+def test_a_loss_past_float32s_range_diverges_in_the_same_epoch_as_alone():
+    # The training loss of epoch 3 is about 1e37 an example: its split's sum overflows
+    # alone (so that epoch diverged); the sweep must sum before it divides, too.
+    base = engine.Spec.from_dict({
+        "data": {"name": "circle", "n": 120, "noise": 0.1, "val_fraction": 0.25},
+        "model": {"layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+                             {"type": "dense", "units": 3, "activation": "relu"}]},
+        "optimizer": {"name": "sgd", "learning_rate": 100.0}, "batch_size": 10, "seed": 7})
+    states, _ = _assert_each_equals_alone([base], 4, params=False)  # 1e19 apart
+    assert bool(states.monitor.diverged[0])
 
 
 def test_one_order_counts_only_configurations_still_training():
