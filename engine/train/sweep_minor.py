@@ -14,7 +14,7 @@ points) runs each epoch's mini-batch steps here, hand-batched: parameters
 ``(fan_in, units, C)``, every per-configuration number ``(C,)`` (numpy broadcasting
 puts it on the last axis, so optax's elementwise rules work unchanged; what reduces
 over a layer's units, softmax, gets them as its last axis: ``activate``), a batch
-``(batch, F, C)``
+``(batch, F, C)`` (``(batch, F, 1)`` when shared)
 gathered by each configuration's own shuffle (or, for configurations of one key, the
 shuffle they share, drawn once). Each epoch's evaluation runs the same way. Divergence,
 early stopping and the probes stay ``vmap``-ped over the very functions a single run
@@ -115,9 +115,9 @@ def activate(name: str, z: jax.Array, alpha: jax.Array | None) -> jax.Array:
 
 def forward(s: Structure, params: list[dict], h: jax.Array, values: Any,
             keys: jax.Array | None, shared: bool = False) -> tuple[jax.Array, jax.Array]:
-    """The network in training mode, configurations last: h (batch, F, C), or
-    (batch, F, 1) for a batch every configuration shares, -> output pre-activation and
-    activation, each (batch, out, C). ``keys``: each configuration's step key (C, 2),
+    """The network, configurations last: h (batch, F, C), or (batch, F, 1) for a batch
+    every configuration shares, -> output pre-activation and activation, each
+    (batch, out, C). ``keys``: each configuration's step key (C, 2),
     or (``shared``) the one they share (2,); a dropout layer draws what
     ``apply_network`` would. ``keys`` None: evaluation mode (dropout off)."""
     for i, layer in enumerate(s.net.layers):
@@ -128,7 +128,7 @@ def forward(s: Structure, params: list[dict], h: jax.Array, values: Any,
             h = h + y if opts.get("residual") else y
         elif layer.type == "activation":
             h = activate(opts["activation"], h, p.get("alpha"))
-        elif keys is not None:  # dropout: each configuration's mask from its own key
+        elif keys is not None:  # dropout: the mask a single run draws from its key
             keep = 1.0 - values.layers[i]["rate"]  # (C,)
             shape = h.shape[:-1]
 
@@ -264,8 +264,8 @@ in one block (XLA spreads it over both cores, 251 us wall), 268 us in blocks of 
 
 def evaluate(lp: loop.Loop, evals: tuple[jax.Array, jax.Array], params: list[dict],
              values: Any) -> dict[str, jax.Array]:
-    """``Compiled.metrics`` of every configuration at once (the same sums and
-    divisions, in another order of rounding), configurations last: each
+    """``Compiled.metrics`` of every configuration at once (``split_means``' sums,
+    then divisions, in another order of rounding), configurations last: each
     split's loss and accuracy, each (C,). ``evals``: every split's features (N, F),
     featurized once, and labels (N,)."""
     head, c = lp.fns.s.net.head, params[-1]["b"].shape[-1]
@@ -287,7 +287,9 @@ def evaluate(lp: loop.Loop, evals: tuple[jax.Array, jax.Array], params: list[dic
     # Sums, then division, as split_means: a sum past float32's range is inf there too
     # (divergence), and counts of hits stay exact.
     counts = np.maximum(np.asarray(sizes, np.float32), 1.0)[:, None]
-    means = jnp.dot(seg, jnp.concatenate([losses, hits], axis=1)) / counts  # (splits, 2C)
+    # HIGHEST: float32 sums on an accelerator too (a GPU's default would round to TF32)
+    means = jnp.dot(seg, jnp.concatenate([losses, hits], axis=1),
+                    precision=jax.lax.Precision.HIGHEST) / counts  # (splits, 2C)
     nan = jnp.full((losses.shape[1],), jnp.nan, jnp.float32)
     out = {}
     for i, (split, size) in enumerate(zip(SPLITS, sizes, strict=True)):

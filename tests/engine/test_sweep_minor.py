@@ -1,6 +1,8 @@
 """Configuration-minor sweeps (``engine.train.sweep_minor``): which sweeps take that
-path, and that each configuration still equals the same spec trained alone when the
-configurations share one shuffle (one seed) and when one of them stops or diverges."""
+path, and that each configuration still equals the same spec trained alone (every
+metric column, the epoch, the weights): with one shared shuffle (one seed) or each its
+own, after some stop or diverge, with softmax, regression without a validation split,
+a loss past float32's range, and an evaluation in many blocks."""
 
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ def _alone(spec: engine.Spec, epochs: int):
 
 def _assert_each_equals_alone(specs, epochs, atol=2e-4, params=True):
     sw = sweep(specs)
+    assert sweep_minor.fits(sw.fns.s, sw.experiment.dataset.arrays, False)  # this path
     states, chunk = sw.train(sw.init(), epochs)
     for i, spec in enumerate(specs):
         alone, ch = _alone(spec, epochs)
@@ -124,6 +127,29 @@ def test_a_loss_past_float32s_range_diverges_in_the_same_epoch_as_alone():
         "optimizer": {"name": "sgd", "learning_rate": 100.0}, "batch_size": 10, "seed": 7})
     states, _ = _assert_each_equals_alone([base], 4, params=False)  # 1e19 apart
     assert bool(states.monitor.diverged[0])
+
+
+def test_every_activation_acts_on_units_as_alone():
+    z = jax.random.normal(jax.random.PRNGKey(0), (6, 5, 3))  # (batch, units, C)
+    alpha = jax.random.uniform(jax.random.PRNGKey(1), (5, 3))
+    for name in engine.ACTIVATIONS.names():
+        act = engine.ACTIVATIONS.get(name)
+        alone = jax.vmap(lambda z1, a1, act=act: act(z1, a1), in_axes=(2, 1), out_axes=2)(
+            z, alpha)
+        np.testing.assert_allclose(sweep_minor.activate(name, z, alpha), alone, rtol=1e-6,
+                                   atol=1e-6, err_msg=name)
+
+
+def test_configurations_of_different_seeds_regression_without_validation():
+    base = engine.Spec.from_dict({
+        "data": {"name": "sine", "n": 120, "noise": 0.1},
+        "model": {"layers": [{"type": "dense", "units": 6, "activation": "tanh"},
+                             {"type": "dropout", "rate": 0.2}]},
+        "optimizer": {"name": "adam", "learning_rate": 0.01}, "batch_size": 8})
+    specs = [base, base.updated(seed=3), base.updated(seed=5, optimizer={"name": "sgd"})]
+    sw = sweep(specs)
+    assert not sweep_minor.one_order(sw.init())  # each its own shuffle and dropout
+    _assert_each_equals_alone(specs, 5)
 
 
 def test_one_order_counts_only_configurations_still_training():
