@@ -245,8 +245,8 @@ def run_epoch(lp: loop.Loop, names: tuple[str, ...], choice: jax.Array, feats: j
     (params, opt_state), _ = jax.lax.scan(
         one, (minor(states.params), minor(states.opt_state)), (*xs, lrs, step_keys))
     t = t0 + steps
+    m = evaluate(lp, evals, params, values)
     params, opt_state = major(params), major(opt_state)
-    m = evaluate(lp, evals, minor(params), values)
 
     def close(st, p, o, t1, k1, v, m1):
         return loop.close_epoch(lp.fns, lp.has_val, v, st, p, o, st.model_state, t1, k1, m1)
