@@ -90,19 +90,33 @@ def split_means(losses: jax.Array, hits: jax.Array, sizes: Any,
     """
     if not isinstance(sizes, tuple):
         return _traced_split_means(losses, hits, sizes, classify)
+    seg, counts = split_rows(sizes)
+    vals = jnp.stack([losses, hits.astype(jnp.float32)])
+    means = jnp.sum(vals[:, None, :] * seg, axis=-1) / counts  # (2, splits)
+    return named_means(means[0], means[1], sizes, classify)
+
+
+def split_rows(sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Each split's examples as a 0/1 row, ``(splits, sum(sizes))``, and its count (at
+    least 1, to divide by): the splits follow one another in ``sizes``' order."""
     seg = np.zeros((len(SPLITS), sum(sizes)), np.float32)
     start = 0
     for i, n in enumerate(sizes):
         seg[i, start:start + n] = 1.0
         start += n
-    vals = jnp.stack([losses, hits.astype(jnp.float32)])
-    counts = np.maximum(np.asarray(sizes, np.float32), 1.0)
-    means = jnp.sum(vals[:, None, :] * seg, axis=-1) / counts  # (2, splits)
-    nan = jnp.float32(jnp.nan)
+    return seg, np.maximum(np.asarray(sizes, np.float32), 1.0)
+
+
+def named_means(loss: jax.Array, accuracy: jax.Array, sizes: tuple[int, ...],
+                classify: bool) -> dict[str, jax.Array]:
+    """``{split}_loss`` and ``{split}_accuracy`` from per-split means (``loss[i]``,
+    ``accuracy[i]``: split i's, any shape): NaN for an empty split, and for the
+    accuracy of a regression."""
+    nan = jnp.full_like(loss[0], jnp.nan)
     out = {}
     for i, (split, n) in enumerate(zip(SPLITS, sizes, strict=True)):
-        out[f"{split}_loss"] = means[0, i] if n else nan
-        out[f"{split}_accuracy"] = means[1, i] if (n and classify) else nan
+        out[f"{split}_loss"] = loss[i] if n else nan
+        out[f"{split}_accuracy"] = accuracy[i] if (n and classify) else nan
     return out
 
 

@@ -38,8 +38,15 @@ from engine.blocks.optimizers import make_optimizer
 from engine.data import DataArrays
 from engine.model import featurize
 from engine.train import loop
-from engine.train.metrics import chunked, eval_split, example_hits, example_losses
-from engine.train.state import HISTORY, SPLITS, Structure, TrainState
+from engine.train.metrics import (
+    chunked,
+    eval_split,
+    example_hits,
+    example_losses,
+    named_means,
+    split_rows,
+)
+from engine.train.state import HISTORY, Structure, TrainState
 from engine.train.step import is_weight
 from engine.train.xla import widest
 
@@ -192,13 +199,6 @@ def update(fns: Any, names: tuple[str, ...], choice: jax.Array, params: list[dic
     return params, tuple(new_state)
 
 
-def _schedule_axes(values: Any) -> Any:
-    """``vmap`` axes for ``Compiled.learning_rate``'s values: the numbers it reads are
-    (C,); the rest is not mapped."""
-    axes = jax.tree_util.tree_map(lambda _: None, values)
-    return axes._replace(optimizer=0, schedule=0)
-
-
 def run_epoch(lp: loop.Loop, names: tuple[str, ...], choice: jax.Array, feats: jax.Array,
               evals: tuple[jax.Array, jax.Array], states: TrainState, values: Any,
               values_axes: Any, lead: jax.Array | None) -> tuple[TrainState, dict]:
@@ -229,7 +229,7 @@ def run_epoch(lp: loop.Loop, names: tuple[str, ...], choice: jax.Array, feats: j
     xs = (feats[order][..., None], lp.y_train[order]) if shared else (order,)
     t0 = states.step
     ts = t0[None, :] + jnp.arange(steps, dtype=t0.dtype)[:, None]  # (steps, C)
-    lrs = jax.vmap(jax.vmap(lp.fns.learning_rate, in_axes=(0, _schedule_axes(values))),
+    lrs = jax.vmap(jax.vmap(lp.fns.learning_rate, in_axes=(0, values_axes)),
                    in_axes=(0, None))(ts, values)
 
     def one(carry, batch):
@@ -279,23 +279,14 @@ def evaluate(lp: loop.Loop, evals: tuple[jax.Array, jax.Array], params: list[dic
 
     rows = max(8, EVAL_BLOCK // (c * max(widest(lp.fns.s.net.layers), 1)))
     losses, hits = chunked(scores, rows, *evals)
-    classify = head.task == "classification"
     sizes = lp.evals[1]
-    seg = np.zeros((len(sizes), sum(sizes)), np.float32)  # split_means' 0/1 rows
-    for i in range(len(sizes)):
-        seg[i, sum(sizes[:i]):sum(sizes[:i + 1])] = 1.0
+    seg, counts = split_rows(sizes)
     # Sums, then division, as split_means: a sum past float32's range is inf there too
-    # (divergence), and counts of hits stay exact.
-    counts = np.maximum(np.asarray(sizes, np.float32), 1.0)[:, None]
-    # HIGHEST: float32 sums on an accelerator too (a GPU's default would round to TF32)
+    # (divergence), and counts of hits stay exact. HIGHEST: float32 sums on an
+    # accelerator too (a GPU's default would round to TF32).
     means = jnp.dot(seg, jnp.concatenate([losses, hits], axis=1),
-                    precision=jax.lax.Precision.HIGHEST) / counts  # (splits, 2C)
-    nan = jnp.full((losses.shape[1],), jnp.nan, jnp.float32)
-    out = {}
-    for i, (split, size) in enumerate(zip(SPLITS, sizes, strict=True)):
-        out[f"{split}_loss"] = means[i, :losses.shape[1]] if size else nan
-        out[f"{split}_accuracy"] = means[i, losses.shape[1]:] if size and classify else nan
-    return out
+                    precision=jax.lax.Precision.HIGHEST) / counts[:, None]  # (splits, 2C)
+    return named_means(means[:, :c], means[:, c:], sizes, head.task == "classification")
 
 
 def one_order(states: TrainState) -> bool:
