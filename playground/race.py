@@ -48,6 +48,8 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
           "#17becf")
 CONTESTANTS = "pg_contestants"  # the running contestants, ((optimizer, rate), ...)
 RACE_SEEN = "pg_race_seen"  # the link's ``race`` parameter already applied
+MENU_RACE = "pg_menu_race"  # the contestants the race menu last named
+OWN_RACE = ""  # the race menu's entry for contestants of no named race
 # The engine's learning rates (0, 100]: a link may race any of them.
 MAX_RATE = next(f.metadata["check"].hi for f in dataclasses.fields(OptimizerSpec)
                 if f.name == "learning_rate")
@@ -133,17 +135,24 @@ def set_contestants(cs: Contestants) -> None:
 # -- the sidebar --------------------------------------------------------------------------
 
 def race_menu() -> None:
-    """The named races: "Load" sets the network and the contestants."""
+    """The named races: "Load" sets the network and the contestants. While the race that
+    runs is none of them (a link's or the user's own), the menu says so rather than
+    naming a race that is not running."""
     names = RACES.names()
-    if session.value("race_preset") not in names:  # first look: name the race that runs
-        cs = session.get(CONTESTANTS)
-        session.set_widget("race_preset", next(
-            (n for n in names if RACES.get(n).contestants == cs), DEFAULT_RACE))
+    cs = session.get(CONTESTANTS)
+    running = next((n for n in names if RACES.get(n).contestants == cs), OWN_RACE)
+    options = names if running != OWN_RACE else [OWN_RACE, *names]
+    # name the running race when it changes; a pick not loaded yet stays until then
+    if session.get(MENU_RACE) != cs or session.value("race_preset") not in options:
+        session.put(MENU_RACE, cs)
+        session.set_widget("race_preset", running)
     c = st.columns([2.2, 1], vertical_alignment="bottom")
-    name = c[0].selectbox("Race", names, format_func=lambda n: RACES.get(n).title,
-                          key="race_preset")
-    st.caption(RACES.get(name).explanation)
-    if c[1].button("Load", key="race_load"):
+    name = c[0].selectbox("Race", options, key="race_preset", format_func=lambda n: (
+        "Your own race" if n == OWN_RACE else RACES.get(n).title))
+    st.caption("The contestants below are this link's or your own. Pick a named race and "
+               "press Load to race it instead." if name == OWN_RACE
+               else RACES.get(name).explanation)
+    if c[1].button("Load", key="race_load", disabled=name == OWN_RACE):
         race = RACES.get(name)
         set_contestants(race.contestants)
         if session.apply_spec(preset(race.base)):
@@ -214,8 +223,7 @@ def hyper_section(d: dict) -> dict:
 def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
     """The race menu, the contestants, then data, network and shared values."""
     cs = contestants()  # the link's race first: the menu names the race that runs
-    if "presets" not in hidden:
-        race_menu()
+    menu = st.container()  # drawn after the contestants, so it names this run's race
     with st.expander("Contestants", expanded=True):
         new = contestants_section(cs)
     if new != cs:
@@ -225,6 +233,9 @@ def sidebar(spec: Spec, exp: engine.Experiment, hidden: set[str]) -> dict:
             set_contestants(new)
         except EngineError as err:
             st.error(plain(f"{err}. The last race is kept."))
+    if "presets" not in hidden:
+        with menu:
+            race_menu()
     d = C.sections(spec.to_dict(), [
         ("data", "Data", C.data_section),
         ("network", "Hidden layers", network_section),

@@ -119,13 +119,27 @@ def _load_lesson() -> None:
     _write_params(hs.to_query(hs.lesson_setup(st.session_state["hs_lesson"])))
 
 
-def lesson_menu() -> None:
-    """The named searches: "Load" sets every control to one."""
+OWN_SETUP = ""  # the lesson menu's entry for a setup of no named lesson
+
+
+def lesson_menu(query: dict[str, str]) -> None:
+    """The named searches: "Load" sets every control to one. While the setup (its link
+    parameters ``query``) is none of them, the menu says so rather than naming one."""
+    ss = st.session_state
+    names = SEARCHES.names()
+    running = next((n for n in names if hs.to_query(hs.lesson_setup(n)) == query), OWN_SETUP)
+    options = names if running != OWN_SETUP else [OWN_SETUP, *names]
+    # name the running setup when it changes; a pick not loaded yet stays until then
+    if ss.get("hs_menu_for") != query or ss.get("hs_lesson") not in options:
+        ss["hs_menu_for"], ss["hs_lesson"] = query, running
     c = st.columns([2.2, 1], vertical_alignment="bottom")
-    name = c[0].selectbox("Lesson", SEARCHES.names(), key="hs_lesson",
-                          format_func=lambda n: SEARCHES.get(n).title)
-    st.caption(SEARCHES.get(name).explanation)
-    c[1].button("Load", key="hs_load", on_click=_load_lesson)
+    own, why = (("Your own search", "The setup below is this link's or your own") if query
+                else ("The page's default search", "No lesson is loaded"))
+    name = c[0].selectbox("Lesson", options, key="hs_lesson", format_func=lambda n: (
+        own if n == OWN_SETUP else SEARCHES.get(n).title))
+    st.caption(f"{why}. Pick a lesson and press Load to set it up instead."
+               if name == OWN_SETUP else SEARCHES.get(name).explanation)
+    c[1].button("Load", key="hs_load", on_click=_load_lesson, disabled=name == OWN_SETUP)
 
 
 def controls() -> tuple[Setup, list[str]]:
@@ -139,7 +153,7 @@ def controls() -> tuple[Setup, list[str]]:
         setup, errors = hs.parse_query(q)
         _apply(setup)
     with st.sidebar:
-        lesson_menu()
+        menu = st.container()  # drawn after the controls, so it names this run's setup
         st.subheader("Search setup")
         name = st.selectbox("Network and data", PRESET_NAMES, key="hs_preset",
                             format_func=lambda n: PRESETS.get(n).title, on_change=_reset_noise,
@@ -171,6 +185,8 @@ def controls() -> tuple[Setup, list[str]]:
     if new != _own_params():
         _write_params(new)
     ss["hs_url"] = new
+    with st.sidebar, menu:
+        lesson_menu(new)
     return setup, errors
 
 

@@ -217,3 +217,27 @@ def test_switching_to_learning_rates_races_the_chosen_optimizer() -> None:
     assert cs == tuple(("sgd", lr) for lr in rates)
     assert widget(at, "multiselect", "Learning rates").value == rates
     assert at.session_state[RC[S.RACE]]["sweep"].n == len(rates)
+
+
+def test_the_menu_names_a_links_own_race_as_its_own() -> None:
+    at = page({"race": "sgd:0.5,adam:0.01"})
+    ok(at)
+    menu = widget(at, "selectbox", "Race")
+    assert menu.value == race.OWN_RACE and menu.options[0] == "Your own race"
+    assert at.button(key="race_load").disabled
+    assert any("this link's or your own" in c.value for c in at.caption)
+    # picking a named race offers Load, which races it, and the menu then names it
+    menu.set_value("learning_rates").run()
+    assert not at.button(key="race_load").disabled
+    at.button(key="race_load").click().run()
+    ok(at)
+    assert widget(at, "selectbox", "Race").value == "learning_rates"
+    assert race.OWN_RACE not in widget(at, "selectbox", "Race").options
+
+
+def test_editing_a_named_race_makes_it_the_users_own() -> None:
+    at = page()
+    assert widget(at, "selectbox", "Race").value == "optimizers"
+    widget(at, "multiselect", "Optimizers").set_value(["sgd", "adam"]).run()
+    ok(at)
+    assert widget(at, "selectbox", "Race").value == race.OWN_RACE

@@ -196,7 +196,7 @@ def test_changing_the_setup_starts_a_new_search_and_says_so():
 
 def test_loading_a_lesson_sets_every_control_and_the_link():
     at = run_page("search")
-    at.selectbox(key="hs_lesson").set_value("grid_vs_random")
+    at.selectbox(key="hs_lesson").set_value("grid_vs_random").run()  # Load is enabled
     at.button(key="hs_load").click().run()
     assert not at.exception and not at.error
     assert widget(at, "selectbox", "Hyperparameter").value == "learning_rate"
@@ -233,7 +233,7 @@ def test_raising_the_budget_continues_the_search_with_its_trials():
 
 def test_the_dropout_lesson_searches_the_rate_of_a_network_with_dropout():
     at = run_page("search")
-    at.selectbox(key="hs_lesson").set_value("dropout")
+    at.selectbox(key="hs_lesson").set_value("dropout").run()
     at.button(key="hs_load").click().run()
     ok(at)
     assert widget(at, "selectbox", "Hyperparameter").value == "dropout_rate"
@@ -252,3 +252,23 @@ def test_the_same_hyperparameter_twice_points_at_the_second():
     assert errors == ["The second hyperparameter repeats the first: pick another one, or "
                       "none."], errors
     assert "Default range" not in {b.label for b in at.button}
+
+
+def test_the_lesson_menu_names_the_setup_that_runs():
+    at = run_page("search")  # the page's default is no lesson
+    menu = at.selectbox(key="hs_lesson")
+    assert menu.value == "" and menu.options[0] == "The page's default search"
+    assert at.button(key="hs_load").disabled
+    menu.set_value("learning_rate").run()
+    at.button(key="hs_load").click().run()
+    ok(at)
+    assert at.selectbox(key="hs_lesson").value == "learning_rate"
+    assert "" not in at.selectbox(key="hs_lesson").options
+    # an edit makes it the user's own; a link of a lesson's setup names that lesson
+    at.number_input(key="hs_seed").set_value(5).run()
+    ok(at)
+    menu = at.selectbox(key="hs_lesson")
+    assert menu.value == "" and menu.options[0] == "Your own search"
+    assert any("this link's or your own" in c.value for c in at.caption)
+    again = run_page("search", {"noise": "0.1", "hi": "3"})
+    assert again.selectbox(key="hs_lesson").value == "learning_rate"
