@@ -44,3 +44,18 @@ def test_floats_keep_float32_values_and_gaps():
     values = [0.5, float("nan"), float("inf"), -3.25, 1e-7]
     assert unfloats(floats(values)) == [0.5, None, None, -3.25, float(np.float32(1e-7))]
     assert unfloats(floats([])) == []
+
+
+def test_a_growing_history_keeps_the_points_it_drew():
+    """Frame after frame the same epochs are drawn (no shimmer on a noisy curve), the
+    last one too, and never more than ``CURVE_POINTS``."""
+    rng = np.random.default_rng(0)
+    losses = rng.random(5_000).tolist()
+    before = None
+    for n in range(2_000, 2_100):
+        c = unfloats(curve({"train_loss": losses[:n]}, None)["train"])
+        assert len(c) <= CURVE_POINTS and c[0] == np.float32(losses[0])
+        assert c[-1] == np.float32(losses[n - 1])
+        if before is not None:  # every drawn point but the last is drawn again
+            assert c[:len(before) - 1] == before[:-1]
+        before = c
