@@ -110,8 +110,11 @@ def _report(key: str, name: str, handler: Callable[[Any], None]) -> None:
     handler(session.component_state(key).get(name))
 
 
-def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None) -> Any:
-    """The first frame's result: ``train(0)``, the same compiled call as every frame.
+def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None,
+                count: int = 0) -> Any:
+    """The first frame's result: ``train(count)``, the same compiled call as every frame
+    (``count`` is traced). A playing run's first frame already trains: after Play its
+    counter moves one frame sooner, before the rest of the page is drawn.
 
     Call it before the view's placeholder is created: while a new network compiles,
     the last run's view then stays on screen (dimmed by Streamlit as stale) instead
@@ -128,7 +131,7 @@ def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None) -> 
                       icon=":material/hourglass_top:")
     # The spinner only appears if this takes longer than half a second (a compile).
     with note, st.spinner("Compiling this network for the engine (once per architecture)..."):
-        result = train(0)
+        result = train(count)
     note.empty()
     return result
 

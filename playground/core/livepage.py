@@ -162,8 +162,9 @@ def _page(page: LivePage) -> tuple[Callable[..., Any], Callable[[Any, bool], Non
         train = trainer(active, view)
     session.show_flash()
     note = st.empty()  # the compile note's slot, above the view
+    playing = session.playing()
     result = live.first_frame(train, note, warmup.waiting_for(
-        warmup.page_key(page, session.experiment().structure)))
+        warmup.page_key(page, session.experiment().structure)), speed if playing else 0)
     placeholder = st.empty()
     key = f"{active.prefix}_{active.asset}"
 
@@ -173,6 +174,8 @@ def _page(page: LivePage) -> tuple[Callable[..., Any], Callable[[Any, bool], Non
         live.show(placeholder, active.asset, key, frame, first, active.events)
 
     draw(result, True)  # at once: the slot never stays empty while more is drawn below
+    if playing and not session.playing():  # that frame stopped early or diverged: say so
+        st.rerun()
     if active.extra:
         active.extra(session.spec())
     if "export" not in hidden:

@@ -304,6 +304,28 @@ def test_playing_with_a_huge_learning_rate_stops_by_itself() -> None:
     _assert_diverged(at)
 
 
+def test_a_playing_runs_first_frame_already_trains(monkeypatch) -> None:
+    """After Play the counter moves in the run's first frame, before the page's rest
+    (the loop, which would train the next frames, is left out here)."""
+    from playground.core import live
+    monkeypatch.setattr(live, "loop", lambda *a, **k: None)
+    at = lab()
+    at.session_state["pg_speed"] = 5
+    at.run()  # paused: the first frame trains nothing
+    assert int(at.session_state[S.TRAIN_STATE].epoch) == 0
+    at.session_state[S.PLAYING] = True
+    at.run()
+    ok(at)
+    assert int(at.session_state[S.TRAIN_STATE].epoch) == 5
+    assert at.session_state[S.PLAYING]
+    # a first frame that diverges pauses and says so in the same click's answer
+    at = lab({"s": json.dumps(DIVERGING)})
+    at.session_state["pg_speed"] = 100
+    at.session_state[S.PLAYING] = True
+    at.run()
+    _assert_diverged(at)
+
+
 # -- export and presets -------------------------------------------------------------------
 
 
