@@ -32,8 +32,25 @@ function tracePath(ctx, values, point) {
     on = true;
   });
 }
+// A canvas's CSS size, read once and then kept by a ResizeObserver: reading clientWidth
+// every frame, after the frame's first DOM writes, made the browser lay the whole page out
+// again in the middle of each frame (a tenth of the race view's main thread).
+const BOXES = new WeakMap();
+const RESIZED = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(entries => {
+  for (const e of entries) BOXES.set(e.target, [e.target.clientWidth, e.target.clientHeight]);
+});
+function boxOf(canvas) {
+  let box = BOXES.get(canvas);
+  if (!box || !box[0]) {  // first use, or drawn while hidden: measure (once) now
+    box = [canvas.clientWidth, canvas.clientHeight];
+    BOXES.set(canvas, box);
+    if (RESIZED) RESIZED.observe(canvas);
+  }
+  return box;
+}
 function surface(canvas, fw, fh) {
-  const r = window.devicePixelRatio || 1, w = canvas.clientWidth || fw || 320, h = canvas.clientHeight || fh || 150;
+  const box = boxOf(canvas);
+  const r = window.devicePixelRatio || 1, w = box[0] || fw || 320, h = box[1] || fh || 150;
   if (canvas.width !== Math.round(w * r)) { canvas.width = Math.round(w * r); canvas.height = Math.round(h * r); }
   const ctx = canvas.getContext("2d"); ctx.setTransform(r, 0, 0, r, 0, 0); ctx.clearRect(0, 0, w, h);
   // A context keeps its state between frames: a frame's axis labels (right-aligned) must
@@ -139,23 +156,29 @@ function divergingColor(v) { // v in 0..255, 128 = zero
   return t < 0 ? lerp(MID, NEG, Math.min(1, -t)) : lerp(MID, POS, Math.min(1, t));
 }
 
+// Colours by byte, computed once: a frame paints tens of thousands of pixels (the race's
+// 8 tiles, the Playground's output and neurons), and a colour blend per pixel was the
+// views' largest cost in the browser.
+const DIVERGING = Array.from({length: 256}, (_, v) => divergingColor(v));
+const CLASS_SHADES = CLASS_COLORS.map(base => ({
+  conf: Array.from({length: 256}, (_, c) => lerp(MID, base, 0.15 + 0.55 * (c / 255))),
+  flat: lerp(MID, base, 0.6)}));
+
 function paintGrid(canvas, bytes, n, mode, conf, discretize) {
   // bytes: n*n values, row 0 = bottom of the plane (flip for display)
-  const w = canvas.width = n, h = canvas.height = bytes.length / n;
-  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+  const w = n, h = bytes.length / n;
+  if (canvas.width !== w) canvas.width = w;  // (setting a size clears and reallocates)
+  if (canvas.height !== h) canvas.height = h;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h), px = img.data;
+  const multi = mode === "multiclass";
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
     const i = r * w + c, o = ((h - 1 - r) * w + c) * 4;
     let col;
-    if (mode === "multiclass") {
-      const base = CLASS_COLORS[bytes[i] % 10];
-      const t = discretize ? 0.6 : 0.15 + 0.55 * (conf[i] / 255);
-      col = lerp(MID, base, t);
-    } else {
-      let v = bytes[i];
-      if (discretize) v = v >= 128 ? 255 : 0;
-      col = divergingColor(v);
-    }
-    img.data[o] = col[0]; img.data[o+1] = col[1]; img.data[o+2] = col[2]; img.data[o+3] = 255;
+    if (multi) {
+      const shades = CLASS_SHADES[bytes[i] % 10];
+      col = discretize ? shades.flat : shades.conf[conf[i]];
+    } else col = DIVERGING[discretize ? (bytes[i] >= 128 ? 255 : 0) : bytes[i]];
+    px[o] = col[0]; px[o + 1] = col[1]; px[o + 2] = col[2]; px[o + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
 }

@@ -90,3 +90,48 @@ def test_play_frames_draws_a_messages_frames_in_order_a_period_apart(browser):
         assert page.evaluate("() => log.map(r => r[0])") == [50]
     finally:
         page.close()
+
+
+def _blend(a, b, t):
+    return [a[i] + (b[i] - a[i]) * t for i in range(3)]
+
+
+def test_paint_grid_paints_each_byte_the_palettes_colour_and_surface_follows_resizes(browser):
+    """``paintGrid`` (colours by byte from a table) paints each value the palette's blend:
+    diverging around 128 for a binary output (thresholded when discretized), and for
+    several classes the class colour faded by confidence; flipped so row 0 is the bottom.
+    ``surface`` sizes a canvas to its box, and again after the box is resized."""
+    page = browser.new_page()
+    try:
+        common = (ASSETS / "common.js").read_text(encoding="utf-8")
+        page.add_script_tag(content=common.replace("__PALETTE__", palette.as_json()))
+        rng = np.random.default_rng(0)
+        n = 16
+        grid, conf = rng.integers(0, 256, (2, n * n))
+        for mode, discretize in itertools.product(("binary", "multiclass"), (False, True)):
+            got = np.array(page.evaluate(f"""() => {{ const c = document.createElement("canvas");
+                paintGrid(c, Uint8Array.from({grid.tolist()}), {n}, "{mode}",
+                          Uint8Array.from({conf.tolist()}), {json.dumps(discretize)});
+                return Array.from(c.getContext("2d").getImageData(0, 0, {n}, {n}).data);
+                }}""")).reshape(n, n, 4)[::-1].reshape(n * n, 4)  # row 0 at the bottom
+            for i in rng.choice(n * n, 40, replace=False):
+                v, c = int(grid[i]), int(conf[i])
+                if mode == "multiclass":
+                    base = palette.CLASSES[v % 10]
+                    want = _blend(palette.MID, base, 0.6 if discretize else 0.15 + 0.55 * c / 255)
+                else:
+                    v = (255 if v >= 128 else 0) if discretize else v
+                    t = (v - 128) / 127 * 0.62
+                    want = _blend(palette.MID, palette.NEG if t < 0 else palette.POS, abs(t))
+                assert np.abs(got[i, :3] - np.array(want)).max() <= 0.5 + 1e-9, (mode, i)
+                assert got[i, 3] == 255
+        sizes = page.evaluate("""async () => {
+            const c = document.createElement("canvas");
+            c.style.width = "120px"; c.style.height = "40px"; document.body.appendChild(c);
+            const first = surface(c).slice(1);
+            c.style.width = "300px";
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+            return [first, surface(c).slice(1)]; }""")
+        assert sizes == [[120, 40], [300, 40]]
+    finally:
+        page.close()
