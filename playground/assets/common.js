@@ -159,7 +159,13 @@ function divergingColor(v) { // v in 0..255, 128 = zero
 // Colours by byte, computed once: a frame paints tens of thousands of pixels (the race's
 // 8 tiles, the Playground's output and neurons), and a colour blend per pixel was the
 // views' largest cost in the browser.
-const DIVERGING = Array.from({length: 256}, (_, v) => divergingColor(v));
+const TABLES = new Map();
+function byteColors(color) {  // [r, g, b] of every byte 0..255 under `color`, kept
+  let table = TABLES.get(color);
+  if (!table) TABLES.set(color, table = Array.from({length: 256}, (_, v) => color(v)));
+  return table;
+}
+const DIVERGING = byteColors(divergingColor);
 const CLASS_SHADES = CLASS_COLORS.map(base => ({
   conf: Array.from({length: 256}, (_, c) => lerp(MID, base, 0.15 + 0.55 * (c / 255))),
   flat: lerp(MID, base, 0.6)}));

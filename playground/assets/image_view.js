@@ -13,9 +13,10 @@ function paintPixels(canvas, bytes, side, channels, off) {  // uint8 picture (si
   ctx.putImageData(img, 0, 0);
 }
 function paintTile(canvas, bytes, h, w, off, color) {  // one h x w tile of uint8 values
-  canvas.width = w; canvas.height = h;
-  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
-  for (let i = 0; i < h * w; i++) { const c = color(bytes[off + i]);
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h), table = byteColors(color);
+  for (let i = 0; i < h * w; i++) { const c = table[bytes[off + i]];
     img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255; }
   ctx.putImageData(img, 0, 0);
 }

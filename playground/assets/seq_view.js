@@ -6,9 +6,10 @@ const MODEL_COLORS = {rnn: PALETTE.PURPLE, lstm: BLUE, gru: GREEN, transformer: 
 
 // Paint a rows x cols uint8 matrix; `color(v)` maps 0..255 to [r, g, b].
 function paint(canvas, bytes, rows, cols, color) {
-  canvas.width = cols; canvas.height = rows;
-  const ctx = canvas.getContext("2d"), img = ctx.createImageData(cols, rows);
-  for (let i = 0; i < rows * cols; i++) { const c = color(bytes[i]);
+  if (canvas.width !== cols) canvas.width = cols;
+  if (canvas.height !== rows) canvas.height = rows;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(cols, rows), table = byteColors(color);
+  for (let i = 0; i < rows * cols; i++) { const c = table[bytes[i]];
     img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255; }
   ctx.putImageData(img, 0, 0);
 }
