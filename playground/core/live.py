@@ -114,7 +114,8 @@ def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None,
                 count: int = 0) -> Any:
     """The first frame's result: ``train(count)``, the same compiled call as every frame
     (``count`` is traced). A playing run's first frame already trains: after Play its
-    counter moves one frame sooner, before the rest of the page is drawn.
+    counter moves one frame sooner, before the rest of the page is drawn. It calls
+    ``train(0)`` first, so that a compile is not timed as training.
 
     Call it before the view's placeholder is created: while a new network compiles,
     the last run's view then stays on screen (dimmed by Streamlit as stale) instead
@@ -131,7 +132,9 @@ def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None,
                       icon=":material/hourglass_top:")
     # The spinner only appears if this takes longer than half a second (a compile).
     with note, st.spinner("Compiling this network for the engine (once per architecture)..."):
-        result = train(count)
+        result = train(0)  # a compile, if any, trains nothing: its seconds must not be
+        if count:          # taken for the network's pace (``limits.update_pace``)
+            result = train(count)
     note.empty()
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import streamlit as st
 
 from playground.core import live
 
@@ -262,3 +263,19 @@ def test_a_first_frame_goes_at_once_even_inside_a_batch(monkeypatch):
         assert sent == [(True, [{"n": 0}])] and live._batch.frames == []
     finally:
         live._batch.frames = None
+
+
+def test_a_playing_first_frame_compiles_before_it_trains():
+    """``first_frame(count=...)`` calls ``train(0)`` (which compiles a new network) before
+    it trains: a compile timed as training would make the next frames plan too little
+    (a race then planned single steps, a second compiled variant)."""
+    calls = []
+
+    def train(count: int) -> int:
+        calls.append(count)
+        return count
+
+    assert live.first_frame(train, st.empty(), count=5) == 5
+    assert calls == [0, 5]
+    calls.clear()
+    assert live.first_frame(train, st.empty()) == 0 and calls == [0]
