@@ -134,7 +134,7 @@ def lesson_menu(query: dict[str, str]) -> None:
         ss["hs_menu_for"], ss["hs_lesson"] = query, running
     c = st.columns([2.2, 1], vertical_alignment="bottom")
     own, why = (("Your own search", "The setup below is this link's or your own") if query
-                else ("The page's default search", "No lesson is loaded"))
+                else ("Default search", "No lesson is loaded"))
     name = c[0].selectbox("Lesson", options, key="hs_lesson", format_func=lambda n: (
         own if n == OWN_SETUP else SEARCHES.get(n).title))
     st.caption(f"{why}. Pick a lesson and press Load to set it up instead."

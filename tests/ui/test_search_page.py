@@ -257,7 +257,7 @@ def test_the_same_hyperparameter_twice_points_at_the_second():
 def test_the_lesson_menu_names_the_setup_that_runs():
     at = run_page("search")  # the page's default is no lesson
     menu = at.selectbox(key="hs_lesson")
-    assert menu.value == "" and menu.options[0] == "The page's default search"
+    assert menu.value == "" and menu.options[0] == "Default search"
     assert at.button(key="hs_load").disabled
     menu.set_value("learning_rate").run()
     at.button(key="hs_load").click().run()
