@@ -30,14 +30,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from engine.sweep_presets import RACES
-from playground import race
+from playground import race, race_link
 from playground.core import url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
 VIEWS = {"Playground": "live-view", "Gradient flow": "flow-view", "Optimizer race": "race-view"}
 LINK = {"model": {"layers": [{"type": "dense", "units": 5, "activation": "tanh"}] * 3}}
-RACE = race.contestants_to_query(RACES.get(race.DEFAULT_RACE).contestants)
+RACE = race_link.contestants_to_query(RACES.get(race.DEFAULT_RACE).contestants)
 
 
 class Journey:

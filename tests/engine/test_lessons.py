@@ -289,7 +289,7 @@ def test_every_shipped_step_opens_on_its_page(name: str, index: int) -> None:
     """What the page itself checks: its fits and limits, its link parameters, the
     controls the app can hide."""
     pytest.importorskip("streamlit")
-    from playground import flow, images, lab, paths, race, sequences
+    from playground import flow, images, lab, paths, race, race_link, sequences
     from playground import search as hs
     from playground.core import limits, url
 
@@ -305,7 +305,7 @@ def test_every_shipped_step_opens_on_its_page(name: str, index: int) -> None:
         assert limits.refusal(exp, page.graph_budget, page.copies) is None
     params = dict(step.params)
     if step.page == "race":
-        assert race.parse_contestants(params["race"])
+        assert race_link.parse_contestants(params["race"])
     elif step.page == "paths":
         assert paths.parse_link(params)[1] == []
     elif step.page == "search":

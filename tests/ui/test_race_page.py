@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 import engine
 from engine.presets import preset
 from engine.sweep_presets import RACES, race_specs
-from playground import race
+from playground import race, race_link
 from playground.core import session as S
 from tests.ui.apptest import messages, ok, opened, page_keys, run_page, widget
 
@@ -111,7 +111,7 @@ def test_a_link_for_another_page_is_refused_with_a_message() -> None:
 
 def test_parse_contestants_round_trips() -> None:
     cs = (("sgd", 0.03), ("adam", 0.001), ("rmsprop", 3e-4))
-    assert race.parse_contestants(race.contestants_to_query(cs)) == cs
+    assert race_link.parse_contestants(race_link.contestants_to_query(cs)) == cs
 
 
 def test_learning_rate_race_claims_hold() -> None:
@@ -200,7 +200,7 @@ def test_a_bad_race_link_is_replaced_in_the_address_by_the_race_that_runs() -> N
     """Copying the address after the message shares the race on screen, not the error."""
     at = page({"race": "sgd:abc"})
     assert len(messages(at)) == 1
-    assert at.query_params["race"] == race.contestants_to_query(
+    assert at.query_params["race"] == race_link.contestants_to_query(
         RACES.get("optimizers").contestants)
     at.run()
     assert not messages(at)  # said once
