@@ -205,12 +205,13 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
 
     ``train(count)`` trains ``count`` epochs or steps and returns what ``draw(result,
     first)`` needs. The loop ends when the user touches any widget (Streamlit stops
-    this run and starts a new one, which resumes from the session), or when training
-    stops early or diverges. Frames are paced by ``frame_period``; while more sessions
-    play than the server has cores, several go in one message (``frames_per_message``);
-    while another script run answers someone (``answering``), frames wait for it.
+    this run, or for a fragment's widget waits for its end, ``_click_waiting``; the
+    next run resumes from the session), or when training stops early or diverges.
+    Frames are paced by ``frame_period``; while more sessions play than the server has
+    cores, several go in one message (``frames_per_message``); while another script run
+    answers someone (``answering``), frames wait for it.
     """
-    token, work, clicked = object(), None, False
+    token, work = object(), None
     with _playing_lock:
         _playing.add(token)
     try:
@@ -236,14 +237,18 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
                 send(drawn)
             if not session.playing():  # stopped early or diverged: show why
                 st.rerun()
+            if _click_waiting():  # see below
+                return
             spent = time.perf_counter() - t0
             per_frame = spent / max(len(drawn), 1)
             work = per_frame if work is None else 0.8 * work + 0.2 * per_frame  # smoothed
             left = len(drawn) * frame_period(work, len(_playing)) - spent
             while left > 0:
-                if not clicked and _click_waiting():  # a click ends the wait (once: a
-                    clicked = True  # request that never stops the run must not spin)
-                    break
+                # A click waiting ends the loop, and with it this run: Streamlit does not
+                # stop a run for a rerun of fragments only (Play, Pause and the view's
+                # own widgets, ``livepage.run``), it starts that rerun after this one.
+                if _click_waiting():
+                    return
                 time.sleep(min(left, CLICK_CHECK_SECONDS))
                 left = len(drawn) * frame_period(work, len(_playing)) - (
                     time.perf_counter() - t0)

@@ -9,6 +9,7 @@ applying changes, the toolbar, messages, share and export, and the live loop.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -128,18 +129,27 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 def run(page: LivePage) -> None:
     """Everything of a live page below its title; then, while playing, its frames.
 
+    The sidebar is drawn in the script's run; the toolbar, the view, what is under it
+    and the live loop in a fragment (``st.fragment``), so that Play, Pause, Step, the
+    speed, the view's toggles and a click on the view rerun only that part: the browser
+    redraws a few elements instead of the whole page, and the first frame after Play
+    shows sooner. A change of the sidebar reruns everything, as before.
+
     A session's first visit of the page is ``live.answering`` until the page is drawn:
     playing loops of other sessions wait, so a newcomer's page opens while a classroom
     plays."""
     session.use_page(page.prefix, page.graph_budget, page.padded, page.copies,
                      warmup.plan(page))
-    with live.answering(first_visit=session.get(session.EXPERIMENT) is None):
-        train, draw, speed = _page(page)
-    live.loop(train, draw, speed)
+    with contextlib.ExitStack() as answering:
+        answering.enter_context(live.answering(
+            first_visit=session.get(session.EXPERIMENT) is None))
+        active, view = _controls(page)
+        st.fragment(_live)(active, view, page, session.spec(), answering.close)
 
 
-def _page(page: LivePage) -> tuple[Callable[..., Any], Callable[[Any, bool], None], int]:
-    """The page drawn (controls, first frame, extras); its trainer, drawer and speed."""
+def _controls(page: LivePage) -> tuple[LivePage, dict[str, Any]]:
+    """The sidebar, its changes applied, and the widgets above the toolbar: the page to
+    run (``page`` or its variant) and the view options chosen so far."""
     if page.foreign:
         page.foreign()
     session.ensure_session(page.default, page.fits)
@@ -151,7 +161,35 @@ def _page(page: LivePage) -> tuple[Callable[..., Any], Callable[[Any, bool], Non
         d = page.sidebar(session.spec(), session.experiment(), hidden)
     session.apply_changes(d)
     view = dict(page.before(session.experiment())) if page.before else {}
-    active = (page.variant(view) if page.variant else None) or page
+    return (page.variant(view) if page.variant else None) or page, view
+
+
+def _fragment_rerun() -> bool:
+    """Whether this run reruns fragments only (Streamlit internals, 1.67: False where
+    they differ, and the spec check below is skipped)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        return bool(get_script_run_ctx().fragment_ids_this_run)
+    except AttributeError:
+        return False
+
+
+def _live(active: LivePage, chosen: dict[str, Any], page: LivePage, drawn: Spec,
+          ready: Callable[[], None]) -> None:
+    """The fragment of ``run``: its arguments are those of the script's last full run
+    (``drawn`` the spec its sidebar shows; ``ready`` ends the newcomer's precedence)."""
+    if _fragment_rerun() and session.spec() != drawn:
+        st.rerun()  # a click on the view changed the data: the sidebar shows them too
+    train, draw, speed = _page(active, dict(chosen), page)
+    ready()
+    live.loop(train, draw, speed)
+
+
+def _page(active: LivePage, view: dict[str, Any], page: LivePage
+          ) -> tuple[Callable[..., Any], Callable[[Any, bool], None], int]:
+    """The toolbar, the first frame, what is under the view; the trainer, drawer, speed."""
+    hidden = session.hidden_sections()
     train = trainer(active, view)
     speed, toggles = live.toolbar(active.speeds, active.speed, active.unit,
                                   lambda: train(1, budget=limits.STEP_SECONDS),

@@ -191,9 +191,10 @@ def test_a_loaded_loop_sends_its_frames_together_a_period_apart(monkeypatch):
     assert live._batch.frames is None and live._batch.send is None  # and its batch
 
 
-def test_a_waiting_click_cuts_the_batch_short(monkeypatch):
-    """Streamlit carries out a click (Pause, a placed point) at the loop's next message:
-    with one waiting, the loop sends what it has at once instead of finishing the batch."""
+def test_a_waiting_click_cuts_the_batch_short_and_ends_the_loop(monkeypatch):
+    """A click (Pause, a placed point) waits for the loop: the loop sends what it has at
+    once instead of finishing the batch, then returns, so that the run ends and
+    Streamlit starts the click's rerun (a fragment's rerun does not stop a run)."""
     sent: list[list[dict]] = []
     monkeypatch.setattr(live.session, "playing", lambda: True)
     monkeypatch.setattr(live, "_send", lambda placeholder, asset, key, frames, first=False,
@@ -205,36 +206,37 @@ def test_a_waiting_click_cuts_the_batch_short(monkeypatch):
     def draw(result, first):
         n = len(drawn)
         drawn.append(n)
-        if n == 7:
-            raise RuntimeError("the rerun")  # as Streamlit's RerunException at a message
         live.show(None, "live_view", "pg_live_view", {"n": n}, first)
 
-    with pytest.raises(RuntimeError):
-        live.loop(lambda c: c, draw, 1)
+    live.loop(lambda c: c, draw, 1)  # returns: no exception needed to end it
     # alone (unmeasured), four at a time, then cut short by the click after frame 6
     assert [[f["n"] for f in frames] for frames in sent] == [[0], [1, 2, 3, 4], [5, 6]]
+    assert drawn == list(range(7))  # and nothing trained after the click
+    assert len(live._playing) == 4 * live._CORES - 1  # the loop took itself out
 
 
-def test_a_click_that_never_stops_the_run_does_not_unpace_the_loop(monkeypatch):
-    """Should a pending request never end the run, the loop skips one wait, not all."""
+def test_a_click_waiting_during_the_pause_between_frames_ends_the_loop(monkeypatch):
+    """A click that comes while the loop waits for its next frame's time ends the loop
+    at once, not after the wait."""
     import time
 
     monkeypatch.setattr(live.session, "playing", lambda: True)
     monkeypatch.setattr(live, "_send", lambda *args, **kwargs: None)
-    monkeypatch.setattr(live, "_click_waiting", lambda: True)
-    monkeypatch.setattr(live, "frame_period", lambda work, playing, cores=2: 0.05)
-    times: list[float] = []
+    monkeypatch.setattr(live, "frame_period", lambda work, playing, cores=2: 1.0)
+    clicked_at: list[float] = []
+    monkeypatch.setattr(live, "_click_waiting", lambda: bool(clicked_at) and
+                        time.perf_counter() >= clicked_at[0])
+    frames: list[int] = []
 
     def draw(result, first):
-        times.append(time.perf_counter())
-        if len(times) == 6:
-            raise RuntimeError("the tab was closed")
+        frames.append(result)
+        clicked_at.append(time.perf_counter() + 0.1)  # a click 0.1 s into the wait
         live.show(None, "live_view", "k", {}, first)
 
-    with pytest.raises(RuntimeError):
-        live.loop(lambda c: c, draw, 1)
-    # one wait skipped at most: six frames take at least four periods
-    assert times[-1] - times[0] >= 4 * 0.05 - 0.01
+    t0 = time.perf_counter()
+    live.loop(lambda c: c, draw, 1)
+    assert frames == [1]  # one frame, then the click
+    assert time.perf_counter() - t0 < 0.6  # not the whole second's wait
 
 
 def test_a_click_is_seen_in_streamlits_script_requests(monkeypatch):
