@@ -314,3 +314,51 @@ def test_input_feature_checkboxes_show_their_names(page: Page, base_url: str,
     assert len(widths) >= 2 and widths[0][0] == "x₁", widths
     hidden = [name for name, width in widths if width < 8]
     assert not hidden, f"feature names rendered with no room: {widths}"
+
+
+
+def _messages_after(page: Page, socket, act, quiet_s: float = 1.0) -> int:
+    """Websocket messages the server sends after ``act()``, until it has sent none for
+    ``quiet_s`` seconds (the run it started is over). Playwright delivers the socket's
+    events while the page is waited on, not during ``time.sleep``."""
+    arrived: list[float] = []
+
+    def count(payload) -> None:
+        arrived.append(time.perf_counter())
+
+    socket.on("framereceived", count)
+    try:
+        act()
+        t0 = time.perf_counter()
+        while time.perf_counter() - (arrived[-1] if arrived else t0) < quiet_s:
+            page.wait_for_timeout(50)
+    finally:
+        socket.remove_listener("framereceived", count)
+    return len(arrived)
+
+
+def test_step_reruns_the_live_part_only(page: Page, base_url: str) -> None:
+    """The toolbar, the view and the loop are a fragment: Step (like Play and Pause)
+    reruns them, not the sidebar, so the browser gets a small part of the messages of a
+    sidebar change, and its first frame sooner."""
+    sockets: list = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    open_app(page, base_url)
+    page.wait_for_timeout(1000)
+    socket = sockets[-1]
+    e0 = counters(page)[1]
+    step = _messages_after(page, socket, lambda: page.get_by_role("button", name="Step").click())
+    assert counters(page)[1] == e0 + 1  # it trained
+    sb = sidebar(page)
+    sb.get_by_text("Training", exact=True).click()
+    page.wait_for_timeout(1000)
+    lr = sb.get_by_role("slider", name="Learning rate")
+
+    def faster() -> None:
+        lr.focus()
+        page.keyboard.press("ArrowRight")
+
+    full = _messages_after(page, socket, faster)
+    print(f"messages: Step {step}, a sidebar change {full}")
+    assert setup_in(page.url)["optimizer"]["learning_rate"] == 0.1
+    assert 0 < step * 3 < full, (step, full)
