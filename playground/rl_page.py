@@ -309,15 +309,14 @@ def export(c: DQNConfig) -> None:
 
 
 def page() -> None:
-    """Everything of the page below its title; then, while playing, its frames (a first
-    visit's drawing comes before other sessions' frames: ``live.answering``)."""
-    with live.answering(first_visit=CONFIG not in st.session_state):
-        speed, draw = _page()
-    live.loop(train, draw, speed)
+    """Everything of the page below its title; then, while playing, its frames: the
+    sidebar in the script's run, the rest in a fragment (``live.live_part``: Play and
+    Pause rerun only that), a first visit's drawing before other sessions' frames."""
+    live.live_part(CONFIG not in st.session_state, _controls, _page, config)
 
 
-def _page() -> tuple[int, Callable[[Any, bool], None]]:
-    """The page drawn (controls, first frame, export); its speed and drawer."""
+def _controls() -> None:
+    """The sidebar, its changes applied."""
     session.use_page(PREFIX)
     follow_link()
     if st.query_params.get("play") == "1":  # a lesson step (or a link) that starts playing
@@ -327,6 +326,10 @@ def _page() -> tuple[int, Callable[[Any, bool], None]]:
         d = controls(config())
     apply_changes(d)
     write_link(config())  # back from another page: the page's own address
+
+
+def _page(_: None) -> tuple[Callable[[int], Any], Callable[[Any, bool], None], int]:
+    """The toolbar, the first frame, the export; the trainer, drawer and speed."""
     speed = toolbar()
     session.show_flash()
     note = st.empty()  # the server's warm-up may be compiling the default: wait for it
@@ -340,4 +343,4 @@ def _page() -> tuple[int, Callable[[Any, bool], None]]:
     def draw(_: Any, first: bool) -> None:
         live.show(placeholder, ASSET, key, frame(first), first)
 
-    return speed, draw
+    return train, draw, speed

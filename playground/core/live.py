@@ -259,6 +259,47 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
             _playing.discard(token)
 
 
+def live_part(first_visit: bool, controls: Callable[[], Any],
+              page: Callable[[Any], tuple[Callable[[int], Any], Callable[[Any, bool], None],
+                                          int]],
+              drawn: Callable[[], Any]) -> None:
+    """A live page: ``controls()`` (its sidebar) in the script's run, then
+    ``page(controls' result)`` (its toolbar, view and what is under it; it returns the
+    trainer, the drawer and the speed) and the live ``loop`` in a fragment
+    (``st.fragment``). Play, Pause, Step, the speed and the view's own widgets then rerun
+    only the fragment: the browser redraws a few elements instead of the whole page, and
+    the first frame after Play shows sooner. A change of the sidebar reruns everything.
+
+    The fragment is called with what the script's last full run chose; ``drawn()`` is
+    what the sidebar shows (the spec): should a click in the fragment change it (a point
+    placed on the view), everything reruns. ``first_visit``: the run is ``answering``
+    until the page is drawn."""
+    with contextlib.ExitStack() as newcomer:
+        newcomer.enter_context(answering(first_visit))
+        chosen = controls()
+        st.fragment(_live_part)(page, chosen, drawn, drawn(), newcomer.close)
+
+
+def _live_part(page: Callable[[Any], Any], chosen: Any, drawn: Callable[[], Any],
+               shown: Any, ready: Callable[[], None]) -> None:
+    if fragment_rerun() and drawn() != shown:
+        st.rerun()  # the sidebar shows it too
+    train, draw, speed = page(chosen)
+    ready()  # the page is drawn: other sessions' frames go on
+    loop(train, draw, speed)
+
+
+def fragment_rerun() -> bool:
+    """Whether this run reruns fragments only (Streamlit internals, checked with 1.67:
+    False where they differ)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        return bool(get_script_run_ctx(suppress_warning=True).fragment_ids_this_run)
+    except AttributeError:
+        return False
+
+
 MAX_FRAMES_PER_MESSAGE = 4
 BATCH_SECONDS = 0.05
 """Most work (seconds) a message's frames take together. Streamlit answers a click only

@@ -9,7 +9,6 @@ applying changes, the toolbar, messages, share and export, and the live loop.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -140,11 +139,8 @@ def run(page: LivePage) -> None:
     plays."""
     session.use_page(page.prefix, page.graph_budget, page.padded, page.copies,
                      warmup.plan(page))
-    with contextlib.ExitStack() as answering:
-        answering.enter_context(live.answering(
-            first_visit=session.get(session.EXPERIMENT) is None))
-        active, view = _controls(page)
-        st.fragment(_live)(active, view, page, session.spec(), answering.close)
+    live.live_part(session.get(session.EXPERIMENT) is None, lambda: _controls(page),
+                   lambda chosen: _page(chosen[0], dict(chosen[1]), page), session.spec)
 
 
 def _controls(page: LivePage) -> tuple[LivePage, dict[str, Any]]:
@@ -162,28 +158,6 @@ def _controls(page: LivePage) -> tuple[LivePage, dict[str, Any]]:
     session.apply_changes(d)
     view = dict(page.before(session.experiment())) if page.before else {}
     return (page.variant(view) if page.variant else None) or page, view
-
-
-def _fragment_rerun() -> bool:
-    """Whether this run reruns fragments only (Streamlit internals, 1.67: False where
-    they differ, and the spec check below is skipped)."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        return bool(get_script_run_ctx().fragment_ids_this_run)
-    except AttributeError:
-        return False
-
-
-def _live(active: LivePage, chosen: dict[str, Any], page: LivePage, drawn: Spec,
-          ready: Callable[[], None]) -> None:
-    """The fragment of ``run``: its arguments are those of the script's last full run
-    (``drawn`` the spec its sidebar shows; ``ready`` ends the newcomer's precedence)."""
-    if _fragment_rerun() and session.spec() != drawn:
-        st.rerun()  # a click on the view changed the data: the sidebar shows them too
-    train, draw, speed = _page(active, dict(chosen), page)
-    ready()
-    live.loop(train, draw, speed)
 
 
 def _page(active: LivePage, view: dict[str, Any], page: LivePage
