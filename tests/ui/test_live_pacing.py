@@ -281,3 +281,36 @@ def test_a_playing_first_frame_compiles_before_it_trains():
     assert calls == [0, 5]
     calls.clear()
     assert live.first_frame(train, st.empty()) == 0 and calls == [0]
+
+
+def test_a_fragment_rerun_that_changed_the_spec_reruns_everything(monkeypatch):
+    """The live part reruns alone on Play, Pause or a click on its view; should that
+    click change the spec (a placed point), the sidebar must show it too: a full rerun,
+    before anything is drawn. A full run, or a rerun that changed nothing, draws."""
+
+    class Rerun(Exception):
+        pass
+
+    def rerun():
+        raise Rerun
+
+    monkeypatch.setattr(live.st, "rerun", rerun)
+    monkeypatch.setattr(live, "loop", lambda train, draw, speed: None)
+    for fragment, now, shown, reruns in ((True, "b", "a", True), (True, "a", "a", False),
+                                         (False, "b", "a", False)):
+        monkeypatch.setattr(live, "fragment_rerun", lambda fragment=fragment: fragment)
+        drawn, ready = [], []
+
+        def page(chosen, drawn=drawn):
+            drawn.append(chosen)
+            return None, None, 1
+
+        if reruns:
+            with pytest.raises(Rerun):
+                live._live_part(page, "chosen", lambda now=now: now, shown,
+                                lambda ready=ready: ready.append(1))
+        else:
+            live._live_part(page, "chosen", lambda now=now: now, shown,
+                            lambda ready=ready: ready.append(1))
+        assert drawn == ([] if reruns else ["chosen"])
+        assert ready == ([] if reruns else [1])  # the newcomer's precedence ends once drawn
