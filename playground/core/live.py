@@ -246,7 +246,7 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
             while left > 0:
                 # A click waiting ends the loop, and with it this run: Streamlit does not
                 # stop a run for a rerun of fragments only (Play, Pause and the view's
-                # own widgets, ``livepage.run``), it starts that rerun after this one.
+                # own widgets, ``live_part``), it starts that rerun after this one.
                 if _click_waiting():
                     return
                 time.sleep(min(left, CLICK_CHECK_SECONDS))
@@ -311,7 +311,8 @@ CLICK_CHECK_SECONDS = 0.02  # how often a loop waiting for its next frame looks 
 
 def _click_waiting() -> bool:
     """Whether Streamlit holds a rerun or stop for this script run (a click, a closed
-    tab), which it carries out at the run's next message. Streamlit internals (checked
+    tab): a full rerun or stop it carries out at the run's next message, a fragment's
+    rerun only after the run ends (``loop`` then returns). Streamlit internals (checked
     with 1.67): False where they differ, and frames then go at their own pace."""
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx

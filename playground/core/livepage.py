@@ -128,11 +128,8 @@ def trainer(page: LivePage, view: dict[str, Any]) -> Callable[..., Any]:
 def run(page: LivePage) -> None:
     """Everything of a live page below its title; then, while playing, its frames.
 
-    The sidebar is drawn in the script's run; the toolbar, the view, what is under it
-    and the live loop in a fragment (``st.fragment``), so that Play, Pause, Step, the
-    speed, the view's toggles and a click on the view rerun only that part: the browser
-    redraws a few elements instead of the whole page, and the first frame after Play
-    shows sooner. A change of the sidebar reruns everything, as before.
+    The sidebar is drawn in the script's run, the rest in a fragment that Play, Pause
+    and the view's own widgets rerun alone (``live.live_part``).
 
     A session's first visit of the page is ``live.answering`` until the page is drawn:
     playing loops of other sessions wait, so a newcomer's page opens while a classroom
