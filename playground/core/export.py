@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import engine
 from engine.data import TABLE, UPLOAD
@@ -87,24 +90,41 @@ def link_box(query: dict[str, str]) -> None:
                   help="Select it and copy it (Ctrl+A, Ctrl+C): the link opens this setup.")
 
 
-def export_buttons(exp: engine.Experiment, tstate, weights: bool = True) -> None:
+def latest(name: str) -> Callable[[], Any]:
+    """A reader of the running page's session value ``name`` (``session.get``) at the
+    moment it is called, from any thread.
+
+    A download button's data built when clicked (a callable: Streamlit calls it in its
+    server thread, outside any script run, where ``st.session_state`` is not at hand)
+    must show the session as it is then: a playing page stores each frame's training
+    state while the run that drew the button goes on looping. Raises ``KeyError`` if
+    the page no longer holds ``name``."""
+    state = get_script_run_ctx().session_state  # thread-safe, the session's own
+    full = session.key(name)
+    return lambda: state[full]
+
+
+def export_buttons(exp: engine.Experiment, weights: bool = True) -> None:
     """Download buttons for the spec, the weights (unless ``weights`` is False) and the
-    script."""
+    script. The weights and the script's epoch count are those of the moment the
+    button is clicked (``latest``), playing or not."""
     spec = exp.spec
+    now = latest(session.TRAIN_STATE)
     c = st.columns(3)
     c[0].download_button("Spec (JSON)", spec.to_json(), "nn_playground_spec.json",
                          "application/json", icon=":material/data_object:",
                          key="pg_dl_spec", use_container_width=True)
-    def packed() -> bytes:  # built when clicked, not on every rerun
+
+    def packed() -> bytes:
         buf = io.BytesIO()
-        save_params(buf, tstate, spec)
+        save_params(buf, now(), spec)
         return buf.getvalue()
 
     if weights:
         c[1].download_button("Weights (.npz)", packed, "nn_playground_weights.npz",
                              "application/octet-stream", icon=":material/download:",
                              key="pg_dl_weights", use_container_width=True)
-    c[2].download_button("Python script", script_for(spec, max(int(tstate.epoch), 100)),
+    c[2].download_button("Python script", lambda: script_for(spec, max(int(now().epoch), 100)),
                          "train_nn_playground.py", "text/x-python", icon=":material/code:",
                          key="pg_dl_script", use_container_width=True)
     if spec.data.name == TABLE and spec.data.csv is None:
@@ -132,4 +152,4 @@ def export_section(weights: bool = True) -> None:
     with lazy_expander(f"Share and export: {title}", session.key(EXPORT)) as open_:
         if open_:
             share_link(session.spec())
-            export_buttons(session.experiment(), session.train_state(), weights)
+            export_buttons(session.experiment(), weights)

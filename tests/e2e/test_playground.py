@@ -362,3 +362,31 @@ def test_step_reruns_the_live_part_only(page: Page, base_url: str) -> None:
     print(f"messages: Step {step}, a sidebar change {full}")
     assert setup_in(page.url)["optimizer"]["learning_rate"] == 0.1
     assert 0 < step * 3 < full, (step, full)
+
+
+def test_downloads_while_playing_are_of_the_moment_of_the_click(page: Page, base_url: str,
+                                                                 shots: Path) -> None:
+    """The weights and the script come from the training state when clicked, not from
+    the run that drew the buttons (a playing loop goes on training after drawing them)."""
+    import io
+
+    import numpy as np
+
+    open_app(page, base_url)
+    page.get_by_text("Share and export").click()
+    script = page.get_by_role("button", name="Python script")
+    expect(script).to_be_visible()
+    page.get_by_role("button", name="Play").click()
+    got = []
+    for _ in range(2):
+        wait_epoch_above(page, counters(page)[1] + 100)
+        shown = counters(page)[1]
+        with page.expect_download() as dl:
+            script.click()
+        text = Path(dl.value.path()).read_text()
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Weights (.npz)").click()
+        got.append(dict(np.load(io.BytesIO(Path(dl.value.path()).read_bytes()))))
+        assert int(re.search(r"epochs=(\d+)", text).group(1)) >= max(shown, 100)
+    page.screenshot(path=str(shots / "playground_export_playing.png"))
+    assert any(not np.array_equal(got[0][k], got[1][k]) for k in got[0] if "layer" in k)
