@@ -13,10 +13,12 @@ process per frame, without and with the flag:
   -> 2.2-2.4 / 2.3-2.5 ms (the same process pinned to one core: 2.2 / 2.2);
 - Gradient flow's default, 5 epochs: 4.1 / 5.4 -> 3.5-3.7 / 4.1-4.3 ms;
 - Sequences' ``reverse_lstm``, one epoch: 30 / 39 -> 25 / 31 ms;
-- what gets slower: Images' ``shapes_cnn`` (21.5 -> 22.7 ms wall, CPU the same) and
-  the 64-configuration sweep of ``benchmarks/sweep_bench.py`` (0.32 -> 0.43 s), whose
-  vmapped configurations are real parallel work: the Optimizer race and Hyperparameter
-  search pages run such sweeps (not measured in the app; expect up to a third slower).
+- what gets slower: Images' ``shapes_cnn`` (21.5 -> 22.7 ms wall, CPU the same). The
+  64-configuration sweep of ``benchmarks/sweep_bench.py`` on one device got slower when
+  its configurations were vmapped (0.32 -> 0.43 s); since a sweep of MLPs runs
+  configuration-minor (``engine.train.sweep_minor``) it is faster with the flag: medians
+  of 9 runs, 3 processes each way (2026-12-02), 0.210-0.217 -> 0.166-0.197 s wall and
+  0.24 -> 0.19-0.22 s of CPU.
 
 The flag is process-wide: ``jax.jit(compiler_options=...)`` accepts it per function,
 but XLA builds the same schedule either way (checked with jaxlib 0.10.2), so it goes into
