@@ -75,11 +75,12 @@ def race_menu() -> None:
                "press Load to race it instead." if name == OWN_RACE
                else RACES.get(name).explanation)
     if c[1].button("Load", key="race_load", disabled=name == OWN_RACE):
-        race = RACES.get(name)
+        race, before = RACES.get(name), session.get(CONTESTANTS)
         set_contestants(race.contestants)
         if session.apply_spec(preset(race.base)):
             session.bump_widgets()
             st.rerun()
+        set_contestants(before)  # refused (said why): the race that ran stays whole
 
 
 def contestants_section(cs: Contestants) -> Contestants:

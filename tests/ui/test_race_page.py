@@ -100,6 +100,22 @@ def test_loading_a_named_race_sets_network_and_contestants() -> None:
     assert at.session_state[RC["pg_contestants"]] == RACES.get("learning_rates").contestants
 
 
+def test_a_named_race_refused_leaves_the_running_race_whole(monkeypatch) -> None:
+    """Load's network refused (here: a server allowing no parameters): the message says
+    why, and the contestants stay those of the network that keeps running."""
+    from playground.core import limits
+
+    at = page()
+    ran = at.session_state[RC["pg_contestants"]]
+    monkeypatch.setattr(limits, "MAX_PARAMS", 1)
+    widget(at, "selectbox", "Race").set_value("learning_rates")
+    at.button(key="race_load").click().run()
+    assert any("too big for one session" in m for m in messages(at))
+    assert at.session_state[RC["pg_contestants"]] == ran != RACES.get(
+        "learning_rates").contestants
+    assert at.session_state[RC[S.SPEC]] == preset("tf_playground")
+
+
 def test_a_link_for_another_page_is_refused_with_a_message() -> None:
     spec = engine.Spec.from_dict({"data": {"name": "sine"}})
     from playground.core import url
