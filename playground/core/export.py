@@ -90,26 +90,40 @@ def link_box(query: dict[str, str]) -> None:
                   help="Select it and copy it (Ctrl+A, Ctrl+C): the link opens this setup.")
 
 
-def latest(name: str) -> Callable[[], Any]:
-    """A reader of the running page's session value ``name`` (``session.get``) at the
-    moment it is called, from any thread.
+def latest(exp: engine.Experiment, drawn: engine.TrainState) -> Callable[[], Any]:
+    """A reader of the running page's training state at the moment it is called, from
+    any thread; ``drawn`` (the state when the button was drawn) whenever the session no
+    longer runs ``exp``'s setup (a link or Back switched it) or cannot be read.
 
     A download button's data built when clicked (a callable: Streamlit calls it in its
     server thread, outside any script run, where ``st.session_state`` is not at hand)
     must show the session as it is then: a playing page stores each frame's training
-    state while the run that drew the button goes on looping. Raises ``KeyError`` if
-    the page no longer holds ``name``."""
-    state = get_script_run_ctx().session_state  # thread-safe, the session's own
-    full = session.key(name)
-    return lambda: state[full]
+    state while the run that drew the button goes on looping. Each read is one lookup
+    of an immutable ``TrainState``, which the script thread replaces whole."""
+    ctx = get_script_run_ctx()
+    if ctx is None:  # bare mode: no session to read later
+        return lambda: drawn
+    state = ctx.session_state
+    keys = session.key(session.EXPERIMENT), session.key(session.TRAIN_STATE)
+
+    def read() -> engine.TrainState:
+        try:
+            return state[keys[1]] if state[keys[0]].spec == exp.spec else drawn
+        except (KeyError, AttributeError):
+            return drawn
+
+    return read
 
 
-def export_buttons(exp: engine.Experiment, weights: bool = True) -> None:
+def export_buttons(exp: engine.Experiment, tstate: engine.TrainState,
+                   weights: bool = True) -> None:
     """Download buttons for the spec, the weights (unless ``weights`` is False) and the
     script. The weights and the script's epoch count are those of the moment the
-    button is clicked (``latest``), playing or not."""
+    button is clicked (``latest``), playing or not. Streamlit forgets a button's data
+    when a run redraws the page: a click in the seconds while an edited network
+    compiles gets "Failed to generate file", and the next click works."""
     spec = exp.spec
-    now = latest(session.TRAIN_STATE)
+    now = latest(exp, tstate)
     c = st.columns(3)
     c[0].download_button("Spec (JSON)", spec.to_json(), "nn_playground_spec.json",
                          "application/json", icon=":material/data_object:",
@@ -152,4 +166,4 @@ def export_section(weights: bool = True) -> None:
     with lazy_expander(f"Share and export: {title}", session.key(EXPORT)) as open_:
         if open_:
             share_link(session.spec())
-            export_buttons(session.experiment(), weights)
+            export_buttons(session.experiment(), session.train_state(), weights)
