@@ -44,7 +44,7 @@ RACES.register("learning_rates", Race(
     "the valley, so the loss jumps around (or blows up) and the boundary never settles.",
 ), "SGD at 0.0003, 0.03 and 3 on TensorFlow Playground's circle.")
 RACES.register("optimizers", Race(
-    "SGD, momentum, RMSprop and Adam",
+    "Six optimizers, SGD to Adam",
     "tf_playground", (("sgd", 0.03), ("momentum", 0.03), ("nesterov", 0.03),
                       ("adagrad", 0.03), ("rmsprop", 0.003), ("adam", 0.003)), 200,
     "Each optimizer at a learning rate that suits it, from the same starting weights. "

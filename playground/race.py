@@ -78,6 +78,7 @@ def race_menu() -> None:
         race, before = RACES.get(name), session.get(CONTESTANTS)
         set_contestants(race.contestants)
         if session.apply_spec(preset(race.base)):
+            session.drop(session.RACE)  # Load starts afresh, the race running included
             session.bump_widgets()
             st.rerun()
         set_contestants(before)  # refused (said why): the race that ran stays whole

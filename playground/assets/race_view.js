@@ -24,7 +24,7 @@ function buildRace(root, n) {
   }
   const below = el("div", {class: "rv-below"}, root);
   const cbox = el("div", {class: "rv-curvebox"}, below);
-  el("div", {class: "rv-sub"}, cbox, "Training loss per epoch (log scale); dashed: validation");
+  el("div", {class: "rv-sub rv-curve-title"}, cbox, "Training loss per epoch (log scale)");
   el("canvas", {class: "rv-curves"}, cbox);
   const lbox = el("div", {class: "rv-leaders", "data-testid": "race-leaderboard"}, below);
   el("div", {class: "rv-sub"}, lbox, "Leaderboard");
@@ -32,7 +32,7 @@ function buildRace(root, n) {
   root.dataset.built = String(n);
 }
 
-function drawCurves(canvas, curves) {
+function drawCurves(canvas, curves, epoch) {
   const [ctx, w, h] = surface(canvas, 520, 200);
   ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, w, h);
   let lo = Infinity, hi = -Infinity, len = 0;
@@ -45,12 +45,18 @@ function drawCurves(canvas, curves) {
     ctx.fillText("The loss curves appear here once the race starts.", 10, h / 2);
     return;
   }
-  // float32 curves keep losses far below 1e-6: at most 8 decades, lower ones on the floor
+  // float32 curves keep losses far below 1e-6: at most 8 decades; lower ones lie on the
+  // floor, whose label says so (the leaderboard has their values)
+  const floored = Math.floor(lo) < Math.ceil(hi) - 8;
   lo = Math.max(Math.floor(lo), Math.ceil(hi) - 8); hi = Math.ceil(hi); if (hi === lo) hi = lo + 1;
-  const L = 34, y = v => 6 + (1 - (Math.max(Math.log10(v), lo) - lo) / (hi - lo)) * (h - 14);
+  const L = 40, B = 16, y = v => 6 + (1 - (Math.max(Math.log10(v), lo) - lo) / (hi - lo)) * (h - 6 - B);
   ctx.strokeStyle = "#e3e3e3"; ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+  ctx.font = "11px sans-serif";
   for (let e = lo; e <= hi; e++) { const yy = y(Math.pow(10, e)); ctx.beginPath(); ctx.moveTo(L, yy); ctx.lineTo(w, yy); ctx.stroke();
-    ctx.fillText("1e" + e, L - 3, yy); }
+    ctx.fillText((e === lo && floored ? "\u2264" : "") + "1e" + e, L - 3, yy); }
+  // the curves span epoch 0 to the race's epoch, left to right
+  ctx.textBaseline = "bottom"; ctx.textAlign = "left"; ctx.fillText("epoch 0", L, h);
+  ctx.textAlign = "right"; ctx.fillText("epoch " + epoch, w - 2, h);
   for (const c of curves) for (const [s, dash] of [[c.train, []], [c.val, [4, 3]]]) {
     if (!s || s.length < 2) continue;
     ctx.strokeStyle = c.color; ctx.lineWidth = 1.6; ctx.setLineDash(dash); ctx.beginPath();
@@ -68,7 +74,7 @@ function drawLeaders(table, leaders, val) {
     el("th", {}, head, s);
   leaders.forEach((r, k) => {
     const tr = el("tr", {"data-testid": "race-row"}, table);
-    el("td", {}, tr, String(k + 1));
+    el("td", {}, tr, Number.isFinite(r.train_loss) ? String(k + 1) : "\u2013");  // no rank before a loss
     const name = el("td", {class: "rv-leader-name"}, tr);
     el("span", {class: "rv-swatch", style: `background:${r.color}`}, name);
     name.append(r.name);
@@ -105,7 +111,9 @@ function drawView(component) {
     badge.style.display = d.diverged ? "block" : "none";
     t.dataset.diverged = d.diverged ? "1" : "0";
   });
-  drawCurves(root.querySelector(".rv-curves"), data.curves);
+  root.querySelector(".rv-curve-title").textContent = "Training loss per epoch (log scale)" +
+    (data.has_val ? "; dashed: validation" : "");
+  drawCurves(root.querySelector(".rv-curves"), data.curves, data.epoch);
   drawLeaders(root.querySelector(".rv-table"), data.leaders, data.has_val);
   countFrame(root, "__nnpRaceFrames");
 }

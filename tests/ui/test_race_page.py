@@ -100,6 +100,16 @@ def test_loading_a_named_race_sets_network_and_contestants() -> None:
     assert at.session_state[RC["pg_contestants"]] == RACES.get("learning_rates").contestants
 
 
+def test_loading_the_running_race_starts_it_afresh() -> None:
+    at = page()
+    at.button(key="pg_step").click().run()
+    assert int(at.session_state[RC[S.RACE]]["states"].epoch.max()) == 1
+    assert widget(at, "selectbox", "Race").value == "optimizers"
+    at.button(key="race_load").click().run()
+    ok(at)
+    assert int(at.session_state[RC[S.RACE]]["states"].epoch.max()) == 0
+
+
 def test_a_named_race_refused_leaves_the_running_race_whole(monkeypatch) -> None:
     """Load's network refused (here: a server allowing no parameters): the message says
     why, and the contestants stay those of the network that keeps running."""
