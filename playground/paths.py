@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -264,12 +263,31 @@ def picture(surface: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def thinned(points: np.ndarray, k: int, budget: int | None) -> np.ndarray:
+    """Steps 0..k of a path ``points`` (steps + 1, 2), about ``budget`` of them (None:
+    every step), its start and end kept.
+
+    The steps are cut into ``budget // 2`` runs; each keeps its two points farthest
+    either side of the run's chord (first to last point). A path that zig-zags keeps
+    its swing, where every n-th step would alias it into a few straight strokes
+    (momentum swings over several steps)."""
+    if budget is None or k + 1 <= budget:
+        return points[: k + 1]
+    runs = max(1, budget // 2)
+    m = -(-(k + 1) // runs)  # steps per run, the last run padded with the end point
+    padded = np.concatenate([points[: k + 1], np.repeat(points[k: k + 1], runs * m - k - 1, 0)])
+    p = padded.reshape(runs, m, 2)
+    chord = p[:, -1] - p[:, 0]
+    side = np.einsum("rmi,ri->rm", p - p[:, :1], np.stack([-chord[:, 1], chord[:, 0]], 1))
+    side = np.nan_to_num(side, nan=0.0, posinf=0.0, neginf=0.0)  # a diverged run: its start
+    picks = np.stack([np.argmin(side, 1), np.argmax(side, 1)], 1) + (np.arange(runs) * m)[:, None]
+    return points[np.unique(np.minimum(np.r_[0, picks.ravel(), k], k))]
+
+
 def _path_traces(o: Outcome, k: int, budget: int | None = None) -> list[dict]:
-    """A path's line up to step k (about ``budget`` points, its end kept; None: every
-    step) and its end point."""
-    # An odd stride: a path that zig-zags every step still zig-zags when thinned.
-    stride = 1 if budget is None else math.ceil(k / budget) | 1
-    trail = o.points[np.unique(np.r_[np.arange(0, k + 1, stride), k])]
+    """A path's line up to step k (``thinned`` to about ``budget`` points) and its end
+    point."""
+    trail = thinned(o.points, k, budget)
     dead = o.diverged_at is not None and k >= o.diverged_at
     return [dict(x=typed(trail[:, 0]), y=typed(trail[:, 1])),
             dict(x=typed(trail[-1:, 0]), y=typed(trail[-1:, 1]),

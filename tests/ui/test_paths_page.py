@@ -244,3 +244,17 @@ def test_a_typed_link_may_capitalise_the_surface_and_the_optimizers() -> None:
     setup, errors = P.parse_link({"surface": " Rosenbrock", "opt": "Adam,SGD"})
     assert not errors
     assert setup.surface == "rosenbrock" and setup.opt == ("adam", "sgd")
+
+
+def test_a_thinned_frame_keeps_a_zig_zag_swing() -> None:
+    """An animation frame's path, thinned, still swings as wide as the path: here a
+    swing of 13 steps, which every 13th step (one stride of evenly spaced points)
+    would draw as a straight line."""
+    t = np.arange(1001.0)
+    path = np.stack([t, np.sin(2 * np.pi * t / 13)], 1)
+    trail = P.thinned(path, 640, 57)
+    assert len(trail) <= 60
+    assert (trail[0] == path[0]).all() and (trail[-1] == path[640]).all()
+    assert (np.diff(trail[:, 0]) > 0).all()  # in step order
+    assert trail[:, 1].max() > 0.95 and trail[:, 1].min() < -0.95
+    assert len(P.thinned(path, 30, 57)) == 31  # short enough: every step
