@@ -123,7 +123,7 @@ SURFACES.register("rosenbrock", Surface(
     lesson="Rosenbrock's banana (1960): finding the curved valley is easy, following its "
            "flat floor round the bend to (1, 1) is hard. The walls are about a thousand "
            "times steeper than the floor, so SGD needs a tiny rate (at 0.01 the walls throw "
-           "it out) and then crawls; momentum builds up speed along the floor and arrives. "
+           "it out) and then crawls; momentum builds up speed along the floor and gets closest. "
            "Adam moves about one learning rate per step whatever the gradient: slow at "
            "SGD's tiny rate, but safe at rates that throw SGD out (try 0.01 to 0.05). The "
            "log colour scale shows the valley."),
@@ -135,9 +135,10 @@ SURFACES.register("beale", Surface(
     lesson="Beale's function (1958): a wide, almost flat plateau in the middle and walls "
            "that rise like y^6 near the corners, with the minimum at (3, 0.5) at the end of "
            "a narrow curved valley. The gradient is tiny on the plateau and huge on the "
-           "walls, so one learning rate cannot suit every optimizer: at 0.01 SGD walks to "
-           "the minimum, while momentum, whose velocity makes its steps about ten times "
-           "larger, is thrown off a wall; at 0.001 momentum wins and SGD is slow."),
+           "walls, so one learning rate cannot suit every optimizer: at 0.01 SGD walks most "
+           "of the way to the minimum (RMSprop, which rescales its steps, gets there), "
+           "while momentum, whose velocity makes its steps about ten times larger, is "
+           "thrown off a wall; at 0.001 momentum comes closest and SGD is slow."),
     "Beale's function: a flat plateau with very steep walls, so no single learning rate "
     "suits the whole surface.")
 SURFACES.register("saddle", Surface(
@@ -147,9 +148,12 @@ SURFACES.register("saddle", Surface(
            "the line y = 0, the downhill pull is tiny, so SGD first slides into the saddle "
            "and lingers there, where the gradient is nearly zero, before it rolls off to "
            "one of the two minima at (0, ±1.41). Adam divides each gradient by its own "
-           "recent size, so even the tiny pull along y gives full-size steps: it escapes "
-           "much sooner. (The y^4/4 term only bends the surface back up far from the "
-           "saddle so that there are minima; a pure x^2 - y^2 has none.)"),
+           "recent size, so even the tiny pull along y gives full-size steps: it leaves "
+           "the saddle in under half SGD's steps, though its momentum then carries it "
+           "past the minimum, so it arrives only a little sooner. RMSprop, the same "
+           "rescaling without momentum, arrives in about half SGD's steps. "
+           "(The y^4/4 term only bends the surface back up far from the saddle so that "
+           "there are minima; a pure x^2 - y^2 has none.)"),
     "A saddle point: the gradient almost vanishes there even though it is not a minimum, "
     "and some optimizers stall on it.")
 SURFACES.register("himmelblau", Surface(

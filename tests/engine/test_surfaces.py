@@ -182,6 +182,30 @@ def test_beale_one_rate_does_not_suit_every_optimizer():
     assert slow.losses[1, -1] < 0.01 * slow.losses[0, -1]
 
 
+def test_the_lessons_hold_at_the_pages_defaults():
+    """What each surface's lesson says of the Optimizer paths page's default race (five
+    optimizers, the surface's rate, 1000 steps) is what its table shows: the first step
+    within 0.01 of a minimum, or the distance left."""
+    names = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
+
+    def race(surface):
+        s = SURFACES.get(surface)
+        paths = optimizer_paths(surface, names, _values(*[s.lr] * 5), 1000)
+        gaps = np.linalg.norm(paths.points[:, :, None] - np.array(s.minima)[None, None],
+                              axis=-1).min(axis=-1)  # (5, steps + 1)
+        first = {n: (int(np.argmax(g <= 0.01)) if (g <= 0.01).any() else None)
+                 for n, g in zip(names, gaps, strict=True)}
+        return dict(zip(names, paths.diverged.tolist(), strict=True)), first, gaps[:, -1]
+
+    diverged, first, _ = race("saddle")
+    assert first["rmsprop"] <= 0.6 * first["sgd"] and first["adam"] < first["sgd"]
+    diverged, first, left = race("beale")
+    assert diverged["momentum"] and not diverged["sgd"]
+    assert first["sgd"] is None and left[0] < 0.05 and first["rmsprop"] is not None
+    diverged, first, left = race("rosenbrock")
+    assert not any(diverged.values()) and int(np.argmin(left)) == names.index("momentum")
+
+
 def test_himmelblau_start_and_optimizer_decide_which_minimum():
     minima = np.array(SURFACES.get("himmelblau").minima)
     starts = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1], [0, 0], [0, 0]], np.float32)
