@@ -99,8 +99,9 @@ def figure(land: Any, name: str, color: str) -> Any:
                                  line={"color": color, "width": 3}, marker={"size": 4},
                                  name=f"{name}: path"))
         fig.add_trace(go.Scatter(x=[land.path[-1, 0]], y=[land.path[-1, 1]], mode="markers",
-                                 marker={"symbol": "star", "size": 14, "color": color},
-                                 name="now"))
+                                 marker={"symbol": "star", "size": 18, "color": color,
+                                         "line": {"color": "white", "width": 2}},
+                                 name="now"))  # outlined: seen on any contour colour
     fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       xaxis_title="direction 1", yaxis_title="direction 2",
                       title=f"Training loss around {name}'s weights", uirevision="race",

@@ -68,14 +68,12 @@ def race_menu() -> None:
     if session.get(MENU_RACE) != cs or session.value("race_preset") not in options:
         session.put(MENU_RACE, cs)
         session.set_widget("race_preset", running)
-    c = st.columns([2.2, 1], vertical_alignment="bottom")
-    name = c[0].selectbox("Race", options, key="race_preset", format_func=lambda n: (
-        "Your own race" if n == OWN_RACE else RACES.get(n).title))
-    st.caption("The contestants below are this link's or your own. Pick a named race and "
-               "press Load to race it instead." if name == OWN_RACE
-               else RACES.get(name).explanation)
-    if c[1].button("Load", key="race_load", disabled=name == OWN_RACE):
-        race, before = RACES.get(name), session.get(CONTESTANTS)
+    if C.load_menu("Race", options, lambda n: (
+            "Your own race" if n == OWN_RACE else RACES.get(n).title), "race_preset",
+            "race_load", lambda n: "The contestants below are this link's or your own. Pick "
+            "a named race and press Load to race it instead." if n == OWN_RACE
+            else RACES.get(n).explanation, st.caption, own=OWN_RACE):
+        race, before = RACES.get(session.value("race_preset")), session.get(CONTESTANTS)
         set_contestants(race.contestants)
         if session.apply_spec(preset(race.base)):
             session.drop(session.RACE)  # Load starts afresh, the race running included

@@ -224,7 +224,8 @@ def picture_1d(search: Search) -> go.Figure:
                         name="GP mean (fitted to log10 loss)", row=1, col=1)
         fig.add_scatter(x=grid, y=pic["ei"], line={"color": TEST, "width": 2}, fill="tozeroy",
                         name="expected improvement", row=2, col=1)
-        fig.update_yaxes(title_text="EI (decades<br>of loss)", row=2, col=1)
+        fig.update_yaxes(title_text="EI (decades<br>of loss)", exponentformat="e", row=2,
+                         col=1)  # Plotly's default writes 2e-8 as "20n"
     ok = np.isfinite(loss)
     fig.add_scatter(x=x[ok, 0], y=loss[ok], mode="markers", name="tried",
                     text=np.array(_hover(search), dtype=object)[ok], hoverinfo="text",
@@ -275,7 +276,11 @@ def _nice(lo: float, hi: float) -> list[float]:
     for digits in ((1,), (1, 2, 5), range(1, 10)):
         out = [m * 10.0**k for k in range(k0, k1 + 1) for m in digits if lo <= m * 10.0**k <= hi]
         if len(out) >= 3:
-            return out
+            # a top far above the last tick gets one too (0.69 over 0.1: 0.5), so that
+            # values near it can be read
+            top = max((m * 10.0**k for k in range(k0, k1 + 1) for m in (1, 2, 5)
+                       if m * 10.0**k <= hi), default=out[-1])
+            return [*out, top] if top >= 3 * out[-1] else out
     return [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 4)]
 
 
@@ -317,7 +322,8 @@ def picture_2d(search: Search) -> go.Figure:
                 (1, pic["mean"], "Viridis", 0.42, "log10 loss"),
                 (2, pic["ei"], "Oranges", 1.0, "EI")):
             fig.add_heatmap(x=ga, y=gb, z=vals.reshape(r, r).T, colorscale=scale,
-                            colorbar={"title": title, "x": bar_x, "len": 0.9},
+                            colorbar={"title": title, "x": bar_x, "len": 0.9,
+                                      "exponentformat": "e"},
                             hovertemplate="%{z:.3g}<extra></extra>", row=1, col=col)
         marker = {"size": 9, "color": "white", "line": {"width": 1.5, "color": "black"}}
     else:

@@ -19,6 +19,7 @@ from engine.hyper import HYPERPARAMETERS, Search
 from engine.search import STRATEGIES
 from engine.sweep_presets import SEARCHES
 from playground import search as hs
+from playground.core import controls as C
 from playground.core import limits
 from playground.core.encode import plain
 from playground.search import HP_NAMES, LIMITS, NONE, PRESET_NAMES, Setup
@@ -54,7 +55,9 @@ PARAMS = ("preset", "noise", "hp", "lo", "hi", "log", "hp2", "lo2", "hi2", "log2
 lesson's, another page's left by Streamlit) are neither read nor dropped."""
 GP_NOTE = {
     1: "The GP is fitted to log10 of the validation loss (losses span decades), so its band "
-       "is drawn back on the loss scale; expected improvement is in decades of loss.",
+       "is drawn back on the loss scale; expected improvement is in decades of loss. The "
+       "band is the fitted curve's uncertainty: the fit takes part of each result for "
+       "noise, so a lucky or unlucky trial (the best one, often) may lie outside it.",
     2: "The GP is fitted to log10 of the validation loss (losses span decades): the left map "
        "is its mean, in log10 units; expected improvement is in decades of loss. Circles: "
        "the configurations tried."}
@@ -132,14 +135,12 @@ def lesson_menu(query: dict[str, str]) -> None:
     # name the running setup when it changes; a pick not loaded yet stays until then
     if ss.get("hs_menu_for") != query or ss.get("hs_lesson") not in options:
         ss["hs_menu_for"], ss["hs_lesson"] = query, running
-    c = st.columns([2.2, 1], vertical_alignment="bottom")
     own, why = (("Your own search", "The setup below is this link's or your own") if query
                 else ("Default search", "No lesson is loaded"))
-    name = c[0].selectbox("Lesson", options, key="hs_lesson", format_func=lambda n: (
-        own if n == OWN_SETUP else SEARCHES.get(n).title))
-    st.caption(f"{why}. Pick a lesson and press Load to set it up instead."
-               if name == OWN_SETUP else SEARCHES.get(name).explanation)
-    c[1].button("Load", key="hs_load", on_click=_load_lesson, disabled=name == OWN_SETUP)
+    C.load_menu("Lesson", options, lambda n: own if n == OWN_SETUP else SEARCHES.get(n).title,
+                "hs_lesson", "hs_load", lambda n: f"{why}. Pick a lesson and press Load to set "
+                "it up instead." if n == OWN_SETUP else SEARCHES.get(n).explanation,
+                st.caption, own=OWN_SETUP, on_load=_load_lesson)
 
 
 def controls() -> tuple[Setup, list[str]]:
@@ -299,7 +300,8 @@ def _draw(search: Search, slots: dict, n: int) -> None:
     number = st.column_config.NumberColumn(format="%.4g")
     with slots["table"].container():
         st.markdown("**Leaderboard** (lowest validation loss first)")
-        st.dataframe(hs.leaderboard(search), hide_index=True, height=250,
+        rows = hs.leaderboard(search)  # as tall as its rows, up to 250 px: no blank ones
+        st.dataframe(rows, hide_index=True, height=min(250, 38 + 35 * max(1, len(rows))),
                      column_config={**{a.name: number for a in search.space},
                                     "validation loss": number,
                                     "validation accuracy (%)": st.column_config.NumberColumn(

@@ -10,7 +10,7 @@ so sliders and number boxes widen to hold it (``slider``, ``number``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import streamlit as st
@@ -230,6 +230,20 @@ def training_section(d: dict) -> dict:
 
 
 
+def load_menu(label: str, options: list[str], title: Callable[[str], str], key: str,
+              load_key: str, text: str | Callable[[str], str], show: Callable[[str], Any],
+              own: str | None = None, on_load: Callable[[], None] | None = None) -> bool:
+    """A menu of named setups over the sidebar's whole width (a long title stays
+    readable), its Load button, then the chosen one's ``text`` shown by ``show`` (a
+    function of the choice, or one text for all). ``own``: the entry for a setup of no
+    name, whose Load is off. Returns whether Load was pressed (``on_load``: its
+    callback, run before the next run)."""
+    name = st.selectbox(label, options, format_func=title, key=key)
+    pressed = st.button("Load", key=load_key, disabled=name == own, on_click=on_load)
+    show(text(name) if callable(text) else text)
+    return pressed
+
+
 def preset_menu(topic: str = "playground") -> None:
     """A menu of one topic's presets; "Load" makes the chosen one the setup."""
     names = topic_presets(topic)
@@ -238,10 +252,8 @@ def preset_menu(topic: str = "playground") -> None:
         running = session.spec()
         session.set_widget("pg_preset", next((n for n in names if preset(n) == running),
                                              names[0]))
-    c = st.columns([2.2, 1], vertical_alignment="bottom")
-    name = c[0].selectbox("Preset", names, format_func=lambda n: PRESETS.get(n).title,
-                          key="pg_preset")
-    explain(PRESETS.get(name).explanation)
-    if c[1].button("Load", key="pg_load_preset") and session.apply_spec(preset(name)):
+    if (load_menu("Preset", names, lambda n: PRESETS.get(n).title, "pg_preset",
+                  "pg_load_preset", lambda n: PRESETS.get(n).explanation, explain)
+            and session.apply_spec(preset(st.session_state["pg_preset"]))):
         session.bump_widgets()
         st.rerun()

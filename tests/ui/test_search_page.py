@@ -77,6 +77,15 @@ def test_a_bayesian_search_over_one_hyperparameter_draws_the_gp_and_ei():
     assert "GP mean (fitted to log10 loss)" in names and "GP ±2 std" in names
     assert "expected improvement" in names and "tried" in names
     assert "log10" in _text(at)
+    gp = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    assert gp["yaxis2"]["exponentformat"] == "e"  # EI of 2e-8, not Plotly's "20n"
+
+
+def test_a_log_axis_gets_a_tick_near_a_top_far_above_its_last_decade():
+    from playground import search as hs
+
+    assert hs._nice(6.5e-5, 0.69) == [1e-4, 1e-3, 1e-2, 0.1, 0.5]  # losses from ln 2
+    assert hs._nice(1e-4, 0.2) == [1e-4, 1e-3, 1e-2, 0.1]  # near enough to 0.1
 
 
 def test_two_hyperparameters_draw_a_map():
