@@ -12,7 +12,9 @@ if st.runtime.exists():  # a server (or AppTest's mock one: the tests turn it of
     warmup.start_app()  # no-op once started
 
 # A projector's presentation mode folds the sidebar (the arrow at the top left opens it).
-st.set_page_config(page_title="NN Playground", page_icon=":material/hub:", layout="wide",
+# An emoji icon: Streamlit draws it in the page itself, where a :material/...: icon is
+# fetched from fonts.gstatic.com (a failed request on every page of an offline classroom).
+st.set_page_config(page_title="NN Playground", page_icon="🧠", layout="wide",
                    initial_sidebar_state="collapsed" if lesson_bar.presenting() else "auto")
 
 # Keyed by the lesson page ids (engine.lessons.PAGES): a lesson's steps open these.

@@ -73,7 +73,7 @@ def controls() -> float:
     lr = c[0].select_slider("Learning rate", [0.1, 0.5, 1.0, 2.0, 5.0], value=2.0,
                             key="bp_lr")
     c[1].button("Back", on_click=step_back, icon=":material/undo:", key="bp_back",
-                use_container_width=True)
+                use_container_width=True, disabled=len(_history()) <= 1)  # nothing to undo
     c[2].button("Next example", on_click=step_forward, args=(lr,), type="primary",
                 icon=":material/skip_next:", key="bp_next", use_container_width=True)
     c[3].button("Reset", on_click=reset, icon=":material/restart_alt:", key="bp_reset",

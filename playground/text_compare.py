@@ -78,7 +78,7 @@ def verdicts(result: dict[str, Any], model: Any, text: str, embedding: np.ndarra
     for col, name, p in ((c[0], "Pretrained + head", p_head), (c[1], "BiLSTM", p_lstm)):
         verdict = "positive" if p >= 0.5 else "negative"
         col.metric(f"{name}: this sentence is", verdict, f"P(positive) = {p:.2f}",
-                   delta_color="off")
+                   delta_color="off", delta_arrow="off")  # a probability, not a change
     if encoded.unknown:
         st.caption(plain(f"{encoded.unknown} of its words are not in the BiLSTM's "
                          "5,000-word vocabulary (the pretrained model splits unknown words "
@@ -103,5 +103,6 @@ def section(model: Any, text: str, embedding: np.ndarray) -> None:
     c = st.columns(2)
     c[0].metric("Pretrained + head, test accuracy", f"{result['head_accuracy']:.1%}")
     c[1].metric("BiLSTM, test accuracy", f"{result['bilstm_accuracy']:.1%}",
-                f"best epoch {result['bilstm_best']:.1%}", delta_color="off")
+                f"peak {result['bilstm_best']:.1%} mid-training", delta_color="off",
+                delta_arrow="off")  # not a score to pick by: it is read on the test set
     verdicts(result, model, text, embedding)

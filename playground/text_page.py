@@ -69,7 +69,7 @@ def sentence() -> str:
     c = st.columns([1, 2])
     example = c[0].selectbox("An example", EXAMPLES, key="tx_example")
     text = c[1].text_area("Or type your own", key="tx_text", max_chars=MAX_CHARS, height=80,
-                          placeholder="Any sentence, in any language")
+                          placeholder="Any English sentence (the model learnt English)")
     return text if text.strip() else example
 
 

@@ -30,7 +30,9 @@ def test_next_applies_the_update_back_undoes_it_and_four_steps_make_an_epoch():
     w0, b0 = bv.initial()
     lr = at.select_slider(key="bp_lr").value
     expected = trace(w0, b0, bv.ACTS, bv.EXAMPLES[0], bv.TARGETS[0], lr)
+    assert at.button(key="bp_back").disabled  # nothing to undo yet
     at.button(key="bp_next").click().run()
+    assert not at.button(key="bp_back").disabled
     w, b, i, epoch = at.session_state[bv.HISTORY][-1]
     assert (i, epoch) == (1, 1)
     for got_w, got_b, layer in zip(w, b, expected.layers, strict=True):
