@@ -26,7 +26,7 @@ import streamlit as st
 from engine import ACTIVATIONS, OPTIMIZERS, EngineError
 from engine.rl import PRESETS, SOURCE, DQNConfig, dqn
 from playground.core import address, limits, live, session, warmup
-from playground.core.controls import lazy_expander
+from playground.core.controls import lazy_expander, load_menu
 from playground.core.export import link_box
 from playground.rl_frame import (
     FIELDS,
@@ -150,13 +150,10 @@ def preset_menu() -> None:
     if st.session_state.get("rl_preset") not in names:  # name the preset that runs
         st.session_state["rl_preset"] = next(
             (n for n in names if PRESETS.get(n).config == config()), names[0])
-    c = st.columns([2.2, 1], vertical_alignment="bottom")
-    name = c[0].selectbox("Preset", names, key="rl_preset",
-                          format_func=lambda n: TITLES.get(n, n),
-                          help="\n".join(f"- **{TITLES.get(n, n)}**: {PRESETS.describe(n)}"
-                                         for n in names))
-    c[1].button("Load", key="rl_load", on_click=_load, help="Start this preset afresh")
-    st.caption(PRESETS.get(name).lesson)
+    load_menu("Preset", names, lambda n: TITLES.get(n, n), "rl_preset", "rl_load",
+              lambda n: PRESETS.get(n).lesson, st.caption, on_load=_load,
+              help="\n".join(f"- **{TITLES.get(n, n)}**: {PRESETS.describe(n)}"
+                             for n in names))
 
 
 def _slider(name: str, value: Any) -> Any:

@@ -87,7 +87,7 @@ function chart(canvas, xs, series, opts) {
   for (const x of niceTicks(0, xmax, 4)) ctx.fillText(short(x), X(x), h - B + 3);
   for (const hl of opts.hlines || []) {
     ctx.strokeStyle = hl.color; ctx.setLineDash([5, 4]); ctx.beginPath(); ctx.moveTo(L, Y(hl.y)); ctx.lineTo(w - R, Y(hl.y)); ctx.stroke();
-    ctx.setLineDash([]); ctx.fillStyle = hl.color; ctx.textAlign = "left"; ctx.textBaseline = "bottom"; ctx.fillText(hl.label, L + 4, Y(hl.y) - 1);
+    ctx.setLineDash([]);
   }
   for (const s of series) {
     const ys = s.ys || [];
@@ -97,6 +97,13 @@ function chart(canvas, xs, series, opts) {
     ctx.strokeStyle = s.color; ctx.lineWidth = s.width || 1.6; ctx.beginPath();
     tracePath(ctx, ys, (v, i) => { const t = tr(v); return t === null ? null : [X(xs[i]), Y(t)]; });
     ctx.stroke();
+  }
+  // a line's label last, under it on a light backing: the curves reach the line and cross it
+  ctx.font = "11px sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "top";
+  for (const hl of opts.hlines || []) {
+    const tw = ctx.measureText(hl.label).width, y0 = Y(hl.y) + 2;
+    ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(L + 2, y0 - 1, tw + 4, 14);
+    ctx.fillStyle = hl.color; ctx.fillText(hl.label, L + 4, y0);
   }
 }
 
