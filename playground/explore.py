@@ -32,6 +32,21 @@ def _spans(mask: np.ndarray, x: np.ndarray) -> list[tuple[float, float]]:
     return spans
 
 
+def output_range(name: str, alpha: float = 0.25) -> str:
+    """Activation ``name``'s range in interval notation: a finite end is closed ("[")
+    where the function reaches it, open where it only tends to it (sigmoid's (0, 1),
+    ReLU's [0, inf)). Reached: the value itself at some z in [-5, 5] (XLA's float32
+    tanh is exactly 1 from about z = 8 on), or a minimum inside that span (GELU, swish)."""
+    act, y = ACTIVATIONS.get(name), activation_curve(name, np.linspace(-5, 5, 1001), alpha).y
+
+    def closed(bound: float, at: int) -> bool:
+        return bool(np.isfinite(bound) and (bound in y or 0 < at < len(y) - 1))
+
+    left = "[" if closed(act.lo, int(np.argmin(y))) else "("
+    right = "]" if closed(act.hi, int(np.argmax(y))) else ")"
+    return f"{left}{act.lo:g}, {act.hi:g}{right}".replace("inf", "∞")
+
+
 def activation_explorer() -> None:
     """Pick an activation: its curve, its derivative (jax.grad) and where it saturates."""
     names = ACTIVATIONS.names()
@@ -55,7 +70,7 @@ def activation_explorer() -> None:
                     key="ex_act_chart")
     act = ACTIVATIONS.get(name)
     m = st.columns(4)
-    m[0].metric("Output range", f"[{act.lo:g}, {act.hi:g}]".replace("inf", "∞"))
+    m[0].metric("Output range", output_range(name, alpha))
     m[1].metric("Largest slope", f"{np.max(np.abs(curve.dy)):.3g}")
     m[2].metric("Slope at z = 0", f"{activation_curve(name, np.zeros(1), alpha).dy[0]:.3g}")
     m[3].metric("Saturated share of this range", f"{sat.mean():.0%}")
@@ -96,13 +111,19 @@ def loss_explorer() -> None:
                             f"prediction = {out}(z)", "value"), key="ex_loss_chart")
     st.caption(LOSSES.describe(loss))
     if task == "classification" and out == "sigmoid":
+        # the chosen loss against cross-entropy (against squared error when it is chosen)
+        other = loss if loss not in ("binary_crossentropy", "categorical_crossentropy") \
+            else "mse"
         wrong = -6.0 if target == 1 else 6.0
-        mse = abs(loss_curve("mse", "sigmoid", target, np.array([wrong]), task).dy[0])
+        g = abs(loss_curve(other, "sigmoid", target, np.array([wrong]), task).dy[0])
         bce = abs(loss_curve("binary_crossentropy", "sigmoid", target, np.array([wrong]),
                              task).dy[0])
         st.info(f"**Confidently wrong** (z = {wrong:g}, prediction "
                 f"{1 / (1 + np.exp(-wrong)):.3f} for class {target}): the gradient is "
-                f"{bce:.3f} with cross-entropy but only {mse:.4f} with squared error, "
-                f"{bce / mse:,.0f} times smaller. The sigmoid's flat tail multiplies the "
-                "squared error's gradient by almost zero; cross-entropy's log cancels it, "
-                "so the network still learns from its worst mistakes.")
+                f"{bce:.3f} with cross-entropy but only {g:.4f} with {other}, "
+                f"{bce / g:,.0f} times smaller. The sigmoid's flat tail multiplies "
+                f"{other}'s gradient by almost zero; cross-entropy's log cancels it, "
+                "so the network still learns from its worst mistakes." if g < bce / 2 else
+                f"**Confidently wrong** (z = {wrong:g}): the gradient is {g:.3f} with {other} "
+                f"and {bce:.3f} with cross-entropy: both still push the network to learn "
+                "from its worst mistakes.")
