@@ -77,12 +77,15 @@ def _pictures(att_layers: list, seq, rec_layers: list, start: int = 0) -> dict[s
         return b64(scale(a))
 
     attention = []
-    for (i, layer), maps in zip(att_layers, seq.attention, strict=True):
+    for k, ((i, layer), maps) in enumerate(zip(att_layers, seq.attention, strict=True)):
         heads = [m for m in (take(np.asarray(h)[start:, start:],
                                   lambda a: unit_bytes(a, 0.0, 1.0), 0)
                              for h in np.asarray(maps)) if m]
         if heads:
-            attention.append({"name": f"Layer {i + 1}: {layer.type}", "heads": heads})
+            # the stack's numbering (an embedding comes first), and which block it is,
+            # as a preset's text counts them ("two transformer blocks")
+            attention.append({"name": f"Layer {i + 1}: {layer.type} block {k + 1} of "
+                              f"{len(att_layers)}", "heads": heads})
     states, cells = [], []
     lstm_layers = [x for x in rec_layers if x[1].type == "lstm"]
     for out, layers, arrays, field in ((states, rec_layers, seq.hidden, "h"),

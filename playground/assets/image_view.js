@@ -183,10 +183,14 @@ function drawCurve(canvas, c, top) {
   const hi = top || Math.max(...all) * 1.05, lo = top ? Math.min(...all, 1) * 0.98 : 0;
   [[c.train, PALETTE.TRAIN], [c.test, PALETTE.TEST]].forEach(([vals, color]) => {
     if (!vals || !vals.length) return;
-    ctx.strokeStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
-    vals.forEach((v, i) => { if (v === null) return; const x = (vals.length > 1 ? i / (vals.length - 1) : 0) * (w - 4) + 2;
-      const y = h - 4 - (v - lo) / (hi - lo || 1) * (h - 8); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
-    ctx.stroke(); });
+    ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
+    const at = (v, i) => [(vals.length > 1 ? i / (vals.length - 1) : 0) * (w - 4) + 2,
+      h - 4 - (v - lo) / (hi - lo || 1) * (h - 8)];
+    vals.forEach((v, i) => { if (v === null) return; const [x, y] = at(v, i); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
+    ctx.stroke();
+    // an epoch or two is no line yet: a dot per epoch shows it (a first, slow CNN epoch)
+    if (vals.length < 3) vals.forEach((v, i) => { if (v === null) return; const [x, y] = at(v, i);
+      ctx.beginPath(); ctx.arc(Math.max(x, 4), y, 3, 0, 2 * Math.PI); ctx.fill(); }); });
   ctx.fillStyle = "#777"; ctx.fillText(fmt(hi, 3), 2, 10); ctx.fillText(fmt(lo, 3), 2, h - 4);
 }
 
