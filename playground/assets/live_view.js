@@ -42,10 +42,19 @@ function drawCurve(canvas, d) {
     ctx.fillText("The loss curves appear here once training starts.", 10, H / 2 + 4);
     return;
   }
+  // Losses that fall by decades on a log scale (a linear one shows a drop, then a flat
+  // line); the scale's ends are labelled either way.
+  let lo = Infinity; for (const [s] of series) for (const v of s || []) if (isFinite(v) && v > 0) lo = Math.min(lo, v);
+  const log = hi / lo > 100, top = log ? Math.ceil(Math.log10(hi)) : hi, bottom = log ? Math.floor(Math.log10(lo)) : 0;
+  const Y = v => { const t = log ? Math.log10(Math.max(v, Math.pow(10, bottom))) : v;
+    return H - 4 - (t - bottom) / (top - bottom || 1) * (H - 8); };
   for (const [s, color] of series) { if (!s || !s.length) continue;
     ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
-    tracePath(ctx, s, (v, i) => [s.length > 1 ? i / (s.length - 1) * W : 0, H - 4 - v / hi * (H - 8)]);
+    tracePath(ctx, s, (v, i) => (log && !(v > 0)) ? null : [s.length > 1 ? i / (s.length - 1) * W : 0, Y(v)]);
     ctx.stroke(); }
+  ctx.fillStyle = "#888"; ctx.font = "10px sans-serif"; ctx.textAlign = "right";
+  ctx.textBaseline = "top"; ctx.fillText(log ? "1e" + top + " (log scale)" : fmt(hi, 3), W - 3, 2);
+  ctx.textBaseline = "bottom"; ctx.fillText(log ? "1e" + bottom : "0", W - 3, H - 1);
   if (d.curve.stop_at != null && d.curve.train.length > 1) {
     const x = d.curve.stop_at * W; ctx.strokeStyle = PALETTE.RED; ctx.setLineDash([4, 3]);
     ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, H); ctx.stroke(); ctx.setLineDash([]); }
