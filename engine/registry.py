@@ -25,10 +25,13 @@ class Registry(Generic[T]):
         self.concept = concept
         self._entries: dict[str, T] = {}
         self._docs: dict[str, str] = {}
+        self._titles: dict[str, str] = {}
         self._internal: dict[str, T] = {}
 
-    def register(self, name: str, entry: T, doc: str = "", *, internal: bool = False) -> T:
+    def register(self, name: str, entry: T, doc: str = "", *, internal: bool = False,
+                 title: str = "") -> T:
         """Add ``entry`` under ``name``; a duplicate name is a programming error.
+        ``title``: what a menu shows for it, where the name is a code (``title``).
 
         An ``internal`` entry is one the engine builds for itself (e.g. the masked
         layers of a padded network): ``get`` finds it, but no menu lists it and no spec
@@ -41,6 +44,8 @@ class Registry(Generic[T]):
             return entry
         self._entries[name] = entry
         self._docs[name] = doc
+        if title:
+            self._titles[name] = title
         return entry
 
     def get(self, name: str, field: str = "") -> T:
@@ -57,6 +62,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """All registered names, in registration order (menu order)."""
         return list(self._entries)
+
+    def title(self, name: str) -> str:
+        """What a menu shows for ``name``: its title, or the name itself."""
+        return self._titles.get(name, name)
 
     def describe(self, name: str) -> str:
         """One-sentence description of an entry, for menus and help text."""

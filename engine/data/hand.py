@@ -318,10 +318,12 @@ def register(datasets: Registry) -> None:
         "Points you place: click the plane to add a point of the chosen class, shift-click "
         "to remove one. Up to 10 classes (set Classes). Noise and the point count do not "
         "apply.",
+        title="Your points (classes)",
     )
     datasets.register(
         HAND_REGRESSION,
         HandSet("regression"),
         "Points you place with a target value from -1 to 1: click the plane to add one, "
         "shift-click to remove one. Noise and the point count do not apply.",
+        title="Your points (regression)",
     )

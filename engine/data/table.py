@@ -325,4 +325,5 @@ class Table:
 def register(datasets: Registry) -> None:
     """Add the ``csv`` dataset."""
     datasets.register(TABLE, Table(), "Your own table: numeric feature columns and a label "
-                      "column, uploaded or carried in the spec (data.csv).")
+                      "column, uploaded or carried in the spec (data.csv).",
+                      title="Your table (CSV)")

@@ -120,6 +120,7 @@ def data_section(d: dict) -> dict:
     if hidden("problem"):  # the link fixes the task: offer only its datasets
         names = [n for n in names if DATASETS.get(n).task == DATASETS.get(old).task]
     data["name"] = pick("Dataset", names, data["name"], "dataset", hide="dataset",
+                        format_func=DATASETS.title,
                         help="TensorFlow Playground's sets, more, or an uploaded CSV")
     kind = DATASETS.get(data["name"])
     if old != data["name"] and DATASETS.get(old).task != kind.task:

@@ -196,7 +196,7 @@ def test_small_network_edits_draw_at_once_without_compiling(page: Page, base_url
 def test_dataset_and_learning_rate_go_into_the_url(page: Page, base_url: str,
                                                    shots: Path) -> None:
     open_app(page, base_url)
-    choose(page, "Dataset", "xor")
+    choose(page, "Dataset", "XOR")
     expect(page).to_have_url(re.compile("xor"))
     sb = sidebar(page)
     sb.get_by_text("Training", exact=True).click()
@@ -208,7 +208,7 @@ def test_dataset_and_learning_rate_go_into_the_url(page: Page, base_url: str,
     setup = setup_in(page.url)
     assert setup["data"]["name"] == "xor"
     assert setup["optimizer"]["learning_rate"] == 0.1
-    expect(sb.get_by_role("combobox", name="Dataset")).to_have_value("xor")
+    expect(sb.get_by_role("combobox", name="Dataset")).to_have_value("XOR")
     expect(errors(page)).to_have_count(0)
     page.screenshot(path=shots / "03_xor_learning_rate.png", full_page=True)
 
@@ -217,7 +217,7 @@ def test_shared_url_opens_the_same_setup(page: Page, base_url: str, shots: Path)
     text = json.dumps(SHARED, separators=(",", ":"))
     open_app(page, base_url, "s=" + quote(text))
     sb = sidebar(page)
-    expect(sb.get_by_role("combobox", name="Dataset")).to_have_value("xor")
+    expect(sb.get_by_role("combobox", name="Dataset")).to_have_value("XOR")
     expect(sb.get_by_label("Hidden layers", exact=True)).to_have_value("3")
     expect(sb.get_by_role("slider", name="Noise")).to_have_value("0.2")
     expect(sb.get_by_label("Layer 3 neurons", exact=True)).to_have_value("6")
@@ -265,7 +265,7 @@ def test_csv_upload_bad_then_good(page: Page, base_url: str, shots: Path) -> Non
     expect(page.get_by_test_id("live-view")).to_be_visible(timeout=COMPILE_MS)
     expect(page.locator(".lv-axis")).to_contain_text("x from")  # the 1-D view, by column name
     expect(errors(page)).to_have_count(0)
-    expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value("csv")
+    expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value("Your table (CSV)")
     expect(page).to_have_url(re.compile("csv"))
     page.screenshot(path=shots / "06_csv_good.png", full_page=True)
 
@@ -277,7 +277,7 @@ def test_malformed_url_shows_an_error_and_the_live_view(page: Page, base_url: st
     expect(errors(page)).to_contain_text("link")
     expect(page.get_by_test_id("live-view")).to_be_visible()
     expect(page.get_by_test_id("epoch-counter")).to_have_text("0")
-    expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value("circle")
+    expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value("Circle")
     page.screenshot(path=shots / "07_malformed_url.png", full_page=True)
 
 
@@ -286,7 +286,7 @@ def test_browser_back_returns_to_the_previous_setup(page: Page, base_url: str,
     """Each change of setup adds a history entry; Back should show the one before."""
     open_app(page, base_url)
     before = setup_in(page.url)
-    choose(page, "Dataset", "xor")
+    choose(page, "Dataset", "XOR")
     expect(page).to_have_url(re.compile("xor"))
     # Let the run that applies xor finish (on a loaded machine it can still be running,
     # and would then finish after Back and write xor again).
@@ -297,7 +297,7 @@ def test_browser_back_returns_to_the_previous_setup(page: Page, base_url: str,
     time.sleep(2.0)  # the rerun that Back triggers
     page.screenshot(path=shots / "08_back.png", full_page=True)
     expect(sidebar(page).get_by_role("combobox", name="Dataset")).to_have_value(
-        "circle", timeout=30_000)
+        "Circle", timeout=30_000)
 
 
 def test_input_feature_checkboxes_show_their_names(page: Page, base_url: str,

@@ -78,6 +78,11 @@ def test_registry_order_and_docs():
     ]
     for name in POINTS:
         assert len(DATASETS.describe(name)) > 30
+    # menus show words, not codes: every point set has a title of its own
+    titles = [DATASETS.title(n) for n in POINTS]
+    assert len(set(titles)) == len(POINTS) and not set(titles) & set(POINTS)
+    assert DATASETS.title("spiral") != DATASETS.title("spirals")
+    assert DATASETS.title("mnist") == "mnist"  # no title: the name
     assert "0.5" in DATASETS.describe("line") and "1" in DATASETS.describe("line")
     assert MAX_CSV_ROWS == 10_000 and MAX_CLASSES == 10
 

@@ -116,6 +116,7 @@ def test_default_session_holds_the_tf_playground_preset(default: AppTest) -> Non
     assert epoch(default) == 0
     assert not default.session_state[S.PLAYING]
     assert widget(default, "selectbox", "Dataset").value == "circle"
+    assert "Spiral (2 classes)" in widget(default, "selectbox", "Dataset").options  # titles
     assert widget(default, "number_input", "Hidden layers").value == 2
 
 
