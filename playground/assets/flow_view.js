@@ -81,7 +81,9 @@ function range(rows, fallback) {
   const v = finite(rows.flat()); if (!v.length) return fallback;
   let lo = Math.min(...v), hi = Math.max(...v); if (hi - lo < 1e-6) { lo -= 0.5; hi += 0.5; } return [lo, hi];
 }
-function niceTicks(lo, hi) { return [lo, (lo + hi) / 2, hi]; }
+// The ends and, between them, 0 where the range spans it (weights and gradients are
+// signed: a midpoint like 0.013 read as a value that meant something)
+function niceTicks(lo, hi) { return [lo, lo < 0 && hi > 0 ? 0 : (lo + hi) / 2, hi]; }
 function drawBandsOverLayers(canvas, rows, names, lohi, shares) {
   const [ctx, w, h] = surface(canvas), [lo, hi] = lohi;
   const y = axes(ctx, w, h, lo, hi, niceTicks(lo, hi), v => +v.toPrecision(2));
