@@ -31,7 +31,8 @@ class Registry(Generic[T]):
     def register(self, name: str, entry: T, doc: str = "", *, internal: bool = False,
                  title: str = "") -> T:
         """Add ``entry`` under ``name``; a duplicate name is a programming error.
-        ``title``: what a menu shows for it, where the name is a code (``title``).
+        ``title``: what a menu shows for it, where the name is a code (read with
+        ``Registry.title``).
 
         An ``internal`` entry is one the engine builds for itself (e.g. the masked
         layers of a padded network): ``get`` finds it, but no menu lists it and no spec

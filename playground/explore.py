@@ -36,7 +36,8 @@ def output_range(name: str, alpha: float = 0.25) -> str:
     """Activation ``name``'s range in interval notation: a finite end is closed ("[")
     where the function reaches it, open where it only tends to it (sigmoid's (0, 1),
     ReLU's [0, inf)). Reached: the value itself at some z in [-5, 5] (XLA's float32
-    tanh is exactly 1 from about z = 8 on), or a minimum inside that span (GELU, swish)."""
+    tanh is exactly 1 from about z = 8 on), or a minimum inside that span (GELU, swish).
+    The bounds are the registry's, for PReLU's default slope."""
     act, y = ACTIVATIONS.get(name), activation_curve(name, np.linspace(-5, 5, 1001), alpha).y
 
     def closed(bound: float, at: int) -> bool:

@@ -77,6 +77,7 @@ def _pictures(att_layers: list, seq, rec_layers: list, start: int = 0) -> dict[s
         return b64(scale(a))
 
     attention = []
+    kinds = [layer.type for _, layer in att_layers]
     for k, ((i, layer), maps) in enumerate(zip(att_layers, seq.attention, strict=True)):
         heads = [m for m in (take(np.asarray(h)[start:, start:],
                                   lambda a: unit_bytes(a, 0.0, 1.0), 0)
@@ -84,8 +85,9 @@ def _pictures(att_layers: list, seq, rec_layers: list, start: int = 0) -> dict[s
         if heads:
             # the stack's numbering (an embedding comes first), and which block it is,
             # as a preset's text counts them ("two transformer blocks")
-            attention.append({"name": f"Layer {i + 1}: {layer.type} block {k + 1} of "
-                              f"{len(att_layers)}", "heads": heads})
+            nth, of = kinds[:k + 1].count(layer.type), kinds.count(layer.type)  # per kind
+            attention.append({"name": f"Layer {i + 1}: {layer.type} block {nth} of {of}",
+                              "heads": heads})
     states, cells = [], []
     lstm_layers = [x for x in rec_layers if x[1].type == "lstm"]
     for out, layers, arrays, field in ((states, rec_layers, seq.hidden, "h"),

@@ -83,7 +83,10 @@ function range(rows, fallback) {
 }
 // The ends and, between them, 0 where the range spans it (weights and gradients are
 // signed: a midpoint like 0.013 read as a value that meant something)
-function niceTicks(lo, hi) { return [lo, lo < 0 && hi > 0 ? 0 : (lo + hi) / 2, hi]; }
+function niceTicks(lo, hi) {
+  const apart = 0.15 * (hi - lo);  // 0 only where its label clears the ends' labels
+  return [lo, lo + apart < 0 && 0 < hi - apart ? 0 : (lo + hi) / 2, hi];
+}
 function drawBandsOverLayers(canvas, rows, names, lohi, shares) {
   const [ctx, w, h] = surface(canvas), [lo, hi] = lohi;
   const y = axes(ctx, w, h, lo, hi, niceTicks(lo, hi), v => +v.toPrecision(2));

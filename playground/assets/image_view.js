@@ -190,7 +190,7 @@ function drawCurve(canvas, c, top) {
     ctx.stroke();
     // an epoch or two is no line yet: a dot per epoch shows it (a first, slow CNN epoch)
     if (vals.length < 3) vals.forEach((v, i) => { if (v === null) return; const [x, y] = at(v, i);
-      ctx.beginPath(); ctx.arc(Math.max(x, 4), y, 3, 0, 2 * Math.PI); ctx.fill(); }); });
+      ctx.beginPath(); ctx.arc(Math.min(Math.max(x, 4), w - 4), y, 3, 0, 2 * Math.PI); ctx.fill(); }); });
   ctx.fillStyle = "#777"; ctx.fillText(fmt(hi, 3), 2, 10); ctx.fillText(fmt(lo, 3), 2, h - 4);
 }
 

@@ -35,6 +35,7 @@ function build(root) {
 function drawCurve(canvas, d) {
   const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H); ctx.fillStyle = "#fafafa"; ctx.fillRect(0, 0, W, H);
+  ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";  // this canvas lives on: the labels' align stays
   const series = [[d.curve.train, PALETTE.TRAIN], [d.curve.test, PALETTE.TEST], [d.curve.val, PALETTE.VAL]];
   let hi = 0; for (const [s] of series) for (const v of s || []) if (isFinite(v)) hi = Math.max(hi, v);
   if (!(hi > 0) || (d.curve.train || []).length < 2) {
@@ -53,7 +54,7 @@ function drawCurve(canvas, d) {
     tracePath(ctx, s, (v, i) => (log && !(v > 0)) ? null : [s.length > 1 ? i / (s.length - 1) * W : 0, Y(v)]);
     ctx.stroke(); }
   ctx.fillStyle = "#888"; ctx.font = "10px sans-serif"; ctx.textAlign = "right";
-  ctx.textBaseline = "top"; ctx.fillText(log ? "1e" + top + " (log scale)" : fmt(hi, 3), W - 3, 2);
+  ctx.textBaseline = "top"; ctx.fillText(log ? "1e" + top + " (log scale)" : String(+hi.toPrecision(3)), W - 3, 2);
   ctx.textBaseline = "bottom"; ctx.fillText(log ? "1e" + bottom : "0", W - 3, H - 1);
   if (d.curve.stop_at != null && d.curve.train.length > 1) {
     const x = d.curve.stop_at * W; ctx.strokeStyle = PALETTE.RED; ctx.setLineDash([4, 3]);

@@ -60,7 +60,8 @@ function drawCurves(canvas, curves, epoch) {
   for (const c of curves) for (const [s, dash] of [[c.train, []], [c.val, [4, 3]]]) {
     if (!s || s.length < 2) continue;
     ctx.strokeStyle = c.color; ctx.lineWidth = 1.6; ctx.setLineDash(dash); ctx.beginPath();
-    tracePath(ctx, s, (v, i) => (v > 0 ? [L + i / (s.length - 1) * (w - L - 2), y(v)] : null));
+    // x by the longest curve: a contestant that stopped or diverged ends early
+    tracePath(ctx, s, (v, i) => (v > 0 ? [L + i / (len - 1) * (w - L - 2), y(v)] : null));
     ctx.stroke();
   }
   ctx.setLineDash([]);

@@ -108,7 +108,10 @@ def latest(exp: engine.Experiment, drawn: engine.TrainState) -> Callable[[], Any
 
     def read() -> engine.TrainState:
         try:
-            return state[keys[1]] if state[keys[0]].spec == exp.spec else drawn
+            now = state[keys[0]]  # the same setup, on the same network (an upload's
+            # spec can stay the same for a table of another width)
+            same = now.spec == exp.spec and now.structure == exp.structure
+            return state[keys[1]] if same else drawn
         except (KeyError, AttributeError):
             return drawn
 

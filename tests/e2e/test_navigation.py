@@ -210,3 +210,25 @@ def test_a_links_values_beyond_the_widgets_ranges_survive_reruns_and_moves(
     j.settle()
     j.nav("Playground")
     check("back_by_the_sidebar")
+
+
+def test_a_preset_opens_from_the_presets_page_even_where_its_page_showed_it(
+        page: Page, base_url: str, shots) -> None:
+    """The Playground showed the TF preset, then its depth changed: the Presets page's
+    button opens the preset there again (a link would carry an address the page wrote
+    before, which the page takes for the browser's echo and ignores)."""
+    from engine.presets import preset
+
+    j = Journey(page, shots)
+    page.goto(f"{base_url}/")
+    j.settle()
+    j.set_layers(4)
+    expect(j.layers_box()).to_have_value("4")
+    j.nav("Presets and engine")
+    page.get_by_text("TensorFlow Playground's default").first.click()
+    page.get_by_text("Open it on the Playground").first.click()
+    j.settle()
+    assert j.title() == "Playground"
+    expect(j.layers_box()).to_have_value("2", timeout=30_000)
+    assert url.spec_from_query(j.address()["s"]) == preset("tf_playground")
+    page.screenshot(path=str(shots / "81_preset_from_home.png"))

@@ -199,6 +199,11 @@ def test_the_lessons_hold_at_the_pages_defaults():
 
     diverged, first, _ = race("saddle")
     assert first["rmsprop"] <= 0.6 * first["sgd"] and first["adam"] < first["sgd"]
+    s = SURFACES.get("saddle")  # Adam leaves the saddle (0.3 from a minimum) in under half
+    paths = optimizer_paths("saddle", ("sgd", "adam"), _values(s.lr, s.lr), 1000)
+    near = np.linalg.norm(paths.points[:, :, None] - np.array(s.minima)[None, None],
+                          axis=-1).min(axis=-1) < 0.3
+    assert 2 * np.argmax(near[1]) < np.argmax(near[0])
     diverged, first, left = race("beale")
     assert diverged["momentum"] and not diverged["sgd"]
     assert first["sgd"] is None and left[0] < 0.05 and first["rmsprop"] is not None

@@ -123,7 +123,6 @@ def test_a_named_race_refused_leaves_the_running_race_whole(monkeypatch) -> None
     assert any("too big for one session" in m for m in messages(at))
     assert at.session_state[RC["pg_contestants"]] == ran != RACES.get(
         "learning_rates").contestants
-    assert at.session_state[RC[S.SPEC]] == preset("tf_playground")
 
 
 def test_a_link_for_another_page_is_refused_with_a_message() -> None:
