@@ -237,89 +237,98 @@ def _sine(rng: np.random.Generator, n: int, noise: float, classes: int):
 
 
 
+TITLES = {
+    "circle": "Circle",
+    "xor": "XOR",
+    "gauss": "Two Gaussians",
+    "spiral": "Spiral (2 classes)",
+    "reg_plane": "Plane (regression)",
+    "reg_gauss": "Six bumps (regression)",
+    "moons": "Two moons",
+    "blobs": "Blobs (several classes)",
+    "spirals": "Spirals (several classes)",
+    "xor_gate": "XOR gate (4 corners)",
+    "line": "Line (1 input, regression)",
+    "sine": "Sine wave (1 input, regression)",
+}
+"""What menus show for the point sets (``Registry.title``): words, not the names."""
+
+
 def register(datasets: Registry) -> None:
-    """Add the generated point sets, in menu order."""
-    datasets.register(
+    """Add the generated point sets, in menu order, with their ``TITLES``."""
+
+    def add(name: str, kind: PointSet, doc: str) -> None:
+        datasets.register(name, kind, doc, title=TITLES[name])
+
+    add(
         "circle",
         PointSet("classification", 2, _circle),
         "TF Playground's circle: class 1 inside radius 2.5, class 0 in a ring from 3.5 to 5. "
         "Noise flips labels of points near the gap.",
-        title="Circle",
     )
-    datasets.register(
+    add(
         "xor",
         PointSet("classification", 2, _xor),
         "TF Playground's XOR: class 1 where x1 and x2 have the same sign, class 0 where they "
         "differ. Noise flips labels near the axes.",
-        title="XOR",
     )
-    datasets.register(
+    add(
         "gauss",
         PointSet("classification", 2, _gauss),
         "TF Playground's two Gaussians: class 1 around (2, 2), class 0 around (-2, -2). "
         "Noise widens both clouds until they overlap.",
-        title="Two Gaussians",
     )
-    datasets.register(
+    add(
         "spiral",
         PointSet("classification", 2, _spiral),
         "TF Playground's two interleaved spiral arms (class 1 and class 0), the hardest set. "
         "Noise jitters the points.",
-        title="Spiral (2 classes)",
     )
-    datasets.register(
+    add(
         "reg_plane",
         PointSet("regression", 2, _reg_plane),
         "TF Playground's plane: the target is (x1 + x2) / 10, a tilted flat surface. "
         "Noise perturbs the target.",
-        title="Plane (regression)",
     )
-    datasets.register(
+    add(
         "reg_gauss",
         PointSet("regression", 2, _reg_gauss),
         "TF Playground's six bumps: the target is +1 or -1 at six centres, falling to 0 "
         "within distance 2. Noise perturbs the target.",
-        title="Six bumps (regression)",
     )
-    datasets.register(
+    add(
         "moons",
         PointSet("classification", 2, _moons),
         "Two interleaving half circles (class 0 outer, class 1 inner), like scikit-learn's "
         "make_moons scaled by 3. Noise is the jitter's standard deviation in moon radii.",
-        title="Two moons",
     )
-    datasets.register(
+    add(
         "blobs",
         PointSet("classification", 2, _blobs, multiclass=True),
         "K round Gaussian clouds, one per class, evenly spaced on a circle of radius 3.5. "
         "Each cloud's standard deviation is 0.5 + 2 * noise.",
-        title="Blobs (several classes)",
     )
-    datasets.register(
+    add(
         "spirals",
         PointSet("classification", 2, _spirals, multiclass=True),
         "K interleaved spiral arms, one per class: TF Playground's spiral with more arms. "
         "Noise jitters the points.",
-        title="Spirals (several classes)",
     )
-    datasets.register(
+    add(
         "xor_gate",
         PointSet("classification", 2, _xor_gate, extent=2.5),
         "The XOR truth table on the corners (+-1, +-1): class 1 where exactly one input is +1. "
         "Noise is the standard deviation of a jitter around each corner.",
-        title="XOR gate (4 corners)",
     )
-    datasets.register(
+    add(
         "line",
         PointSet("regression", 1, _line),
         "One input, target y = 0.5 * x + 1 (true slope 0.5, intercept 1) for x in [-5, 5]. "
         "Noise is the standard deviation of Gaussian noise added to y.",
-        title="Line (1 input, regression)",
     )
-    datasets.register(
+    add(
         "sine",
         PointSet("regression", 1, _sine),
         "One input, target y = sin(x) for x in [-5, 5]. "
         "Noise is the standard deviation of Gaussian noise added to y.",
-        title="Sine wave (1 input, regression)",
     )
