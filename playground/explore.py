@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -32,6 +34,7 @@ def _spans(mask: np.ndarray, x: np.ndarray) -> list[tuple[float, float]]:
     return spans
 
 
+@functools.cache  # a fact of the registry and the slope: computed once, not every rerun
 def output_range(name: str, alpha: float = 0.25) -> str:
     """Activation ``name``'s range in interval notation: a finite end is closed ("[")
     where the function reaches it, open where it only tends to it (sigmoid's (0, 1),
