@@ -19,6 +19,18 @@ def main(argv: list[str]) -> None:
 
     from playground.core import compile_cache, warmup, xla_flags
 
+    # Streamlit takes an app with a pages/ folder for a v1 multipage app until its first
+    # run calls st.navigation: the first visitor of a fresh server saw the folder's file
+    # names ("lab", "streamlit app") in the sidebar first. The entry script navigates
+    # itself (Streamlit internals, checked with 1.67; ``streamlit run`` alone still
+    # shows them once per process).
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except ImportError:
+        pass
+
     xla_flags.apply()  # before the warm-up's first computation
     compile_cache.enable()
     warmup.start_app()
