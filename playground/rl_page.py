@@ -152,6 +152,7 @@ def preset_menu() -> None:
             (n for n in names if PRESETS.get(n).config == config()), names[0])
     load_menu("Preset", names, lambda n: TITLES.get(n, n), "rl_preset", "rl_load",
               lambda n: PRESETS.get(n).lesson, st.caption, on_load=_load,
+              load_help="Start this preset afresh: a new agent, an empty replay buffer",
               help="\n".join(f"- **{TITLES.get(n, n)}**: {PRESETS.describe(n)}"
                              for n in names))
 

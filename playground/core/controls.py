@@ -234,14 +234,16 @@ def training_section(d: dict) -> dict:
 def load_menu(label: str, options: list[str], title: Callable[[str], str], key: str,
               load_key: str, text: Callable[[str], str], show: Callable[[str], Any],
               own: str | None = None, on_load: Callable[[], None] | None = None,
-              help: str | None = None) -> bool:
+              help: str | None = None, load_help: str | None = None) -> bool:
     """A menu of named setups over the sidebar's whole width (a long title stays
     readable), its Load button, then ``text`` of the choice shown by ``show``.
     ``own``: the entry for a setup of no
     name, whose Load is off. Returns whether Load was pressed (``on_load``: its
-    callback, run before the next run; ``help``: the menu's tooltip)."""
+    callback, run before the next run; ``help`` and ``load_help``: the menu's and the
+    button's tooltips)."""
     name = st.selectbox(label, options, format_func=title, key=key, help=help)
-    pressed = st.button("Load", key=load_key, disabled=name == own, on_click=on_load)
+    pressed = st.button("Load", key=load_key, disabled=name == own, on_click=on_load,
+                        help=load_help)
     show(text(name))
     return pressed
 

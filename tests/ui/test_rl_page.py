@@ -112,6 +112,7 @@ def test_a_preset_loads_with_its_lesson() -> None:
     at.button(key="rl_step").click().run()
     at.selectbox(key="rl_preset").set_value("no_target_network").run()
     assert PRESETS.get("no_target_network").lesson in [c.value for c in at.caption]
+    assert "afresh" in at.button(key="rl_load").help  # says it starts over
     at.button(key="rl_load").click().run()
     ok(at)
     assert at.session_state[P.CONFIG] == PRESETS.get("no_target_network").config
