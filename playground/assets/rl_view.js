@@ -95,8 +95,15 @@ function chart(canvas, xs, series, opts) {
       ys.forEach((v, i) => { const t = v === null ? null : tr(v); if (t === null) return; ctx.fillRect(X(xs[i]) - 1, Y(t) - 1, 2.2, 2.2); });
       continue; }
     ctx.strokeStyle = s.color; ctx.lineWidth = s.width || 1.6; ctx.beginPath();
-    tracePath(ctx, ys, (v, i) => { const t = tr(v); return t === null ? null : [X(xs[i]), Y(t)]; });
+    const at = (v, i) => { const t = v === null || v === undefined ? null : tr(v); return t === null ? null : [X(xs[i]), Y(t)]; };
+    tracePath(ctx, ys, at);
     ctx.stroke();
+    // a value with no neighbour draws no line: a dot instead (the loss of the one chunk
+    // that learned so far; a chunk without an update has none)
+    ctx.fillStyle = s.color;
+    ys.forEach((v, i) => { const p = at(v, i);
+      if (p && !at(ys[i - 1] ?? null, i - 1) && !at(ys[i + 1] ?? null, i + 1)) {
+        ctx.beginPath(); ctx.arc(p[0], p[1], 2.5, 0, 2 * Math.PI); ctx.fill(); } });
   }
   // a line's label last, under it on a light backing: the curves reach the line and cross it
   ctx.font = "11px sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "top";

@@ -12,6 +12,19 @@ MIN_FRAMES = 5  # in 5 s: it plays live. Its speed (goal 20 frames/s) is measure
 # ``benchmarks/live_fps.py --rl``, not here, where CI's other worker shares the cores.
 
 
+# Pixels of a canvas in the curves' dark grey (PALETTE.TRAIN, #555): the axes' labels
+# and grid are lighter.
+DARK_PIXELS = """sel => {
+  const c = document.querySelector(sel);
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4)
+    if (d[i + 3] > 200 && d[i] < 100 && Math.abs(d[i] - d[i + 1]) < 8
+        && Math.abs(d[i] - d[i + 2]) < 8) n++;
+  return n;
+}"""
+
+
 def _frame(page) -> int:
     return int(page.get_by_test_id("rl-view").get_attribute("data-frame") or 0)
 
@@ -66,6 +79,24 @@ def test_play_learns_live_and_the_view_reads(page, base_url, shots):
         seen.add(cart.screenshot())
         time.sleep(0.05)
     assert len(seen) >= 2, "the cart stood still for 3 s while paused"
+    assert page.evaluate(DARK_PIXELS, ".rl-loss") > 50  # the TD loss curve
+
+
+def test_the_first_loss_shows_before_the_curve_has_two_points(page, base_url):
+    """Two Steps: the first chunk learns nothing (the replay buffer fills), the second
+    learns; its one TD loss shows as a dot (it once left the chart empty)."""
+    page.goto(f"{base_url}/rl")
+    page.get_by_test_id("rl-view").wait_for(timeout=90_000)
+    step = page.get_by_role("button", name="Step", exact=True)
+    for _ in range(2):
+        before, deadline = _steps(page), time.time() + 120
+        step.click()
+        while _steps(page) == before and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+    updates = page.get_by_test_id("rl-view").locator(".rl-updates").inner_text()
+    assert int(updates) > 0, updates
+    assert page.evaluate(DARK_PIXELS, ".rl-loss") > 8
 
 
 def test_a_link_opens_its_setup(page, base_url):
