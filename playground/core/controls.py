@@ -248,6 +248,17 @@ def load_menu(label: str, options: list[str], title: Callable[[str], str], key: 
     return pressed
 
 
+NOT_RUNNING = "*Not the network on screen: Load sets this preset up.*"
+
+
+def _described(name: str) -> str:
+    """A preset's explanation, marked when the page runs something else (an edit since,
+    or a link's setup): a student must not read it as a description of the network
+    shown."""
+    text = PRESETS.get(name).explanation
+    return text if preset(name) == session.spec() else f"{NOT_RUNNING} {text}"
+
+
 def preset_menu(topic: str = "playground") -> None:
     """A menu of one topic's presets; "Load" makes the chosen one the setup."""
     names = topic_presets(topic)
@@ -257,7 +268,7 @@ def preset_menu(topic: str = "playground") -> None:
         session.set_widget("pg_preset", next((n for n in names if preset(n) == running),
                                              names[0]))
     if (load_menu("Preset", names, lambda n: PRESETS.get(n).title, "pg_preset",
-                  "pg_load_preset", lambda n: PRESETS.get(n).explanation, explain)
+                  "pg_load_preset", _described, explain)
             and session.apply_spec(preset(st.session_state["pg_preset"]))):
         session.bump_widgets()
         st.rerun()

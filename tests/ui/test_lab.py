@@ -21,7 +21,8 @@ from streamlit.testing.v1 import AppTest
 
 import engine
 from engine import Spec
-from engine.presets import preset
+from engine.presets import PRESETS, preset
+from playground.core import controls as C
 from playground.core import session as S
 from playground.core import url
 from playground.core.export import script_for
@@ -371,6 +372,18 @@ def test_exported_script_trains_headless(tmp_path: Path) -> None:
     metrics = {k.strip(): v.strip() for k, v in lines.items()}
     assert "test_loss" in metrics and "train_accuracy" in metrics, proc.stdout
     assert np.isfinite(float(metrics["test_loss"]))
+
+
+def test_the_preset_text_says_when_the_network_on_screen_is_another() -> None:
+    at = lab()
+    default = PRESETS.get("tf_playground").explanation
+    assert default in [c.value for c in at.caption]  # the running preset: as it is
+    widget(at, "number_input", "Layer 1 neurons").set_value(5).run()
+    ok(at)
+    assert f"{C.NOT_RUNNING} {default}" in [c.value for c in at.caption]
+    at.selectbox(key="pg_preset").set_value("logistic_regression").run()
+    at.button(key="pg_load_preset").click().run()
+    assert PRESETS.get("logistic_regression").explanation in [c.value for c in at.caption]
 
 
 def test_loading_a_preset_applies_it() -> None:
