@@ -44,21 +44,32 @@ function drawCurve(canvas, d) {
     return;
   }
   // Losses that fall by decades on a log scale (a linear one shows a drop, then a flat
-  // line); the scale's ends are labelled either way.
+  // line). The curves keep off a right margin and a bottom strip, where the scale's ends
+  // and the epochs are labelled: a label drawn over a curve hid it.
   let lo = Infinity; for (const [s] of series) for (const v of s || []) if (isFinite(v) && v > 0) lo = Math.min(lo, v);
   const log = hi / lo > 100, top = log ? Math.ceil(Math.log10(hi)) : hi, bottom = log ? Math.floor(Math.log10(lo)) : 0;
+  const topText = log ? "1e" + top : String(+hi.toPrecision(3)), bottomText = log ? "1e" + bottom : "0";
+  ctx.font = "10px sans-serif";
+  const R = 6 + Math.max(ctx.measureText(topText).width, ctx.measureText(bottomText).width), B = 13;
+  const PW = W - R, PH = H - B;
   const Y = v => { const t = log ? Math.log10(Math.max(v, Math.pow(10, bottom))) : v;
-    return H - 4 - (t - bottom) / (top - bottom || 1) * (H - 8); };
+    return PH - 3 - (t - bottom) / (top - bottom || 1) * (PH - 7); };
+  ctx.strokeStyle = "#e6e6e6"; ctx.lineWidth = 1; ctx.beginPath();
+  ctx.moveTo(0, PH + 0.5); ctx.lineTo(PW, PH + 0.5); ctx.moveTo(PW + 0.5, 0); ctx.lineTo(PW + 0.5, PH); ctx.stroke();
   for (const [s, color] of series) { if (!s || !s.length) continue;
     ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
-    tracePath(ctx, s, (v, i) => (log && !(v > 0)) ? null : [s.length > 1 ? i / (s.length - 1) * W : 0, Y(v)]);
+    tracePath(ctx, s, (v, i) => (log && !(v > 0)) ? null : [s.length > 1 ? i / (s.length - 1) * PW : 0, Y(v)]);
     ctx.stroke(); }
-  ctx.fillStyle = "#888"; ctx.font = "10px sans-serif"; ctx.textAlign = "right";
-  ctx.textBaseline = "top"; ctx.fillText(log ? "1e" + top + " (log scale)" : String(+hi.toPrecision(3)), W - 3, 2);
-  ctx.textBaseline = "bottom"; ctx.fillText(log ? "1e" + bottom : "0", W - 3, H - 1);
+  ctx.fillStyle = "#888"; ctx.textAlign = "left";
+  ctx.textBaseline = "top"; ctx.fillText(topText, PW + 4, 1);
+  ctx.textBaseline = "bottom"; ctx.fillText(bottomText, PW + 4, PH + 1);
+  const epochs = d.curve.epochs || 0;
+  ctx.textBaseline = "bottom"; ctx.fillText("epoch 0", 0, H);
+  ctx.textAlign = "right"; ctx.fillText(epochs.toLocaleString("en-US"), PW, H);
+  if (log) { ctx.textAlign = "center"; ctx.fillText("loss, log scale", PW / 2, H); }
   if (d.curve.stop_at != null && d.curve.train.length > 1) {
-    const x = d.curve.stop_at * W; ctx.strokeStyle = PALETTE.RED; ctx.setLineDash([4, 3]);
-    ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, H); ctx.stroke(); ctx.setLineDash([]); }
+    const x = d.curve.stop_at * PW; ctx.strokeStyle = PALETTE.RED; ctx.setLineDash([4, 3]);
+    ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, PH); ctx.stroke(); ctx.setLineDash([]); }
 }
 
 function drawNetwork(root, d) {

@@ -133,7 +133,8 @@ def curve(history: dict[str, list[float]], stop_epoch: int | None,
           metric: str = "loss") -> dict[str, Any]:
     """The train, test and validation curves of ``metric`` ("loss" or "accuracy"),
     downsampled to at most CURVE_POINTS points each, as ``floats`` (a split without
-    values: an empty list)."""
+    values: an empty list); ``stop_at``, the early stop's place along x (0-1, or None),
+    and ``epochs``, the x axis's end."""
     n = len(history.get("train_loss", []))
     stride = _stride(n)
     out: dict[str, Any] = {}
@@ -147,6 +148,7 @@ def curve(history: dict[str, list[float]], stop_epoch: int | None,
         vals = np.fromiter(got, np.float32, len(got))  # twice asarray's speed on a list
         out[split] = floats(vals) if np.isfinite(vals).any() else []  # inf: a gap too
     out["stop_at"] = (stop_epoch - 1) / max(n - 1, 1) if stop_epoch and n > 1 else None
+    out["epochs"] = n  # the x axis's end
     return out
 
 

@@ -30,6 +30,7 @@ def test_a_long_history_is_downsampled_to_its_first_and_last_epochs():
     assert all(a >= b for a, b in zip(c["train"], c["train"][1:], strict=False))
     assert c["val"] == []  # a split without values is not drawn
     assert c["stop_at"] is None
+    assert c["epochs"] == n  # the x axis's end label
 
 
 def test_a_short_history_is_sent_whole_with_gaps_and_the_stopping_epoch():
