@@ -55,7 +55,8 @@ def activation_explorer() -> None:
     """Pick an activation: its curve, its derivative (jax.grad) and where it saturates."""
     names = ACTIVATIONS.names()
     c = st.columns([1.2, 1.5, 1])
-    name = c[0].selectbox("Activation", names, index=names.index("sigmoid"), key="ex_act")
+    name = c[0].selectbox("Activation", names, index=names.index("sigmoid"), key="ex_act",
+                          format_func=ACTIVATIONS.title)
     lo, hi = c[1].slider("z range", -20.0, 20.0, (-6.0, 6.0), 0.5, key="ex_range")
     alpha = 0.25
     if ACTIVATIONS.get(name).param_init is not None:
@@ -100,7 +101,8 @@ def loss_explorer() -> None:
     need = LOSSES.get(loss).needs_activation
     outs = [need] if need else (["sigmoid", "tanh", "linear"] if task == "classification"
                                 else ["linear", "tanh", "sigmoid"])
-    out = c[2].selectbox("Output activation", outs, key=f"ex_out_{loss}_{task}")
+    out = c[2].selectbox("Output activation", outs, key=f"ex_out_{loss}_{task}",
+                         format_func=ACTIVATIONS.title)
     if task == "classification":
         target = c[3].radio("True class", [1, 0], key="ex_target", horizontal=True)
     else:

@@ -67,7 +67,8 @@ def network_section(d: dict) -> dict:
         "units": C.number("Neurons per layer", 2, MAX_WIDTH, was["units"], key="gf_units",
                           container=c[1]),
         "activation": C.pick("Activation", ACTIVATIONS.names(), was["activation"], "gf_act",
-                              help=ACTIVATIONS.describe(was["activation"])),
+                              help=ACTIVATIONS.describe(was["activation"]),
+                              format_func=ACTIVATIONS.title),
         "norm": st.selectbox("Normalisation", NORMS, index=NORMS.index(was["norm"]),
                              key=wkey("gf_norm"), help="Normalise each layer's "
                              "pre-activations before the activation"),

@@ -126,7 +126,7 @@ def network_section(d: dict) -> dict:
                                     key=f"units{i}", container=c[0])
             dense["activation"] = pick(f"Layer {i + 1} activation", acts,
                                        dense.get("activation", "relu"), f"act{i}",
-                                       hide="activation")
+                                       hide="activation", format_func=ACTIVATIONS.title)
             moved |= dense != b["dense"]
         after = [x for x in b["after"] if x["type"] not in ("batch_norm", "dropout")]
         c = st.columns(2)

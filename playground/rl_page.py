@@ -182,7 +182,8 @@ def controls(c: DQNConfig) -> dict[str, Any]:
     with st.expander("Network and replay (starts afresh)", expanded=True):
         d["hidden"] = _pick("hidden", list(FIELDS["hidden"].options), c.hidden,
                             lambda h: ", ".join(map(str, h)) + " units")
-        d["activation"] = _pick("activation", ACTIVATIONS.names(), c.activation)
+        d["activation"] = _pick("activation", ACTIVATIONS.names(), c.activation,
+                                  ACTIVATIONS.title)
         d["optimizer"] = _pick("optimizer", OPTIMIZERS.names(), c.optimizer)
         d["loss"] = _pick("loss", list(FIELDS["loss"].options), c.loss)
         for name in ("buffer_size", "batch_size", "n_envs"):

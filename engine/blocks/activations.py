@@ -62,7 +62,16 @@ def _prelu(z: jax.Array, alpha: jax.Array) -> jax.Array:
 
 INF = float("inf")
 ACTIVATIONS: Registry[Activation] = Registry("activation")
-_add = ACTIVATIONS.register
+TITLES = {"linear": "Linear (none)", "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
+          "leaky_relu": "Leaky ReLU", "prelu": "PReLU (learned slope)", "elu": "ELU",
+          "selu": "SELU", "swish": "Swish (SiLU)", "gelu": "GELU", "softplus": "Softplus",
+          "softmax": "Softmax (over the layer's units)"}
+"""What menus show for each activation (``ACTIVATIONS.title``): the field's spelling."""
+
+
+def _add(name: str, act: Activation, doc: str) -> None:
+    ACTIVATIONS.register(name, act, doc, title=TITLES[name])
+
 _add("linear", Activation(lambda z: z, -INF, INF, formula="f(z) = z"),
      "Identity: no non-linearity (a stack of linear layers is still linear).")
 _add("sigmoid", Activation(jax.nn.sigmoid, 0.0, 1.0, formula="f(z) = 1 / (1 + e^-z)"),

@@ -167,7 +167,9 @@ def output_section(d: dict) -> dict:
         "model": {
             "output_activation": pick("Output activation", auto, model["output_activation"],
                                       "outact", help="auto: sigmoid for two classes, softmax "
-                                      "for more, linear for regression"),
+                                      "for more, linear for regression",
+                                      format_func=lambda n: "auto" if n == "auto"
+                                      else ACTIVATIONS.title(n)),
             "init": pick("Weight initialiser", INITIALIZERS.names(), model["init"], "init",
                          help=INITIALIZERS.describe(model["init"]))},
         "loss": pick("Loss", ["auto", *LOSSES.names()], d["loss"], "loss",

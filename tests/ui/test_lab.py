@@ -386,6 +386,16 @@ def test_the_preset_text_says_when_the_network_on_screen_is_another() -> None:
     assert PRESETS.get("logistic_regression").explanation in [c.value for c in at.caption]
 
 
+def test_activation_menus_use_the_fields_spelling() -> None:
+    at = lab()
+    menu = widget(at, "selectbox", "Layer 1 activation")
+    assert {"ReLU", "Leaky ReLU", "Tanh", "GELU"} <= set(menu.options)
+    assert menu.value == "tanh"  # the spec keeps the name
+    menu.set_value("leaky_relu").run()
+    ok(at)
+    assert at.session_state[S.SPEC].model.layers[0].opts()["activation"] == "leaky_relu"
+
+
 def test_loading_a_preset_applies_it() -> None:
     at = lab()
     at.selectbox(key="pg_preset").set_value("logistic_regression")
