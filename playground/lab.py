@@ -120,13 +120,14 @@ def network_section(d: dict) -> dict:
     for i, b in enumerate(blocks):
         dense = dict(b["dense"])
         if dense["type"] == "dense":
-            c = st.columns([1, 1.3])
+            c = st.columns([1.1, 1], vertical_alignment="bottom")
             units = int(dense.get("units", 8))
             dense["units"] = number(f"Layer {i + 1} neurons", 1, MAX_UNITS, units,
                                     key=f"units{i}", container=c[0])
             dense["activation"] = pick(f"Layer {i + 1} activation", acts,
                                        dense.get("activation", "relu"), f"act{i}",
-                                       hide="activation", format_func=ACTIVATIONS.title)
+                                       container=c[1], hide="activation",
+                                       format_func=ACTIVATIONS.title)
             moved |= dense != b["dense"]
         after = [x for x in b["after"] if x["type"] not in ("batch_norm", "dropout")]
         c = st.columns(2)
