@@ -214,6 +214,10 @@ function drawView(component) {
   drawMaps(root.querySelector(".iv-maps .iv-body"), data, send);
   drawExplain(root.querySelector(".iv-explain .iv-body"), data.explain);
   drawKernels(root.querySelector(".iv-kernels .iv-body"), data);
+  // before the first step the network's answers are its random weights': say so
+  const untrained = data.step ? "" : " (untrained: random weights)";
+  root.querySelector(".iv-cm .iv-title").textContent = "Test set" + untrained;
+  root.querySelector(".iv-gallery .iv-title").textContent = "Most confidently wrong test pictures" + untrained;
   drawReport(root.querySelector(".iv-cm .iv-body"), data);
   drawGallery(root.querySelector(".iv-gallery .iv-body"), data, send);
   root.querySelector(".iv-omitted").textContent = data.omitted || "";

@@ -3,7 +3,8 @@
 // engine; this file only scales and paints. Names reach the page through textContent.
 
 // Losses fall by decades in a race: tiny ones in exponent form rather than "0.0000".
-function fmtLoss(v) { return v !== null && v !== undefined && Number.isFinite(v) && v > 0 && v < 1e-3 ? v.toExponential(1) : fmt(v, 4); }
+// before its first epoch a contestant has no loss yet: a dash, not "n/a"
+function fmtLoss(v) { return v === null || v === undefined ? "\u2013" : Number.isFinite(v) && v > 0 && v < 1e-3 ? v.toExponential(1) : fmt(v, 4); }
 
 function buildRace(root, n) {
   clear(root);
@@ -103,7 +104,8 @@ function drawView(component) {
     const d = data.tiles[i];
     t.querySelector(".rv-swatch").style.background = d.color;
     t.querySelector(".rv-name").textContent = d.name;
-    t.querySelector(".rv-loss").textContent = "loss " + fmtLoss(d.loss) + " \u00b7 epoch " + d.epoch;
+    t.querySelector(".rv-loss").textContent = d.epoch ? "loss " + fmtLoss(d.loss) + " \u00b7 epoch " + d.epoch
+      : "not trained yet: press Play";
     paintGrid(t.querySelector(".rv-grid"), b64(d.grid), data.res, data.mode, d.conf ? b64(d.conf) : null, false);
     const pc = t.querySelector(".rv-points");
     if (pc.dataset.key !== data.points_id) { drawPoints(pc, data); pc.dataset.key = data.points_id; }

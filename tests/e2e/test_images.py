@@ -28,6 +28,9 @@ def _probabilities(page) -> str:
 
 
 def _train(page, epochs: int) -> None:
+    title = page.locator(".iv-cm .iv-title")
+    if _epoch(page) == 0:  # the answers of random weights are marked as such
+        assert "untrained" in title.inner_text()
     page.get_by_role("button", name="Play").click()
     page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
     page.wait_for_function(
@@ -35,6 +38,7 @@ def _train(page, epochs: int) -> None:
         timeout=120_000)
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+    assert title.inner_text() == "Test set"
 
 
 def test_a_cnn_trains_and_a_clicked_feature_map_value_is_worked_out(page, base_url, shots):

@@ -20,6 +20,8 @@ def test_eight_contestants_race_live_and_rank(page, base_url, shots):
     page.goto(f"{base_url}/race?race={EIGHT}")
     page.get_by_test_id("race-view").wait_for(timeout=90_000)
     assert page.get_by_test_id("race-tile").count() == 8
+    tiles = page.get_by_test_id("race-tile").all_inner_texts()
+    assert all("not trained yet" in t for t in tiles) and "n/a" not in " ".join(tiles)
     page.get_by_role("button", name="Play").click()
     page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
     time.sleep(1.0)
@@ -27,6 +29,7 @@ def test_eight_contestants_race_live_and_rank(page, base_url, shots):
     time.sleep(3.0)
     f1, e1 = _frame(page), int(page.get_by_test_id("epoch-counter").text_content())
     assert f1 > f0 + 10 and e1 > e0  # frames drawn, epochs trained, all eight at once
+    assert "loss " in page.get_by_test_id("race-tile").first.inner_text()
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Play").wait_for(timeout=30_000)
     rows = page.get_by_test_id("race-row")
