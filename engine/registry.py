@@ -49,6 +49,14 @@ class Registry(Generic[T]):
             self._titles[name] = title
         return entry
 
+    def retitle(self, titles: dict[str, str]) -> None:
+        """Set the menu titles of entries registered already (``register``'s ``title``);
+        an unknown name is a programming error (``KeyError``)."""
+        unknown = set(titles) - set(self._entries)
+        if unknown:
+            raise KeyError(f"no {self.concept} named {sorted(unknown)}")
+        self._titles.update(titles)
+
     def get(self, name: str, field: str = "") -> T:
         """Return the entry for ``name`` or raise a ``SpecError`` listing the choices."""
         if isinstance(name, str) and name in self._internal:

@@ -71,13 +71,15 @@ def network_section(d: dict) -> dict:
                               format_func=ACTIVATIONS.title),
         "norm": st.selectbox("Normalisation", NORMS, index=NORMS.index(was["norm"]),
                              key=wkey("gf_norm"), help="Normalise each layer's "
-                             "pre-activations before the activation"),
+                             "pre-activations before the activation",
+                             format_func=lambda n: n.replace("_", " ").capitalize()),
         "residual": st.toggle("Residual connections", was["residual"], key=wkey("gf_res"),
                               help="Layers 2 and up add their input to their output: "
                               "y = x + f(x W + b)"),
     }
     patch = {"model": {"init": C.pick("Weight initialiser", INITIALIZERS.names(), model["init"],
-                                      "gf_init", help=INITIALIZERS.describe(model["init"]))}}
+                                      "gf_init", help=INITIALIZERS.describe(model["init"]),
+                                      format_func=INITIALIZERS.title)}}
     if now != was:  # a link's hand-made stack stays as it is until a control moves
         patch["model"]["layers"] = _layers_of(now)
     return patch

@@ -75,6 +75,11 @@ _add("lecun_uniform", _vs(1.0, "fan_in", "uniform"),
 _add("lecun_normal", _vs(1.0, "fan_in", "truncated_normal"),
      "LeCun normal: variance 1 / fan_in, the partner of SELU.")
 del _add
+INITIALIZERS.retitle({
+    "zeros": "Zeros", "tf_playground": "TF Playground's (uniform -0.5 to 0.5)",
+    "normal": "Normal (std 1)", "glorot_uniform": "Glorot (Xavier) uniform",
+    "glorot_normal": "Glorot (Xavier) normal", "he_uniform": "He uniform",
+    "he_normal": "He normal", "lecun_uniform": "LeCun uniform", "lecun_normal": "LeCun normal"})
 
 # -- one draw for every shape --------------------------------------------------------------
 

@@ -125,3 +125,7 @@ LOSSES.register("categorical_crossentropy",
                 "Categorical cross-entropy -log p(true class) after a softmax.")
 LOSSES.register("hinge", Loss(_hinge, ("classification",)),
                 "Hinge max(0, 1 - t f(x)) with t = -1/+1: the SVM loss; zero once the margin is 1.")
+LOSSES.retitle({"mse": "Mean squared error", "half_mse": "Half squared error",
+                "mae": "Mean absolute error", "huber": "Huber",
+                "binary_crossentropy": "Binary cross-entropy",
+                "categorical_crossentropy": "Categorical cross-entropy", "hinge": "Hinge"})

@@ -31,6 +31,8 @@ SCHEDULES.register(
         1 + jnp.cos(jnp.pi * jnp.minimum(t / v.decay_steps, 1.0))),
     "Half a cosine from the full rate down to alpha x rate over decay_steps steps.",
 )
+SCHEDULES.retitle({"constant": "Constant", "step": "Step decay",
+                   "exponential": "Exponential decay", "cosine": "Cosine decay"})
 
 
 def learning_rate(name: str, step: jax.Array, v: Any, base: jax.Array) -> jax.Array:

@@ -171,9 +171,11 @@ def output_section(d: dict) -> dict:
                                       format_func=lambda n: "auto" if n == "auto"
                                       else ACTIVATIONS.title(n)),
             "init": pick("Weight initialiser", INITIALIZERS.names(), model["init"], "init",
-                         help=INITIALIZERS.describe(model["init"]))},
+                         help=INITIALIZERS.describe(model["init"]),
+                         format_func=INITIALIZERS.title)},
         "loss": pick("Loss", ["auto", *LOSSES.names()], d["loss"], "loss",
-                     help="auto: cross-entropy for classes, MSE for regression"),
+                     help="auto: cross-entropy for classes, MSE for regression",
+                     format_func=lambda n: "auto" if n == "auto" else LOSSES.title(n)),
     }
 
 
@@ -203,7 +205,7 @@ def training_section(d: dict) -> dict:
                                               key=wkey("wd"), format="%.4f")
     sched = opt["schedule"]
     sched["name"] = pick("Learning-rate schedule", SCHEDULES.names(), sched["name"], "sched",
-                          help=SCHEDULES.describe(sched["name"]))
+                          help=SCHEDULES.describe(sched["name"]), format_func=SCHEDULES.title)
     c = st.columns(2)
     sched["warmup_steps"] = number("Warm-up steps", 0, 100_000, int(sched["warmup_steps"]), 50,
                                    key="warm", container=c[0])

@@ -476,6 +476,25 @@ def test_registry_rejects_duplicate_names() -> None:
     assert reg.get("a") == 1
 
 
+def test_retitle_sets_menu_titles_of_registered_names_only() -> None:
+    reg: Registry[int] = Registry("thing")
+    reg.register("a_b", 1, "the first")
+    assert reg.title("a_b") == "a_b"  # no title: the name
+    reg.retitle({"a_b": "A B"})
+    assert reg.title("a_b") == "A B"
+    with pytest.raises(KeyError):
+        reg.retitle({"c": "C"})
+
+
+@pytest.mark.parametrize("registry", [ACTIVATIONS, INITIALIZERS, LOSSES, SCHEDULES],
+                         ids=lambda r: r.concept)
+def test_every_menu_entry_of_the_sidebar_registries_has_a_title(registry: Registry) -> None:
+    # a name such as "glorot_uniform" in a student's menu: each new entry needs its title
+    titles = [registry.title(n) for n in registry.names()]
+    assert all(t != n for t, n in zip(titles, registry.names(), strict=True)), titles
+    assert len(set(titles)) == len(titles)
+
+
 def test_engine_exports_the_registries() -> None:
     for name in REGISTRIES.keys() - {"PRESETS"}:
         assert getattr(engine, name) is REGISTRIES[name]
