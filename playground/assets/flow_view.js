@@ -3,8 +3,8 @@
 const BLUE = PALETTE.BLUE, ORANGE = PALETTE.ORANGE, RED = PALETTE.RED, PURPLE = PALETTE.PURPLE, GREY = PALETTE.GREY;
 const PANELS = [
   ["grad", "Gradient norm per layer", "Full-batch gradient of each layer's parameters (log scale)."],
-  ["heat", "Gradient norm over time", "Rows are layers, columns are frames; colour is log10 of the norm."],
-  ["acts", "Activations per layer", "Band: min to max; dark band: mean \u00b1 std; line: mean. Bars: share of saturated slopes."],
+  ["heat", "Gradient norm over time", "Rows are layers, columns are frames; colour: the gradient's norm on a log scale (the bar below); grey: none."],
+  ["acts", "Activations per layer", "Band: min to max; dark band: mean \u00b1 std; line: mean. Red bars along the bottom: the share of saturated slopes, f\u2032(z) under 5% of its peak, over examples and units (a bar a third of the chart high: all of them)."],
   ["weights", "Weights per layer", "Band: min to max; dark band: mean \u00b1 std; line: mean."],
   ["pre", "Pre-activations of the inspected layer", "Histogram of z = x W + b over the training set, with f(z) (solid) and f\u2032(z) (dashed)."],
   ["time", "The inspected layer over time", "Top: its activations; bottom: its weights (bands as above)."],
@@ -66,6 +66,11 @@ function drawHeat(canvas, d) {
   ctx.textBaseline = "top"; ctx.textAlign = "left";
   ctx.fillText("epoch " + d.heat_epochs[0], PAD.l, h - PAD.b + 3);
   ctx.textAlign = "right"; ctx.fillText("epoch " + d.heat_epochs[1], w - PAD.r, h - PAD.b + 3);
+  // the colour scale, fixed (the same colour is the same norm in every setup)
+  const [lo, hi] = d.heat_range || [-8, 2], bw = 90, bx = PAD.l + (w - PAD.l - PAD.r - bw) / 2, by = h - PAD.b + 4;
+  for (let i = 0; i < bw; i++) { const c = viridis(i / (bw - 1)); ctx.fillStyle = `rgb(${c[0]},${c[1]},${c[2]})`; ctx.fillRect(bx + i, by, 1, 8); }
+  ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.fillText("1e" + lo, bx - 4, h - PAD.b + 3);
+  ctx.textAlign = "left"; ctx.fillText("1e" + hi, bx + bw + 4, h - PAD.b + 3);
 }
 
 function bands(ctx, rows, xAt, y) {  // rows: [min, mean-std, mean, mean+std, max] per x
