@@ -41,6 +41,9 @@ PRESENT_CSS = """
 """
 
 
+THINK = "Think about it, or talk it over:"  # a step's question has no answer key
+
+
 def _pages() -> dict[str, Any]:
     return st.session_state.get("ls_pages", {})
 
@@ -195,5 +198,5 @@ def card() -> None:
             st.rerun()
         if step.text:
             st.markdown(show(step.text))
-        if step.question:
-            st.info(show(step.question), icon=":material/help:")
+        if step.question:  # no answer key: a question to think over, or to discuss in class
+            st.info(f"**{THINK}** {show(step.question)}", icon=":material/help:")

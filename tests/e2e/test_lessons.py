@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from benchmarks.live_fps import wait_live
 from engine import Spec
 from engine.lessons import load_lesson
+from playground import lesson_bar
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -37,6 +38,8 @@ def test_a_lesson_steps_through_its_pages_with_their_setups(page: Page, base_url
     page.get_by_role("button", name="Start").nth(1).click()  # the second lesson: XOR
     wait_live(page)
     expect(card(page)).to_contain_text("step 1 of 5")
+    if xor.steps[0].question:  # marked as a question to think over (it has no answer key)
+        expect(card(page)).to_contain_text(f"{lesson_bar.THINK} {xor.steps[0].question}")
     assert query(page)["lesson"] == "xor" and query(page)["step"] == "1"
     assert setup(page) == xor.steps[0].setup
     # Step 1 hides the network and features sections and the presets.
