@@ -64,7 +64,7 @@ function drawCurve(canvas, d) {
   ctx.textBaseline = "top"; ctx.fillText(topText, PW + 4, 1);
   ctx.textBaseline = "bottom"; ctx.fillText(bottomText, PW + 4, PH + 1);
   const epochs = d.curve.epochs || 0;
-  ctx.textBaseline = "bottom"; ctx.fillText("epoch 0", 0, H);
+  ctx.textBaseline = "bottom"; ctx.fillText("epoch 1", 0, H);  // the first point: the first epoch's end
   ctx.textAlign = "right"; ctx.fillText(epochs.toLocaleString("en-US"), PW, H);
   if (log) { ctx.textAlign = "center"; ctx.fillText("loss, log scale", PW / 2, H); }
   if (d.curve.stop_at != null && d.curve.train.length > 1) {
