@@ -60,6 +60,7 @@ function buildRL(root) {
     el("div", {class: "rl-sub"}, b, title);
     el("canvas", {class: "rl-chart " + cls}, b);
   }
+  el("div", {class: "rl-sub"}, small, "All three against environment steps.");
   root.dataset.built = "1";
 }
 
