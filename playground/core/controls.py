@@ -10,6 +10,7 @@ so sliders and number boxes widen to hold it (``slider``, ``number``).
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -74,10 +75,10 @@ def pick(label: str, names: list[str], value: str, key: str, container: Any = st
                                else 0, key=wkey(key), **kw)
 
 
-def explain(text: str) -> None:
+def explain(text: str, container: Any = st) -> None:
     """A caption of teaching text, unless the link hides the explanations (``text``)."""
     if not hidden("text"):
-        st.caption(text)
+        container.caption(text)
 
 
 
@@ -252,7 +253,8 @@ def load_menu(label: str, options: list[str], title: Callable[[str], str], key: 
     return pressed
 
 
-NOT_RUNNING = "*Not the network on screen: Load sets this preset up.*"
+NOT_RUNNING = "*Not the setup on screen: Load sets this preset up.*"
+_run = threading.local()  # this script run's slot for the preset's text (``preset_text``)
 
 
 def _described(name: str) -> str:
@@ -261,6 +263,23 @@ def _described(name: str) -> str:
     shown."""
     text = PRESETS.get(name).explanation
     return text if preset(name) == session.spec() else f"{NOT_RUNNING} {text}"
+
+
+def _text_slot(name: str) -> None:
+    _run.preset = (st.empty(), name)
+
+
+@contextlib.contextmanager
+def preset_text() -> Iterator[None]:
+    """Around a live page's sidebar and the applying of its changes: the preset menu's
+    text (``preset_menu``) is written at the end, against the spec the page then runs.
+    A change of values applies after the sidebar is drawn, without a rerun, so a text
+    written with the menu said "the preset" of a setup that had just left it."""
+    _run.preset = None
+    yield  # a rerun (an exception) leaves the slot unwritten: the next run draws it
+    slot, _run.preset = getattr(_run, "preset", None), None
+    if slot is not None:
+        explain(_described(slot[1]), slot[0])
 
 
 def preset_menu(topic: str = "playground") -> None:
@@ -272,7 +291,7 @@ def preset_menu(topic: str = "playground") -> None:
         session.set_widget("pg_preset", next((n for n in names if preset(n) == running),
                                              names[0]))
     if (load_menu("Preset", names, lambda n: PRESETS.get(n).title, "pg_preset",
-                  "pg_load_preset", _described, explain)
+                  "pg_load_preset", lambda n: n, _text_slot)
             and session.apply_spec(preset(st.session_state["pg_preset"]))):
         session.bump_widgets()
         st.rerun()

@@ -19,7 +19,7 @@ import streamlit as st
 
 import engine
 from engine import ProbeOptions, Spec
-from playground.core import limits, live, session, warmup
+from playground.core import controls, limits, live, session, warmup
 from playground.core.export import export_section
 
 SPEEDS = (1, 2, 5, 10, 25, 50, 100)  # epochs per frame
@@ -150,9 +150,10 @@ def _controls(page: LivePage) -> tuple[LivePage, dict[str, Any]]:
         del st.query_params["play"]
         session.set_playing(True)
     hidden = session.hidden_sections()
-    with st.sidebar:
-        d = page.sidebar(session.spec(), session.experiment(), hidden)
-    session.apply_changes(d)
+    with controls.preset_text():
+        with st.sidebar:
+            d = page.sidebar(session.spec(), session.experiment(), hidden)
+        session.apply_changes(d)
     view = dict(page.before(session.experiment())) if page.before else {}
     return (page.variant(view) if page.variant else None) or page, view
 

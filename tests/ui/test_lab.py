@@ -386,6 +386,20 @@ def test_the_preset_text_says_when_the_network_on_screen_is_another() -> None:
     assert PRESETS.get("logistic_regression").explanation in [c.value for c in at.caption]
 
 
+def test_the_preset_text_follows_a_change_of_values_in_the_same_run() -> None:
+    # a learning rate applies after the sidebar is drawn, without a rerun: the text must
+    # still say that the setup on screen left the preset, and that it came back
+    at = lab()
+    default = PRESETS.get("tf_playground").explanation
+    rate = widget(at, "select_slider", "Learning rate")
+    start = rate.value
+    rate.set_value(next(v for v in rate.options if float(v) != float(start))).run()
+    ok(at)
+    assert f"{C.NOT_RUNNING} {default}" in [c.value for c in at.caption]
+    widget(at, "select_slider", "Learning rate").set_value(start).run()
+    assert default in [c.value for c in at.caption]
+
+
 def test_activation_menus_use_the_fields_spelling() -> None:
     at = lab()
     menu = widget(at, "selectbox", "Layer 1 activation")
