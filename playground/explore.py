@@ -67,10 +67,11 @@ def activation_explorer() -> None:
     fig = go.Figure()
     for a, b in _spans(sat, curve.x):
         fig.add_vrect(x0=a, x1=b, fillcolor="#eee", line_width=0, layer="below")
-    fig.add_scatter(x=curve.x, y=curve.y, name=f"{name}(z)", line=dict(color=BLUE, width=3))
-    fig.add_scatter(x=curve.x, y=curve.dy, name=f"{name}'(z)  (jax.grad)",
+    title = ACTIVATIONS.title(name)
+    fig.add_scatter(x=curve.x, y=curve.y, name=f"{title}(z)", line=dict(color=BLUE, width=3))
+    fig.add_scatter(x=curve.x, y=curve.dy, name=f"{title}'(z)  (jax.grad)",
                     line=dict(color=ORANGE, width=2, dash="dash"))
-    st.plotly_chart(_layout(fig, f"{name} and its derivative (grey: saturated, "
+    st.plotly_chart(_layout(fig, f"{title} and its derivative (grey: saturated, "
                             f"|f'| < 5% of its peak)", "z (pre-activation)", "value"),
                     key="ex_act_chart")
     act = ACTIVATIONS.get(name)
@@ -81,12 +82,13 @@ def activation_explorer() -> None:
     m[3].metric("Saturated share of this range", f"{sat.mean():.0%}")
     st.caption(f"**{act.formula}**. {ACTIVATIONS.describe(name)}")
     compare = st.multiselect("Compare derivatives (why deep sigmoid nets' gradients vanish)",
-                             names, default=["sigmoid", "tanh", "relu"], key="ex_compare")
+                             names, default=["sigmoid", "tanh", "relu"], key="ex_compare",
+                             format_func=ACTIVATIONS.title)
     if compare:
         fig = go.Figure()
         for other in compare:
             oc = activation_curve(other, z, alpha)
-            fig.add_scatter(x=oc.x, y=oc.dy, name=f"{other}'")
+            fig.add_scatter(x=oc.x, y=oc.dy, name=f"{ACTIVATIONS.title(other)}'")
         st.plotly_chart(_layout(fig, "Derivatives side by side: backpropagation multiplies "
                                 "one per layer", "z", "f'(z)", 300), key="ex_cmp_chart")
 
@@ -97,7 +99,7 @@ def loss_explorer() -> None:
     task = c[0].radio("Task", ["classification", "regression"], key="ex_task",
                       format_func=lambda t: "Two classes" if t == "classification" else t.title())
     losses = [n for n in LOSSES.names() if task in LOSSES.get(n).tasks]
-    loss = c[1].selectbox("Loss", losses, key=f"ex_loss_{task}")
+    loss = c[1].selectbox("Loss", losses, key=f"ex_loss_{task}", format_func=LOSSES.title)
     need = LOSSES.get(loss).needs_activation
     outs = [need] if need else (["sigmoid", "tanh", "linear"] if task == "classification"
                                 else ["linear", "tanh", "sigmoid"])

@@ -72,7 +72,8 @@ def network_section(d: dict) -> dict:
         "norm": st.selectbox("Normalisation", NORMS, index=NORMS.index(was["norm"]),
                              key=wkey("gf_norm"), help="Normalise each layer's "
                              "pre-activations before the activation",
-                             format_func=lambda n: n.replace("_", " ").capitalize()),
+                             format_func=lambda n: "Off" if n == "none"
+                             else n.replace("_", " ").capitalize()),
         "residual": st.toggle("Residual connections", was["residual"], key=wkey("gf_res"),
                               help="Layers 2 and up add their input to their output: "
                               "y = x + f(x W + b)"),

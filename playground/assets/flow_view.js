@@ -69,8 +69,8 @@ function drawHeat(canvas, d) {
   // the colour scale, fixed (the same colour is the same norm in every setup)
   const [lo, hi] = d.heat_range || [-8, 2], bw = 90, bx = PAD.l + (w - PAD.l - PAD.r - bw) / 2, by = h - PAD.b + 4;
   for (let i = 0; i < bw; i++) { const c = viridis(i / (bw - 1)); ctx.fillStyle = `rgb(${c[0]},${c[1]},${c[2]})`; ctx.fillRect(bx + i, by, 1, 8); }
-  ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.fillText("1e" + lo, bx - 4, h - PAD.b + 3);
-  ctx.textAlign = "left"; ctx.fillText("1e" + hi, bx + bw + 4, h - PAD.b + 3);
+  ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.fillText("\u22641e" + lo, bx - 4, h - PAD.b + 3);
+  ctx.textAlign = "left"; ctx.fillText("\u22651e" + hi, bx + bw + 4, h - PAD.b + 3);
 }
 
 function bands(ctx, rows, xAt, y) {  // rows: [min, mean-std, mean, mean+std, max] per x
