@@ -62,16 +62,7 @@ def _prelu(z: jax.Array, alpha: jax.Array) -> jax.Array:
 
 INF = float("inf")
 ACTIVATIONS: Registry[Activation] = Registry("activation")
-TITLES = {"linear": "Linear (none)", "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
-          "leaky_relu": "Leaky ReLU", "prelu": "PReLU (learned slope)", "elu": "ELU",
-          "selu": "SELU", "swish": "Swish (SiLU)", "gelu": "GELU", "softplus": "Softplus",
-          "softmax": "Softmax (over the layer's units)"}
-"""What menus show for each activation (``ACTIVATIONS.title``): the field's spelling."""
-
-
-def _add(name: str, act: Activation, doc: str) -> None:
-    ACTIVATIONS.register(name, act, doc, title=TITLES[name])
-
+_add = ACTIVATIONS.register
 _add("linear", Activation(lambda z: z, -INF, INF, formula="f(z) = z"),
      "Identity: no non-linearity (a stack of linear layers is still linear).")
 _add("sigmoid", Activation(jax.nn.sigmoid, 0.0, 1.0, formula="f(z) = 1 / (1 + e^-z)"),
@@ -100,4 +91,9 @@ _add("softmax", Activation(lambda z: jax.nn.softmax(z, axis=-1), 0.0, 1.0,
                            formula="f(z)_i = e^z_i / sum_j e^z_j"),
      "Turns a vector of scores into probabilities that sum to 1 (multi-class outputs).")
 del _add
+ACTIVATIONS.retitle({  # what menus show (``ACTIVATIONS.title``): the field's spelling
+    "linear": "Linear (none)", "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
+    "leaky_relu": "Leaky ReLU", "prelu": "PReLU (learned slope)", "elu": "ELU", "selu": "SELU",
+    "swish": "Swish (SiLU)", "gelu": "GELU", "softplus": "Softplus",
+    "softmax": "Softmax (over the layer's units)"})
 

@@ -160,6 +160,11 @@ def data_section(d: dict) -> dict:
     return patch
 
 
+def _or_auto(registry: Any) -> Callable[[str], str]:
+    """A menu's labels: "auto" as it is, every other entry by its registry title."""
+    return lambda n: "auto" if n == "auto" else registry.title(n)
+
+
 def output_section(d: dict) -> dict:
     """Output activation, loss and the default initialiser: a patch of the spec dict."""
     model = d["model"]
@@ -169,14 +174,13 @@ def output_section(d: dict) -> dict:
             "output_activation": pick("Output activation", auto, model["output_activation"],
                                       "outact", help="auto: sigmoid for two classes, softmax "
                                       "for more, linear for regression",
-                                      format_func=lambda n: "auto" if n == "auto"
-                                      else ACTIVATIONS.title(n)),
+                                      format_func=_or_auto(ACTIVATIONS)),
             "init": pick("Weight initialiser", INITIALIZERS.names(), model["init"], "init",
                          help=INITIALIZERS.describe(model["init"]),
                          format_func=INITIALIZERS.title)},
         "loss": pick("Loss", ["auto", *LOSSES.names()], d["loss"], "loss",
                      help="auto: cross-entropy for classes, MSE for regression",
-                     format_func=lambda n: "auto" if n == "auto" else LOSSES.title(n)),
+                     format_func=_or_auto(LOSSES)),
     }
 
 
