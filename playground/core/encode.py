@@ -88,20 +88,28 @@ def unit_bytes(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Map [lo, hi] to 0..255 (NaN to ``lo``'s end, infinities clipped)."""
     span = hi - lo if hi > lo else 1.0
     with np.errstate(invalid="ignore", over="ignore"):
-        v = np.nan_to_num((np.asarray(x, np.float64) - lo) / span * 255.0, nan=0.0)
-    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
+        v = (np.asarray(x, np.float64) - lo) * (255.0 / span)
+    return _bytes(v, 0.0)
 
 
 def symmetric_bytes(x: np.ndarray) -> np.ndarray:
     """Map [-m, m] (m = the largest finite |x|) to 0..255 with 0 at 128 (NaN at 128)."""
     x = np.asarray(x, np.float64)
-    ok = np.isfinite(x)
-    m = float(np.max(np.abs(x[ok]))) if ok.any() else 0.0
+    size = np.abs(x)
+    m = float(np.max(size, initial=0.0, where=np.isfinite(size)))
     m = m if m > 1e-12 else 1.0
     with np.errstate(invalid="ignore", over="ignore"):
-        v = np.nan_to_num(128 + 127 * x / m, nan=128.0, posinf=255.0, neginf=0.0)
-    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
+        v = x * (127.0 / m) + 128.0
+    return _bytes(v, 128.0)
 
+
+def _bytes(v: np.ndarray, nan: float) -> np.ndarray:
+    """``v`` (float64, a fresh array: changed in place) rounded into 0..255, NaN as
+    ``nan``. In place and without ``np.nan_to_num``: a frame encodes a dozen grids, and
+    this took half the time of the straightforward version (measured, 64 x 64 x 4)."""
+    np.clip(v, 0.0, 255.0, out=v)
+    v[np.isnan(v)] = nan
+    return np.rint(v, out=v).astype(np.uint8)
 
 
 def floats(values: Any) -> dict[str, str]:
