@@ -17,7 +17,7 @@ APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 def main(argv: list[str]) -> None:
     from streamlit.web import cli
 
-    from playground.core import compile_cache, warmup, xla_flags
+    from playground.core import channel, compile_cache, warmup, xla_flags
 
     # Streamlit takes an app with a pages/ folder for a v1 multipage app until its first
     # run calls st.navigation: the first visitor of a fresh server saw the folder's file
@@ -31,6 +31,7 @@ def main(argv: list[str]) -> None:
     except ImportError:
         pass
 
+    channel.install()  # frames after a run's first bypass Streamlit's message path
     xla_flags.apply()  # before the warm-up's first computation
     compile_cache.enable()
     warmup.start_app()

@@ -117,6 +117,9 @@ function frameOf(sent) { return decoded(Array.isArray(sent) ? sent[0] : sent); }
 // MAX_FRAMES_BEHIND frames behind drops the oldest (each frame is a whole state: it
 // skips ahead, never back). A queued frame that fails to draw is logged and the rest
 // still play. `draw` is a view's own function of one frame's component.
+// A script run's first frame comes from Streamlit; where the server offers it, that
+// frame names the app's own websocket (`_channel`: playground/core/channel.py), and
+// the run's later frames come over it, into the same queue.
 const MAX_FRAMES_BEHIND = 8;
 function playFrames(draw) {
   return function (component) {
@@ -124,21 +127,47 @@ function playFrames(draw) {
     if (!Array.isArray(sent)) return draw(component);
     if (host.__nnpLast === sent) return;  // the same message again (a theme change)
     host.__nnpLast = sent;
-    const queue = host.__nnpQueue || (host.__nnpQueue = []);
-    if (!queue.length && sent.length < 2) return draw(component);  // the usual case
     host.__nnpComponent = component;  // (its callbacks: the latest message's)
-    queue.push(...sent);
+    const play = host.__nnpPlay || (host.__nnpPlay = player(host, draw));
+    if (sent[0] && sent[0]._channel) listen(host, sent[0]._channel);
+    return play(sent);
+  };
+}
+function player(host, draw) {
+  const queue = host.__nnpQueue = [];
+  const next = () => {
+    host.__nnpTimer = null;
+    const frame = queue.shift();
+    if (frame === undefined) return;
+    try { draw(Object.assign({}, host.__nnpComponent, {data: [frame]})); }
+    catch (err) { console.error("nn-playground: a frame was not drawn", err); }
+    if (queue.length) host.__nnpTimer = setTimeout(next, queue[0]._after || 0);
+  };
+  return function (frames) {
+    if (!queue.length && frames.length < 2 && host.__nnpTimer == null) {  // the usual case
+      return draw(Object.assign({}, host.__nnpComponent, {data: frames}));
+    }
+    queue.push(...frames);
     queue.splice(0, queue.length - MAX_FRAMES_BEHIND);
-    const next = () => {
-      host.__nnpTimer = null;
-      const frame = queue.shift();
-      if (frame === undefined) return;
-      try { draw(Object.assign({}, host.__nnpComponent, {data: [frame]})); }
-      catch (err) { console.error("nn-playground: a frame was not drawn", err); }
-      if (queue.length) host.__nnpTimer = setTimeout(next, queue[0]._after || 0);
-    };
     if (host.__nnpTimer == null) next();
     return () => { clearTimeout(host.__nnpTimer); host.__nnpTimer = null; queue.length = 0; };
+  };
+}
+function listen(host, where) {  // one socket per view; a new token (session) replaces it
+  const old = host.__nnpSocket;
+  if (old && old.__token === where.token && old.readyState <= WebSocket.OPEN) return;
+  if (old) old.close();
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+    where.path + "?t=" + encodeURIComponent(where.token);
+  let socket;
+  try { socket = new WebSocket(url); } catch (err) { return; }  // frames keep coming from Streamlit
+  socket.__token = where.token;
+  host.__nnpSocket = socket;
+  socket.onmessage = (event) => {
+    if (!host.isConnected) { socket.close(); return; }  // the view left the page
+    let frames;
+    try { frames = JSON.parse(event.data); } catch (err) { return; }
+    if (Array.isArray(frames) && frames.length) host.__nnpPlay(frames);
   };
 }
 

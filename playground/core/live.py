@@ -3,9 +3,10 @@
 Plotly re-renders cost ~300 ms a frame in a browser; the views instead are
 ``streamlit.components.v2`` components whose JavaScript paints uint8 grids on
 canvases, so the browser keeps up at 30+ frames a second. The loop trains a chunk,
-pushes one frame and paces itself. Any widget interaction reruns the script, which
-ends the loop; the training state lives in the session, so the next run picks up
-exactly where it stopped.
+pushes one frame and paces itself; after a run's first frame, frames bypass Streamlit
+through the app's own websocket where the server offers it (``channel``). Any widget
+interaction reruns the script, which ends the loop; the training state lives in the
+session, so the next run picks up exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import streamlit as st
 
-from playground.core import palette, session, warmup
+from playground.core import channel, palette, session, warmup
 from playground.core.encode import finite
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -90,11 +91,16 @@ def show(placeholder: Any, asset: str, key: str, data: dict[str, Any], first: bo
 def _send(placeholder: Any, asset: str, key: str, frames: list[dict[str, Any]],
           first: bool = False, events: dict[str, Callable[[Any], None]] | None = None
           ) -> None:
+    data = sent(*frames)  # JSON has no NaN/inf: a diverged number must not break the view
+    if not first and channel.push(data):  # the view listens on the app's own socket
+        return
+    if first and (address := channel.address()):  # the socket the view listens on
+        data[0]["_channel"] = address
     keyed = first or _release_key(key)
     callbacks = {f"on_{name}_change": functools.partial(_report, key, name, handler)
                  for name, handler in (events or {}).items()} if keyed else {}
-    with placeholder:  # JSON has no NaN/inf: a diverged number must not break the view
-        component(asset)(data=sent(*frames), key=key if keyed else None, **callbacks)
+    with placeholder:
+        component(asset)(data=data, key=key if keyed else None, **callbacks)
 
 
 def sent(*frames: dict[str, Any]) -> list[dict[str, Any]]:

@@ -157,3 +157,35 @@ def test_pause_and_closing_the_tab_stop_the_servers_work(browser, shots: Path) -
     # tests, 5.0 and 6.4. A server that plays on never goes idle (inf), and playing on
     # for the 15 minutes the issue measured would be 1,800: the bound says "a few calls".
     assert paused < 8.0 and closed < 8.0, (paused, closed)
+
+
+def _frame_socket(url: str, token: str, origin: str) -> str:
+    """Open the frame channel as a script would: "accepted" or why it was refused.
+    (Websockets' own client: Playwright's, in the page, cannot set another Origin.)"""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    try:
+        with connect(f"{url}?t={token}", origin=origin, open_timeout=10):
+            return "accepted"
+    except InvalidStatus as refused:
+        return f"refused {refused.response.status_code}"
+
+
+def test_the_frame_channel_takes_only_the_sessions_token_from_its_own_page(
+        page: Page, base_url: str) -> None:
+    """Another session's frames are out of reach: the channel's route refuses a guessed
+    token, and a real one from another site's page (its Origin)."""
+    page.goto(f"{base_url}/")
+    wait_live(page)
+    page.get_by_role("button", name="Play").click()
+    page.get_by_role("button", name="Pause").wait_for()
+    page.wait_for_function("[...document.querySelectorAll('*')].some(e => e.__nnpSocket)")
+    token = page.evaluate("[...document.querySelectorAll('*')].map(e => e.__nnpSocket)"
+                          ".find(Boolean).__token")
+    host = base_url.split("://", 1)[1].rstrip("/")
+    route = f"ws://{host}/api/nnp/frames"
+    assert len(token) >= 43
+    assert _frame_socket(route, "A" * 43, base_url).startswith("refused")
+    assert _frame_socket(route, token, "https://evil.example").startswith("refused")
+    assert _frame_socket(route, token, base_url.rstrip("/")) == "accepted"

@@ -345,7 +345,7 @@ def test_step_reruns_the_live_part_only(page: Page, base_url: str) -> None:
     page.on("websocket", lambda ws: sockets.append(ws))
     open_app(page, base_url)
     page.wait_for_timeout(1000)
-    socket = sockets[-1]
+    socket = next(s for s in sockets if "/_stcore/stream" in s.url)  # Streamlit's
     e0 = counters(page)[1]
     step = _messages_after(page, socket, lambda: page.get_by_role("button", name="Step").click())
     assert counters(page)[1] == e0 + 1  # it trained
@@ -362,6 +362,37 @@ def test_step_reruns_the_live_part_only(page: Page, base_url: str) -> None:
     print(f"messages: Step {step}, a sidebar change {full}")
     assert setup_in(page.url)["optimizer"]["learning_rate"] == 0.1
     assert 0 < step * 3 < full, (step, full)
+
+
+def test_frames_after_the_first_come_over_the_apps_own_socket(page: Page, base_url: str
+                                                              ) -> None:
+    """While playing, frames go over the app's frame channel, not Streamlit's message
+    path: Streamlit's socket carries a few messages, the channel one message a frame,
+    and the view draws them; Pause brings the last state back through Streamlit."""
+    sockets: dict[str, list[float]] = {"stream": [], "frames": []}
+
+    def watch(ws) -> None:
+        name = "frames" if "/api/nnp/frames?t=" in ws.url else "stream"
+        ws.on("framereceived", lambda payload: sockets[name].append(time.perf_counter()))
+
+    page.on("websocket", watch)
+    open_app(page, base_url)
+    page.get_by_role("button", name="Play").click()
+    wait_epoch_above(page, 10)
+    f0, n0, s0 = counters(page)[0], len(sockets["frames"]), len(sockets["stream"])
+    page.wait_for_timeout(3000)
+    frames, over_channel = counters(page)[0] - f0, len(sockets["frames"]) - n0
+    over_stream = len(sockets["stream"]) - s0
+    print(f"3 s of play: {frames} frames drawn, {over_channel} channel messages, "
+          f"{over_stream} Streamlit messages")
+    assert frames > 10 and over_channel >= frames * 0.9, (frames, over_channel)
+    assert over_stream < frames / 5, (over_stream, frames)
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    page.wait_for_timeout(1500)
+    epoch = counters(page)[1]
+    page.wait_for_timeout(1000)
+    assert counters(page)[1] == epoch  # paused: nothing more arrives
 
 
 def test_downloads_while_playing_are_of_the_moment_of_the_click(page: Page, base_url: str,

@@ -1,0 +1,170 @@
+"""Frames straight to the browser: a websocket route of the app's own beside Streamlit's.
+
+A playing loop sent every frame through Streamlit: its component call took 1.3 ms of
+the script thread's CPU a frame, and its event loop and websocket about 0.9 ms more
+(measured on the default Playground, 2-core machine), before the browser's React
+render. A frame is only data for the view's own canvas code, so the first frame of a
+script run still goes through Streamlit (it mounts the view with its callbacks, and it
+names this channel), and the frames after it are pushed here: one ``json.dumps`` and
+one socket. Without the route (``streamlit run streamlit_app.py`` alone, as on
+Streamlit Community Cloud) or before the browser has connected, frames go through
+Streamlit as before.
+
+What the route trusts: nothing from the browser. It accepts a connection only with the
+token of a live session's channel (256 random bits, sent only to that session's
+browser, inside its view's first frame) and only from the page's own origin; it sends
+that session's frames and reads nothing else. A second connection with the same token
+replaces the first. Behind a load balancer the route needs the same sticky sessions as
+Streamlit's own websocket (``deploy/nginx.conf`` routes every path alike).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import threading
+import weakref
+from typing import Any
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+ROUTE = "api/nnp/frames"
+_SESSION_KEY = "_nnp_channel"
+_channels: weakref.WeakValueDictionary[str, Channel] = weakref.WeakValueDictionary()
+_path: str | None = None  # the route's path once ``install`` added it; None: no channel
+
+
+class Channel:
+    """One browser session's frame channel (held by its session state: it goes with it).
+
+    ``push`` is called from the session's script thread; the route's coroutine sends on
+    the server's event loop. Only the latest frames wait to be sent: a browser that
+    reads slower than the server trains skips frames rather than falling behind."""
+
+    def __init__(self) -> None:
+        self.token = secrets.token_urlsafe(32)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._socket: Any = None
+        self._waiting: str | None = None
+        self._connection = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether a browser listens now."""
+        return self._loop is not None
+
+    def push(self, frames: list[dict[str, Any]]) -> bool:
+        """Send ``frames`` (JSON-able, finite: ``live.sent``) to the listening browser;
+        False, sending nothing, if none listens (then send them through Streamlit).
+
+        Raises:
+            ValueError: a frame holds NaN or infinity (JSON has none).
+        """
+        with self._lock:
+            loop, wake = self._loop, self._wake
+            if loop is None or wake is None:
+                return False
+            self._waiting = json.dumps(frames, separators=(",", ":"), allow_nan=False)
+        try:
+            loop.call_soon_threadsafe(wake.set)
+        except RuntimeError:  # the server's loop has closed
+            return False
+        return True
+
+    async def serve(self, socket: Any) -> None:
+        """Send this channel's frames on ``socket`` (accepted) until either side closes."""
+        wake = asyncio.Event()
+        with self._lock:
+            self._connection += 1
+            mine, old = self._connection, self._socket
+            self._loop, self._wake, self._socket = asyncio.get_running_loop(), wake, socket
+        if old is not None:  # the view was built again (a new page, a reload): one socket
+            with contextlib.suppress(Exception):
+                await old.close()
+        closed = asyncio.ensure_future(_until_closed(socket))
+        try:
+            while not closed.done():
+                woken = asyncio.ensure_future(wake.wait())
+                await asyncio.wait({woken, closed}, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                wake.clear()
+                with self._lock:
+                    text, self._waiting = self._waiting, None
+                if text is not None and not closed.done():
+                    await socket.send_text(text)
+        except Exception:  # a socket closed mid-send: frames go through Streamlit again
+            pass
+        finally:
+            closed.cancel()
+            with self._lock:
+                if self._connection == mine:
+                    self._loop = self._wake = self._socket = None
+
+
+async def _until_closed(socket: Any) -> None:
+    """Read (and ignore) what the browser sends until it closes the socket."""
+    while (await socket.receive()).get("type") != "websocket.disconnect":
+        pass
+
+
+def _same_origin(headers: Any) -> bool:
+    """Whether a websocket's ``Origin`` is the page's own host (browsers always send it;
+    another site's page must not read a session's frames, even with its token)."""
+    origin, host = headers.get("origin"), headers.get("host")
+    return bool(origin and host) and urlsplit(origin).netloc.lower() == host.lower()
+
+
+async def _endpoint(socket: Any) -> None:
+    channel = _channels.get(socket.query_params.get("t", ""))
+    if channel is None or not _same_origin(socket.headers):
+        await socket.close(code=1008)  # policy violation: refused before it is accepted
+        return
+    await socket.accept()
+    await channel.serve(socket)
+
+
+def install() -> bool:
+    """Add the channel's route to the Streamlit server this process starts (call it
+    before the server starts: ``playground.serve``), under ``server.baseUrlPath``.
+    False, adding nothing, where Streamlit's server differs from the one this was
+    written for (internals, checked with 1.67): frames then go through Streamlit."""
+    try:
+        from starlette.routing import WebSocketRoute
+        from streamlit import config
+        from streamlit.web.server.starlette import starlette_app
+        routes = starlette_app.create_streamlit_routes
+    except (ImportError, AttributeError):
+        return False
+
+    def with_channel(runtime: Any) -> list[Any]:
+        global _path
+        base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+        path = "/" + "/".join(p for p in (base, ROUTE) if p)
+        _path = path  # before any session: the server builds its routes as it starts
+        return [WebSocketRoute(path, _endpoint), *routes(runtime)]
+
+    starlette_app.create_streamlit_routes = with_channel
+    return True
+
+
+def address() -> dict[str, str] | None:
+    """Where this session's view listens for frames (``{"path", "token"}``), creating
+    its channel; None where the route is not installed."""
+    if _path is None:
+        return None
+    channel = st.session_state.get(_SESSION_KEY)
+    if not isinstance(channel, Channel):
+        channel = st.session_state[_SESSION_KEY] = Channel()
+        _channels[channel.token] = channel
+    return {"path": _path, "token": channel.token}
+
+
+def push(frames: list[dict[str, Any]]) -> bool:
+    """Push ``frames`` to this session's listening view; False where none listens."""
+    channel = st.session_state.get(_SESSION_KEY) if _path is not None else None
+    return isinstance(channel, Channel) and channel.push(frames)

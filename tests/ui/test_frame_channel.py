@@ -1,0 +1,178 @@
+"""The frame channel (``playground.core.channel``): frames after a run's first go to the
+browser over the app's own websocket; only a live session's token from the page's own
+origin gets them, and only the latest frames wait for a slow browser."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+
+import pytest
+
+from playground.core import channel
+
+
+class Socket:
+    """A websocket as the route sees it (Starlette's interface, the parts used)."""
+
+    def __init__(self, token: str = "", origin: str | None = "http://class.example:8501",
+                 host: str = "class.example:8501") -> None:
+        self.query_params = {"t": token}
+        self.headers = {k: v for k, v in (("origin", origin), ("host", host)) if v}
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.sent: list[str] = []
+        self.accepted = False
+        self.closed: int | None = None
+
+    async def accept(self) -> None:
+        self.accepted = True
+
+    async def receive(self) -> dict:
+        return await self.inbox.get()
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
+
+    async def close(self, code: int = 1000) -> None:
+        self.closed = code
+        await self.inbox.put({"type": "websocket.disconnect"})
+
+    def leave(self) -> None:  # the browser closes the tab
+        self.inbox.put_nowait({"type": "websocket.disconnect"})
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_frames_wait_for_a_listener_and_then_go_to_it() -> None:
+    async def main() -> None:
+        ch = channel.Channel()
+        assert not ch.connected and not ch.push([{"epoch": 1}])  # nobody listens: Streamlit
+        socket = Socket()
+        serving = asyncio.ensure_future(ch.serve(socket))
+        await settle()
+        assert ch.connected
+        assert ch.push([{"epoch": 2, "grid": "AAE="}])
+        await settle()
+        assert [json.loads(t) for t in socket.sent] == [[{"epoch": 2, "grid": "AAE="}]]
+        socket.leave()
+        await asyncio.wait_for(serving, 1)
+        assert not ch.connected and not ch.push([{"epoch": 3}])  # back to Streamlit
+        assert len(socket.sent) == 1
+
+    asyncio.run(main())
+
+
+def test_a_slow_browser_gets_the_latest_frames_not_a_backlog() -> None:
+    async def main() -> None:
+        ch = channel.Channel()
+        socket = Socket()
+        serving = asyncio.ensure_future(ch.serve(socket))
+        await settle()
+        for epoch in range(1, 6):  # the script thread pushes faster than the loop sends
+            assert ch.push([{"epoch": epoch}])
+        await settle()
+        assert [json.loads(t) for t in socket.sent] == [[{"epoch": 5}]]
+        socket.leave()
+        await asyncio.wait_for(serving, 1)
+
+    asyncio.run(main())
+
+
+def test_a_second_connection_replaces_the_first() -> None:
+    async def main() -> None:
+        ch = channel.Channel()
+        first, second = Socket(), Socket()
+        one = asyncio.ensure_future(ch.serve(first))
+        await settle()
+        two = asyncio.ensure_future(ch.serve(second))
+        await settle()
+        await asyncio.wait_for(one, 1)  # the first is closed and its sender ends
+        assert first.closed is not None and ch.connected
+        ch.push([{"epoch": 7}])
+        await settle()
+        assert first.sent == [] and json.loads(second.sent[0]) == [{"epoch": 7}]
+        second.leave()
+        await asyncio.wait_for(two, 1)
+        assert not ch.connected
+
+    asyncio.run(main())
+
+
+def test_a_frame_with_nan_is_refused_not_sent_as_invalid_json() -> None:
+    ch = channel.Channel()
+
+    async def main() -> None:
+        socket = Socket()
+        serving = asyncio.ensure_future(ch.serve(socket))
+        await settle()
+        with pytest.raises(ValueError):
+            ch.push([{"loss": math.nan}])
+        await settle()
+        assert socket.sent == []
+        socket.leave()
+        await asyncio.wait_for(serving, 1)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("case", ["unknown token", "no token", "other site", "no origin"])
+def test_the_route_refuses_a_wrong_token_or_another_origin(case: str) -> None:
+    ch = channel.Channel()
+    channel._channels[ch.token] = ch
+    socket = {"unknown token": Socket(token="x" * 43),
+              "no token": Socket(),
+              "other site": Socket(token=ch.token, origin="https://evil.example"),
+              "no origin": Socket(token=ch.token, origin=None)}[case]
+    asyncio.run(channel._endpoint(socket))
+    assert socket.closed == 1008 and not socket.accepted and not ch.connected
+
+
+def test_the_route_serves_its_sessions_channel_from_the_same_origin() -> None:
+    ch = channel.Channel()
+    channel._channels[ch.token] = ch
+
+    async def main() -> None:
+        socket = Socket(token=ch.token, origin="http://CLASS.example:8501")
+        serving = asyncio.ensure_future(channel._endpoint(socket))
+        await settle()
+        assert socket.accepted and ch.connected
+        ch.push([{"epoch": 1}])
+        await settle()
+        assert len(socket.sent) == 1
+        socket.leave()
+        await asyncio.wait_for(serving, 1)
+
+    asyncio.run(main())
+
+
+def test_a_channel_goes_with_its_session() -> None:
+    ch = channel.Channel()
+    token = ch.token
+    channel._channels[token] = ch
+    assert channel._channels.get(token) is ch
+    del ch  # the session's state is dropped when the session ends
+    assert channel._channels.get(token) is None
+
+
+def test_tokens_are_long_and_random() -> None:
+    tokens = {channel.Channel().token for _ in range(100)}
+    assert len(tokens) == 100 and min(len(t) for t in tokens) >= 43
+
+
+def test_install_puts_the_route_under_the_base_path(monkeypatch) -> None:
+    from starlette.routing import WebSocketRoute
+    from streamlit import config
+    from streamlit.web.server.starlette import starlette_app
+
+    monkeypatch.setattr(starlette_app, "create_streamlit_routes", lambda runtime: ["core"])
+    monkeypatch.setattr(channel, "_path", None)
+    monkeypatch.setattr(config, "get_option", lambda name: "/school/" if
+                        name == "server.baseUrlPath" else None)
+    assert channel.install()
+    routes = starlette_app.create_streamlit_routes(object())
+    assert isinstance(routes[0], WebSocketRoute) and routes[0].path == "/school/api/nnp/frames"
+    assert routes[1:] == ["core"] and channel._path == "/school/api/nnp/frames"
