@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.live_fps import app_server, counters, launch
+from benchmarks.live_fps import app_server, counters, launch, set_speed
 from benchmarks.server_memory import rss_mb
 
 PAGES = {"Playground": "/", "Gradient flow": "/flow", "Sequences": "/sequences",
@@ -238,13 +238,17 @@ def data_edit_latencies(page, sidebar) -> list[dict]:
     return rows
 
 
-def classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
-    """``n`` sessions of the default Playground playing at once."""
+def classroom(browser, url: str, pid: int, n: int, seconds: float,
+              speed: int | None = None) -> dict:
+    """``n`` sessions of the default Playground playing at once (``speed``: epochs per
+    frame set on each first; None: the page's default)."""
     pages = []
     for _ in range(n):
         page = browser.new_context(viewport=VIEWPORT).new_page()
         page.goto(url + "/")
         page.get_by_test_id("live-view").wait_for(timeout=180_000)
+        if speed:
+            set_speed(page, speed)
         pages.append(page)
     for page in pages:
         page.get_by_role("button", name="Play").click()
@@ -268,7 +272,8 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
     late.context.close()
     for page in pages:
         page.context.close()
-    return {"sessions": n, "frames_per_s_each": [round(f / dt, 1) for f in frames],
+    return {"sessions": n, "epochs_per_frame": speed or "default",
+            "frames_per_s_each": [round(f / dt, 1) for f in frames],
             "epochs_per_s_each": [round(e / dt) for e in epochs],
             "server_cpu_ms_per_frame": round(1000 * cpu / max(sum(frames), 1), 2),
             # the cores the server kept busy, and the whole machine (browsers included)
@@ -326,7 +331,8 @@ def visits_of(browser, url: str, path: str, visits: int) -> dict:
 
 
 def measure(sessions: tuple[int, ...], seconds: float, warm: bool,
-            parts: tuple[str, ...] = PARTS, visits: int = 1) -> dict:
+            parts: tuple[str, ...] = PARTS, visits: int = 1, speed: int | None = None
+            ) -> dict:
     from playwright.sync_api import sync_playwright
 
     os.environ["NN_PLAYGROUND_COMPILE_CACHE"] = "off"
@@ -350,7 +356,7 @@ def measure(sessions: tuple[int, ...], seconds: float, warm: bool,
             out["flow_edit_median_s"] = statistics.median(
                 r["seconds"] for r in out["flow_edits"])
         if "classroom" in parts:
-            out["classroom"] = [classroom(browser, url, proc.pid, n, seconds)
+            out["classroom"] = [classroom(browser, url, proc.pid, n, seconds, speed)
                                 for n in sessions]
         browser.close()
     return out
@@ -363,12 +369,14 @@ def main() -> int:
     ap.add_argument("--warm", action="store_true")
     ap.add_argument("--visits", type=int, default=1,
                     help="visitors per live page (pages part); more than one adds medians")
+    ap.add_argument("--speed", type=int, default=None, help="epochs per frame in the "
+                    "classroom part (default: the Playground's own, 2)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--parts", default=",".join(PARTS), help="what to measure, of "
                     + ", ".join(PARTS))
     a = ap.parse_args()
     r = measure(tuple(int(n) for n in a.sessions.split(",")), a.seconds, a.warm,
-                tuple(a.parts.split(",")), max(1, a.visits))
+                tuple(a.parts.split(",")), max(1, a.visits), a.speed)
     if a.json:
         print(json.dumps(r, indent=2))
         return 0
@@ -395,7 +403,8 @@ def main() -> int:
         print(f"Gradient flow edit -> new network drawn, median {r['flow_edit_median_s']:.3f} s "
               "(goal 0.3)")
     for row in r.get("classroom", []):
-        print(f"{row['sessions']} sessions: frames/s each {row['frames_per_s_each']}, "
+        print(f"{row['sessions']} sessions ({row['epochs_per_frame']} epochs a frame): "
+              f"frames/s each {row['frames_per_s_each']}, "
               f"epochs/s each {row['epochs_per_s_each']}, server "
               f"{row['server_cpu_ms_per_frame']} ms CPU per frame (goal 3), "
               f"busy cores: server {row['server_cores']} of the machine's "

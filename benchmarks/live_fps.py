@@ -4,7 +4,7 @@ Starts the app (Streamlit server on this machine), opens it in headless Debian
 Chromium through Playwright, presses Play and reads the live view's
 ``data-frame`` attribute and the epoch counter over ``--seconds`` seconds.
 
-    python benchmarks/live_fps.py [--seconds 10] [--url-query 's=...'] [--json]
+    python benchmarks/live_fps.py [--seconds 10] [--url-query 's=...'] [--speed 50] [--json]
     python benchmarks/live_fps.py --flow-depth 30   # Gradient flow, 30 layers of 32
     python benchmarks/live_fps.py --sequences reverse_transformer   # Sequences page
     python benchmarks/live_fps.py --images tiny_vgg   # Images page: frames/s, epoch time
@@ -91,6 +91,19 @@ def counters(page, view: str = "live-view") -> tuple[int, int]:
     return int(frame or 0), int(epoch or 0)
 
 
+def set_speed(page, value: int, label: str = "Epochs per frame") -> None:
+    """Move the toolbar's speed slider to ``value`` (a select slider: by its keys)."""
+    slider = page.get_by_role("slider", name=label)
+    for _ in range(12):
+        now = int(slider.get_attribute("aria-valuetext"))
+        if now == value:
+            return
+        slider.focus()
+        page.keyboard.press("ArrowRight" if now < value else "ArrowLeft")
+        page.wait_for_timeout(400)  # the live part reruns
+    raise RuntimeError(f"the speed slider offers no {value}")
+
+
 def steps(page) -> int:
     """The view's optimizer-step counter (0 where the view shows none)."""
     counter = page.get_by_test_id("step-counter")
@@ -108,7 +121,7 @@ def flow_query(depth: int, units: int = 32) -> str:
 
 
 def measure(seconds: float = 10.0, query: str = "", screenshot: str | None = None,
-            path: str = "/", view: str = "live-view") -> dict:
+            path: str = "/", view: str = "live-view", speed: int | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     with app_server() as url, sync_playwright() as p:
@@ -116,6 +129,8 @@ def measure(seconds: float = 10.0, query: str = "", screenshot: str | None = Non
         page = browser.new_page(viewport={"width": 1400, "height": 950})
         page.goto(url + path + ("?" + query if query else ""))
         wait_live(page, view=view)
+        if speed:
+            set_speed(page, speed)
         page.get_by_role("button", name="Play").click()
         page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
         time.sleep(2.0)  # compile and settle
@@ -152,6 +167,9 @@ def main() -> int:
     ap.add_argument("--rl", metavar="LINK", nargs="?", const="", default=None,
                     help="measure the Reinforcement learning page instead (optionally with "
                     "a link's rl= setup, e.g. '{\"n_envs\":32}')")
+    ap.add_argument("--speed", type=int, default=None,
+                    help="epochs per frame on the Playground (default 50, its throughput "
+                    "goal's setting; the page itself starts at 2)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.rl is not None:
@@ -192,7 +210,8 @@ def main() -> int:
             r["seconds_per_epoch"] = round(per_epoch / max(r["steps_per_s"], 1e-9), 2)
             r["train_images"] = int(n_train)
     else:
-        r = measure(args.seconds, args.url_query, args.screenshot)
+        r = measure(args.seconds, args.url_query, args.screenshot, speed=args.speed or 50)
+        r["epochs_per_frame"] = args.speed or 50
     if args.json:
         print(json.dumps(r))
     elif args.rl is not None:
