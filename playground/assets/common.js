@@ -144,6 +144,11 @@ function player(host, draw) {
     if (queue.length) host.__nnpTimer = setTimeout(next, queue[0]._after || 0);
   };
   return function (frames) {
+    // Frames are numbered where two sockets carry them (`_seq`): one older than a frame
+    // already here came the slower way, and is dropped.
+    frames = frames.filter(f => !(f._seq <= host.__nnpSeq));
+    if (!frames.length) return;
+    for (const f of frames) if (f._seq) host.__nnpSeq = f._seq;
     if (!queue.length && frames.length < 2 && host.__nnpTimer == null) {  // the usual case
       return draw(Object.assign({}, host.__nnpComponent, {data: frames}));
     }

@@ -10,12 +10,16 @@ one socket. Without the route (``streamlit run streamlit_app.py`` alone, as on
 Streamlit Community Cloud) or before the browser has connected, frames go through
 Streamlit as before.
 
-What the route trusts: nothing from the browser. It accepts a connection only with the
+What the route trusts: nothing from the browser. It accepts a connection only with a
 token of a live session's channel (256 random bits, sent only to that session's
-browser, inside its view's first frame) and only from the page's own origin; it sends
-that session's frames and reads nothing else. A second connection with the same token
-replaces the first. Behind a load balancer the route needs the same sticky sessions as
-Streamlit's own websocket (``deploy/nginx.conf`` routes every path alike).
+browser, inside frames Streamlit carries) and only from the page's own origin. A token
+opens one connection: once used it is gone, and while no browser listens the next frame
+Streamlit carries names a new one, so a token seen later (a copied page, a log) opens
+nothing, and nobody can take over a view's connection. The route sends that session's
+frames; a browser that sends anything is disconnected. Behind a load balancer it needs
+the same sticky sessions as Streamlit's own websocket (``deploy/nginx.conf`` routes
+every path alike); a proxy that rewrites ``Host`` makes it refuse every connection, and
+frames then go through Streamlit.
 """
 
 from __future__ import annotations
@@ -45,13 +49,29 @@ class Channel:
     reads slower than the server trains skips frames rather than falling behind."""
 
     def __init__(self) -> None:
-        self.token = secrets.token_urlsafe(32)
+        self.token = ""
+        self.renew()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._socket: Any = None
         self._waiting: str | None = None
         self._connection = 0
+        self._sequence = 0
+
+    def stamp(self, frames: list[dict[str, Any]]) -> None:
+        """Number ``frames`` (``_seq``) in the order the session made them, whichever way
+        they go: a frame pushed here just before the script's rerun can reach the browser
+        after the rerun's first frame (through Streamlit, on another socket), and the
+        view drops a frame older than one it has (``player`` in ``assets/common.js``)."""
+        for frame in frames:
+            self._sequence += 1
+            frame["_seq"] = self._sequence
+
+    def renew(self) -> None:
+        """A new token for the next connection (the route forgets a token it accepts)."""
+        self.token = secrets.token_urlsafe(32)
+        _channels[self.token] = self
 
     @property
     def connected(self) -> bool:
@@ -104,12 +124,14 @@ class Channel:
             with self._lock:
                 if self._connection == mine:
                     self._loop = self._wake = self._socket = None
+        with contextlib.suppress(Exception):  # the browser sent something: it goes
+            await socket.close(code=1008)
 
 
 async def _until_closed(socket: Any) -> None:
-    """Read (and ignore) what the browser sends until it closes the socket."""
-    while (await socket.receive()).get("type") != "websocket.disconnect":
-        pass
+    """Return when the browser closes the socket or sends anything (the view sends
+    nothing: whatever comes is not read, and ends the connection)."""
+    await socket.receive()
 
 
 def _same_origin(headers: Any) -> bool:
@@ -120,8 +142,11 @@ def _same_origin(headers: Any) -> bool:
 
 
 async def _endpoint(socket: Any) -> None:
-    channel = _channels.get(socket.query_params.get("t", ""))
-    if channel is None or not _same_origin(socket.headers):
+    token = socket.query_params.get("t", "")
+    channel = _channels.get(token) if _same_origin(socket.headers) else None
+    if channel is not None:
+        _channels.pop(token, None)  # one connection per token
+    if channel is None:
         await socket.close(code=1008)  # policy violation: refused before it is accepted
         return
     await socket.accept()
@@ -152,19 +177,23 @@ def install() -> bool:
     return True
 
 
-def address() -> dict[str, str] | None:
-    """Where this session's view listens for frames (``{"path", "token"}``), creating
-    its channel; None where the route is not installed."""
+def send(frames: list[dict[str, Any]], first: bool) -> bool:
+    """Send ``frames`` of this session's view: True if they went over its channel.
+
+    Otherwise (no route, no browser listening, or a run's ``first`` frame, which
+    Streamlit must carry: it mounts the view) Streamlit carries them, and they name the
+    channel (``_channel``: path and token; a new token when the last one was used and
+    no browser listens: a view built anew, say, or a dropped connection). Every frame
+    is numbered (``Channel.stamp``)."""
     if _path is None:
-        return None
+        return False
     channel = st.session_state.get(_SESSION_KEY)
     if not isinstance(channel, Channel):
         channel = st.session_state[_SESSION_KEY] = Channel()
-        _channels[channel.token] = channel
-    return {"path": _path, "token": channel.token}
-
-
-def push(frames: list[dict[str, Any]]) -> bool:
-    """Push ``frames`` to this session's listening view; False where none listens."""
-    channel = st.session_state.get(_SESSION_KEY) if _path is not None else None
-    return isinstance(channel, Channel) and channel.push(frames)
+    channel.stamp(frames)
+    if not first and channel.push(frames):
+        return True
+    if not channel.connected and channel.token not in _channels:
+        channel.renew()
+    frames[0]["_channel"] = {"path": _path, "token": channel.token}
+    return False

@@ -92,10 +92,8 @@ def _send(placeholder: Any, asset: str, key: str, frames: list[dict[str, Any]],
           first: bool = False, events: dict[str, Callable[[Any], None]] | None = None
           ) -> None:
     data = sent(*frames)  # JSON has no NaN/inf: a diverged number must not break the view
-    if not first and channel.push(data):  # the view listens on the app's own socket
+    if channel.send(data, first):  # the view listens on the app's own socket
         return
-    if first and (address := channel.address()):  # the socket the view listens on
-        data[0]["_channel"] = address
     keyed = first or _release_key(key)
     callbacks = {f"on_{name}_change": functools.partial(_report, key, name, handler)
                  for name, handler in (events or {}).items()} if keyed else {}

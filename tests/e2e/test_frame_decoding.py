@@ -92,6 +92,38 @@ def test_play_frames_draws_a_messages_frames_in_order_a_period_apart(browser):
         page.close()
 
 
+def test_play_frames_drops_a_frame_older_than_one_it_has(browser):
+    """Frames numbered by the server (``_seq``: two sockets carry them, ``channel``):
+    one that arrives after a newer one is not drawn; unnumbered frames all are; a
+    message naming the channel opens one socket to it, with its token."""
+    page = browser.new_page()
+    try:
+        common = (ASSETS / "common.js").read_text(encoding="utf-8")
+        page.add_script_tag(content=common.replace("__PALETTE__", palette.as_json()))
+        drawn = page.evaluate("""() => {
+            const log = [], host = document.createElement("div");
+            document.body.appendChild(host);
+            const view = playFrames(c => log.push(c.data[0].n));
+            view({parentElement: host, data: [{n: 1, _seq: 5,
+                  _channel: {path: "/api/nnp/frames", token: "tok"}}]});
+            host.__nnpPlay([{n: 2, _seq: 7}]);      // over the channel
+            view({parentElement: host, data: [{n: 3, _seq: 6}]});  // late, through Streamlit
+            host.__nnpPlay([{n: 4, _seq: 7}]);      // the same again
+            view({parentElement: host, data: [{n: 5, _seq: 9}]});
+            const plain = document.createElement("div");
+            const other = playFrames(c => log.push(c.data[0].n));
+            other({parentElement: plain, data: [{n: 6}]});
+            other({parentElement: plain, data: [{n: 7}]});
+            return {log, socket: host.__nnpSocket.url, token: host.__nnpSocket.__token,
+                    none: plain.__nnpSocket === undefined};
+        }""")
+        assert drawn["log"] == [1, 2, 5, 6, 7]
+        assert drawn["socket"].endswith("/api/nnp/frames?t=tok") and drawn["token"] == "tok"
+        assert drawn["none"]
+    finally:
+        page.close()
+
+
 def _blend(a, b, t):
     return [a[i] + (b[i] - a[i]) * t for i in range(3)]
 

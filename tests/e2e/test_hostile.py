@@ -172,20 +172,28 @@ def _frame_socket(url: str, token: str, origin: str) -> str:
         return f"refused {refused.response.status_code}"
 
 
-def test_the_frame_channel_takes_only_the_sessions_token_from_its_own_page(
+def test_the_frame_channel_opens_to_nobody_but_the_sessions_own_view(
         page: Page, base_url: str) -> None:
     """Another session's frames are out of reach: the channel's route refuses a guessed
-    token, and a real one from another site's page (its Origin)."""
+    token, and the view's own token once the view has used it (copied from the page,
+    even from the page's own origin); the view keeps its frames meanwhile. (The Origin
+    check: ``tests/ui/test_frame_channel.py``.)"""
     page.goto(f"{base_url}/")
     wait_live(page)
     page.get_by_role("button", name="Play").click()
     page.get_by_role("button", name="Pause").wait_for()
-    page.wait_for_function("[...document.querySelectorAll('*')].some(e => e.__nnpSocket)")
+    page.wait_for_function("[...document.querySelectorAll('*')].some(e => e.__nnpSocket && "
+                           "e.__nnpSocket.readyState === 1)")
     token = page.evaluate("[...document.querySelectorAll('*')].map(e => e.__nnpSocket)"
                           ".find(Boolean).__token")
     host = base_url.split("://", 1)[1].rstrip("/")
     route = f"ws://{host}/api/nnp/frames"
     assert len(token) >= 43
     assert _frame_socket(route, "A" * 43, base_url).startswith("refused")
+    assert _frame_socket(route, token, base_url.rstrip("/")).startswith("refused")
     assert _frame_socket(route, token, "https://evil.example").startswith("refused")
-    assert _frame_socket(route, token, base_url.rstrip("/")) == "accepted"
+    f0 = counters(page)[0]
+    page.wait_for_timeout(1500)
+    assert counters(page)[0] > f0 + 10  # still playing, its socket untouched
+    assert page.evaluate("[...document.querySelectorAll('*')].map(e => e.__nnpSocket)"
+                         ".find(Boolean).readyState") == 1

@@ -176,3 +176,94 @@ def test_install_puts_the_route_under_the_base_path(monkeypatch) -> None:
     routes = starlette_app.create_streamlit_routes(object())
     assert isinstance(routes[0], WebSocketRoute) and routes[0].path == "/school/api/nnp/frames"
     assert routes[1:] == ["core"] and channel._path == "/school/api/nnp/frames"
+
+
+def test_frames_are_numbered_in_order_whichever_way_they_go(monkeypatch) -> None:
+    """A run's first frame goes through Streamlit and names the channel; later frames
+    go over the channel once a browser listens. Both are numbered in the order made,
+    so the view can drop one that arrives after a newer one."""
+    monkeypatch.setattr(channel.st, "session_state", {})
+    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
+
+    async def main() -> None:
+        first = [{"epoch": 1}]
+        assert not channel.send(first, first=True)  # Streamlit carries it
+        token = first[0]["_channel"]["token"]
+        assert first[0]["_channel"]["path"] == "/api/nnp/frames"
+        ch = channel._channels[token]
+        before = [{"epoch": 2}, {"epoch": 3}]
+        assert not channel.send(before, first=False)  # nobody listens yet: Streamlit
+        socket = Socket(token=token)
+        serving = asyncio.ensure_future(ch.serve(socket))
+        await settle()
+        later = [{"epoch": 4}]
+        assert channel.send(later, first=False)  # over the channel
+        await settle()
+        sent = json.loads(socket.sent[0])
+        seqs = [f["_seq"] for f in (*first, *before, *sent)]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 4
+        assert "_channel" not in sent[0]
+        socket.leave()
+        await asyncio.wait_for(serving, 1)
+
+    asyncio.run(main())
+
+
+def test_without_the_route_frames_are_left_as_they_are(monkeypatch) -> None:
+    monkeypatch.setattr(channel.st, "session_state", {})
+    monkeypatch.setattr(channel, "_path", None)
+    frames = [{"epoch": 1}]
+    assert not channel.send(frames, first=True) and not channel.send(frames, first=False)
+    assert frames == [{"epoch": 1}]
+
+
+def test_a_token_opens_one_connection_and_a_new_one_is_named_after(monkeypatch) -> None:
+    """A used token opens nothing more (a copy of it cannot take the view's frames);
+    once its connection has gone, the next frame Streamlit carries names a new one."""
+    monkeypatch.setattr(channel.st, "session_state", {})
+    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
+
+    async def main() -> None:
+        first = [{"epoch": 1}]
+        channel.send(first, first=True)
+        token = first[0]["_channel"]["token"]
+        mine = Socket(token=token)
+        serving = asyncio.ensure_future(channel._endpoint(mine))
+        await settle()
+        assert mine.accepted
+        thief = Socket(token=token)
+        await channel._endpoint(thief)  # the same token again, while the view listens
+        assert thief.closed == 1008 and not thief.accepted
+        again = [{"epoch": 2}]
+        channel.send(again, first=True)  # a rerun's first frame: the view still listens
+        assert again[0]["_channel"]["token"] == token
+        mine.leave()
+        await asyncio.wait_for(serving, 1)
+        later = [{"epoch": 3}]
+        assert not channel.send(later, first=False)  # nobody listens: Streamlit carries it
+        fresh = later[0]["_channel"]["token"]
+        assert fresh != token and channel._channels.get(token) is None
+        late = Socket(token=token)
+        await channel._endpoint(late)
+        assert late.closed == 1008
+        ok = Socket(token=fresh)
+        serving = asyncio.ensure_future(channel._endpoint(ok))
+        await settle()
+        assert ok.accepted
+        ok.leave()
+        await asyncio.wait_for(serving, 1)
+
+    asyncio.run(main())
+
+
+def test_a_browser_that_sends_anything_is_disconnected() -> None:
+    async def main() -> None:
+        ch = channel.Channel()
+        socket = Socket()
+        serving = asyncio.ensure_future(ch.serve(socket))
+        await settle()
+        socket.inbox.put_nowait({"type": "websocket.receive", "text": "x" * 1000})
+        await asyncio.wait_for(serving, 1)
+        assert socket.closed == 1008 and not ch.connected and not ch.push([{"epoch": 1}])
+
+    asyncio.run(main())
