@@ -135,12 +135,17 @@ function playFrames(draw) {
 }
 function player(host, draw) {
   const queue = host.__nnpQueue = [];
+  const drawn = (frame) => {  // tell the server (it waits for a browser that lags)
+    const socket = host.__nnpSocket;
+    if (frame._seq && socket && socket.readyState === WebSocket.OPEN) socket.send(String(frame._seq));
+  };
   const next = () => {
     host.__nnpTimer = null;
     const frame = queue.shift();
     if (frame === undefined) return;
     try { draw(Object.assign({}, host.__nnpComponent, {data: [frame]})); }
     catch (err) { console.error("nn-playground: a frame was not drawn", err); }
+    drawn(frame);
     if (queue.length) host.__nnpTimer = setTimeout(next, queue[0]._after || 0);
   };
   return function (frames) {
@@ -150,7 +155,9 @@ function player(host, draw) {
     if (!frames.length) return;
     for (const f of frames) if (f._seq) host.__nnpSeq = f._seq;
     if (!queue.length && frames.length < 2 && host.__nnpTimer == null) {  // the usual case
-      return draw(Object.assign({}, host.__nnpComponent, {data: frames}));
+      const out = draw(Object.assign({}, host.__nnpComponent, {data: frames}));
+      drawn(frames[0]);
+      return out;
     }
     queue.push(...frames);
     queue.splice(0, queue.length - MAX_FRAMES_BEHIND);

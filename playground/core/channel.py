@@ -16,7 +16,8 @@ browser, inside frames Streamlit carries) and only from the page's own origin. A
 opens one connection: once used it is gone, and while no browser listens the next frame
 Streamlit carries names a new one, so a token seen later (a copied page, a log) opens
 nothing, and nobody can take over a view's connection. The route sends that session's
-frames; a browser that sends anything is disconnected. Behind a load balancer it needs
+frames and reads one thing, the number of each frame the browser draws (a browser that
+sends anything else is disconnected). Behind a load balancer it needs
 the same sticky sessions as Streamlit's own websocket (``deploy/nginx.conf`` routes
 every path alike); a proxy that rewrites ``Host`` makes it refuse every connection, and
 frames then go through Streamlit.
@@ -58,6 +59,7 @@ class Channel:
         self._waiting: str | None = None
         self._connection = 0
         self._sequence = 0
+        self._drawn = 0  # the last frame the browser says it drew (``_seq``)
 
     def stamp(self, frames: list[dict[str, Any]]) -> None:
         """Number ``frames`` (``_seq``) in the order the session made them, whichever way
@@ -77,6 +79,18 @@ class Channel:
     def connected(self) -> bool:
         """Whether a browser listens now."""
         return self._loop is not None
+
+    def behind(self) -> int:
+        """How many frames the listening browser has not drawn yet (0: none listens)."""
+        return self._sequence - self._drawn if self.connected else 0
+
+    def drew(self, text: str) -> bool:
+        """Note the browser's word that it drew frame ``text`` (its ``_seq``); False for
+        anything else (the only thing a view sends)."""
+        if len(text) > 12 or not text.isdigit():
+            return False
+        self._drawn = max(self._drawn, min(int(text), self._sequence))
+        return True
 
     def push(self, frames: list[dict[str, Any]]) -> bool:
         """Send ``frames`` (JSON-able, finite: ``live.sent``) to the listening browser;
@@ -103,10 +117,11 @@ class Channel:
             self._connection += 1
             mine, old = self._connection, self._socket
             self._loop, self._wake, self._socket = asyncio.get_running_loop(), wake, socket
+            self._drawn = self._sequence  # frames before this socket count as drawn
         if old is not None:  # the view was built again (a new page, a reload): one socket
             with contextlib.suppress(Exception):
                 await old.close()
-        closed = asyncio.ensure_future(_until_closed(socket))
+        closed = asyncio.ensure_future(self._read(socket))
         try:
             while not closed.done():
                 woken = asyncio.ensure_future(wake.wait())
@@ -128,10 +143,15 @@ class Channel:
             await socket.close(code=1008)
 
 
-async def _until_closed(socket: Any) -> None:
-    """Return when the browser closes the socket or sends anything (the view sends
-    nothing: whatever comes is not read, and ends the connection)."""
-    await socket.receive()
+    async def _read(self, socket: Any) -> None:
+        """Read what the browser sends until it closes the socket: the number of each
+        frame it draws (``drew``). Anything else ends the connection."""
+        while True:
+            message = await socket.receive()
+            text = message.get("text")
+            if message.get("type") != "websocket.receive" or not (
+                    isinstance(text, str) and self.drew(text)):
+                return
 
 
 def _same_origin(headers: Any) -> bool:
@@ -175,6 +195,18 @@ def install() -> bool:
 
     starlette_app.create_streamlit_routes = with_channel
     return True
+
+
+FRAMES_AHEAD = 6
+"""Frames a playing loop may send beyond what its browser has drawn (``lagging``)."""
+
+
+def lagging() -> bool:
+    """Whether this session's browser is more than ``FRAMES_AHEAD`` frames behind: a
+    slow laptop draws fewer frames than the server would train, and those it would drop
+    cost the server's CPU, which a classroom shares. The loop then waits for it."""
+    channel = st.session_state.get(_SESSION_KEY) if _path is not None else None
+    return isinstance(channel, Channel) and channel.behind() > FRAMES_AHEAD
 
 
 def send(frames: list[dict[str, Any]], first: bool) -> bool:

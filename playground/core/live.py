@@ -213,13 +213,19 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
     next run resumes from the session), or when training stops early or diverges.
     Frames are paced by ``frame_period``; while more sessions play than the server has
     cores, several go in one message (``frames_per_message``); while another script run
-    answers someone (``answering``), frames wait for it.
+    answers someone (``answering``), frames wait for it; while the browser lags behind
+    the frames sent (``channel.lagging``), the loop waits for it.
     """
     token, work = object(), None
     with _playing_lock:
         _playing.add(token)
     try:
         while session.playing():
+            if channel.lagging():  # its browser draws fewer frames than it is sent
+                if _click_waiting():
+                    return
+                time.sleep(CLICK_CHECK_SECONDS)
+                continue
             t0 = time.perf_counter()
             playing = len(_playing)
             period = frame_period(work or 0.0, playing)

@@ -118,6 +118,20 @@ def test_play_frames_drops_a_frame_older_than_one_it_has(browser):
                     none: plain.__nnpSocket === undefined};
         }""")
         assert drawn["log"] == [1, 2, 5, 6, 7]
+        # Each numbered frame drawn is acknowledged on the open socket (the server waits
+        # for a browser that lags), queued ones as they are drawn; a dropped one is not.
+        acks = page.evaluate("""async () => {
+            const acks = [], host = document.createElement("div");
+            host.__nnpSocket = {readyState: WebSocket.OPEN, send: t => acks.push(t)};
+            const view = playFrames(c => null);
+            view({parentElement: host, data: [{n: 1, _seq: 3}]});
+            view({parentElement: host, data: [{n: 2, _seq: 2}]});
+            view({parentElement: host, data: [{n: 3, _seq: 4, _after: 30},
+                                              {n: 4, _seq: 5, _after: 30}]});
+            await new Promise(r => setTimeout(r, 200));
+            return acks;
+        }""")
+        assert acks == ["3", "4", "5"]
         assert drawn["socket"].endswith("/api/nnp/frames?t=tok") and drawn["token"] == "tok"
         assert drawn["none"]
     finally:

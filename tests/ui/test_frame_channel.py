@@ -256,7 +256,39 @@ def test_a_token_opens_one_connection_and_a_new_one_is_named_after(monkeypatch) 
     asyncio.run(main())
 
 
-def test_a_browser_that_sends_anything_is_disconnected() -> None:
+def test_the_browser_says_what_it_drew_and_a_lagging_one_holds_the_loop(monkeypatch
+                                                                        ) -> None:
+    """The view sends the number of each frame it draws; a loop more than
+    ``FRAMES_AHEAD`` frames ahead of it waits (``lagging``)."""
+    monkeypatch.setattr(channel.st, "session_state", {})
+    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
+
+    async def main() -> None:
+        first = [{"epoch": 0}]
+        channel.send(first, first=True)
+        socket = Socket(token=first[0]["_channel"]["token"])
+        serving = asyncio.ensure_future(channel._endpoint(socket))
+        await settle()
+        assert not channel.lagging()  # what came before the socket counts as drawn
+        for epoch in range(1, channel.FRAMES_AHEAD + 2):
+            assert channel.send([{"epoch": epoch}], first=False)
+        await settle()
+        assert channel.lagging()  # 7 frames sent, none drawn
+        drawn = json.loads(socket.sent[-1])[0]["_seq"]
+        socket.inbox.put_nowait({"type": "websocket.receive", "text": str(drawn)})
+        await settle()
+        assert not channel.lagging() and socket.closed is None
+        socket.inbox.put_nowait({"type": "websocket.receive", "text": "99999999999"})
+        await settle()  # more than was sent: no more than what was sent counts
+        assert channel.send([{"epoch": 99}], first=False)
+        socket.leave()
+        await asyncio.wait_for(serving, 1)
+        assert not channel.lagging()  # nobody listens: nothing to wait for
+
+    asyncio.run(main())
+
+
+def test_a_browser_that_sends_anything_else_is_disconnected() -> None:
     async def main() -> None:
         ch = channel.Channel()
         socket = Socket()
