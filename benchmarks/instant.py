@@ -250,6 +250,8 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float,
         if speed:
             set_speed(page, speed)
         pages.append(page)
+    per_frame = int(pages[0].get_by_role("slider", name="Epochs per frame")
+                    .get_attribute("aria-valuetext"))
     for page in pages:
         page.get_by_role("button", name="Play").click()
     time.sleep(3.0)  # all playing, settled
@@ -272,10 +274,13 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float,
     late.context.close()
     for page in pages:
         page.context.close()
-    return {"sessions": n, "epochs_per_frame": speed or "default",
+    return {"sessions": n, "epochs_per_frame": per_frame,
             "frames_per_s_each": [round(f / dt, 1) for f in frames],
             "epochs_per_s_each": [round(e / dt) for e in epochs],
             "server_cpu_ms_per_frame": round(1000 * cpu / max(sum(frames), 1), 2),
+            # per frame the server trained and sent (browsers that fall behind drop some)
+            "server_cpu_ms_per_frame_sent": round(
+                1000 * cpu * per_frame / max(sum(epochs), 1), 2),
             # the cores the server kept busy, and the whole machine (browsers included)
             "server_cores": round(cpu / dt, 2), "machine_cores": round(machine / dt, 2),
             "server_rss_mb": round(memory, 1), "newcomer_play_ready_s": round(newcomer, 2)}
@@ -331,14 +336,21 @@ def visits_of(browser, url: str, path: str, visits: int) -> dict:
 
 
 def measure(sessions: tuple[int, ...], seconds: float, warm: bool,
-            parts: tuple[str, ...] = PARTS, visits: int = 1, speed: int | None = None
-            ) -> dict:
+            parts: tuple[str, ...] = PARTS, visits: int = 1, speed: int | None = None,
+            pin: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     os.environ["NN_PLAYGROUND_COMPILE_CACHE"] = "off"
-    out: dict = {"machine": f"{os.cpu_count()} cores, browsers on the same machine",
+    cores = sorted(os.sched_getaffinity(0))
+    server_cores = set(cores[:len(cores) // 2]) if pin and len(cores) > 1 else None
+    if server_cores:  # the browsers (children of this process) on the other cores
+        os.sched_setaffinity(0, set(cores) - server_cores)
+    out: dict = {"machine": f"{os.cpu_count()} cores, browsers on the same machine"
+                 + (f"; the server pinned to {len(server_cores)} of them, the browsers to "
+                    f"the other {len(cores) - len(server_cores)}" if server_cores else ""),
                  "compile_cache": "off"}
-    with app_server(with_process=True, warmup=warm) as (url, proc), sync_playwright() as p:
+    with app_server(with_process=True, warmup=warm, cores=server_cores) as (url, proc), \
+            sync_playwright() as p:
         if warm:  # the warm-up at server start compiles each page's default
             out["warmup_s"] = wait_idle(proc.pid)
         browser = launch(p)
@@ -371,12 +383,15 @@ def main() -> int:
                     help="visitors per live page (pages part); more than one adds medians")
     ap.add_argument("--speed", type=int, default=None, help="epochs per frame in the "
                     "classroom part (default: the Playground's own, 2)")
+    ap.add_argument("--pin", action="store_true", help="the server on half the cores, the "
+                    "browsers on the others (closer to browsers elsewhere: they no longer "
+                    "share the server's cores and caches)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--parts", default=",".join(PARTS), help="what to measure, of "
                     + ", ".join(PARTS))
     a = ap.parse_args()
     r = measure(tuple(int(n) for n in a.sessions.split(",")), a.seconds, a.warm,
-                tuple(a.parts.split(",")), max(1, a.visits), a.speed)
+                tuple(a.parts.split(",")), max(1, a.visits), a.speed, a.pin)
     if a.json:
         print(json.dumps(r, indent=2))
         return 0
@@ -406,7 +421,8 @@ def main() -> int:
         print(f"{row['sessions']} sessions ({row['epochs_per_frame']} epochs a frame): "
               f"frames/s each {row['frames_per_s_each']}, "
               f"epochs/s each {row['epochs_per_s_each']}, server "
-              f"{row['server_cpu_ms_per_frame']} ms CPU per frame (goal 3), "
+              f"{row['server_cpu_ms_per_frame']} ms CPU per frame drawn (goal 3; "
+              f"{row['server_cpu_ms_per_frame_sent']} per frame sent), "
               f"busy cores: server {row['server_cores']} of the machine's "
               f"{row['machine_cores']}, {row['server_rss_mb']} MB, a newcomer's Play after "
               f"{row['newcomer_play_ready_s']} s (goal 5)")

@@ -38,7 +38,7 @@ def free_port() -> int:
 
 @contextmanager
 def app_server(port: int | None = None, with_process: bool = False, warmup: bool = False,
-               env: dict[str, str] | None = None):
+               env: dict[str, str] | None = None, cores: set[int] | None = None):
     """Run the app (``python -m playground.serve``, as ``./dev app`` does) on a free port;
     yields its base URL.
 
@@ -46,6 +46,7 @@ def app_server(port: int | None = None, with_process: bool = False, warmup: bool
     ``warmup`` keeps the server's warm-up of every page's default on (off by default:
     a measurement or test of one page should not share the CPU with the others').
     ``env`` adds environment variables (e.g. ``STREAMLIT_SERVER_COOKIE_SECRET``).
+    ``cores``: the CPUs the server (every thread of it) may run on; None: any.
     """
     port = port or free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
@@ -55,7 +56,8 @@ def app_server(port: int | None = None, with_process: bool = False, warmup: bool
         [sys.executable, "-m", "playground.serve",
          "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
