@@ -13,14 +13,14 @@ Streamlit as before.
 What the route trusts: nothing from the browser. It accepts a connection only with a
 token of a live session's channel (256 random bits, sent only to that session's
 browser, inside frames Streamlit carries) and only from the page's own origin. A token
-opens one connection: once used it is gone, and while no browser listens the next frame
-Streamlit carries names a new one, so a token seen later (a copied page, a log) opens
-nothing, and nobody can take over a view's connection. The route sends that session's
-frames and reads one thing, the number of each frame the browser draws (a browser that
-sends anything else is disconnected). Behind a load balancer it needs
-the same sticky sessions as Streamlit's own websocket (``deploy/nginx.conf`` routes
-every path alike); a proxy that rewrites ``Host`` makes it refuse every connection, and
-frames then go through Streamlit.
+opens one connection: once used it is gone, and each script run's first frame names a
+new one (its view's connection replaces the last), so a token seen later (a copied
+page, a log) opens nothing, and nobody else can take over a view's connection. The
+route sends that session's frames and reads one thing, the number of each frame the
+browser draws (a browser that sends anything else is disconnected). Behind a load
+balancer it needs the same sticky sessions as Streamlit's own websocket
+(``deploy/nginx.conf`` routes every path alike); a proxy that rewrites ``Host`` makes it
+refuse every connection, and frames then go through Streamlit.
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ class Channel:
             frame["_seq"] = self._sequence
 
     def renew(self) -> None:
-        """A new token for the next connection (the route forgets a token it accepts)."""
+        """A new token for the next connection; the last one opens nothing more (the
+        route also forgets a token it accepts)."""
+        _channels.pop(self.token, None)
         self.token = secrets.token_urlsafe(32)
         _channels[self.token] = self
 
@@ -214,9 +216,10 @@ def send(frames: list[dict[str, Any]], first: bool) -> bool:
 
     Otherwise (no route, no browser listening, or a run's ``first`` frame, which
     Streamlit must carry: it mounts the view) Streamlit carries them, and they name the
-    channel (``_channel``: path and token; a new token when the last one was used and
-    no browser listens: a view built anew, say, or a dropped connection). Every frame
-    is numbered (``Channel.stamp``)."""
+    channel (``_channel``: path and token). A run's first frame names a new token: the
+    view may be a new one (another page, a layout that moved it), and the connection it
+    opens replaces the last, so frames always go to the view on screen. So does a frame
+    after a connection was lost. Every frame is numbered (``Channel.stamp``)."""
     if _path is None:
         return False
     channel = st.session_state.get(_SESSION_KEY)
@@ -225,7 +228,7 @@ def send(frames: list[dict[str, Any]], first: bool) -> bool:
     channel.stamp(frames)
     if not first and channel.push(frames):
         return True
-    if not channel.connected and channel.token not in _channels:
+    if first or (not channel.connected and channel.token not in _channels):
         channel.renew()
     frames[0]["_channel"] = {"path": _path, "token": channel.token}
     return False
