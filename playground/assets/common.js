@@ -155,9 +155,8 @@ function player(host, draw) {
     if (!frames.length) return;
     for (const f of frames) if (f._seq) host.__nnpSeq = f._seq;
     if (!queue.length && frames.length < 2 && host.__nnpTimer == null) {  // the usual case
-      const out = draw(Object.assign({}, host.__nnpComponent, {data: frames}));
-      drawn(frames[0]);
-      return out;
+      try { return draw(Object.assign({}, host.__nnpComponent, {data: frames})); }
+      finally { drawn(frames[0]); }  // drawn or not, as a queued frame: the loop goes on
     }
     queue.push(...frames);
     queue.splice(0, queue.length - MAX_FRAMES_BEHIND);
@@ -165,9 +164,11 @@ function player(host, draw) {
     return () => { clearTimeout(host.__nnpTimer); host.__nnpTimer = null; queue.length = 0; };
   };
 }
-function listen(host, where) {  // one socket per view; a new token (session) replaces it
+function listen(host, where) {  // one socket per view; a new token replaces it
   const old = host.__nnpSocket;
-  if (old && old.__token === where.token && old.readyState <= WebSocket.OPEN) return;
+  // A token is tried once: refused (a proxy that rewrites Host), frames keep coming
+  // from Streamlit, and the server names a new token when it wants a new connection.
+  if (old && old.__token === where.token) return;
   if (old) old.close();
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
     where.path + "?t=" + encodeURIComponent(where.token);

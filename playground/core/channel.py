@@ -30,6 +30,7 @@ import contextlib
 import json
 import secrets
 import threading
+import time
 import weakref
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,8 +59,11 @@ class Channel:
         self._socket: Any = None
         self._waiting: str | None = None
         self._connection = 0
-        self._sequence = 0
-        self._drawn = 0  # the last frame the browser says it drew (``_seq``)
+        # Numbers start at the clock's milliseconds: a later session's frames (a server
+        # restarted under an open page) number above an earlier one's, which sends at
+        # most 40 frames a second.
+        self._sequence = time.time_ns() // 1_000_000
+        self._drawn = self._sequence  # the last frame the browser says it drew (``_seq``)
 
     def stamp(self, frames: list[dict[str, Any]]) -> None:
         """Number ``frames`` (``_seq``) in the order the session made them, whichever way
@@ -89,7 +93,7 @@ class Channel:
     def drew(self, text: str) -> bool:
         """Note the browser's word that it drew frame ``text`` (its ``_seq``); False for
         anything else (the only thing a view sends)."""
-        if len(text) > 12 or not text.isdigit():
+        if len(text) > 16 or not text.isdigit():
             return False
         self._drawn = max(self._drawn, min(int(text), self._sequence))
         return True
@@ -120,9 +124,8 @@ class Channel:
             mine, old = self._connection, self._socket
             self._loop, self._wake, self._socket = asyncio.get_running_loop(), wake, socket
             self._drawn = self._sequence  # frames before this socket count as drawn
-        if old is not None:  # the view was built again (a new page, a reload): one socket
-            with contextlib.suppress(Exception):
-                await old.close()
+        if old is not None:  # one socket per session: the newest view's
+            await _close(old)
         closed = asyncio.ensure_future(self._read(socket))
         try:
             while not closed.done():
@@ -141,9 +144,7 @@ class Channel:
             with self._lock:
                 if self._connection == mine:
                     self._loop = self._wake = self._socket = None
-        with contextlib.suppress(Exception):  # the browser sent something: it goes
-            await socket.close(code=1008)
-
+        await _close(socket, 1008)  # (it may be closed already: then nothing happens)
 
     async def _read(self, socket: Any) -> None:
         """Read what the browser sends until it closes the socket: the number of each
@@ -155,10 +156,30 @@ class Channel:
                     isinstance(text, str) and self.drew(text)):
                 return
 
+    def detach(self) -> None:
+        """Send nothing more on the current socket, and close it: a run's first frame
+        goes through Streamlit, and a frame after it on the old socket could reach the
+        browser first and have it dropped as older (it may carry what only first frames
+        do: the data points). Frames go through Streamlit until the view connects again
+        with the token the first frame names."""
+        with self._lock:
+            loop, socket = self._loop, self._socket
+            self._connection += 1
+            self._loop = self._wake = self._socket = self._waiting = None
+        if loop is not None and socket is not None:
+            with contextlib.suppress(RuntimeError):  # the server's loop has closed
+                loop.call_soon_threadsafe(asyncio.ensure_future, _close(socket))
+
+
+async def _close(socket: Any, code: int = 1000) -> None:
+    with contextlib.suppress(Exception):  # closed already
+        await socket.close(code=code)
+
 
 def _same_origin(headers: Any) -> bool:
-    """Whether a websocket's ``Origin`` is the page's own host (browsers always send it;
-    another site's page must not read a session's frames, even with its token)."""
+    """Whether a websocket's ``Origin`` names the page's own host and port (a browser
+    sends it: another site's page must not read a session's frames, even with its
+    token). The scheme is not compared: behind a TLS proxy the server sees http."""
     origin, host = headers.get("origin"), headers.get("host")
     return bool(origin and host) and urlsplit(origin).netloc.lower() == host.lower()
 
@@ -228,6 +249,8 @@ def send(frames: list[dict[str, Any]], first: bool) -> bool:
     channel.stamp(frames)
     if not first and channel.push(frames):
         return True
+    if first:
+        channel.detach()
     if first or (not channel.connected and channel.token not in _channels):
         channel.renew()
     frames[0]["_channel"] = {"path": _path, "token": channel.token}

@@ -216,12 +216,13 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
     answers someone (``answering``), frames wait for it; while the browser lags behind
     the frames sent (``channel.lagging``), the loop waits for it.
     """
-    token, work = object(), None
-    with _playing_lock:
-        _playing.add(token)
+    token, work = object(), None  # in ``_playing`` while it plays, and its browser keeps up
     try:
         while session.playing():
-            if channel.lagging():  # its browser draws fewer frames than it is sent
+            lagging = channel.lagging()  # its browser draws fewer frames than it is sent:
+            with _playing_lock:  # it waits, and leaves the cores to the others meanwhile
+                (_playing.discard if lagging else _playing.add)(token)
+            if lagging:
                 if _click_waiting():
                     return
                 time.sleep(CLICK_CHECK_SECONDS)

@@ -100,8 +100,15 @@ def test_play_frames_drops_a_frame_older_than_one_it_has(browser):
     try:
         common = (ASSETS / "common.js").read_text(encoding="utf-8")
         page.add_script_tag(content=common.replace("__PALETTE__", palette.as_json()))
+        # A stand-in socket: the page is about:blank (no server to connect to).
+        page.evaluate("""() => { window.WebSocket = class {
+            static OPEN = 1;
+            constructor(url) { this.url = url; this.readyState = 0; }
+            close() { this.readyState = 3; }
+            send() {} }; }""")
         drawn = page.evaluate("""() => {
             const log = [], host = document.createElement("div");
+            const where = token => ({path: "/api/nnp/frames", token});
             document.body.appendChild(host);
             const view = playFrames(c => log.push(c.data[0].n));
             view({parentElement: host, data: [{n: 1, _seq: 5,
@@ -110,14 +117,21 @@ def test_play_frames_drops_a_frame_older_than_one_it_has(browser):
             view({parentElement: host, data: [{n: 3, _seq: 6}]});  // late, through Streamlit
             host.__nnpPlay([{n: 4, _seq: 7}]);      // the same again
             view({parentElement: host, data: [{n: 5, _seq: 9}]});
+            const first = host.__nnpSocket;
+            first.readyState = 3;  // refused: the same token is not tried again
+            view({parentElement: host, data: [{n: 8, _seq: 10, _channel: where("tok")}]});
+            const retried = host.__nnpSocket !== first;
+            view({parentElement: host, data: [{n: 9, _seq: 11, _channel: where("tok2")}]});
+            const renewed = host.__nnpSocket.__token === "tok2" && first.readyState === 3;
             const plain = document.createElement("div");
             const other = playFrames(c => log.push(c.data[0].n));
             other({parentElement: plain, data: [{n: 6}]});
             other({parentElement: plain, data: [{n: 7}]});
-            return {log, socket: host.__nnpSocket.url, token: host.__nnpSocket.__token,
+            return {log, socket: first.url, token: first.__token, retried, renewed,
                     none: plain.__nnpSocket === undefined};
         }""")
-        assert drawn["log"] == [1, 2, 5, 6, 7]
+        assert drawn["log"] == [1, 2, 5, 8, 9, 6, 7]
+        assert not drawn["retried"] and drawn["renewed"]
         # Each numbered frame drawn is acknowledged on the open socket (the server waits
         # for a browser that lags), queued ones as they are drawn; a dropped one is not.
         acks = page.evaluate("""async () => {
@@ -132,7 +146,7 @@ def test_play_frames_drops_a_frame_older_than_one_it_has(browser):
             return acks;
         }""")
         assert acks == ["3", "4", "5"]
-        assert drawn["socket"].endswith("/api/nnp/frames?t=tok") and drawn["token"] == "tok"
+        assert drawn["socket"] == "ws:///api/nnp/frames?t=tok" and drawn["token"] == "tok"
         assert drawn["none"]
     finally:
         page.close()

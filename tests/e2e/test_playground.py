@@ -364,37 +364,6 @@ def test_step_reruns_the_live_part_only(page: Page, base_url: str) -> None:
     assert 0 < step * 3 < full, (step, full)
 
 
-def test_frames_after_the_first_come_over_the_apps_own_socket(page: Page, base_url: str
-                                                              ) -> None:
-    """While playing, frames go over the app's frame channel, not Streamlit's message
-    path: Streamlit's socket carries a few messages, the channel one message a frame,
-    and the view draws them; Pause brings the last state back through Streamlit."""
-    sockets: dict[str, list[float]] = {"stream": [], "frames": []}
-
-    def watch(ws) -> None:
-        name = "frames" if "/api/nnp/frames?t=" in ws.url else "stream"
-        ws.on("framereceived", lambda payload: sockets[name].append(time.perf_counter()))
-
-    page.on("websocket", watch)
-    open_app(page, base_url)
-    page.get_by_role("button", name="Play").click()
-    wait_epoch_above(page, 10)
-    f0, n0, s0 = counters(page)[0], len(sockets["frames"]), len(sockets["stream"])
-    page.wait_for_timeout(3000)
-    frames, over_channel = counters(page)[0] - f0, len(sockets["frames"]) - n0
-    over_stream = len(sockets["stream"]) - s0
-    print(f"3 s of play: {frames} frames drawn, {over_channel} channel messages, "
-          f"{over_stream} Streamlit messages")
-    assert frames > 10 and over_channel >= frames * 0.9, (frames, over_channel)
-    assert over_stream < frames / 5, (over_stream, frames)
-    page.get_by_role("button", name="Pause").click()
-    expect(page.get_by_role("button", name="Play")).to_be_visible()
-    page.wait_for_timeout(1500)
-    epoch = counters(page)[1]
-    page.wait_for_timeout(1000)
-    assert counters(page)[1] == epoch  # paused: nothing more arrives
-
-
 def test_downloads_while_playing_are_of_the_moment_of_the_click(page: Page, base_url: str,
                                                                  shots: Path) -> None:
     """The weights and the script come from the training state when clicked, not from

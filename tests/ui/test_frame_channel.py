@@ -219,8 +219,9 @@ def test_without_the_route_frames_are_left_as_they_are(monkeypatch) -> None:
 
 def test_a_token_opens_one_connection_and_a_new_one_is_named_after(monkeypatch) -> None:
     """A used token opens nothing more (a copy of it cannot take the view's frames); a
-    rerun's first frame names a new one, whose connection replaces the last; once a
-    connection has gone, the next frame Streamlit carries names a new one too."""
+    rerun's first frame closes the view's socket and names a new token for the view's
+    next one; once a connection has gone, the next frame Streamlit carries names a new
+    token too."""
     monkeypatch.setattr(channel.st, "session_state", {})
     monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
 
@@ -235,24 +236,28 @@ def test_a_token_opens_one_connection_and_a_new_one_is_named_after(monkeypatch) 
         thief = Socket(token=token)
         await channel._endpoint(thief)  # the same token again, while the view listens
         assert thief.closed == 1008 and not thief.accepted
-        again = [{"epoch": 2}]
+        assert channel.send([{"epoch": 2}], first=False)
+        await settle()
+        again = [{"epoch": 3}]
         channel.send(again, first=True)  # a rerun's first frame names a new token
         rerun = again[0]["_channel"]["token"]
         assert rerun != token
-        assert channel.send([{"epoch": 3}], first=False)  # the old socket until then
+        await asyncio.wait_for(serving, 1)  # and the old socket is closed at once:
+        assert mine.closed is not None  # a frame on it could overtake the first frame
+        assert not channel.send([{"epoch": 4}], first=False)  # Streamlit carries it
         await settle()
         assert len(mine.sent) == 1
         view = Socket(token=rerun)  # the rerun's view (the same or a new one) connects
         serving_view = asyncio.ensure_future(channel._endpoint(view))
-        await asyncio.wait_for(serving, 1)  # and replaces the old connection
-        assert mine.closed is not None and view.accepted
+        await settle()
+        assert view.accepted and channel.send([{"epoch": 5}], first=False)
         view.leave()
         await asyncio.wait_for(serving_view, 1)
-        later = [{"epoch": 4}]
+        later = [{"epoch": 6}]
         assert not channel.send(later, first=False)  # nobody listens: Streamlit carries it
         fresh = later[0]["_channel"]["token"]
         assert fresh not in (token, rerun) and channel._channels.get(rerun) is None
-        pending = [{"epoch": 5}]
+        pending = [{"epoch": 7}]
         channel.send(pending, first=False)  # its connection may be under way: the same
         assert pending[0]["_channel"]["token"] == fresh
         for old in (token, rerun):
