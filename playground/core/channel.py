@@ -44,7 +44,8 @@ _path: str | None = None  # the route's path once ``install`` added it; None: no
 
 
 class Channel:
-    """One browser session's frame channel (held by its session state: it goes with it).
+    """One browser session's frame channel (held by its session state: it goes with it),
+    for the one live view its page draws (``livepage.run`` draws one a page).
 
     ``push`` is called from the session's script thread; the route's coroutine sends on
     the server's event loop. Only the latest frames wait to be sent: a browser that
