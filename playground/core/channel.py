@@ -117,14 +117,22 @@ class Channel:
             return False
         return True
 
-    async def serve(self, socket: Any) -> None:
-        """Send this channel's frames on ``socket`` (accepted) until either side closes."""
+    async def serve(self, socket: Any, since: int | None = None) -> None:
+        """Send this channel's frames on ``socket`` (accepted) until either side closes.
+        ``since``: the connection count when its token was taken; if a run's first frame
+        has detached since (``detach``), the socket is closed unused: a frame on it
+        could overtake that first frame."""
         wake = asyncio.Event()
         with self._lock:
-            self._connection += 1
-            mine, old = self._connection, self._socket
-            self._loop, self._wake, self._socket = asyncio.get_running_loop(), wake, socket
-            self._drawn = self._sequence  # frames before this socket count as drawn
+            refused = since is not None and since != self._connection
+            if not refused:
+                self._connection += 1
+                mine, old = self._connection, self._socket
+                self._loop, self._wake, self._socket = asyncio.get_running_loop(), wake, socket
+                self._drawn = self._sequence  # frames before this socket count as drawn
+        if refused:
+            await _close(socket, 1008)
+            return
         if old is not None:  # one socket per session: the newest view's
             await _close(old)
         closed = asyncio.ensure_future(self._read(socket))
@@ -188,13 +196,13 @@ def _same_origin(headers: Any) -> bool:
 async def _endpoint(socket: Any) -> None:
     token = socket.query_params.get("t", "")
     channel = _channels.get(token) if _same_origin(socket.headers) else None
-    if channel is not None:
-        _channels.pop(token, None)  # one connection per token
     if channel is None:
         await socket.close(code=1008)  # policy violation: refused before it is accepted
         return
+    _channels.pop(token, None)  # one connection per token
+    since = channel._connection
     await socket.accept()
-    await channel.serve(socket)
+    await channel.serve(socket, since)
 
 
 def install() -> bool:

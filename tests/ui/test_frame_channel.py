@@ -317,3 +317,25 @@ def test_a_browser_that_sends_anything_else_is_disconnected() -> None:
         assert socket.closed == 1008 and not ch.connected and not ch.push([{"epoch": 1}])
 
     asyncio.run(main())
+
+
+def test_a_socket_whose_token_was_taken_before_a_first_frame_stays_unused(
+        monkeypatch) -> None:
+    """A view connects just as the next run's first frame goes through Streamlit (which
+    detaches the channel): that socket must not carry frames, or one could reach the
+    browser before the first frame and have it dropped as older."""
+    monkeypatch.setattr(channel.st, "session_state", {})
+    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
+
+    async def main() -> None:
+        first = [{"epoch": 1}]
+        channel.send(first, first=True)
+        ch = channel._channels[first[0]["_channel"]["token"]]
+        since = ch._connection  # the route took the token ...
+        channel.send([{"epoch": 2}], first=True)  # ... and a new run's first frame went
+        late = Socket()
+        await asyncio.wait_for(ch.serve(late, since), 1)
+        assert late.closed == 1008 and not ch.connected
+        assert not channel.send([{"epoch": 3}], first=False)  # Streamlit carries it
+
+    asyncio.run(main())
