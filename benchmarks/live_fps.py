@@ -93,6 +93,15 @@ def counters(page, view: str = "live-view") -> tuple[int, int]:
     return int(frame or 0), int(epoch or 0)
 
 
+def wait_epoch_above(page, epoch: int, timeout_s: float = 60) -> None:
+    """Wait until the view's epoch counter passes ``epoch`` (AssertionError after
+    ``timeout_s`` seconds)."""
+    deadline = time.time() + timeout_s
+    while counters(page)[1] <= epoch:
+        assert time.time() < deadline, f"epoch stayed at {counters(page)[1]}"
+        time.sleep(0.1)
+
+
 def set_speed(page, value: int, label: str = "Epochs per frame") -> None:
     """Move the toolbar's speed slider to ``value`` (a select slider: by its keys)."""
     slider = page.get_by_role("slider", name=label)

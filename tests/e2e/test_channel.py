@@ -9,16 +9,9 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from benchmarks.live_fps import counters, wait_live
+from benchmarks.live_fps import counters, wait_epoch_above, wait_live
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
-
-
-def wait_epoch_above(page: Page, epoch: int, timeout_s: float = 60) -> None:
-    deadline = time.time() + timeout_s
-    while counters(page)[1] <= epoch:
-        assert time.time() < deadline, f"epoch stayed at {counters(page)[1]}"
-        time.sleep(0.1)
 
 
 def test_frames_after_the_first_come_over_the_apps_own_socket(page: Page, base_url: str

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
-from benchmarks.live_fps import counters, wait_live
+from benchmarks.live_fps import counters, wait_epoch_above, wait_live
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
@@ -62,13 +62,6 @@ def choose(page: Page, label: str, option: str) -> None:
 
 def errors(page: Page):
     return page.get_by_test_id("stAlertContentError")
-
-
-def wait_epoch_above(page: Page, epoch: int, timeout_s: float = 60) -> None:
-    deadline = time.time() + timeout_s
-    while counters(page)[1] <= epoch:
-        assert time.time() < deadline, f"epoch stayed at {counters(page)[1]}"
-        time.sleep(0.1)
 
 
 def test_page_loads_with_live_view_and_epoch_zero(page: Page, base_url: str,

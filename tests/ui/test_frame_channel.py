@@ -42,6 +42,13 @@ class Socket:
         self.inbox.put_nowait({"type": "websocket.disconnect"})
 
 
+@pytest.fixture
+def routed(monkeypatch) -> None:
+    """A session of its own (its state a plain dict) on a server with the route."""
+    monkeypatch.setattr(channel.st, "session_state", {})
+    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
+
+
 async def settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
@@ -178,12 +185,10 @@ def test_install_puts_the_route_under_the_base_path(monkeypatch) -> None:
     assert routes[1:] == ["core"] and channel._path == "/school/api/nnp/frames"
 
 
-def test_frames_are_numbered_in_order_whichever_way_they_go(monkeypatch) -> None:
+def test_frames_are_numbered_in_order_whichever_way_they_go(routed) -> None:
     """A run's first frame goes through Streamlit and names the channel; later frames
     go over the channel once a browser listens. Both are numbered in the order made,
     so the view can drop one that arrives after a newer one."""
-    monkeypatch.setattr(channel.st, "session_state", {})
-    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
 
     async def main() -> None:
         first = [{"epoch": 1}]
@@ -217,13 +222,11 @@ def test_without_the_route_frames_are_left_as_they_are(monkeypatch) -> None:
     assert frames == [{"epoch": 1}]
 
 
-def test_a_token_opens_one_connection_and_a_new_one_is_named_after(monkeypatch) -> None:
+def test_a_token_opens_one_connection_and_a_new_one_is_named_after(routed) -> None:
     """A used token opens nothing more (a copy of it cannot take the view's frames); a
     rerun's first frame closes the view's socket and names a new token for the view's
     next one; once a connection has gone, the next frame Streamlit carries names a new
     token too."""
-    monkeypatch.setattr(channel.st, "session_state", {})
-    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
 
     async def main() -> None:
         first = [{"epoch": 1}]
@@ -274,12 +277,9 @@ def test_a_token_opens_one_connection_and_a_new_one_is_named_after(monkeypatch) 
     asyncio.run(main())
 
 
-def test_the_browser_says_what_it_drew_and_a_lagging_one_holds_the_loop(monkeypatch
-                                                                        ) -> None:
+def test_the_browser_says_what_it_drew_and_a_lagging_one_holds_the_loop(routed) -> None:
     """The view sends the number of each frame it draws; a loop more than
     ``FRAMES_AHEAD`` frames ahead of it waits (``lagging``)."""
-    monkeypatch.setattr(channel.st, "session_state", {})
-    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
 
     async def main() -> None:
         first = [{"epoch": 0}]
@@ -319,13 +319,10 @@ def test_a_browser_that_sends_anything_else_is_disconnected() -> None:
     asyncio.run(main())
 
 
-def test_a_socket_whose_token_was_taken_before_a_first_frame_stays_unused(
-        monkeypatch) -> None:
+def test_a_socket_whose_token_was_taken_before_a_first_frame_stays_unused(routed) -> None:
     """A view connects just as the next run's first frame goes through Streamlit (which
     detaches the channel): that socket must not carry frames, or one could reach the
     browser before the first frame and have it dropped as older."""
-    monkeypatch.setattr(channel.st, "session_state", {})
-    monkeypatch.setattr(channel, "_path", "/api/nnp/frames")
 
     async def main() -> None:
         first = [{"epoch": 1}]
