@@ -143,6 +143,12 @@ def _resize(x: np.ndarray, size: int) -> np.ndarray:
                                        antialias=True))
 
 
+def _check_size(spec: Any) -> None:
+    if spec.size and not 4 <= spec.size <= MAX_SIZE:
+        raise SpecError("data.size", f"images are 4 to {MAX_SIZE} pixels a side, not "
+                                     f"{spec.size}")
+
+
 @dataclass(frozen=True)
 class ImageSet:
     """A pool of images to draw ``spec.n`` from (``mnist``, ``shapes``, ``my_images``).
@@ -174,11 +180,29 @@ class ImageSet:
                             "folder of PNG or JPEG images per class")
         return raw.x, raw.y, raw.class_names
 
+    def planned(self, spec: Any, raw: RawImages | None = None) -> tuple[int, int, int]:
+        """What ``build`` would make of ``spec``, without making it: (training
+        pictures, pictures in all splits, values per picture). An app can so refuse a
+        setup too large for its memory before a single picture is drawn.
+
+        Raises ``SpecError`` for a size out of range (as ``build`` does)."""
+        _check_size(spec)
+        if self.source == "mnist":
+            x_pool, _, x_test, _ = mnist_pool()
+            n = min(int(spec.n), len(x_pool))
+            train, total, shape = n - round(n * spec.val_fraction), n + len(x_test), x_pool.shape
+        else:
+            own = self.source == "upload" and raw is not None  # (shapes: raw is unused)
+            pool = len(raw.x) if own else 0 if self.source == "upload" else int(spec.n)
+            n = min(int(spec.n), pool)
+            train, total = round(n * spec.train_fraction), n
+            shape = raw.x.shape if own else (0, self.side, self.side, 1)
+        side = int(spec.size) or shape[1]
+        return train, total, side * side * shape[3]
+
     def build(self, spec: Any, raw: RawImages | None = None) -> Dataset:
         """Draw ``spec.n`` images (all, if fewer), shuffle, split and resize."""
-        if spec.size and not 4 <= spec.size <= MAX_SIZE:
-            raise SpecError("data.size", f"images are 4 to {MAX_SIZE} pixels a side, not "
-                                         f"{spec.size}")
+        _check_size(spec)
         rng = np.random.default_rng(spec.seed)
         if self.source == "mnist":  # MNIST's own test images are the test set
             x_pool, y_pool, x_test, y_test = mnist_pool()

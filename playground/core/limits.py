@@ -98,6 +98,25 @@ def refusal(exp: engine.Experiment, graph_budget: float = float("inf"),
     return None
 
 
+def data_refusal(spec: engine.Spec, raw: engine.RawData | None = None) -> str | None:
+    """Why ``spec``'s pictures are too many or too large for one session, checked
+    before any is drawn (``refusal`` needs the built experiment, and a link's 25,000
+    pictures of 64 x 64 took 0.8 GB and 5 s of CPU to make before it refused them);
+    None if they fit, or if the data is not pictures (the other kinds are small, or
+    bounded where they are read). ``raw``: an upload's pictures. The bytes are the
+    data's share of ``Cost.memory_bytes``: a lower bound of what ``refusal`` counts."""
+    kind = engine.DATASETS.get(spec.data.name)
+    if kind.family != "images":
+        return None
+    train, total, values = kind.planned(spec.data, raw)
+    need = 4 * (2 * total + train) * values
+    if need <= MAX_MEMORY_BYTES:
+        return None
+    return (f"its {total:,} pictures of {values:,} values each need about "
+            f"{need / 2**20:,.1f} MB; one session may use {MAX_MEMORY_BYTES / 2**20:,.0f} MB: "
+            "use fewer pictures or a smaller size")
+
+
 def round_refusal(flops: float) -> str | None:
     """Why a search round of ``flops`` operations is too big, with what to lower."""
     if flops <= ROUND_FLOPS:

@@ -1,10 +1,9 @@
 """The one owner of ``st.session_state``: a page's setup, its training and its messages.
 
-Every live page (the Playground, Gradient flow, Sequences, ...) keeps its own
-session under its own prefix, so each opens on its own default and leaving one never
-disturbs another; the key names below are the Playground's (``pg_...``), and
-``key(name)`` maps them to the running page's. Everything per user lives here
-(never in module globals).
+Every live page (the Playground, Gradient flow, Sequences, ...) keeps its own session
+under its own prefix, so each opens on its own default and leaving one never disturbs
+another; the key names below are the Playground's (``pg_...``), and ``key(name)`` maps
+them to the running page's. Everything per user lives here (never in module globals).
 
 Changing a value (learning rate, rates) keeps the training state, as TensorFlow
 Playground does; changing the data, the network or the seed starts afresh. A spec
@@ -224,23 +223,24 @@ def _needs_reset(old: engine.Experiment | None, new: engine.Experiment) -> bool:
 def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
     """Make ``new`` the current setup; on failure say why and keep the last good one."""
     old: engine.Experiment | None = get(EXPERIMENT)
+    problem, padded = None, st.session_state.get(PADDED, False)
     try:
         if old is not None and raw is None and new.data == old.spec.data:
             exp = old.with_spec(new)  # same data: keep it (and, for values, the training)
         else:
-            # A table carried in the spec is the table; only a spec without one (an
-            # upload too large to carry) trains on the session's upload.
+            # A spec without its table or pictures (too large to carry) takes the upload's.
             kind = engine.DATASETS.get(new.data.name)
             if raw is None and ((kind.family == "images" and kind.source == "upload")
                                 or (kind.family == "table" and new.data.csv is None)):
                 raw = get(RAW)
-            exp = engine.build(new, raw, padded=st.session_state.get(PADDED, False))
-        exp = planned(exp, st.session_state.get(PADDED, False), st.session_state.get(PLAN))
+            problem = limits.data_refusal(new, raw)  # before a picture is drawn
+            exp = None if problem else engine.build(new, raw, padded=padded)
+        exp = exp and planned(exp, padded, st.session_state.get(PLAN))
     except EngineError as err:
         flash("error", f"{err}. The last working setup is kept: change that value.")
         return False
-    problem = limits.refusal(exp, st.session_state.get(BUDGET, float("inf")),
-                             st.session_state.get(COPIES, 1))
+    problem = problem or limits.refusal(exp, st.session_state.get(BUDGET, float("inf")),
+                                        st.session_state.get(COPIES, 1))
     if problem:
         flash("error", f"This setup is too big for one session: {problem}. The last working "
               "setup is kept.")

@@ -4,6 +4,7 @@ own pictures (built here in memory with Pillow), with every way an upload can be
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zipfile
@@ -499,3 +500,32 @@ def test_mnist_validation_share_is_not_limited_by_the_unused_train_fraction():
     ds = _data(name="mnist", n=1000, val_fraction=0.6)
     assert ds.arrays.x_train.shape[0] == 400 and ds.arrays.x_val.shape[0] == 600
     assert ds.arrays.x_test.shape[0] == 2000
+
+
+@pytest.mark.parametrize("data", [
+    {"name": "mnist", "n": 300, "val_fraction": 0.2},
+    {"name": "mnist", "n": 300, "size": 12},
+    {"name": "shapes", "n": 101, "train_fraction": 0.7, "val_fraction": 0.1},
+    {"name": "shapes", "n": 40, "size": 9},
+    {"name": "my_images", "n": 7, "train_fraction": 0.6, "val_fraction": 0.2},
+    {"name": "my_images", "n": 999, "size": 10},
+])
+def test_planned_says_what_build_makes_without_making_it(data):
+    """An app refuses too many pictures before drawing one (``limits.data_refusal``):
+    ``planned`` must count what ``build`` then makes, split by split."""
+    raw = load_image_zip(_zip({f"{c}/{i}.png": _grey(10, 10, 30 * i) for c in "ab"
+                               for i in range(5)}), size=data.get("size", 10), channels=3)
+    spec = Spec.from_dict({"data": data}).data
+    kind = engine.DATASETS.get(spec.name)
+    a = _np(kind.build(spec, raw))
+    train, total, values = kind.planned(spec, raw)
+    assert train == a["x_train"].shape[0]
+    assert total == sum(a[f"x_{s}"].shape[0] for s in ("train", "val", "test"))
+    assert values == int(np.prod(a["x_train"].shape[1:]))
+
+
+def test_planned_refuses_a_size_out_of_range_as_build_does():
+    spec = dataclasses.replace(Spec.from_dict({"data": {"name": "shapes"}}).data, size=65)
+    for call in (engine.DATASETS.get("shapes").planned, engine.DATASETS.get("shapes").build):
+        with pytest.raises(SpecError, match="4 to 64 pixels"):
+            call(spec)
