@@ -67,6 +67,21 @@ class LayerKind:
 LAYERS: Registry[LayerKind] = Registry("layer type")
 """Every layer kind, in menu order (filled by ``engine.blocks``)."""
 
+OPTION_LABELS = {
+    "units": "Units", "activation": "Activation", "init": "Initializer",
+    "norm": "Normalisation", "residual": "Residual connection", "rate": "Dropout rate",
+    "momentum": "Momentum", "eps": "Epsilon (added to the variance)", "filters": "Filters",
+    "kernel": "Kernel size", "stride": "Stride", "padding": "Padding", "size": "Pool size",
+    "dim": "Embedding size", "kind": "Encoding", "bidirectional": "Bidirectional",
+    "sequences": "Return sequences", "heads": "Attention heads", "causal": "Causal mask",
+    "mlp": "MLP width", "mode": "Pooling"}
+"""What a menu calls each layer option (the spec's names are short: ``dim``, ``mlp``)."""
+
+
+def option_label(name: str) -> str:
+    """The label of layer option ``name`` (``OPTION_LABELS``; else the name, capitalised)."""
+    return OPTION_LABELS.get(name, name.replace("_", " ").capitalize())
+
 
 def kinds_of(family: str) -> tuple[str, ...]:
     """The registered layer kinds of a family, in menu order."""

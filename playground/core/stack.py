@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from engine import LAYERS
+from engine.blocks.layer import option_label
 from engine.schema import Choice, Flag, Num, OneOf
 from playground.core import controls as C
 from playground.core import session
@@ -69,7 +70,7 @@ def stack_section(d: dict, kinds: list[str], prefix: str, new_layer: dict,
                                           if k in LAYERS.get(kind_name).options}}
         cols = st.columns(2)
         for j, (name, (check, default)) in enumerate(LAYERS.get(kind_name).options.items()):
-            layer[name] = option_widget(name.replace("_", " ").capitalize(), check,
+            layer[name] = option_widget(option_label(name), check,
                                         layer.get(name, default),
                                         f"{prefix}_{i}_{kind_name}_{name}", cols[j % 2])
         layers[i] = layer

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 import engine
 from engine import DATASETS, Spec, datasets_of
 from engine.blocks import IMAGE_KINDS
+from engine.blocks.layer import OPTION_LABELS
 from engine.presets import PRESETS, preset, topic_presets
 from playground import sequence_frame, sequences
 from playground.core import session as S
@@ -86,6 +87,20 @@ def test_a_layer_menu_offers_every_layer_kind_and_its_options() -> None:
     widget(at, "number_input", "Units").set_value(12).run()
     ok(at)
     assert at.session_state[SQ[S.SPEC]].model.layers[0].opts()["units"] == 12
+
+
+def test_layer_options_are_labelled_in_words_not_the_specs_short_names() -> None:
+    """A class read "Dim", "Kind" and "Mlp" off the projector (a teacher's review)."""
+    at = page(link(sequences.DEFAULT))
+    ok(at)
+    labels = {w.label for kind in ("number_input", "selectbox", "checkbox")
+              for w in getattr(at.sidebar, kind)}
+    assert {"Embedding size", "Encoding", "MLP width", "Attention heads",
+            "Causal mask"} <= labels, labels
+    assert not labels & {"Dim", "Kind", "Mlp", "Heads"}
+    for name in engine.LAYERS.names():  # every option of every kind, in words
+        for option in engine.LAYERS.get(name).options:
+            assert option in OPTION_LABELS, (name, option)
 
 
 def _stack_button(at: AppTest, name: str) -> Any:
