@@ -67,6 +67,16 @@ def _vec(v: np.ndarray) -> str:
     return ", ".join(f"{x:.4f}" for x in np.ravel(v))
 
 
+def _table(rows: dict | list, key: str) -> None:
+    """A table of the step's numbers, each to 4 decimals (the default format drops
+    trailing zeros: a class read 0.4 beside 0.1704 and took it for another kind of
+    number)."""
+    frame = pd.DataFrame(rows)
+    st.dataframe(frame, hide_index=True, key=key, column_config={
+        col: st.column_config.NumberColumn(format="%.4f")
+        for col in frame.columns if frame[col].dtype.kind == "f"})
+
+
 def controls() -> float:
     """Learning rate and the step buttons; returns the learning rate."""
     c = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
@@ -90,22 +100,22 @@ def show(lr: float) -> None:
                 f"output a = {out.a[0]:.4f} &nbsp;&middot;&nbsp; "
                 f"loss L = 0.5 (a - t)^2 = **{tr.loss:.5f}**")
     st.subheader("1. Forward pass", divider="gray")
-    st.dataframe(pd.DataFrame({
+    _table({
         "neuron": ["hidden 1", "hidden 2", "output"],
         "z = a_in W + b": [*hidden.z, *out.z],
         "a = sigmoid(z)": [*hidden.a, *out.a],
-    }), hide_index=True, key="bp_forward")
+    }, "bp_forward")
     st.subheader("2. Backward pass: the chain rule", divider="gray")
     st.latex(r"\frac{\partial L}{\partial z} = \frac{\partial L}{\partial a}\cdot "
              r"\sigma'(z), \qquad \sigma'(z) = a(1-a), \qquad "
              r"\frac{\partial L}{\partial a_{\mathrm{hidden}}} = "
              r"\frac{\partial L}{\partial z_{\mathrm{out}}}\, w")
-    st.dataframe(pd.DataFrame({
+    _table({
         "neuron": ["output", "hidden 1", "hidden 2"],
         "dL/da (arrives from above)": [*out.dL_da, *hidden.dL_da],
         "local sigma'(z)": [*out.da_dz, *hidden.da_dz],
         "dL/dz = product": [*out.dL_dz, *hidden.dL_dz],
-    }), hide_index=True, key="bp_backward")
+    }, "bp_backward")
     st.subheader("3. Gradients and the update  W <- W - lr dL/dW", divider="gray")
     rows = []
     for name, layer in (("input -> hidden", hidden), ("hidden -> output", out)):
@@ -119,6 +129,6 @@ def show(lr: float) -> None:
             rows.append({"weight": f"{name}: bias {c + 1}", "a_in": 1.0,
                          "dL/dz": layer.dL_dz[c], "dL/dw = a_in * dL/dz": layer.dL_db[c],
                          "w": layer.b[c], "w new": layer.b_new[c]})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="bp_updates")
+    _table(rows, "bp_updates")
     st.caption(f"Learning rate {lr:g}. Every gradient here is also checked against "
                "jax.grad in the tests.")
