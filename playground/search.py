@@ -215,11 +215,17 @@ def picture_1d(search: Search) -> go.Figure:
     if bayes:
         pic = search.picture()
         grid, mean, std = pic["axes"][0], pic["mean"], pic["std"]
-        fig.add_scatter(x=grid, y=10 ** (mean - 2 * std), line={"width": 0}, showlegend=False,
-                        hoverinfo="skip", row=1, col=1)
-        fig.add_scatter(x=grid, y=10 ** (mean + 2 * std), line={"width": 0}, fill="tonexty",
-                        fillcolor="rgba(8,119,189,0.15)", name="GP ±2 std", hoverinfo="skip",
-                        row=1, col=1)
+        # Two bands: the curve's (what expected improvement reads), and, wider, where a
+        # new result may land: the fitted noise added. A result outside the first is
+        # not a bug; the lighter one says why (a teacher's class asked).
+        spread = np.sqrt(std ** 2 + np.nan_to_num(pic["noise_std"]) ** 2)
+        for width, name, alpha in ((spread, "±2 std with the noise: a new result", 0.07),
+                                   (std, "GP ±2 std: the curve", 0.15)):
+            fig.add_scatter(x=grid, y=10 ** (mean - 2 * width), line={"width": 0},
+                            showlegend=False, hoverinfo="skip", row=1, col=1)
+            fig.add_scatter(x=grid, y=10 ** (mean + 2 * width), line={"width": 0},
+                            fill="tonexty", fillcolor=f"rgba(8,119,189,{alpha})", name=name,
+                            hoverinfo="skip", row=1, col=1)
         fig.add_scatter(x=grid, y=10 ** mean, line={"color": VAL, "width": 2},
                         name="GP mean (fitted to log10 loss)", row=1, col=1)
         fig.add_scatter(x=grid, y=pic["ei"], line={"color": TEST, "width": 2}, fill="tozeroy",
@@ -243,7 +249,7 @@ def picture_1d(search: Search) -> go.Figure:
         fig.add_scatter(x=x[~ok, 0], y=np.full((~ok).sum(), top), mode="markers",
                         marker={"symbol": "x", "size": 10, "color": "#d62728"},
                         name="diverged (no finite loss)", row=1, col=1)
-    shown = [*loss, *(10 ** (mean + 2 * std) if bayes else []), *(10 ** mean if bayes else [])]
+    shown = [*loss, *(10 ** (mean + 2 * spread) if bayes else []), *(10 ** mean if bayes else [])]
     fig.update_yaxes(title_text="validation loss (log scale)", **_log_axis(shown), row=1, col=1)
     fig.update_xaxes(range=_range(ax), **(_log_axis([ax.low, ax.high]) if ax.log else {}))
     fig.update_xaxes(title_text=ax.name, row=2 if bayes else 1, col=1)

@@ -70,9 +70,11 @@ def stack_section(d: dict, kinds: list[str], prefix: str, new_layer: dict,
                                           if k in LAYERS.get(kind_name).options}}
         cols = st.columns(2)
         for j, (name, (check, default)) in enumerate(LAYERS.get(kind_name).options.items()):
+            # a checkbox's label in half the sidebar was cut ("Causal m...")
+            where = st if isinstance(check, Flag) else cols[j % 2]
             layer[name] = option_widget(option_label(name), check,
                                         layer.get(name, default),
-                                        f"{prefix}_{i}_{kind_name}_{name}", cols[j % 2])
+                                        f"{prefix}_{i}_{kind_name}_{name}", where)
         layers[i] = layer
     if len(layers) < max_layers and st.button("Add a layer", icon=":material/add:",
                                               key=wkey(f"{prefix}_add")):

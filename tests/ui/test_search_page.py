@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
 import pytest
 
 from tests.ui.apptest import messages, ok, run_page, widget
@@ -23,6 +25,13 @@ def _traces(at) -> list[tuple[str, str | None]]:
     """(type, name) of every trace of every Plotly chart on the page."""
     return [(d.get("type"), d.get("name")) for c in at.get("plotly_chart")
             for d in json.loads(c.proto.spec)["data"]]
+
+
+def _values(y) -> np.ndarray:
+    """A trace's values as Plotly writes them: a list, or typed bytes (numpy arrays)."""
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).astype(float)
+    return np.array(y, float)
 
 
 def _text(at) -> str:
@@ -74,7 +83,13 @@ def test_a_bayesian_search_over_one_hyperparameter_draws_the_gp_and_ei():
     _button(at, "Run to the end").click().run()
     ok(at)
     names = [n for _, n in _traces(at)]
-    assert "GP mean (fitted to log10 loss)" in names and "GP ±2 std" in names
+    assert "GP mean (fitted to log10 loss)" in names and "GP ±2 std: the curve" in names
+    # Where a new result may land: the curve's band widened by the fitted noise, so a
+    # result outside the curve's band is explained (a class asked why the best sat there).
+    data = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    top = {d.get("name"): _values(d["y"]) for d in data if d.get("fill") == "tonexty"}
+    curve, noisy = top["GP ±2 std: the curve"], top["±2 std with the noise: a new result"]
+    assert (noisy >= curve * (1 - 1e-6)).all() and (noisy > curve).any()
     assert "expected improvement" in names and "tried" in names
     assert "log10" in _text(at)
     gp = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
