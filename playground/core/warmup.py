@@ -116,6 +116,24 @@ def warm_inits(page: LivePage) -> None:
         warm(page, spec, padded=True)
 
 
+def menu_variants(spec: engine.Spec) -> list[engine.Spec]:
+    """``spec`` with each other optimizer and each other weight penalty (L1, L2): one
+    menu away, and each its own network (``engine.Structure`` names them)."""
+    return ([spec.updated(optimizer={"name": name}) for name in engine.OPTIMIZERS.names()
+             if name != spec.optimizer.name]
+            + [spec.updated(regularization={"kind": kind}) for kind in ("l1", "l2")
+               if kind != spec.regularization.kind])
+
+
+def warm_menus(page: LivePage) -> None:
+    """Compile ``page``'s padded network for ``menu_variants`` of its default: a teacher
+    who switches to Adam or L2 in class waited 6-7 s for each (2-core machine); after
+    this, nothing compiles. Last in the warm-up (about 7 s of wall time each there),
+    and only for a profile that compiles in seconds (the Playground's)."""
+    for spec in menu_variants(page.default):
+        warm(page, spec, padded=True)
+
+
 def start(pages: Sequence[LivePage],
           others: Sequence[tuple[Hashable, Callable[[], object]]] = ()) -> bool:
     """Warm ``pages`` up in a background thread, once per process; False if already
@@ -158,6 +176,12 @@ def start(pages: Sequence[LivePage],
                     warm_inits(page)
                 except Exception:
                     log.exception("warm-up of %s's initialisers failed", page.prefix)
+        for page, _ in todo:  # last, what is a menu away
+            if page.padded is True:
+                try:
+                    warm_menus(page)
+                except Exception:
+                    log.exception("warm-up of %s's optimizers failed", page.prefix)
         settle()
 
     threading.Thread(target=work, name="nn-playground-warmup", daemon=True).start()

@@ -32,6 +32,15 @@ def _forget_compiled() -> None:
     jax.clear_caches()
 
 
+def _join_warm_up() -> None:
+    """Wait for the warm-up's thread to end while the test's stand-ins are in place:
+    after them it would compile for real, into the process's exit."""
+    for thread in threading.enumerate():
+        if thread.name == "nn-playground-warmup":
+            thread.join(60)
+            assert not thread.is_alive()
+
+
 def _visit(name: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=240)
     at.run()
@@ -96,6 +105,7 @@ def test_the_warm_up_starts_once_and_a_visitor_waits_for_its_network(monkeypatch
     assert all(e.wait(30) for e in list(warmup._pending.values()))  # the thread is done
     assert warmup.progress() == "6 of 6 pages ready" and len(warmed) == 6
     assert warmed[-1] == "rl" and warmup.waiting_for("rl") is None
+    _join_warm_up()
     # the Optimizer race trains the Playground's default in a sweep of its own: warmed
     # too, not taken for the Playground's (its first visit compiled 11 s, measured)
     assert warmed.count("race") == 1 and warmed.count("pg") == 1
@@ -241,6 +251,35 @@ def test_the_playgrounds_default_trains_natively_and_its_edits_padded():
     assert at2.session_state["pg_experiment"].padded_structure is None
 
 
+def test_the_warm_up_compiles_the_playgrounds_other_optimizers_and_penalties(monkeypatch):
+    """A teacher who switched the Playground to Adam waited 6-7 s for its padded network:
+    the warm-up compiles every other optimizer's and penalty's (each its own network),
+    so picking one compiles nothing."""
+    page = warmup.pages_of_the_app()[PAGES.index("lab")]
+    menus = warmup.menu_variants(page.default)
+    assert sorted(s.optimizer.name for s in menus if s.optimizer != page.default.optimizer) \
+        == sorted(set(engine.OPTIMIZERS.names()) - {page.default.optimizer.name})
+    assert sorted(s.regularization.kind for s in menus
+                  if s.regularization != page.default.regularization) == ["l1", "l2"]
+    picked = {"adam": menus[[s.optimizer.name for s in menus].index("adam")],
+              "l2": menus[[s.regularization.kind for s in menus].index("l2")]}
+    monkeypatch.setattr(warmup, "menu_variants", lambda spec: list(picked.values()))
+    _forget_compiled()  # (two of the eight: each compiles for seconds)
+    warmup.warm(page)
+    warmup.warm_menus(page)
+    for label, value in (("Optimizer", "adam"), ("Regularisation", "l2")):
+        at = _visit("lab")
+        with count_compiles(all_threads=True) as box:
+            next(w for w in at.selectbox if w.label == label).set_value(value).run()
+            at.button(key="pg_step").click().run()
+            assert not at.exception and not at.error
+        exp = at.session_state["pg_experiment"]
+        assert exp.structure == engine.build(picked[value], padded=True).structure, label
+        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+                   in NETWORK_FUNCTIONS]
+        assert network == [], (label, network)
+
+
 def test_gradient_flows_controls_span_its_padded_profile():
     from engine.train.padding import PROFILES
     from playground import flow
@@ -325,3 +364,4 @@ def test_the_apps_warm_up_keys_are_what_each_page_waits_for(monkeypatch):
     finally:
         gate.set()
     assert all(e.wait(30) for e in list(warmup._pending.values()))
+    _join_warm_up()
