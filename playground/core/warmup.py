@@ -116,19 +116,26 @@ def warm_inits(page: LivePage) -> None:
         warm(page, spec, padded=True)
 
 
+MENU_PICKS = {"optimizer": ("adam",), "regularization": ("l2",)}
+"""What the warm-up compiles a menu away from the Playground's default: the optimizer and
+the penalty a class most likely picks (Adam, the source material's step beyond SGD; L2,
+TensorFlow Playground's penalty). Not all of them: each compiled padded network keeps
+about 65 MB of the server's memory (measured after ``malloc_trim``; 2-core machine)."""
+
+
 def menu_variants(spec: engine.Spec) -> list[engine.Spec]:
-    """``spec`` with each other optimizer and each other weight penalty (L1, L2): one
-    menu away, and each its own network (``engine.Structure`` names them)."""
-    return ([spec.updated(optimizer={"name": name}) for name in engine.OPTIMIZERS.names()
+    """``spec`` with each optimizer and weight penalty of ``MENU_PICKS`` it does not
+    have: one menu away, and each its own network (``engine.Structure`` names them)."""
+    return ([spec.updated(optimizer={"name": name}) for name in MENU_PICKS["optimizer"]
              if name != spec.optimizer.name]
-            + [spec.updated(regularization={"kind": kind}) for kind in ("l1", "l2")
-               if kind != spec.regularization.kind])
+            + [spec.updated(regularization={"kind": kind})
+               for kind in MENU_PICKS["regularization"] if kind != spec.regularization.kind])
 
 
 def warm_menus(page: LivePage) -> None:
     """Compile ``page``'s padded network for ``menu_variants`` of its default: a teacher
-    who switches to Adam or L2 in class waited 6-7 s for each (2-core machine); after
-    this, nothing compiles. Last in the warm-up (about 7 s of wall time each there),
+    who switched to Adam or L2 in class waited 6-7 s for it (2-core machine); after
+    this, it compiles nothing. Last in the warm-up (about 7 s of wall time each there),
     and only for a profile that compiles in seconds (the Playground's)."""
     for spec in menu_variants(page.default):
         warm(page, spec, padded=True)
