@@ -27,6 +27,7 @@ from engine.blocks import (
     SCHEDULES,
     SEQUENCE_KINDS,
 )
+from engine.cost import planned_data_bytes
 from engine.data import (
     DATASETS,
     FEATURES,
@@ -67,6 +68,7 @@ __all__ = [
     "ModelSpec", "Monitor", "OptimizerSpec", "ProbeOptions", "Probes", "RawData",
     "RegularizationSpec", "Result", "ScheduleSpec", "Spec", "SpecError", "Structure",
     "Sweep", "SweepChunk", "TrainState", "Values", "build", "build_dataset", "datasets_of",
-    "load_csv", "load_image_zip", "load_params", "load_picture", "preset", "read_csv", "run",
+    "load_csv", "load_image_zip", "load_params", "load_picture", "planned_data_bytes", "preset",
+    "read_csv", "run",
     "save_params", "sweep",
 ]

@@ -16,17 +16,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import numpy as np
 
 from engine.blocks import LAYERS
-from engine.spec import LayerSpec
+from engine.data import DATASETS
+from engine.spec import LayerSpec, Spec
 
 BYTES = 4  # float32
 EVAL_ELEMENTS = 1 << 23
 """Activation values one evaluation chunk may hold (32 MB of float32): larger sets are
 evaluated in chunks of ``eval_chunk`` examples."""
+
+
+EVAL_TRAIN = 2048
+"""Training examples whose loss and accuracy an epoch's end reports: the first ones
+(the data are shuffled: a fair sample). Twenty thousand pictures would otherwise cost
+an evaluation of every one of them after every epoch, for a curve that a sample draws
+as well. Validation and test sets are evaluated whole."""
+
+
+def evaluated(train_examples: int, examples: int) -> int:
+    """How many of ``examples`` (every split) an epoch's end evaluates, of which
+    ``train_examples`` are the training split's (at most ``EVAL_TRAIN`` of them)."""
+    return min(train_examples, EVAL_TRAIN) + examples - train_examples
 
 
 @dataclass(frozen=True)
@@ -98,10 +113,30 @@ class Cost:
         plus an epoch's shuffled copy; a batch's activations three times (forward
         values kept for backward, and their gradients); an evaluation chunk's.
         """
-        data = (2 * self.eval_examples + self.train_examples) * self.input_elements
         step = 3 * self.batch * self.activation_elements
         chunk = 2 * self.eval_chunk * self.activation_elements
-        return BYTES * (5 * self.params + data + step + chunk)
+        return BYTES * (5 * self.params + step + chunk) + data_bytes(
+            self.train_examples, self.eval_examples, self.input_elements)
+
+
+def data_bytes(train_examples: int, eval_examples: int, input_elements: int) -> int:
+    """The data's share of ``Cost.memory_bytes``: stored and featurised for every
+    example evaluated, plus an epoch's shuffled copy of the training examples."""
+    return BYTES * (2 * eval_examples + train_examples) * input_elements
+
+
+def planned_data_bytes(spec: Spec, raw: Any = None) -> int | None:
+    """``data_bytes`` of ``spec``'s pictures, counted before any is drawn
+    (``ImageSet.planned``), so that an app can refuse a setup too large for its memory
+    before making its data; None for the other kinds of data (small, or bounded where
+    they are read). ``raw``: an upload's pictures (``RawImages``).
+
+    Raises ``SpecError`` for a picture size out of range."""
+    kind = DATASETS.get(spec.data.name)
+    if kind.family != "images":
+        return None
+    train, total, values = kind.planned(spec.data, raw)
+    return data_bytes(train, evaluated(train, total), values)
 
 
 def _positions(shape: tuple[int, ...]) -> int:

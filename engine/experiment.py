@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine.cost import Cost, estimate
+from engine.cost import Cost, estimate, evaluated
 from engine.data import DATASETS, Dataset, RawData, build_dataset, load_csv
 from engine.errors import DataError
 from engine.model import Network, apply_network, build_network, featurize, output_layer
@@ -46,7 +46,6 @@ from engine.train import (
     to_numpy,
 )
 from engine.train.landscape import Landscape, loss_landscape
-from engine.train.metrics import EVAL_TRAIN
 from engine.train.padded import Padder, padding, variants, warm_inits
 from engine.values import Values, values_of, view_values
 
@@ -102,7 +101,8 @@ class Experiment:
     def cost(self) -> Cost:
         """Parameters, arithmetic and memory of training this experiment (``engine.cost``)."""
         net, a = self.structure.net, self.dataset.arrays
-        n_eval = min(a.x_train.shape[0], EVAL_TRAIN) + a.x_val.shape[0] + a.x_test.shape[0]
+        n_eval = evaluated(a.x_train.shape[0], a.x_train.shape[0] + a.x_val.shape[0]
+                           + a.x_test.shape[0])
         cost = estimate(net.layers, net.in_shape, output_layer(net), net.init,
                         a.x_train.shape[0], n_eval, self.spec.batch_size)
         if net.sequence is not None and net.sequence.tokens and not net.one_hot:

@@ -32,9 +32,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from engine.cost import evaluated
 from engine.errors import DataError, SpecError
 from engine.train.compile import compiled
-from engine.train.metrics import EVAL_TRAIN
 from engine.train.state import SPLITS, Structure
 from engine.train.step import is_weight
 
@@ -304,7 +304,8 @@ def loss_landscape(structure: Structure, data: Any, values: Any, params: Any,
     coords = np.concatenate([np.stack([aa.ravel(), bb.ravel()], 1), np.zeros((1, 2)),
                              path]).astype(np.float32)
     one = _only(data, split)
-    n = min(one.x_train.shape[0], EVAL_TRAIN) + one.x_val.shape[0] + one.x_test.shape[0]
+    n = evaluated(one.x_train.shape[0], one.x_train.shape[0] + one.x_val.shape[0]
+                  + one.x_test.shape[0])
     # Grid points vmapped at once: their activations fit one evaluation chunk's bound,
     # and their copies of the parameters fit PLANE_ELEMENTS.
     batch = max(1, min(compiled(structure).eval_chunk // n, PLANE_ELEMENTS // rows.shape[1],

@@ -15,13 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine.blocks.losses import Head
+from engine.cost import EVAL_TRAIN
 from engine.train.state import SPLITS
-
-EVAL_TRAIN = 2048
-"""Training examples whose loss and accuracy an epoch's end reports: the first ones
-(the data are shuffled: a fair sample). Twenty thousand pictures would otherwise cost
-an evaluation of every one of them after every epoch, for a curve that a sample draws
-as well. Validation and test sets are evaluated whole."""
 
 
 def eval_split(data: Any) -> tuple[list[jax.Array], list[jax.Array]]:

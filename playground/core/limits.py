@@ -102,19 +102,13 @@ def data_refusal(spec: engine.Spec, raw: engine.RawData | None = None) -> str | 
     """Why ``spec``'s pictures are too many or too large for one session, checked
     before any is drawn (``refusal`` needs the built experiment, and a link's 25,000
     pictures of 64 x 64 took 0.8 GB and 5 s of CPU to make before it refused them);
-    None if they fit, or if the data is not pictures (the other kinds are small, or
-    bounded where they are read). ``raw``: an upload's pictures. The bytes are the
-    data's share of ``Cost.memory_bytes``: a lower bound of what ``refusal`` counts."""
-    kind = engine.DATASETS.get(spec.data.name)
-    if kind.family != "images":
+    None if they fit. The same bytes as ``refusal`` counts for the data alone, so it
+    refuses nothing ``refusal`` would accept."""
+    need = engine.planned_data_bytes(spec, raw)
+    if need is None or need <= MAX_MEMORY_BYTES:
         return None
-    train, total, values = kind.planned(spec.data, raw)
-    need = 4 * (2 * total + train) * values
-    if need <= MAX_MEMORY_BYTES:
-        return None
-    return (f"its {total:,} pictures of {values:,} values each need about "
-            f"{need / 2**20:,.1f} MB; one session may use {MAX_MEMORY_BYTES / 2**20:,.0f} MB: "
-            "use fewer pictures or a smaller size")
+    return (f"its pictures need about {need / 2**20:,.1f} MB; one session may use "
+            f"{MAX_MEMORY_BYTES / 2**20:,.0f} MB: use fewer pictures or a smaller size")
 
 
 def round_refusal(flops: float) -> str | None:

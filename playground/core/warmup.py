@@ -138,7 +138,11 @@ def warm_menus(page: LivePage) -> None:
     this, it compiles nothing. Last in the warm-up (about 7 s of wall time each there),
     and only for a profile that compiles in seconds (the Playground's)."""
     for spec in menu_variants(page.default):
-        warm(page, spec, padded=True)
+        try:  # one failing leaves the other to compile
+            warm(page, spec, padded=True)
+        except Exception:
+            log.exception("warm-up of %s's %s / %s failed", page.prefix, spec.optimizer.name,
+                          spec.regularization.kind)
 
 
 def start(pages: Sequence[LivePage],
@@ -185,10 +189,7 @@ def start(pages: Sequence[LivePage],
                     log.exception("warm-up of %s's initialisers failed", page.prefix)
         for page, _ in todo:  # last, what is a menu away
             if page.padded is True:
-                try:
-                    warm_menus(page)
-                except Exception:
-                    log.exception("warm-up of %s's optimizers failed", page.prefix)
+                warm_menus(page)
         settle()
 
     threading.Thread(target=work, name="nn-playground-warmup", daemon=True).start()

@@ -311,6 +311,23 @@ def test_too_many_pictures_from_a_link_are_refused_before_one_is_drawn(name, mon
     assert limits.data_refusal(small) is None
 
 
+@pytest.mark.parametrize("data", [  # more training pictures than 2,048, and fewer
+    {"name": "shapes", "n": 3000, "size": 12, "train_fraction": 0.8},
+    {"name": "mnist", "n": 2500, "size": 10},
+    {"name": "shapes", "n": 600, "train_fraction": 0.5}])
+def test_the_early_picture_check_counts_what_the_memory_check_counts(data) -> None:
+    """The same bytes for the data as ``Cost.memory_bytes`` (only the first 2,048
+    training pictures are evaluated each epoch): the early check refuses nothing the
+    later one would accept (a review found it counting every training picture)."""
+    from engine.cost import data_bytes
+
+    spec = Spec.from_dict({**HEAVY_PICTURES, "data": data})
+    cost = engine.build(spec).cost
+    assert cost.train_examples > 2048 or data["n"] < 2048
+    assert engine.planned_data_bytes(spec) == data_bytes(cost.train_examples, cost.eval_examples,
+                                                 cost.input_elements)
+
+
 def test_a_deep_network_from_a_link_is_refused_before_compiling() -> None:
     """32 normalised dense layers took 88 s and 7.5 GB to compile on the Playground."""
     spec = Spec.from_dict({"model": {"layers": [{"type": "dense", "units": 1,
