@@ -63,12 +63,21 @@ class ViewValues(NamedTuple):
     drawn: jax.Array
 
 
+class Choices(NamedTuple):
+    """A padded network's menu picks as traced indices (``engine.train.state.CHOSEN``):
+    the learning-rate schedule's position in ``SCHEDULES.names()`` (an int32 scalar)."""
+
+    schedule: jax.Array
+
+
 class Values(NamedTuple):
     """All traced values of an experiment (a pytree).
 
     Attributes:
         layers: per hidden layer, its numeric options (``LayerKind.values``: a dropout
             rate, a norm's epsilon) by name.
+        choices: a padded network's schedule (``Choices``); None for any other
+            network, whose structure names it.
     """
 
     optimizer: OptimizerValues
@@ -77,6 +86,7 @@ class Values(NamedTuple):
     early_stopping: StoppingValues
     layers: tuple[dict[str, Any], ...]
     view: ViewValues
+    choices: Choices | None = None
 
 
 def layer_values(layers: tuple[LayerSpec, ...]) -> tuple[dict[str, Any], ...]:

@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine.blocks import LOSSES
-from engine.blocks.schedules import learning_rate
 from engine.cost import EVAL_ELEMENTS, estimate
 from engine.data import DataArrays
 from engine.model import apply_network, featurize, output_layer
@@ -83,8 +82,7 @@ class Compiled:
 
     def learning_rate(self, t: jax.Array, values: Any) -> jax.Array:
         """The scheduled learning rate at step ``t``."""
-        return learning_rate(self.s.schedule, t, values.schedule,
-                             values.optimizer.learning_rate)
+        return step.scheduled_rate(self.s, t, values)
 
     def eval_inputs(self, data: DataArrays) -> tuple[jax.Array, Any]:
         """The raw inputs an epoch's end evaluates (``metrics.eval_split``),

@@ -17,7 +17,8 @@ network, so callers see exactly the unpadded network's shapes. The padding is ex
 padded units output 0 and their weights get zero gradients (so Adam's moments and
 L1/L2 leave them at 0), a layer not in use passes its input through, and the real
 weights see the same sums (plus zeros), so the results equal the unpadded network's
-to float32 rounding (tested).
+to float32 rounding (tested). The schedule and weight penalty are traced too
+(``padding.padded_structure``).
 
 What qualifies: ``engine.train.padding.padding``. Anything else compiles its own
 network as before.
@@ -34,6 +35,7 @@ import numpy as np
 from engine.blocks import LAYERS
 from engine.blocks.initializers import warm_draws
 from engine.blocks.optimizers import make_optimizer
+from engine.blocks.schedules import SCHEDULES
 from engine.data import FEATURES, DataArrays
 from engine.data.base import feature_stats
 from engine.probes import ProbeOptions, Probes
@@ -53,6 +55,7 @@ from engine.train.padding import (
     profile,
 )
 from engine.train.state import Structure, TrainState
+from engine.values import Choices
 
 
 def _map_params(tree: Any, like: Any, fn) -> Any:
@@ -91,12 +94,17 @@ class Padder:
 
     # -- values and data ------------------------------------------------------------------
     def values(self, values: Any) -> Any:
-        """The padded network's traced values: the real ones, its layers' masks added."""
-        return values._replace(layers=self._layer_values)
+        """The padded network's traced values: the real ones, its layers' masks and the
+        real network's schedule (``Choices``) added."""
+        return values._replace(layers=self._layer_values, choices=self._choices)
 
     @functools.cached_property
     def _layer_values(self) -> tuple[dict[str, np.ndarray], ...]:
         return self.pad.layer_values()  # the same every frame: built once
+
+    @functools.cached_property
+    def _choices(self) -> Choices:
+        return Choices(np.int32(SCHEDULES.names().index(self.real.schedule)))
 
     def data(self, data: DataArrays) -> DataArrays:
         """``data`` as the padded network reads it: every split's rows in one array of

@@ -76,6 +76,14 @@ class Chunk(NamedTuple):
     probes: Probes | None
 
 
+CHOSEN = "chosen"
+"""A padded network's schedule and weight penalty (``Structure``): the real network's,
+picked by traced values (``Values.choices``; the L1 and L2 rates, one of them 0), so
+that another pick from those menus compiles nothing. (Not the optimizer: a traced
+pick among every optimizer's update and state cost a padded network 1.8-2.6x the CPU
+per epoch, measured; each optimizer is its own compilation.)"""
+
+
 @dataclass(frozen=True)
 class Structure:
     """The structural part of an experiment: the cache key of compiled functions.
@@ -86,8 +94,8 @@ class Structure:
     net: Network
     input_dim: int
     optimizer: str
-    schedule: str
-    regularization: str  # "none", "l1" or "l2"
+    schedule: str  # a ``SCHEDULES`` name, or ``CHOSEN``
+    regularization: str  # "none", "l1", "l2" or ``CHOSEN`` (both, at traced rates)
     clip: bool
     batch_size: int
 

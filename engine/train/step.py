@@ -17,11 +17,11 @@ import optax
 
 from engine.blocks.masked import weight_masks
 from engine.blocks.optimizers import make_optimizer
-from engine.blocks.schedules import learning_rate
+from engine.blocks.schedules import SCHEDULES, learning_rate
 from engine.model import apply_network
 from engine.probes.stats import tree_norm
 from engine.train.metrics import example_losses
-from engine.train.state import Structure
+from engine.train.state import CHOSEN, Structure
 
 
 def is_weight(name: str) -> bool:
@@ -40,15 +40,29 @@ def penalty(kind: str, params: list[dict], reg: Any,
 
     ``reg`` is a ``RegularizationValues``; L2 is 0.5 w^2, whose gradient is w:
     TensorFlow Playground's. ``masks`` (one per layer, for ``w``) leave a padded
-    network's padding out: JAX's slope of |w| at 0 is 1, which would move it.
+    network's padding out: JAX's slope of |w| at 0 is 1, which would move it. ``kind``
+    ``CHOSEN`` (a padded network's) adds both at their traced rates, one of them 0
+    (``values_of``): its term and its gradient are then exactly 0.
     """
     ws = [v if masks is None or name != "w" else v * masks[i]
           for i, p in enumerate(params) for name, v in p.items() if is_weight(name)]
-    if kind == "l1":
-        return reg.l1 * sum(jnp.sum(jnp.abs(w)) for w in ws)
-    if kind == "l2":
-        return reg.l2 * 0.5 * sum(jnp.sum(w * w) for w in ws)
-    return jnp.float32(0.0)
+    total = jnp.float32(0.0)
+    if kind in ("l1", CHOSEN):
+        total = total + reg.l1 * sum(jnp.sum(jnp.abs(w)) for w in ws)
+    if kind in ("l2", CHOSEN):
+        total = total + reg.l2 * 0.5 * sum(jnp.sum(w * w) for w in ws)
+    return total
+
+
+def scheduled_rate(s: Structure, step: jax.Array, values: Any) -> jax.Array:
+    """The learning rate at optimizer step ``step`` (``schedules.learning_rate``) of
+    ``s``'s schedule, or, for ``CHOSEN``, of the schedule ``values.choices`` names."""
+    if s.schedule != CHOSEN:
+        return learning_rate(s.schedule, step, values.schedule,
+                             values.optimizer.learning_rate)
+    branches = [functools.partial(learning_rate, name) for name in SCHEDULES.names()]
+    return jax.lax.switch(values.choices.schedule, branches, step, values.schedule,
+                          values.optimizer.learning_rate)
 
 
 def objective(s: Structure, loss_fn: Callable, params: list[dict], mstate: list[dict],
@@ -84,7 +98,7 @@ def update(s: Structure, loss_fn: Callable, params: list[dict], opt_state: Any,
     if s.clip:  # clip by global norm; the threshold is a traced value
         scale = jnp.minimum(1.0, opt.clip_norm / jnp.maximum(tree_norm(grads), 1e-12))
         grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
-    lr = learning_rate(s.schedule, step, values.schedule, opt.learning_rate)
+    lr = scheduled_rate(s, step, values)
     make = optimizer or functools.partial(make_optimizer, s.optimizer)
     updates, opt_state = make(opt, lr).update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, mstate

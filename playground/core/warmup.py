@@ -116,33 +116,32 @@ def warm_inits(page: LivePage) -> None:
         warm(page, spec, padded=True)
 
 
-MENU_PICKS = {"optimizer": ("adam",), "regularization": ("l2",)}
-"""What the warm-up compiles a menu away from the Playground's default: the optimizer and
-the penalty a class most likely picks (Adam, the source material's step beyond SGD; L2,
-TensorFlow Playground's penalty). Not all of them: each compiled padded network keeps
-about 65 MB of the server's memory (measured after ``malloc_trim``; 2-core machine)."""
+MENU_OPTIMIZERS = ("adam",)
+"""The optimizers the warm-up compiles a menu away from the Playground's default: the
+one a class most likely picks (Adam, the source material's step beyond SGD). Each
+optimizer is its own padded network (``engine.train.state.CHOSEN`` says why), and each
+compiled padded network keeps about 65 MB of the server's memory (measured after
+``malloc_trim``; 2-core machine), so not all of them. The weight penalty and the
+learning-rate schedule are traced: any pick of those compiles nothing."""
 
 
 def menu_variants(spec: engine.Spec) -> list[engine.Spec]:
-    """``spec`` with each optimizer and weight penalty of ``MENU_PICKS`` it does not
-    have: one menu away, and each its own network (``engine.Structure`` names them)."""
-    return ([spec.updated(optimizer={"name": name}) for name in MENU_PICKS["optimizer"]
-             if name != spec.optimizer.name]
-            + [spec.updated(regularization={"kind": kind})
-               for kind in MENU_PICKS["regularization"] if kind != spec.regularization.kind])
+    """``spec`` with each optimizer of ``MENU_OPTIMIZERS`` it does not have: one menu
+    away, and each its own network (``engine.Structure`` names it)."""
+    return [spec.updated(optimizer={"name": name}) for name in MENU_OPTIMIZERS
+            if name != spec.optimizer.name]
 
 
 def warm_menus(page: LivePage) -> None:
     """Compile ``page``'s padded network for ``menu_variants`` of its default: a teacher
-    who switched to Adam or L2 in class waited 6-7 s for it (2-core machine); after
-    this, it compiles nothing. Last in the warm-up (about 7 s of wall time each there),
-    and only for a profile that compiles in seconds (the Playground's)."""
+    who switched to Adam in class waited 6-7 s for it (2-core machine); after this, it
+    compiles nothing. Last in the warm-up (about 7 s of wall time each there), and only
+    for a profile that compiles in seconds (the Playground's)."""
     for spec in menu_variants(page.default):
-        try:  # one failing leaves the other to compile
+        try:  # one failing leaves the others to compile
             warm(page, spec, padded=True)
         except Exception:
-            log.exception("warm-up of %s's %s / %s failed", page.prefix, spec.optimizer.name,
-                          spec.regularization.kind)
+            log.exception("warm-up of %s's %s failed", page.prefix, spec.optimizer.name)
 
 
 def start(pages: Sequence[LivePage],

@@ -49,10 +49,12 @@ CASES = {
         data={"name": "xor", "standardize": True, "noise": 0.2},
         optimizer={"name": "adam", "learning_rate": 0.01},
         regularization={"kind": "l1", "rate": 0.001}),
-    "momentum, L2, regression": _spec(
+    "momentum, L2, regression, a decay after a warm-up": _spec(
         [(5, "tanh"), (4, "selu")],
         data={"name": "reg_plane", "noise": 0.1},
-        optimizer={"name": "momentum", "learning_rate": 0.01, "momentum": 0.9},
+        optimizer={"name": "momentum", "learning_rate": 0.01, "momentum": 0.9,
+                   "schedule": {"name": "exponential", "warmup_steps": 40,
+                                "decay_steps": 30, "decay_rate": 0.7}},
         regularization={"kind": "l2", "rate": 0.003}),
     "batch 1, training share 0.3": _spec(
         [(3, "tanh")], batch_size=1, data={"name": "gauss", "train_fraction": 0.3}),
@@ -125,9 +127,9 @@ def test_the_padded_network_trains_exactly_like_the_real_one(name):
 
 
 def test_edits_of_a_small_mlp_compile_nothing():
-    """Neurons, layers, activations, features, batch size, splits and the number of
-    points: a change of values for the padded network (the first frame of every edit,
-    its metrics and its confusion matrix)."""
+    """Neurons, layers, activations, features, batch size, splits, the number of points,
+    the weight penalty and the learning-rate schedule: a change of values for the padded
+    network (the first frame of every edit, its metrics and its confusion matrix)."""
     exp = engine.build(CASES["default 4-2 tanh"], padded=True)
     state, _ = exp.train(exp.init(), 1, probes=FRAME)
     exp.metrics(state)
@@ -148,6 +150,10 @@ def test_edits_of_a_small_mlp_compile_nothing():
         "a validation split": lambda d: d["data"].update(train_fraction=0.6,
                                                           val_fraction=0.2),
         "fewer points": lambda d: d["data"].update(n=333),
+        "L1": lambda d: d.update(regularization={"kind": "l1", "rate": 0.01}),
+        "L2": lambda d: d.update(regularization={"kind": "l2", "rate": 0.01}),
+        "a schedule and a warm-up": lambda d: d["optimizer"].update(schedule={
+            "name": "cosine", "warmup_steps": 10, "decay_steps": 100, "alpha": 0.1}),
     }
     for what, edit in edits.items():
         d = copy.deepcopy(base)
@@ -163,6 +169,10 @@ def test_edits_of_a_small_mlp_compile_nothing():
         assert compiled == [], f"{what} compiled {compiled}"  # ...and nothing compiled
         assert len(chunk.probes.neurons) == len(new.structure.net.layers) + 2
         assert chunk.history["trained"].all()
+    cosine = exp.with_spec(Spec.from_dict({**base, "optimizer": {
+        **base["optimizer"], "schedule": {"name": "cosine", "warmup_steps": 10}}}))
+    assert cosine.structure.schedule == "cosine"  # the real network names it...
+    assert cosine.padded_structure == exp.padded_structure  # ...the padded one traces it
 
 
 @pytest.mark.parametrize("layers", [

@@ -251,31 +251,37 @@ def test_the_playgrounds_default_trains_natively_and_its_edits_padded():
     assert at2.session_state["pg_experiment"].padded_structure is None
 
 
-def test_the_warm_up_compiles_adam_and_l2_for_the_playground():
+def test_the_warm_up_compiles_adam_and_the_penalties_and_schedules_need_nothing():
     """A teacher who switched the Playground to Adam waited 6-7 s for its padded network:
-    the warm-up compiles Adam's and L2's (each its own network), so picking either
-    compiles nothing."""
+    the warm-up compiles Adam's (its own network). The weight penalty and the
+    learning-rate schedule are traced in the default's padded network: picking any
+    compiles nothing, with no warm-up of its own."""
     page = warmup.pages_of_the_app()[PAGES.index("lab")]
     menus = warmup.menu_variants(page.default)
-    picked = {"adam": next(s for s in menus if s.optimizer.name == "adam"),
-              "l2": next(s for s in menus if s.regularization.kind == "l2")}
-    assert len(menus) == 2 and all(engine.build(s, padded=True).structure
-                                   != engine.build(page.default, padded=True).structure
-                                   for s in menus)
+    assert [s.optimizer.name for s in menus] == ["adam"]
+    default = engine.build(page.default, padded=True).structure
+    assert engine.build(menus[0], padded=True).structure != default
     _forget_compiled()
     warmup.warm(page)
+    warmup.warm(page, page.default, padded=True)  # as ``warm_inits`` does first
     warmup.warm_menus(page)
-    for label, value in (("Optimizer", "adam"), ("Regularisation", "l2")):
+    picks = [("Optimizer", "adam", menus[0]),
+             ("Regularisation", "l2", page.default.updated(regularization={"kind": "l2"})),
+             ("Regularisation", "l1", page.default.updated(regularization={"kind": "l1"})),
+             ("Learning-rate schedule", "cosine", page.default.updated(
+                 optimizer={"schedule": {"name": "cosine"}}))]
+    for label, value, spec in picks:
         at = _visit("lab")
         with count_compiles(all_threads=True) as box:
             next(w for w in at.selectbox if w.label == label).set_value(value).run()
             at.button(key="pg_step").click().run()
             assert not at.exception and not at.error
         exp = at.session_state["pg_experiment"]
-        assert exp.structure == engine.build(picked[value], padded=True).structure, label
+        assert exp.spec.optimizer.name == spec.optimizer.name, label
+        assert exp.structure == engine.build(spec, padded=True).structure, (label, value)
         network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
                    in NETWORK_FUNCTIONS]
-        assert network == [], (label, network)
+        assert network == [], (label, value, network)
 
 
 def test_gradient_flows_controls_span_its_padded_profile():
