@@ -76,9 +76,10 @@ def test_the_deep_padded_network_trains_exactly_like_the_real_one(name):
 
 
 def test_edits_of_a_stack_compile_nothing():
-    """Depth (1 to 30), width within a capacity, activation, initialiser and residual
-    connections: a change of values for the padded network, and new first weights drawn
-    without a kernel per shape (``initializers.dense_weights``)."""
+    """Depth (1 to 30), width within a capacity, activation, initialiser, residual
+    connections, weight penalty and learning-rate schedule: a change of values for the
+    padded network, and new first weights drawn without a kernel per shape
+    (``initializers.dense_weights``)."""
     exp = engine.build(CASES["the page's default: ten sigmoid layers of 32"], padded="deep")
     exp.warm_inits()  # what the server's warm-up does
     state, _ = exp.train(exp.init(), 1, probes=LAYERS)
@@ -91,6 +92,9 @@ def test_edits_of_a_stack_compile_nothing():
         "ReLU and He init": _stack("vanishing_sigmoid", 10, 32, "relu").updated(
             model={"init": "he_normal"}),
         "residual": _stack("vanishing_sigmoid", 10, 32, residual=True),
+        "L2 and a step decay": _stack("vanishing_sigmoid", 10, 32).updated(
+            regularization={"kind": "l2", "rate": 0.001},
+            optimizer={"schedule": {"name": "step", "decay_steps": 50}}),
     }
     for what, spec in edits.items():
         new = exp.with_spec(spec)
