@@ -177,7 +177,7 @@ def _page(active: LivePage, view: dict[str, Any], page: LivePage
     note = st.empty()  # the compile note's slot, above the view
     playing = session.playing()
     result = live.first_frame(train, note, warmup.waiting_for(
-        warmup.page_key(page, session.experiment().structure)), speed if playing else 0)
+        warmup.network_key(page, session.experiment())), speed if playing else 0)
     placeholder = st.empty()
     key = f"{active.prefix}_{active.asset}"
 

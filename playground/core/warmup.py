@@ -14,12 +14,13 @@ starts its own).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
 import os
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import engine
@@ -61,6 +62,13 @@ def warm(page: LivePage, spec: engine.Spec | None = None, padded: bool = False
         page.warm()
         exp.metrics(exp.init())
         return exp
+    if padded and exp.padded_structure is not None:
+        with _compiling(network_key(page, exp)):
+            return _compile(page, exp)
+    return _compile(page, exp)
+
+
+def _compile(page: LivePage, exp: engine.Experiment) -> engine.Experiment:
     train = exp.train_steps if page.by_steps else exp.train
     probes = frame_probes(page, exp)
     state, _ = train(exp.init(), 0, probes)
@@ -73,6 +81,28 @@ def warm(page: LivePage, spec: engine.Spec | None = None, padded: bool = False
     elif exp.dataset.sequence is None:
         exp.confusion_matrix(state)
     return exp
+
+
+@contextlib.contextmanager
+def _compiling(key: Hashable) -> Iterator[None]:
+    """Mark ``key`` as compiling in the warm-up while the block runs: a visitor whose
+    edit needs that very network meanwhile waits for it (``waiting_for``) instead of
+    compiling it a second time beside it, on the same cores. Only while it runs: a
+    network still queued behind other pages' would keep a visitor waiting longer than
+    compiling it alone (Gradient flow's padded networks come minutes into the warm-up)."""
+    event = threading.Event()
+    with _lock:
+        _pending[key] = event
+    try:
+        yield
+    finally:
+        event.set()
+
+
+def network_key(page: LivePage, exp: engine.Experiment) -> Hashable:
+    """What the warm-up knows ``exp``'s network by (``waiting_for``): its padded
+    network's structure when it trains padded, else its own (``page_key``)."""
+    return page_key(page, exp.padded_structure or exp.structure)
 
 
 def plan(page: LivePage) -> Plan | None:

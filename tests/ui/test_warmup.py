@@ -369,3 +369,41 @@ def test_the_apps_warm_up_keys_are_what_each_page_waits_for(monkeypatch):
         gate.set()
     assert all(e.wait(30) for e in list(warmup._pending.values()))
     _join_warm_up()
+
+
+def test_a_visitor_waits_for_a_padded_network_the_warm_up_is_compiling(monkeypatch):
+    """An edit during the warm-up that needs the padded network it is compiling right
+    then (here the Playground's batch-32 one) waits for it instead of compiling it
+    beside it; the key is the padded network's, for every network that trains in it.
+    One still queued is not waited for (``_compiling`` marks it only while it runs)."""
+    page = warmup.pages_of_the_app()[PAGES.index("lab")]
+    spec = page.default.updated(batch_size=30)
+    padded = engine.build(spec, padded=True)
+    key = warmup.network_key(page, padded)
+    assert key == padded.padded_structure != padded.structure
+    assert warmup.network_key(page, engine.build(page.default)) == engine.build(
+        page.default).structure  # a network that trains as it is: its own structure
+    edited = engine.build(spec.updated(model={"layers": [
+        {"type": "dense", "units": 3, "activation": "relu"}]}), padded=True)
+    assert warmup.network_key(page, edited) == key  # the same padded network
+    monkeypatch.setattr(warmup, "_pending", {})
+    assert warmup.waiting_for(key) is None  # queued, not running: nobody waits
+    inside, release = threading.Event(), threading.Event()
+    probes = warmup.frame_probes
+
+    def slow(page, exp):
+        inside.set()
+        release.wait(30)
+        return probes(page, exp)
+
+    monkeypatch.setattr(warmup, "frame_probes", slow)
+    thread = threading.Thread(target=warmup.warm, args=(page, spec), kwargs={"padded": True})
+    thread.start()
+    try:
+        assert inside.wait(60)
+        event = warmup.waiting_for(key)
+        assert event is not None and not event.is_set()
+    finally:
+        release.set()
+        thread.join(240)
+    assert not thread.is_alive() and event.is_set() and warmup.waiting_for(key) is None
