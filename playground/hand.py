@@ -4,7 +4,7 @@ With the ``hand`` (or ``hand_regression``) dataset, a click on the output plane 
 point of the chosen class (or value) and a shift-click, or a click with the eraser,
 removes the nearest point. The set lives in the spec (``data.points``, compact: see
 ``engine.data.hand``), so it travels in the link and the export like any setup, and
-the network keeps training while points come and go (``session._points_moved``).
+the network keeps training while points come and go (``restart.points_moved``).
 
 Until a set has enough points for its split (an empty plane, say), it waits here
 (``PENDING``): the view shows the points placed so far and a note says how many more

@@ -42,7 +42,9 @@ def penalty(kind: str, params: list[dict], reg: Any,
     TensorFlow Playground's. ``masks`` (one per layer, for ``w``) leave a padded
     network's padding out: JAX's slope of |w| at 0 is 1, which would move it. ``kind``
     ``CHOSEN`` (a padded network's) adds both at their traced rates, one of them 0
-    (``values_of``): its term and its gradient are then exactly 0.
+    (``values_of``): for finite weights that term's gradient is exactly 0 (its value
+    may be NaN past |w| ~ 1e19, which nothing reads: training uses the gradient, and
+    a step to a non-finite weight is rolled back).
     """
     ws = [v if masks is None or name != "w" else v * masks[i]
           for i, p in enumerate(params) for name, v in p.items() if is_weight(name)]

@@ -91,7 +91,8 @@ def values_axes(values: Any) -> Any:
     (plane, example) shared."""
     return values._replace(
         optimizer=0, schedule=0, regularization=0, early_stopping=0,
-        layers=tuple({k: 0 for k in layer} for layer in values.layers), view=None)
+        layers=tuple({k: 0 for k in layer} for layer in values.layers), view=None,
+        choices=None)  # (a sweep's networks are never padded: they have none)
 
 
 def values_specs(values: Any, split: PartitionSpec, whole: PartitionSpec) -> Any:

@@ -13,7 +13,6 @@ as it was and says why.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,7 @@ import streamlit as st
 
 import engine
 from engine import EngineError, ProbeOptions, Spec
-from playground.core import address, limits, url
+from playground.core import address, limits, restart, url
 from playground.core.encode import plain
 from playground.core.plan import Plan, planned
 
@@ -203,23 +202,6 @@ def write_url(spec: Spec) -> None:
 
 # -- applying a setup -------------------------------------------------------------------------
 
-def _points_moved(old: Spec, new: Spec) -> bool:
-    """Only hand-placed points changed (``data.points``): as points are added the
-    network keeps training on the new set."""
-    return (old.data.points is not None and new.data.points is not None
-            and dataclasses.replace(old.data, points=new.data.points) == new.data)
-
-
-def _needs_reset(old: engine.Experiment | None, new: engine.Experiment) -> bool:
-    if old is None:
-        return True
-    if old.structure == new.structure and _points_moved(old.spec, new.spec):
-        return False
-    return (old.structure != new.structure or old.spec.data != new.spec.data
-            or old.spec.seed != new.spec.seed or old.spec.model.init != new.spec.model.init
-            or old.dataset is not new.dataset)
-
-
 def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
     """Make ``new`` the current setup; on failure say why and keep the last good one."""
     old: engine.Experiment | None = get(EXPERIMENT)
@@ -249,8 +231,12 @@ def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
         put(RAW, raw)
     put(SPEC, new)
     put(EXPERIMENT, exp)
-    if _needs_reset(old, exp):
+    if restart.needed(old, exp):
+        state = get(TRAIN_STATE)
+        told = restart.note(old, exp, state is not None and int(state.step) > 0)
         reset()
+        if told:
+            flash("info", told)
     write_url(new)
     return True
 
