@@ -76,6 +76,9 @@ OPTIMIZERS.register("adam", Optimizer(optax.adam, _ADAM),
                     "Adam: momentum plus RMSprop-style per-weight rates, with bias correction.")
 OPTIMIZERS.register("adamw", Optimizer(optax.adamw, {**_ADAM, "weight_decay": "weight_decay"}),
                     "AdamW: Adam with decoupled weight decay.")
+OPTIMIZERS.retitle({"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov momentum",
+                    "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
+                    "adamw": "AdamW"})
 
 
 def make_optimizer(name: str, values: Any, learning_rate: jax.Array

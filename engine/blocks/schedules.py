@@ -22,14 +22,15 @@ SCHEDULES: Registry[Schedule] = Registry("schedule")
 SCHEDULES.register("constant", lambda t, v: jnp.ones_like(t),
                    "The learning rate stays where you set it.")
 SCHEDULES.register("step", lambda t, v: v.decay_rate ** jnp.floor(t / v.decay_steps),
-                   "Multiply the rate by decay_rate every decay_steps steps.")
+                   "The rate drops in stairs: times the decay rate every 'decay steps' steps.")
 SCHEDULES.register("exponential", lambda t, v: v.decay_rate ** (t / v.decay_steps),
-                   "Smooth decay: the rate shrinks by decay_rate per decay_steps steps.")
+                   "Smooth decay: the rate shrinks by the decay rate every 'decay steps' steps.")
 SCHEDULES.register(
     "cosine",
     lambda t, v: v.alpha + (1 - v.alpha) * 0.5 * (
         1 + jnp.cos(jnp.pi * jnp.minimum(t / v.decay_steps, 1.0))),
-    "Half a cosine from the full rate down to alpha x rate over decay_steps steps.",
+    "Half a cosine from the full rate down to alpha x rate (alpha: 0 unless a link "
+    "sets it) over 'decay steps' steps, then flat.",
 )
 SCHEDULES.retitle({"constant": "Constant", "step": "Step decay",
                    "exponential": "Exponential decay", "cosine": "Cosine decay"})

@@ -184,12 +184,23 @@ def output_section(d: dict) -> dict:
     }
 
 
+PENALTIES = {"none": "None", "l1": "L1", "l2": "L2"}  # the Regularisation menu's words
+PENALTY_HELP = ("A cost on large weights, added to the loss. L1 adds rate x the sum of "
+                "|w|: it pushes unneeded weights all the way to 0. L2 adds rate x half the "
+                "sum of w\u00b2: it shrinks every weight a little each step (weight decay). "
+                "Switching it keeps training the current weights.")
+STEPS_HELP = ("Counted in optimizer steps (one batch each), not epochs: an epoch is the "
+              "training points / batch size steps.")
+WARMUP_HELP = ("The rate climbs from near 0 to its full value over this many steps, then "
+               "the schedule runs. " + STEPS_HELP)
+
+
 def training_section(d: dict) -> dict:
     """Optimizer, learning rate and schedule, regularisation, clipping, early stopping
     and the weight seed: a patch of the spec dict."""
     opt = dict(d["optimizer"], schedule=dict(d["optimizer"]["schedule"]))
     opt["name"] = pick("Optimizer", OPTIMIZERS.names(), opt["name"], "opt",
-                        help=OPTIMIZERS.describe(opt["name"]))
+                        help=OPTIMIZERS.describe(opt["name"]), format_func=OPTIMIZERS.title)
     if not hidden("learning_rate"):
         opt["learning_rate"] = st.select_slider(
             "Learning rate", _options_with(LEARNING_RATES, opt["learning_rate"]),
@@ -213,19 +224,18 @@ def training_section(d: dict) -> dict:
                           help=SCHEDULES.describe(sched["name"]), format_func=SCHEDULES.title)
     c = st.columns(2)
     sched["warmup_steps"] = number("Warm-up steps", 0, 100_000, int(sched["warmup_steps"]), 50,
-                                   key="warm", container=c[0])
+                                   key="warm", container=c[0], help=WARMUP_HELP)
     if sched["name"] != "constant":
         sched["decay_steps"] = number("Decay steps", 1, 1_000_000, int(sched["decay_steps"]),
-                                      100, key="dsteps", container=c[1])
+                                      100, key="dsteps", container=c[1], help=STEPS_HELP)
         if sched["name"] in ("step", "exponential"):
             sched["decay_rate"] = slider("Decay rate", 0.01, 1.0, float(sched["decay_rate"]),
                                          0.01, key="drate")
     reg = dict(d["regularization"])
-    c = st.columns(2)
-    reg["kind"] = pick("Regularisation", ["none", "l1", "l2"], reg["kind"], "reg",
-                       container=c[0], hide="regularization")
+    reg["kind"] = pick("Regularisation", list(PENALTIES), reg["kind"], "reg",
+                       hide="regularization", format_func=PENALTIES.get, help=PENALTY_HELP)
     if not hidden("regularization_rate"):
-        reg["rate"] = c[1].select_slider(
+        reg["rate"] = st.select_slider(
             "Regularisation rate", _options_with(REG_RATES, reg["rate"]), value=reg["rate"],
             key=wkey("regrate"))
     c = st.columns(2)

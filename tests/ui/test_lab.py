@@ -410,6 +410,23 @@ def test_activation_menus_use_the_fields_spelling() -> None:
     assert at.session_state[S.SPEC].model.layers[0].opts()["activation"] == "leaky_relu"
 
 
+def test_training_menus_read_as_words_and_explain_themselves() -> None:
+    """A teacher's review: the menus showed "sgd", "l1", "rmsprop" and the schedule's
+    help named code fields; the penalty had no help."""
+    at = lab()
+    optimizer = widget(at, "selectbox", "Optimizer")
+    assert {"SGD", "Momentum", "RMSprop", "Adam"} <= set(optimizer.options)
+    penalty = widget(at, "selectbox", "Regularisation")
+    assert penalty.options == ["None", "L1", "L2"] and penalty.value == "none"
+    assert "L1" in penalty.help and "L2" in penalty.help
+    assert "steps" in widget(at, "number_input", "Warm-up steps").help
+    for name in engine.SCHEDULES.names():
+        assert "_" not in engine.SCHEDULES.describe(name)  # no code names in the help
+    penalty.set_value("l1").run()
+    ok(at)
+    assert at.session_state[S.SPEC].regularization.kind == "l1"
+
+
 def test_loading_a_preset_applies_it() -> None:
     at = lab()
     at.selectbox(key="pg_preset").set_value("logistic_regression")
