@@ -209,6 +209,7 @@ def render(f: Frame) -> dict[str, Any]:
     frame = make_frame(exp, jax.device_get(state.params), f.result, int(state.epoch),
                        metrics, hist, view, stop, with_points=f.first, step=int(state.step),
                        confusion_counts=confusion_counts(f))
+    frame["rate"] = session.get(session.RATE)  # the schedule at work (None before training)
     return hand.patch_frame(frame, exp)
 
 

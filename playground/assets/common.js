@@ -60,7 +60,7 @@ function surface(canvas, fw, fh) {
 }
 
 // "Train loss 0.0123 (98.0%) · Test loss ..." from [{split, loss, accuracy}].
-function metricsLine(box, metrics) {
+function metricsLine(box, metrics, rate) {
   clear(box);
   (metrics || []).forEach((m, i) => {
     if (i) box.append(" \u00b7 ");
@@ -68,6 +68,13 @@ function metricsLine(box, metrics) {
     el("b", {}, box, fmt(m.loss, 4));
     if (m.accuracy !== null && m.accuracy !== undefined) box.append(` (${fmt(100 * m.accuracy, 1)}%)`);
   });
+  // the learning rate now: a schedule or a warm-up is seen at work (a teacher asked)
+  if (rate !== null && rate !== undefined && isFinite(rate)) {
+    const r = el("span", {class: "nnp-rate", "data-testid": "learning-rate",
+      title: "The rate the last epoch began with: schedule and warm-up applied"}, box);
+    r.append("learning rate ");
+    el("b", {}, r, Number(rate).toPrecision(3));
+  }
 }
 
 // A confusion matrix: rows are true classes, columns predicted ones.

@@ -219,7 +219,7 @@ function drawView(component) {
   if (data.edit) listenForPoints(root, pc);
   root.querySelector(".lv-axis").textContent = data.axis || "";
   root.querySelector(".lv-epoch").textContent = String(data.epoch);
-  metricsLine(root.querySelector(".lv-loss"), data.metrics);
+  metricsLine(root.querySelector(".lv-loss"), data.metrics, data.rate);
   drawLegend(root.querySelector(".lv-legend"), data.legend);
   root.querySelector(".lv-step").textContent = String(data.step || 0);
   confusionTable(root.querySelector(".lv-extra"), data.confusion);

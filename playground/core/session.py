@@ -45,6 +45,7 @@ INSPECT = "pg_inspect"  # the feature-map value whose arithmetic the Images page
 REPORT = "pg_report"  # the Images page's test report, computed once an epoch
 EXPLAINED = "pg_explained"  # the Images page's last conv arithmetic (throttled)
 CONFUSION = "pg_confusion"  # the Playground's (experiment, frames, last confusion matrix)
+RATE = "pg_rate"  # the learning rate the last epoch trained began with (schedule applied)
 PAGE = "pg_page"  # which page's session the keys above refer to now
 BUDGET = "pg_graph_budget"  # the running page's limits.graph_weight bound
 PADDED = "pg_padded"  # whether the running page trains small MLPs padded (no compiles)
@@ -276,7 +277,7 @@ def reset() -> None:
     """The seed's weights again and an empty history; pauses training."""
     put(TRAIN_STATE, experiment().init())
     put(HISTORY, {k: [] for k in HISTORY_KEYS})
-    for extra in (TRACE, COMPARE, RACE, REPORT, EXPLAINED):  # what pages keep beside history
+    for extra in (TRACE, COMPARE, RACE, REPORT, EXPLAINED, RATE):  # what pages keep beside history
         drop(extra)
     set_playing(False)
 
@@ -362,6 +363,9 @@ def train_frame(count: int, probes: ProbeOptions, by_steps: bool = False,
                                limits.fit_probes(exp, probes))
     put(TRAIN_STATE, state)
     record(chunk)
+    rates = chunk.history["learning_rate"][chunk.history["trained"]]
+    if rates.size:  # what the view shows beside the losses
+        put(RATE, float(rates[-1]))
     mon = state.monitor
     if bool(mon.diverged):
         set_playing(False)

@@ -383,3 +383,25 @@ def test_downloads_while_playing_are_of_the_moment_of_the_click(page: Page, base
         assert int(re.search(r"epochs=(\d+)", text).group(1)) >= max(shown, 100)
     page.screenshot(path=str(shots / "playground_export_playing.png"))
     assert any(not np.array_equal(got[0][k], got[1][k]) for k in got[0] if "layer" in k)
+
+
+def test_the_view_shows_the_learning_rate_of_a_warm_up(page: Page, base_url: str,
+                                                       shots: Path) -> None:
+    """Beside the losses, the rate the schedule gave the last epoch (at its first step):
+    during a warm-up of 500 steps (20 epochs of 25) it climbs with each Step (a teacher
+    could not see it)."""
+    warm = {"optimizer": {"learning_rate": 0.03,
+                          "schedule": {"name": "constant", "warmup_steps": 500}}}
+    open_app(page, base_url, "s=" + quote(json.dumps(warm, separators=(",", ":"))))
+    rate = page.get_by_test_id("learning-rate")
+    expect(rate).to_have_count(0)  # nothing trained yet
+    rates = []
+    for epoch in (1, 2):
+        page.get_by_role("button", name="Step").click()
+        expect(page.get_by_test_id("epoch-counter")).to_have_text(str(epoch),
+                                                                  timeout=COMPILE_MS)
+        expect(rate).to_be_visible()
+        rates.append(float(rate.locator("b").inner_text()))
+    # the rates of steps 0 and 25 of the warm-up (each epoch's first): 0.03 x 1/500, x 26/500
+    assert rates == pytest.approx([0.03 * 1 / 500, 0.03 * 26 / 500], rel=0.01), rates
+    page.get_by_test_id("live-view").screenshot(path=shots / "13_learning_rate.png")
