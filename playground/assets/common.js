@@ -71,7 +71,7 @@ function metricsLine(box, metrics, rate) {
   // the learning rate now: a schedule or a warm-up is seen at work (a teacher asked)
   if (rate !== null && rate !== undefined && isFinite(rate)) {
     const r = el("span", {class: "nnp-rate", "data-testid": "learning-rate",
-      title: "The rate the last epoch began with: schedule and warm-up applied"}, box);
+      title: "The rate the latest epoch began with: schedule and warm-up applied"}, box);
     r.append("learning rate ");
     el("b", {}, r, Number(rate).toPrecision(3));
   }

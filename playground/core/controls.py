@@ -185,11 +185,12 @@ def output_section(d: dict) -> dict:
 
 
 PENALTIES = {"none": "None", "l1": "L1", "l2": "L2"}  # the Regularisation menu's words
-PENALTY_HELP = ("A cost on large weights, added to the loss. L1 adds rate x the sum of "
+PENALTY_WHAT = ("A cost on large weights, added to the loss. L1 adds rate x the sum of "
                 "|w|: it pushes unneeded weights all the way to 0. L2 adds rate x half the "
                 "sum of w\u00b2: it shrinks every weight a little each step (weight decay). "
-                "Switching it keeps training the current weights. The losses shown are "
-                "the data's alone, without the penalty.")
+                "The losses shown are the data's alone, without the penalty.")
+PENALTY_HELP = PENALTY_WHAT + (" Switching it trains on from the current weights, as a new "
+                               "learning rate does.")
 STEPS_HELP = ("Counted in optimizer steps (one batch each), not epochs: an epoch is the "
               "training points / batch size steps.")
 WARMUP_HELP = ("The rate climbs from near 0 to its full value over this many steps, then "

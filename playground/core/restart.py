@@ -2,11 +2,13 @@
 
 A new network, data, seed, initializer, optimizer, learning-rate schedule or batch
 size starts over from the seed's weights, paused (TensorFlow Playground restarts on
-every menu of its own). A new weight penalty or gradient clipping does not: like a
-new rate, it changes how the next steps go, and the weights and the optimizer's state
-fit it as they are, so a class can switch L1 on in a trained network and watch its
-weights thin, or clip an exploding one (a teacher's review found each restart
-silent, mid-lesson). Hand-placed points coming and going keep training too.
+every menu of its own). A new weight penalty or gradient clipping picked in the
+page's own menus does not: like a new rate, it changes how the next steps go, and
+the weights and the optimizer's state fit it as they are, so a class can switch L1
+on in a trained network and watch its weights thin (a teacher's review found each
+restart silent, mid-lesson). A setup that arrives whole (a link, a lesson's next
+step, a preset, Back) starts over whatever changed: it describes an experiment from
+its first step. Hand-placed points coming and going keep training too.
 """
 
 from __future__ import annotations
@@ -36,14 +38,15 @@ def _same_start(old: engine.Experiment, new: engine.Experiment) -> bool:
             and old.spec.model.init == new.spec.model.init and old.dataset is new.dataset)
 
 
-def needed(old: engine.Experiment | None, new: engine.Experiment) -> bool:
-    """Whether going from ``old`` to ``new`` starts training over (see the module)."""
+def needed(old: engine.Experiment | None, new: engine.Experiment, edit: bool = False) -> bool:
+    """Whether going from ``old`` to ``new`` starts training over (see the module):
+    ``edit`` is True for a change made in the page's menus, False for a whole setup."""
     if old is None:
         return True
     if old.structure == new.structure and points_moved(old.spec, new.spec):
         return False
-    kept = dataclasses.replace(old.structure, regularization=new.structure.regularization,
-                               clip=new.structure.clip)
+    kept = old.structure if not edit else dataclasses.replace(
+        old.structure, regularization=new.structure.regularization, clip=new.structure.clip)
     return kept != new.structure or not _same_start(old, new)
 
 

@@ -203,8 +203,9 @@ def write_url(spec: Spec) -> None:
 
 # -- applying a setup -------------------------------------------------------------------------
 
-def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
-    """Make ``new`` the current setup; on failure say why and keep the last good one."""
+def apply_spec(new: Spec, raw: engine.RawData | None = None, edit: bool = False) -> bool:
+    """Make ``new`` the current setup; on failure say why and keep the last good one.
+    ``edit``: a change made in the page's menus (``restart.needed``)."""
     old: engine.Experiment | None = get(EXPERIMENT)
     problem, padded = None, st.session_state.get(PADDED, False)
     try:
@@ -232,12 +233,15 @@ def apply_spec(new: Spec, raw: engine.RawData | None = None) -> bool:
         put(RAW, raw)
     put(SPEC, new)
     put(EXPERIMENT, exp)
-    if restart.needed(old, exp):
+    if restart.needed(old, exp, edit):
         state = get(TRAIN_STATE)
-        told = restart.note(old, exp, state is not None and int(state.step) > 0)
+        # A setup arriving whole (a link, a lesson step) explains itself, and may play.
+        told = edit and restart.note(old, exp, state is not None and int(state.step) > 0)
         reset()
         if told:
             flash("info", told)
+    elif old is not None and old.spec.optimizer != new.optimizer:
+        drop(RATE)  # the last epoch's rate is not the next one's: shown again once trained
     write_url(new)
     return True
 
@@ -259,7 +263,7 @@ def apply_changes(d: dict[str, Any]) -> None:
         flash("error", f"{err}. The last working setup is kept.")
         new = None
     old = experiment()
-    if new is not None and apply_spec(new):
+    if new is not None and apply_spec(new, edit=True):
         drop(FAILED)
         if experiment().structure == old.structure and experiment().dataset is old.dataset:
             return  # values only: nothing on the page has to be drawn again

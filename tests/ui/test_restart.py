@@ -1,6 +1,7 @@
 """What a change of the setup does to training (``playground.core.restart``): a new
-weight penalty or clipping trains on from the current weights; a new optimizer or
-learning-rate schedule starts over and says why; a new network starts over silently."""
+weight penalty or clipping picked in the menus trains on from the current weights; a
+new optimizer or learning-rate schedule starts over and says why; a new network starts
+over silently; a whole setup arriving (a lesson's next step, a link) starts over."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import jax
 import numpy as np
 
 import engine
+from engine.lessons import load_lesson
 from engine.presets import preset
+from playground import lesson_bar
 from playground.core import restart
 from playground.core import session as S
 from tests.ui.apptest import messages, ok, run_page, widget
@@ -52,6 +55,18 @@ def test_a_new_penalty_or_clipping_trains_on_from_the_current_weights():
     assert spec.regularization.kind == "l2" and spec.optimizer.clip_norm == 1.0
 
 
+def test_the_rate_shown_is_the_latest_epochs_never_a_stale_one():
+    """The view's learning rate (``S.RATE``) is the one the latest epoch began with; a
+    new rate while paused hides it until an epoch has trained at the new rate."""
+    at = _stepped()
+    assert at.session_state[S.RATE] == np.float32(DEFAULT.optimizer.learning_rate)
+    widget(at, "select_slider", "Learning rate").set_value(0.1).run()
+    ok(at)
+    assert _epoch(at) == 1 and S.RATE not in at.session_state
+    at.button(key="pg_step").click().run()
+    assert at.session_state[S.RATE] == np.float32(0.1)
+
+
 def test_a_new_optimizer_or_schedule_starts_over_and_says_why():
     for label, value, why in (("Optimizer", "adam", "new optimizer"),
                               ("Learning-rate schedule", "cosine", "schedule counts")):
@@ -74,13 +89,32 @@ def test_a_new_network_starts_over_without_a_note():
     assert _epoch(at) == 0 and messages(at, "info") == []
 
 
+def test_a_lessons_next_step_starts_over_though_only_the_penalty_changed():
+    """Over-fitting's step 3 (an L2 penalty) to step 4 (none, early stopping): the step
+    is an experiment of its own, from its first epoch (a review: it trained on from step
+    3's weights with step 3's early-stopping monitor)."""
+    lesson = load_lesson("overfitting")
+    at = run_page("lab", lesson_bar.step_query(lesson, 2, None))
+    ok(at)
+    assert at.session_state[S.SPEC].regularization.kind == "l2"
+    at.button(key="pg_step").click().run()
+    assert _epoch(at) == 1
+    at.query_params.update(lesson_bar.step_query(lesson, 3, None))  # as Next or a link does
+    at.run()
+    ok(at)
+    spec = at.session_state[S.SPEC]
+    assert spec.regularization.kind == "none" and spec.early_stopping.patience == 50
+    assert _epoch(at) == 0 and at.session_state[S.HISTORY]["train_loss"] == []
+
+
 def test_the_rules_on_experiments():
     base = engine.build(DEFAULT)  # the same data as the others (as the app keeps it)
     l1 = base.with_spec(DEFAULT.updated(regularization={"kind": "l1", "rate": 0.01}))
     adam = base.with_spec(DEFAULT.updated(optimizer={"name": "adam"}))
     reseeded = base.with_spec(DEFAULT.updated(seed=DEFAULT.seed + 1))
     assert restart.needed(None, base)
-    assert not restart.needed(base, l1) and not restart.needed(l1, base)
+    assert not restart.needed(base, l1, edit=True) and not restart.needed(l1, base, edit=True)
+    assert restart.needed(base, l1) and restart.needed(l1, base)  # a setup arriving whole
     assert restart.needed(base, adam) and restart.needed(base, reseeded)
     assert restart.note(base, adam, trained=True) == restart.OPTIMIZER_NOTE
     assert restart.note(base, adam, trained=False) is None
