@@ -90,7 +90,9 @@ class Outcome(NamedTuple):
 
 
 def label(o: Outcome) -> str:
-    return o.name + (f" (diverged at step {o.diverged_at})" if o.diverged_at else "")
+    """The legend's name of ``o``: its optimizer, and where it diverged."""
+    gone = f" (diverged at step {o.diverged_at})" if o.diverged_at else ""
+    return OPTIMIZERS.title(o.name) + gone
 
 
 def default_setup(surface: str = DEFAULT_SURFACE) -> Setup:
@@ -185,9 +187,10 @@ def controls() -> Setup:
         format_func=str.capitalize, help=SURFACES.describe(S.value(KEYS["surface"])) +
         " A new surface starts from its own start point and learning rate.")
     opt = st.multiselect(
-        "Optimizers", OPTIMIZERS.names(), key=KEYS["opt"],
+        "Optimizers", OPTIMIZERS.names(), key=KEYS["opt"], format_func=OPTIMIZERS.title,
         help="Each is drawn in its own colour, from the same start.\n\n" + "\n".join(
-            f"- **{n}**: {OPTIMIZERS.describe(n)}" for n in OPTIMIZERS.names()))
+            f"- **{OPTIMIZERS.title(n)}**: {OPTIMIZERS.describe(n)}"
+            for n in OPTIMIZERS.names()))
     lr = st.select_slider(
         "Learning rate", sorted(set(LR_GRID) | {S.value(KEYS["lr"])}), key=KEYS["lr"],
         format_func=_g, help="The step size, shared by all the optimizers. Too small: they "
@@ -358,7 +361,7 @@ def figure(setup: Setup, outcomes: list[Outcome]) -> dict[str, Any]:
 def table(outcomes: list[Outcome]) -> pd.DataFrame:
     """One row per optimizer: where its race ended and whether it arrived."""
     return pd.DataFrame({
-        "optimizer": [o.name for o in outcomes],
+        "optimizer": [OPTIMIZERS.title(o.name) for o in outcomes],
         "final loss": [f"{float(o.losses[-1]):.3g}" for o in outcomes],  # finite: see Paths
         "distance to nearest minimum": [f"{float(o.distance[-1]):.3g}" for o in outcomes],
         f"first within {REACH:g} of a minimum": [
@@ -390,7 +393,8 @@ def render() -> None:
     with plot:
         st.plotly_chart(fig, key="paths_chart", config={"displaylogo": False})
     if outcomes:
-        bold = table(outcomes).style.map(lambda n: f"color: {COLORS[n]}; font-weight: bold",
-                                         subset=["optimizer"])  # the paths' colours
+        color = {OPTIMIZERS.title(o.name): COLORS[o.name] for o in outcomes}  # the paths'
+        bold = table(outcomes).style.map(lambda t: f"color: {color[t]}; font-weight: bold",
+                                         subset=["optimizer"])
         st.dataframe(bold, hide_index=True, key="paths_table",
                      column_config={"diverged": st.column_config.TextColumn(width="large")})

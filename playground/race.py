@@ -92,7 +92,7 @@ def contestants_section(cs: Contestants) -> Contestants:
     names = OPTIMIZERS.names()
     if mode == "Learning rates":
         name = C.pick("Optimizer", names, cs[0][0], "race_opt",
-                      help=OPTIMIZERS.describe(cs[0][0]))
+                      help=OPTIMIZERS.describe(cs[0][0]), format_func=OPTIMIZERS.title)
         was = sorted({lr for _, lr in cs})
         options = sorted(set(C.LEARNING_RATES) | set(was))
         rates = st.multiselect("Learning rates", options, default=was, key=wkey("race_lrs"),
@@ -103,6 +103,7 @@ def contestants_section(cs: Contestants) -> Contestants:
         return tuple((name, float(lr)) for lr in sorted(rates)) or cs
     chosen = st.multiselect("Optimizers", names, default=list(dict.fromkeys(
         n for n, _ in cs)), key=wkey("race_opts"), max_selections=MAX_CONTESTANTS,
+        format_func=OPTIMIZERS.title,
         help="Each is one contestant, from the same weights")
     # A link's race may hold one optimizer twice (two rates): each contestant keeps its
     # own slider; an optimizer just added joins at a rate that suits it.
@@ -112,7 +113,7 @@ def contestants_section(cs: Contestants) -> Contestants:
     out = []
     for i, (name, lr) in enumerate(kept[:MAX_CONTESTANTS]):
         twin = sum(n == name for n, _ in kept[:i])
-        title = f"{name} learning rate" + (f" ({twin + 1})" if twin else "")
+        title = f"{OPTIMIZERS.title(name)} learning rate" + (f" ({twin + 1})" if twin else "")
         out.append((name, float(st.select_slider(
             title, sorted(set(C.LEARNING_RATES) | {lr}), value=lr,
             key=wkey(f"race_lr_{name}_{twin}"), help=OPTIMIZERS.describe(name)))))
@@ -132,8 +133,9 @@ def hyper_section(d: dict) -> dict:
                                   0.001, key=wkey("race_b2"), format="%.5f")
     reg = dict(d["regularization"])
     c = st.columns(2)
-    reg["kind"] = c[0].selectbox("Regularisation", ["none", "l1", "l2"],
-                                 index=["none", "l1", "l2"].index(reg["kind"]),
+    reg["kind"] = c[0].selectbox("Regularisation", list(C.PENALTIES),
+                                 index=list(C.PENALTIES).index(reg["kind"]),
+                                 format_func=C.PENALTIES.get, help=C.PENALTY_WHAT,
                                  key=wkey("race_reg"))
     reg["rate"] = c[1].select_slider("Rate", sorted(set(C.REG_RATES) | {reg["rate"]}),
                                      value=reg["rate"], key=wkey("race_regrate"))

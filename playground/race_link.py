@@ -69,7 +69,7 @@ def contestants_to_query(cs: Contestants) -> str:
 
 def label(name: str, lr: float) -> str:
     """How a contestant is named on the page."""
-    return f"{name} {lr:g}"
+    return f"{OPTIMIZERS.title(name)} {lr:g}"
 
 
 def contestants() -> Contestants:

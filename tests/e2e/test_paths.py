@@ -63,7 +63,8 @@ def test_paths_draw_change_and_play(page, base_url, shots):
     page.goto(base_url + "/paths")
     page.locator(CHART).wait_for(timeout=90_000)
     page.get_by_test_id("stDataFrame").wait_for(timeout=60_000)
-    assert sorted(legend(page)) == sorted(["sgd", "momentum", "nesterov", "adam", "rmsprop"])
+    assert sorted(legend(page)) == sorted(
+        ["SGD", "Momentum", "Nesterov momentum", "Adam", "RMSprop"])
     assert page.get_by_test_id("stAlertContentError").count() == 0
     assert "surface=rosenbrock" in page.url
     assert step_shown(page).strip() == "step 1000"
@@ -81,7 +82,7 @@ def test_paths_draw_change_and_play(page, base_url, shots):
     for _ in range(4):  # 0.01 -> 0.012 -> 0.015 -> 0.02 -> 0.025
         page.keyboard.press("ArrowRight")
     page.wait_for_url(re.compile(r"lr=0\.025"))
-    wait_for_legend(page, r"^nesterov \(diverged at step \d+\)$")
+    wait_for_legend(page, r"^Nesterov momentum \(diverged at step \d+\)$")
     redraw = time.time() - t0
     print(f"four rate changes drawn in {redraw:.2f} s")
     assert page.get_by_text("lower the learning rate").count() >= 1
@@ -109,8 +110,8 @@ def test_a_shared_link_opens_the_same_race(page, base_url, shots):
     page.goto(base_url + "/paths?surface=ravine&opt=sgd,momentum,adam&lr=0.035&steps=200"
               "&x0=-5&y0=1.5")
     page.locator(CHART).wait_for(timeout=90_000)
-    wait_for_legend(page, "^momentum$")
-    assert sorted(legend(page)) == ["adam", "momentum", "sgd"]
+    wait_for_legend(page, "^Momentum$")
+    assert sorted(legend(page)) == ["Adam", "Momentum", "SGD"]
     sb = sidebar(page)
     assert sb.get_by_role("combobox", name="Loss surface").input_value() == "Ravine"
     expect(sb.get_by_role("slider", name="Steps")).to_have_value("200")
@@ -125,7 +126,7 @@ def test_a_shared_link_opens_the_same_race(page, base_url, shots):
     nav.get_by_role("link", name="Optimizer paths").click()
     page.wait_for_url(re.compile("surface=ravine.*steps=200"))
     page.locator(CHART).wait_for()
-    wait_until(lambda: sorted(legend(page)) == ["adam", "momentum", "sgd"], "the race again")
+    wait_until(lambda: sorted(legend(page)) == ["Adam", "Momentum", "SGD"], "the race again")
     assert step_shown(page).strip() == "step 200"
 
 

@@ -35,7 +35,7 @@ def test_eight_contestants_race_live_and_rank(page, base_url, shots):
     rows = page.get_by_test_id("race-row")
     assert rows.count() == 8
     names = [rows.nth(i).inner_text() for i in range(8)]
-    assert all(any(n in r for r in names) for n in ("adam 0.003", "sgd 0.3", "adagrad 0.03"))
+    assert all(any(n in r for r in names) for n in ("Adam 0.003", "SGD 0.3", "Adagrad 0.03"))
     # this network's data has no validation split: no column of "n/a" for it
     header = page.get_by_test_id("race-leaderboard").locator("th").all_inner_texts()
     assert "Train loss" in header and "Val. loss" not in header
@@ -51,7 +51,7 @@ def test_learning_rates_race_shows_the_lesson_and_a_landscape(page, base_url, sh
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Play").wait_for(timeout=30_000)
     first = page.get_by_test_id("race-row").first.inner_text()
-    assert "sgd 0.03" in first  # the right rate leads
+    assert "SGD 0.03" in first  # the right rate leads
     page.get_by_test_id("race-leaderboard").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "51_race_learning_rates.png"), full_page=False)
     page.get_by_role("button", name="Draw").click()

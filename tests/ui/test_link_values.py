@@ -119,8 +119,8 @@ def test_a_race_link_may_carry_any_learning_rate_the_engine_accepts() -> None:
     ok(at)
     key = page_keys(race.PREFIX, (race.CONTESTANTS,))[race.CONTESTANTS]
     assert at.session_state[key] == (("sgd", 50.0), ("adam", 100.0))
-    assert widget(at, "select_slider", "sgd learning rate").value == 50.0
-    assert widget(at, "select_slider", "adam learning rate").value == 100.0
+    assert widget(at, "select_slider", "SGD learning rate").value == 50.0
+    assert widget(at, "select_slider", "Adam learning rate").value == 100.0
     assert at.query_params["race"] == "sgd:50,adam:100"
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from engine import OPTIMIZERS
 from engine.teach import surfaces
 from playground import paths as P
 from tests.ui.apptest import messages, ok, run_page, widget
@@ -34,8 +35,8 @@ def array(a) -> np.ndarray:
 
 
 def paths(fig: dict) -> dict[str, np.ndarray]:
-    """Each drawn path's points, (steps + 1, 2), by legend name."""
-    return {t["name"]: np.stack([array(t["x"]), array(t["y"])], axis=1)
+    """Each drawn path's points, (steps + 1, 2), by optimizer (its legend group)."""
+    return {t["legendgroup"]: np.stack([array(t["x"]), array(t["y"])], axis=1)
             for t in fig["data"] if t.get("mode") == "lines"}
 
 
@@ -71,7 +72,7 @@ def test_the_default_page_draws_the_race(default_page) -> None:
     assert len(array(fig["frames"][-1]["data"][0]["x"])) == P.DEFAULT_STEPS + 1
     assert [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]] == [
         "▶ Play", "❚❚ Pause"]
-    assert [r["optimizer"] for r in table(at)] == list(P.DEFAULT_OPTS)
+    assert [r["optimizer"] for r in table(at)] == [OPTIMIZERS.title(n) for n in P.DEFAULT_OPTS]
     assert "banana" in at.markdown[0].value or any("banana" in m.value for m in at.markdown)
     # the URL holds the setup
     assert query(at) == P.to_query(P.default_setup())
@@ -99,7 +100,7 @@ def test_changing_optimizers_and_rate_changes_what_is_drawn() -> None:
     widget(at, "multiselect", "Optimizers").set_value(["sgd", "adagrad"]).run()
     ok(at)
     assert set(paths(figure(at))) == {"sgd", "adagrad"}
-    assert [r["optimizer"] for r in table(at)] == ["sgd", "adagrad"]
+    assert [r["optimizer"] for r in table(at)] == ["SGD", "Adagrad"]
     np.testing.assert_array_equal(paths(figure(at))["sgd"], before["sgd"])
     widget(at, "select_slider", "Learning rate").set_value(0.0005).run()
     ok(at)
@@ -205,15 +206,17 @@ def test_a_bad_link_says_what_is_wrong_and_shows_the_default(case) -> None:
 def test_a_diverged_optimizer_is_flagged() -> None:
     at = run_page("paths", {"surface": "ravine", "opt": "sgd,momentum", "lr": "0.06"})
     ok(at)
-    rows = {r["optimizer"]: r for r in table(at)}
-    assert rows["sgd"]["diverged"].startswith("at step ")
-    assert rows["sgd"]["diverged"].endswith("lower the learning rate")
-    assert rows["sgd"]["first within 0.01 of a minimum"] == "not reached"
+    rows = {r["optimizer"]: r for r in table(at)}  # by title, as the page shows them
+    assert set(rows) == {"SGD", "Momentum"}
+    assert rows["SGD"]["diverged"].startswith("at step ")
+    assert rows["SGD"]["diverged"].endswith("lower the learning rate")
+    assert rows["SGD"]["first within 0.01 of a minimum"] == "not reached"
     warnings = messages(at, "warning")
-    assert len(warnings) == 1 and "sgd (diverged at step" in warnings[0]
-    assert any(n.startswith("sgd (diverged at step") for n in paths(figure(at)))
+    assert len(warnings) == 1 and "SGD (diverged at step" in warnings[0]
+    legend = [t["name"] for t in figure(at)["data"] if t.get("mode") == "lines"]
+    assert any(n.startswith("SGD (diverged at step") for n in legend)
     # cut the race before it blows up and the flag goes
-    step = int(rows["sgd"]["diverged"].split()[2].rstrip(":"))
+    step = int(rows["SGD"]["diverged"].split()[2].rstrip(":"))
     assert step > 10
     widget(at, "slider", "Steps").set_value(10).run()
     assert table(at)[0]["diverged"] == "no" and not at.warning

@@ -168,7 +168,7 @@ def test_a_mixed_race_from_a_link_keeps_every_contestant() -> None:
     ok(at)
     assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.03), ("adam", 0.003),
                                                       ("sgd", 0.3))
-    assert widget(at, "select_slider", "sgd learning rate (2)").value == 0.3
+    assert widget(at, "select_slider", "SGD learning rate (2)").value == 0.3
     assert at.session_state[RC[S.RACE]]["sweep"].n == 3
 
 
