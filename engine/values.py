@@ -64,10 +64,12 @@ class ViewValues(NamedTuple):
 
 
 class Choices(NamedTuple):
-    """A padded network's menu picks as traced indices (``engine.train.state.CHOSEN``):
-    the learning-rate schedule's position in ``SCHEDULES.names()`` (an int32 scalar)."""
+    """A padded network's menu picks as traced indices (``engine.train.state.CHOSEN``),
+    int32 scalars: the learning-rate schedule's position in ``SCHEDULES.names()``, and
+    the optimizer's in its family (``engine.blocks.optimizers.FAMILIES``)."""
 
     schedule: jax.Array
+    optimizer: jax.Array
 
 
 class Values(NamedTuple):

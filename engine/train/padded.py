@@ -34,7 +34,7 @@ import numpy as np
 
 from engine.blocks import LAYERS
 from engine.blocks.initializers import warm_draws
-from engine.blocks.optimizers import make_optimizer
+from engine.blocks.optimizers import family_of, make_optimizer
 from engine.blocks.schedules import SCHEDULES
 from engine.data import FEATURES, DataArrays
 from engine.data.base import feature_stats
@@ -104,7 +104,10 @@ class Padder:
 
     @functools.cached_property
     def _choices(self) -> Choices:
-        return Choices(np.int32(SCHEDULES.names().index(self.real.schedule)))
+        family = family_of(self.s.optimizer)
+        return Choices(np.int32(SCHEDULES.names().index(self.real.schedule)),
+                       np.int32(0 if family is None else family.names.index(
+                           self.real.optimizer)))
 
     def data(self, data: DataArrays) -> DataArrays:
         """``data`` as the padded network reads it: every split's rows in one array of
@@ -173,9 +176,13 @@ class Padder:
         if self._last is not None and state is self._last[0]:
             return self._last[1]
         st = jax.device_get(state)
+        params = self.pad_params(st.params)
+        opt_state = _map_params(st.opt_state, st.params, self.pad_params)
+        family = family_of(self.s.optimizer)
+        if family is not None:  # the real optimizer's state inside its family's
+            opt_state = family.widen(self.real.optimizer, opt_state)
         padded = st._replace(
-            params=self.pad_params(st.params),
-            opt_state=_map_params(st.opt_state, st.params, self.pad_params),
+            params=params, opt_state=opt_state,
             model_state=[{} for _ in range(self.pad.profile.depth + 1)],
             best_params=self.pad_params(st.best_params))
         return jax.device_put(padded)
@@ -184,9 +191,13 @@ class Padder:
         """A padded state cut back to the real network's shapes (NumPy arrays, on the
         host: the next call pads it again, or finds it is the last one returned)."""
         st = jax.device_get(state)
+        opt_state = st.opt_state
+        family = family_of(self.s.optimizer)
+        if family is not None:
+            opt_state = family.narrow(self.real.optimizer, opt_state)
         real = st._replace(
             params=self.unpad_params(st.params),
-            opt_state=_map_params(st.opt_state, st.params, self.unpad_params),
+            opt_state=_map_params(opt_state, st.params, self.unpad_params),
             model_state=[{} for _ in range(self.pad.depth + 1)],
             best_params=self.unpad_params(st.best_params))
         self._last = (real, state)

@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.blocks import ACTIVATIONS
 from engine.blocks.masked import MASKED, PADDED_ACTIVATIONS
+from engine.blocks.optimizers import family_key
 from engine.data import FEATURES
 from engine.model import Network
 from engine.spec import LayerSpec
@@ -202,13 +203,13 @@ def padding(s: Structure, input_dim: int, examples: int = 0,
 
 def padded_structure(s: Structure, pad: Padding) -> Structure:
     """The one structure every network of ``s``'s kind that fits ``pad``'s capacity
-    trains in: the same head, loss, optimizer and clipping; its batch size's capacity
-    (the profile's ``batches``); the schedule and weight penalty ``CHOSEN`` by traced
-    values, so another pick from those menus compiles nothing. (Clipping stays
-    structural: always on, at an infinite norm where it is off, cost 1.6x the CPU per
-    epoch, measured.)"""
+    trains in: the same head, loss and clipping; its batch size's capacity (the
+    profile's ``batches``); the schedule and weight penalty ``CHOSEN`` by traced
+    values, and the optimizer's family (``family_key``), so another pick from those
+    menus compiles nothing. (Clipping stays structural: always on, at an infinite
+    norm where it is off, cost 1.6x the CPU per epoch, measured.)"""
     layer = LayerSpec(MASKED, (("units", pad.slots),))
     net = Network((layer,) * pad.profile.depth, tuple(FEATURES.names()), s.net.head,
                   s.net.loss, PADDED_INIT)
     return replace(s, net=net, batch_size=batch_capacity(s.batch_size, pad.profile),
-                   schedule=CHOSEN, regularization=CHOSEN)
+                   schedule=CHOSEN, regularization=CHOSEN, optimizer=family_key(s.optimizer))

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine.blocks.optimizers import choose_optimizer, make_optimizer
+from engine.blocks.optimizers import choose_optimizer, structure_optimizer
 from engine.model import Network, init_network
 from engine.probes import Probes
 
@@ -79,9 +79,8 @@ class Chunk(NamedTuple):
 CHOSEN = "chosen"
 """A padded network's schedule and weight penalty (``Structure``): the real network's,
 picked by traced values (``Values.choices``; the L1 and L2 rates, one of them 0), so
-that another pick from those menus compiles nothing. (Not the optimizer: a traced
-pick among every optimizer's update and state cost a padded network 1.8-2.6x the CPU
-per epoch, measured; each optimizer is its own compilation.)"""
+that another pick from those menus compiles nothing. Its optimizer is the real one's
+family (``engine.blocks.optimizers.FAMILIES``), picked by ``Values.choices`` too."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ class Structure:
 
     net: Network
     input_dim: int
-    optimizer: str
+    optimizer: str  # an ``OPTIMIZERS`` name, or a padded network's ``family_key``
     schedule: str  # a ``SCHEDULES`` name, or ``CHOSEN``
     regularization: str  # "none", "l1", "l2" or ``CHOSEN`` (both, at traced rates)
     clip: bool
@@ -112,7 +111,8 @@ def init_state(structure: Structure, values: Any, key: jax.Array,
     params, mstate = init_network(structure.net, k_init)
     opt = values.optimizer
     if optimizers is None:
-        opt_state = make_optimizer(structure.optimizer, opt, opt.learning_rate).init(params)
+        opt_state = structure_optimizer(structure.optimizer, None, opt,
+                                        opt.learning_rate).init(params)
     else:
         opt_state = choose_optimizer(optimizers, 0, opt, opt.learning_rate).init(params)
     mon = Monitor(jnp.float32(jnp.inf), jnp.int32(0), jnp.int32(0), jnp.bool_(False),

@@ -2,7 +2,7 @@
 
 The learning rate's road is two lines, as in nanoGPT's ``lr = get_lr(it)``:
 ``lr = learning_rate(schedule, step, values.schedule, values.optimizer.learning_rate)``
-then ``make_optimizer(name, values.optimizer, lr).update(...)``.
+then ``structure_optimizer(name, ..., values.optimizer, lr).update(...)``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 
 from engine.blocks.masked import weight_masks
-from engine.blocks.optimizers import make_optimizer
+from engine.blocks.optimizers import structure_optimizer
 from engine.blocks.schedules import SCHEDULES, learning_rate
 from engine.model import apply_network
 from engine.probes.stats import tree_norm
@@ -101,6 +101,7 @@ def update(s: Structure, loss_fn: Callable, params: list[dict], opt_state: Any,
         scale = jnp.minimum(1.0, opt.clip_norm / jnp.maximum(tree_norm(grads), 1e-12))
         grads = jax.tree_util.tree_map(lambda g: g * scale, grads)
     lr = scheduled_rate(s, step, values)
-    make = optimizer or functools.partial(make_optimizer, s.optimizer)
+    picked = None if values.choices is None else values.choices.optimizer
+    make = optimizer or functools.partial(structure_optimizer, s.optimizer, picked)
     updates, opt_state = make(opt, lr).update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, mstate

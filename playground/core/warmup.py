@@ -146,13 +146,14 @@ def warm_inits(page: LivePage) -> None:
         warm(page, spec, padded=True)
 
 
-MENU_OPTIMIZERS = ("adam",)
+MENU_OPTIMIZERS = ("adam", "momentum")
 """The optimizers the warm-up compiles a menu away from the Playground's default: the
-one a class most likely picks (Adam, the source material's step beyond SGD). Each
-optimizer is its own padded network (``engine.train.state.CHOSEN`` says why), and each
-compiled padded network keeps about 65 MB of the server's memory (measured after
-``malloc_trim``; 2-core machine), so not all of them. The weight penalty and the
-learning-rate schedule are traced: any pick of those compiles nothing."""
+ones a class most likely picks after SGD (the source material's steps: momentum, then
+Adam). Each padded network holds one optimizer family (``engine.blocks.optimizers.
+FAMILIES``): Adam's holds AdamW, momentum's Nesterov. Each compiled padded network
+keeps about 65 MB of the server's memory (measured after ``malloc_trim``; 2-core
+machine), so not Adagrad's and RMSprop's too. The weight penalty and the learning-rate
+schedule are traced: any pick of those compiles nothing."""
 
 
 def menu_variants(spec: engine.Spec) -> list[engine.Spec]:

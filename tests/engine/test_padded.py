@@ -56,6 +56,13 @@ CASES = {
                    "schedule": {"name": "exponential", "warmup_steps": 40,
                                 "decay_steps": 30, "decay_rate": 0.7}},
         regularization={"kind": "l2", "rate": 0.003}),
+    "nesterov momentum, step decay": _spec(
+        [(3, "relu"), (6, "tanh")], batch_size=5,
+        optimizer={"name": "nesterov", "learning_rate": 0.02, "momentum": 0.8,
+                   "schedule": {"name": "step", "decay_steps": 40, "decay_rate": 0.5}}),
+    "adamw, a validation split": _spec(
+        [(4, "swish")], data={"name": "spiral", "val_fraction": 0.2},
+        optimizer={"name": "adamw", "learning_rate": 0.02, "weight_decay": 0.05}),
     "batch 1, training share 0.3": _spec(
         [(3, "tanh")], batch_size=1, data={"name": "gauss", "train_fraction": 0.3}),
     "batch 30 of 40 points, a validation split, early stopping": _spec(
@@ -173,6 +180,28 @@ def test_edits_of_a_small_mlp_compile_nothing():
         **base["optimizer"], "schedule": {"name": "cosine", "warmup_steps": 10}}}))
     assert cosine.structure.schedule == "cosine"  # the real network names it...
     assert cosine.padded_structure == exp.padded_structure  # ...the padded one traces it
+
+
+def test_an_optimizer_of_the_same_family_compiles_nothing():
+    """Momentum and Nesterov share a padded network, and Adam and AdamW
+    (``FAMILIES``): each trains as itself (see the cases above) and a pick within the
+    family is a change of values; SGD and another family are networks of their own."""
+    for first, second in (("momentum", "nesterov"), ("adam", "adamw")):
+        exp = engine.build(CASES["default 4-2 tanh"].updated(optimizer={"name": first}),
+                           padded=True)
+        exp.train(exp.init(), 1, probes=FRAME)
+        with count_compiles() as box:
+            new = exp.with_spec(exp.spec.updated(optimizer={"name": second}))
+            _, chunk = new.train(new.init(), 2, probes=FRAME)
+        compiled = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+                    in NETWORK_FUNCTIONS]
+        assert compiled == [], f"{first} -> {second} compiled {compiled}"
+        assert new.structure.optimizer == second and chunk.history["trained"].all()
+        assert new.padded_structure == exp.padded_structure
+    keys = {engine.build(CASES["default 4-2 tanh"].updated(optimizer={"name": name}),
+                         padded=True).padded_structure.optimizer
+            for name in ("sgd", "momentum", "adam", "rmsprop", "adagrad")}
+    assert len(keys) == 5
 
 
 @pytest.mark.parametrize("layers", [

@@ -251,21 +251,25 @@ def test_the_playgrounds_default_trains_natively_and_its_edits_padded():
     assert at2.session_state["pg_experiment"].padded_structure is None
 
 
-def test_the_warm_up_compiles_adam_and_the_penalties_and_schedules_need_nothing():
-    """A teacher who switched the Playground to Adam waited 6-7 s for its padded network:
-    the warm-up compiles Adam's (its own network). The weight penalty and the
-    learning-rate schedule are traced in the default's padded network: picking any
-    compiles nothing, with no warm-up of its own."""
+def test_the_warm_up_compiles_two_optimizer_families_and_penalties_and_schedules_need_nothing():
+    """A teacher who switched the Playground to Adam waited 6-7 s for its padded network,
+    to momentum 11.5 s: the warm-up compiles Adam's network (AdamW's too) and
+    momentum's (Nesterov's too). The weight penalty and the learning-rate schedule are
+    traced in the default's padded network: picking any compiles nothing, with no
+    warm-up of its own."""
     page = warmup.pages_of_the_app()[PAGES.index("lab")]
     menus = warmup.menu_variants(page.default)
-    assert [s.optimizer.name for s in menus] == ["adam"]
+    assert [s.optimizer.name for s in menus] == ["adam", "momentum"]
     default = engine.build(page.default, padded=True).structure
-    assert engine.build(menus[0], padded=True).structure != default
+    assert all(engine.build(m, padded=True).structure != default for m in menus)
     _forget_compiled()
     warmup.warm(page)
     warmup.warm(page, page.default, padded=True)  # as ``warm_inits`` does first
     warmup.warm_menus(page)
     picks = [("Optimizer", "adam", menus[0]),
+             ("Optimizer", "adamw", page.default.updated(optimizer={"name": "adamw"})),
+             ("Optimizer", "momentum", menus[1]),
+             ("Optimizer", "nesterov", page.default.updated(optimizer={"name": "nesterov"})),
              ("Regularisation", "l2", page.default.updated(regularization={"kind": "l2"})),
              ("Regularisation", "l1", page.default.updated(regularization={"kind": "l1"})),
              ("Learning-rate schedule", "cosine", page.default.updated(
