@@ -78,8 +78,8 @@ class Values(NamedTuple):
     Attributes:
         layers: per hidden layer, its numeric options (``LayerKind.values``: a dropout
             rate, a norm's epsilon) by name.
-        choices: a padded network's schedule (``Choices``); None for any other
-            network, whose structure names it.
+        choices: a padded network's schedule and optimizer (``Choices``); None for
+            any other network, whose structure names them.
     """
 
     optimizer: OptimizerValues

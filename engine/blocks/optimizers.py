@@ -165,9 +165,23 @@ def _momentum_family(index: jax.Array, values: Any, learning_rate: jax.Array
 
 def _adam_family(index: jax.Array, values: Any, learning_rate: jax.Array
                  ) -> optax.GradientTransformation:
-    # optax.adamw; for Adam its weight decay is 0, and u + 0 * w is u (finite weights).
-    decay = jnp.where(index == 1, values.weight_decay, 0.0)
-    return optax.adamw(learning_rate, values.b1, values.b2, values.eps, weight_decay=decay)
+    # optax.adamw's chain (its state); Adam's steps skip the decayed weights, as
+    # optax.adam's chain does (u + 0 * w would be NaN at an infinite weight).
+    moments = optax.scale_by_adam(values.b1, values.b2, values.eps)
+    decayed = optax.add_decayed_weights(values.weight_decay)
+    scale = optax.scale_by_learning_rate(learning_rate)
+
+    def init(params):
+        return moments.init(params), decayed.init(params), scale.init(params)
+
+    def update(grads, state, params=None):
+        steps, adam = moments.update(grads, state[0], params)
+        decay, kept = decayed.update(steps, state[1], params)
+        steps = jax.tree_util.tree_map(lambda a, w: jnp.where(index == 1, w, a), steps, decay)
+        steps, scaled = scale.update(steps, state[2], params)
+        return steps, (adam, kept, scaled)
+
+    return optax.GradientTransformation(init, update)
 
 
 FAMILIES: tuple[Family, ...] = (

@@ -215,8 +215,8 @@ class Compiled:
 
 COMPILED_CACHE_SIZE = 16
 """Structures whose compiled functions stay in memory (least recently used goes). The
-app's warm-up alone holds about 8 (each live page's default, the padded networks one
-edit away); the rest is room for visitors' own."""
+app's warm-up alone holds about 11 (each live page's default, the padded networks one
+edit away, two optimizer families); the rest is room for visitors' own."""
 
 CLEAR_EVERY = 24
 """Evictions after which JAX's own tracing caches are cleared too (see ``compiled``)."""

@@ -17,8 +17,8 @@ network, so callers see exactly the unpadded network's shapes. The padding is ex
 padded units output 0 and their weights get zero gradients (so Adam's moments and
 L1/L2 leave them at 0), a layer not in use passes its input through, and the real
 weights see the same sums (plus zeros), so the results equal the unpadded network's
-to float32 rounding (tested). The schedule and weight penalty are traced too
-(``padding.padded_structure``).
+to float32 rounding (tested). The schedule, the weight penalty and the optimizer
+within its family are traced too (``padding.padded_structure``).
 
 What qualifies: ``engine.train.padding.padding``. Anything else compiles its own
 network as before.
@@ -95,7 +95,7 @@ class Padder:
     # -- values and data ------------------------------------------------------------------
     def values(self, values: Any) -> Any:
         """The padded network's traced values: the real ones, its layers' masks and the
-        real network's schedule (``Choices``) added."""
+        real network's schedule and optimizer (``Choices``) added."""
         return values._replace(layers=self._layer_values, choices=self._choices)
 
     @functools.cached_property
