@@ -45,8 +45,10 @@ def needed(old: engine.Experiment | None, new: engine.Experiment, edit: bool = F
         return True
     if old.structure == new.structure and points_moved(old.spec, new.spec):
         return False
-    kept = old.structure if not edit else dataclasses.replace(
-        old.structure, regularization=new.structure.regularization, clip=new.structure.clip)
+    if not edit:
+        return old.spec != new.spec or not _same_start(old, new)
+    kept = dataclasses.replace(old.structure, regularization=new.structure.regularization,
+                               clip=new.structure.clip)
     return kept != new.structure or not _same_start(old, new)
 
 

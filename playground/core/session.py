@@ -240,7 +240,8 @@ def apply_spec(new: Spec, raw: engine.RawData | None = None, edit: bool = False)
         reset()
         if told:
             flash("info", told)
-    elif old is not None and old.spec.optimizer != new.optimizer:
+    elif old is not None and (old.spec.optimizer.learning_rate, old.spec.optimizer.schedule
+                              ) != (new.optimizer.learning_rate, new.optimizer.schedule):
         drop(RATE)  # the last epoch's rate is not the next one's: shown again once trained
     write_url(new)
     return True

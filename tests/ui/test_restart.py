@@ -59,7 +59,10 @@ def test_the_rate_shown_is_the_latest_epochs_never_a_stale_one():
     """The view's learning rate (``S.RATE``) is the one the latest epoch began with; a
     new rate while paused hides it until an epoch has trained at the new rate."""
     at = _stepped()
-    assert at.session_state[S.RATE] == np.float32(DEFAULT.optimizer.learning_rate)
+    rate = np.float32(DEFAULT.optimizer.learning_rate)
+    assert at.session_state[S.RATE] == rate
+    widget(at, "number_input", "Clip gradient norm").set_value(1.0).run()
+    assert at.session_state[S.RATE] == rate  # not the rate's business: still shown
     widget(at, "select_slider", "Learning rate").set_value(0.1).run()
     ok(at)
     assert _epoch(at) == 1 and S.RATE not in at.session_state
@@ -115,6 +118,10 @@ def test_the_rules_on_experiments():
     assert restart.needed(None, base)
     assert not restart.needed(base, l1, edit=True) and not restart.needed(l1, base, edit=True)
     assert restart.needed(base, l1) and restart.needed(l1, base)  # a setup arriving whole
+    faster = base.with_spec(DEFAULT.updated(optimizer={"learning_rate": 0.3}))
+    assert not restart.needed(base, faster, edit=True)  # a new rate in the sidebar...
+    assert restart.needed(base, faster)  # ...but a link's (or a lesson step's) starts over
+    assert not restart.needed(base, base.with_spec(DEFAULT))  # the same setup again
     assert restart.needed(base, adam) and restart.needed(base, reseeded)
     assert restart.note(base, adam, trained=True) == restart.OPTIMIZER_NOTE
     assert restart.note(base, adam, trained=False) is None
