@@ -88,6 +88,14 @@ def expect(text: str | None) -> None:
         st.session_state[EXPECTED] = text
 
 
+def arrived(text: str) -> None:
+    """The URL holds ``text`` now: if the app opened it on purpose (``expect``), that
+    purpose is spent, and a later echo of it is stale like any other (left set, it
+    would let the browser's echo undo the user's next edit, and restart training)."""
+    if text and st.session_state.get(EXPECTED) == text:
+        st.session_state.pop(EXPECTED)
+
+
 def stale(page: str, text: str, seen: str) -> bool:
     """Whether ``text`` is the browser echoing an address this page wrote before, not a
     link: a rerun carries the address the browser last received, which can be one

@@ -299,6 +299,7 @@ def ensure_session(default: Spec, fits: Callable[[Spec], str | None]) -> None:
                                                     get(URL_SEEN)):
         st.query_params["s"] = get(URL_SEEN)  # the page's own, newer address back
     text = address.arrive(page, key(address.KEY))
+    address.arrived(text)
     if get(EXPERIMENT) is not None and get(URL_SEEN) == text:
         return
     current: Spec | None = get(SPEC)

@@ -12,7 +12,7 @@ import engine
 from engine.lessons import load_lesson
 from engine.presets import preset
 from playground import lesson_bar
-from playground.core import restart
+from playground.core import address, restart
 from playground.core import session as S
 from tests.ui.apptest import messages, ok, run_page, widget
 
@@ -108,6 +108,26 @@ def test_a_lessons_next_step_starts_over_though_only_the_penalty_changed():
     spec = at.session_state[S.SPEC]
     assert spec.regularization.kind == "none" and spec.early_stopping.patience == 50
     assert _epoch(at) == 0 and at.session_state[S.HISTORY]["train_loss"] == []
+
+
+def test_an_echo_of_a_lesson_steps_address_keeps_the_next_edit_and_its_training():
+    """A lesson step opened on purpose (``address.expect``), then a sidebar edit: a
+    rerun carrying the step's address again (the browser one update behind) is an echo,
+    not a link, so the edit and the trained network stay (a review: the purpose
+    lingered, and the echo undid the edit and reset training)."""
+    lesson = load_lesson("overfitting")
+    query = lesson_bar.step_query(lesson, 2, None)
+    at = run_page("lab", query)
+    at.session_state[address.EXPECTED] = query["s"]  # as lesson_bar.go leaves it
+    at.run()
+    at.button(key="pg_step").click().run()
+    widget(at, "select_slider", "Learning rate").set_value(0.1).run()
+    ok(at)
+    assert _epoch(at) == 1 and at.query_params["s"] != [query["s"]]
+    at.query_params["s"] = query["s"]  # the echo
+    at.run()
+    ok(at)
+    assert at.session_state[S.SPEC].optimizer.learning_rate == 0.1 and _epoch(at) == 1
 
 
 def test_the_rules_on_experiments():
