@@ -171,17 +171,19 @@ def card() -> None:
     trusted = st.session_state.get(NAME) is not None  # a shipped lesson: our Markdown
     show = (lambda t: t) if trusted else plain
     with st.container(border=True, key="lesson_card"):
-        c = st.columns([4.2, 1.2, 1, 1.8, 1], vertical_alignment="center")
-        c[0].markdown(f"**{show(lesson.title)}** \u00b7 step {index + 1} of "
-                      f"{len(lesson.steps)}: {show(step.title)}")
-        if c[1].button("Previous", icon=":material/arrow_back:", disabled=index == 0,
-                       key="ls_back", use_container_width=True):
+        st.markdown(f"**{show(lesson.title)}** \u00b7 step {index + 1} of "
+                    f"{len(lesson.steps)}: {show(step.title)}")
+        # The buttons on a row of their own, each as wide as its label, wrapping when the
+        # row is narrow: in columns beside the title a projector's 1280 pixels cut them to
+        # "Prev...", "N..." (a teacher's review).
+        row = st.container(horizontal=True, vertical_alignment="center", gap="medium")
+        if row.button("Previous", icon=":material/arrow_back:", disabled=index == 0,
+                      key="ls_back"):
             go(index - 1)
-        if c[2].button("Next", icon=":material/arrow_forward:", type="primary",
-                       disabled=index + 1 >= len(lesson.steps), key="ls_next",
-                       use_container_width=True):
+        if row.button("Next", icon=":material/arrow_forward:", type="primary",
+                      disabled=index + 1 >= len(lesson.steps), key="ls_next"):
             go(index + 1)
-        present = c[3].toggle("Presentation", value=bool(st.session_state.get(PRESENT)),
+        present = row.toggle("Presentation", value=bool(st.session_state.get(PRESENT)),
                               key="ls_present_toggle", help="Larger type and pictures for a "
                               "projector; the sidebar folds (open it with the arrow at the "
                               "top left)")
@@ -192,8 +194,7 @@ def card() -> None:
             elif "present" in st.query_params:
                 del st.query_params["present"]
             st.rerun()
-        if c[4].button("Close", icon=":material/close:", key="ls_close",
-                       use_container_width=True):
+        if row.button("Close", icon=":material/close:", key="ls_close"):
             close()
             st.rerun()
         if step.text:

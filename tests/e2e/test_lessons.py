@@ -19,6 +19,10 @@ from playground import lesson_bar
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
+CUT = "e => [e, ...e.querySelectorAll('*')].some(c => c.scrollWidth > c.clientWidth + 1)"
+"""Whether an element's text is cut (an ellipsis: wider than its box)."""
+
+
 def query(page: Page) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
 
@@ -42,6 +46,12 @@ def test_a_lesson_steps_through_its_pages_with_their_setups(page: Page, base_url
         expect(card(page)).to_contain_text(f"{lesson_bar.THINK} {xor.steps[0].question}")
     assert query(page)["lesson"] == "xor" and query(page)["step"] == "1"
     assert setup(page) == xor.steps[0].setup
+    # Every button reads whole on a projector's 1280 pixels (beside the title they were
+    # cut to "Prev...", "N...": a teacher's review).
+    page.set_viewport_size({"width": 1280, "height": 800})
+    for name in ("Previous", "Next", "Close"):
+        button = card(page).get_by_role("button", name=name)
+        assert not button.evaluate(CUT), f"{name} is cut"
     # Step 1 hides the network and features sections and the presets.
     side = page.get_by_test_id("stSidebar")
     expect(side.get_by_text("Hidden layers", exact=True)).to_have_count(0)
