@@ -73,7 +73,7 @@ function metricsLine(box, metrics, rate) {
     const r = el("span", {class: "nnp-rate", "data-testid": "learning-rate",
       title: "The rate the latest epoch began with: schedule and warm-up applied"}, box);
     r.append("learning rate ");
-    el("b", {}, r, Number(rate).toPrecision(3));
+    el("b", {}, r, rate === 0 ? "0" : Number(rate).toPrecision(3));  // not "0.00"
   }
 }
 

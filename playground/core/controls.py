@@ -197,6 +197,21 @@ WARMUP_HELP = ("The rate climbs from near 0 to its full value over this many ste
                "the schedule runs. " + STEPS_HELP)
 
 
+def in_epochs(sched: dict, per_epoch: int) -> str:
+    """The schedule's steps in epochs (a teacher's review: a cosine decay of 1,000 steps
+    ended in 40 epochs, half a second of Play, while every other control counts epochs)."""
+    shown = [("Warm-up", sched["warmup_steps"])] if sched["warmup_steps"] else []
+    if sched["name"] != "constant":
+        shown.append(("Decay", sched["decay_steps"]))
+    def epochs(steps: int) -> str:
+        n = steps / per_epoch
+        return f"{n:,.0f}" if n >= 100 else f"{n:.3g}"
+
+    parts = " \u00b7 ".join(f"{name} {steps:,} steps \u2248 {epochs(steps)} epochs"
+                            for name, steps in shown)
+    return f"{parts} (an epoch is {per_epoch:,} steps here)."
+
+
 def training_section(d: dict) -> dict:
     """Optimizer, learning rate and schedule, regularisation, clipping, early stopping
     and the weight seed: a patch of the spec dict."""
@@ -233,6 +248,8 @@ def training_section(d: dict) -> dict:
         if sched["name"] in ("step", "exponential"):
             sched["decay_rate"] = slider("Decay rate", 0.01, 1.0, float(sched["decay_rate"]),
                                          0.01, key="drate")
+    if sched["warmup_steps"] or sched["name"] != "constant":
+        st.caption(in_epochs(sched, session.experiment().steps_per_epoch))
     reg = dict(d["regularization"])
     reg["kind"] = pick("Regularisation", list(PENALTIES), reg["kind"], "reg",
                        hide="regularization", format_func=PENALTIES.get, help=PENALTY_HELP)

@@ -425,6 +425,16 @@ def test_training_menus_read_as_words_and_explain_themselves() -> None:
     penalty.set_value("l1").run()
     ok(at)
     assert at.session_state[S.SPEC].regularization.kind == "l1"
+    # A schedule counts steps; the sidebar says what that is in epochs (a cosine decay
+    # ended in half a second of Play, the teacher unaware).
+    assert not [c for c in at.caption if "steps here" in c.value]  # constant: nothing to say
+    widget(at, "selectbox", "Learning-rate schedule").set_value("cosine").run()
+    ok(at)
+    per_epoch = at.session_state[S.EXPERIMENT].steps_per_epoch
+    decay = at.session_state[S.SPEC].optimizer.schedule.decay_steps
+    said = [c.value for c in at.caption if "steps here" in c.value]
+    assert said == [f"Decay {decay:,} steps \u2248 {decay / per_epoch:.3g} epochs (an epoch "
+                    f"is {per_epoch} steps here)."], said
 
 
 def test_loading_a_preset_applies_it() -> None:
