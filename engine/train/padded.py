@@ -34,7 +34,7 @@ import numpy as np
 
 from engine.blocks import LAYERS
 from engine.blocks.initializers import warm_draws
-from engine.blocks.optimizers import family_of, make_optimizer
+from engine.blocks.optimizers import Family, family_of, make_optimizer
 from engine.blocks.schedules import SCHEDULES
 from engine.data import FEATURES, DataArrays
 from engine.data.base import feature_stats
@@ -104,10 +104,14 @@ class Padder:
 
     @functools.cached_property
     def _choices(self) -> Choices:
-        family = family_of(self.s.optimizer)
+        family = self._family
         return Choices(np.int32(SCHEDULES.names().index(self.real.schedule)),
                        np.int32(0 if family is None else family.names.index(
                            self.real.optimizer)))
+
+    @functools.cached_property
+    def _family(self) -> Family | None:
+        return family_of(self.s.optimizer)  # the optimizers this network picks among
 
     def data(self, data: DataArrays) -> DataArrays:
         """``data`` as the padded network reads it: every split's rows in one array of
@@ -178,7 +182,7 @@ class Padder:
         st = jax.device_get(state)
         params = self.pad_params(st.params)
         opt_state = _map_params(st.opt_state, st.params, self.pad_params)
-        family = family_of(self.s.optimizer)
+        family = self._family
         if family is not None:  # the real optimizer's state inside its family's
             opt_state = family.widen(self.real.optimizer, opt_state)
         padded = st._replace(
@@ -192,7 +196,7 @@ class Padder:
         host: the next call pads it again, or finds it is the last one returned)."""
         st = jax.device_get(state)
         opt_state = st.opt_state
-        family = family_of(self.s.optimizer)
+        family = self._family
         if family is not None:
             opt_state = family.narrow(self.real.optimizer, opt_state)
         real = st._replace(

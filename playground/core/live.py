@@ -363,7 +363,7 @@ def toolbar(speeds: tuple[int, ...], speed: int, unit: str, step: Callable[[], A
     so its compiled function is the one the loop uses).
     """
     playing = session.playing()
-    c = st.columns([1.1, 1, 1, 2.2, 2] if toggles else [1.1, 1, 1, 5],  # toggles stacked:
+    c = st.columns([1.1, 1, 1, 2.2, 2] if toggles else [1.1, 1, 1, 5],  # both toggles in c[4]
                    vertical_alignment="center")
 
     def toggle() -> None:
@@ -396,4 +396,4 @@ def toolbar(speeds: tuple[int, ...], speed: int, unit: str, step: Callable[[], A
         "show_test": bool(st.session_state.get("pg_show_test")) if "show_test_data" in hidden
         else c[4].toggle("Show test data", key="pg_show_test"),
         "discretize": bool(st.session_state.get("pg_discretize")) if "discretize" in hidden
-        else c[4].toggle("Discretize output", key="pg_discretize")}  # side by side, cut
+        else c[4].toggle("Discretize output", key="pg_discretize")}  # stacked: apart, cut
