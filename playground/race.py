@@ -121,16 +121,15 @@ def contestants_section(cs: Contestants) -> Contestants:
 
 
 def hyper_section(d: dict) -> dict:
-    """What every contestant shares besides the network: momentum, Adam's betas,
-    regularisation and the weight seed (the optimizer and its rate are the race's)."""
+    """What every contestant shares besides the network: momentum, RMSprop's decay,
+    Adam's betas, regularisation and the weight seed (the optimizer and its rate are
+    the race's)."""
     opt = dict(d["optimizer"])
     opt["momentum"] = C.slider("Momentum (Momentum, Nesterov)", 0.0, 0.99,
                                float(opt["momentum"]), 0.01, key="race_mom")
-    c = st.columns(2)
-    opt["b1"] = c[0].number_input("beta1 (Adam, AdamW)", 0.0, 0.9999, float(opt["b1"]), 0.01,
-                                  key=wkey("race_b1"), format="%.4f")
-    opt["b2"] = c[1].number_input("beta2 (Adam, AdamW)", 0.0, 0.99999, float(opt["b2"]),
-                                  0.001, key=wkey("race_b2"), format="%.5f")
+    opt["decay"] = C.slider("Decay ρ (RMSprop)", 0.0, 0.999, float(opt["decay"]), 0.001,
+                            key="race_rho", help=C.RHO_HELP)
+    opt["b1"], opt["b2"] = C.betas(opt, "race_", " (Adam, AdamW)")
     reg = dict(d["regularization"])
     c = st.columns(2)
     reg["kind"] = c[0].selectbox("Regularisation", list(C.PENALTIES),

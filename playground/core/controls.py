@@ -197,6 +197,25 @@ WARMUP_HELP = ("The rate climbs from near 0 to its full value over this many ste
                "the schedule runs. " + STEPS_HELP)
 
 
+BETA_HELP = ("β₁: how slowly Adam's running mean of the gradient forgets (0.9: about the "
+             "last 10 steps). β₂: the same for the mean of the squared gradient, which "
+             "scales each weight's step (0.999: about the last 1,000). Kingma and Ba, 2015.")
+RHO_HELP = ("How slowly RMSprop's running mean of the squared gradient forgets (0.9: about "
+            "the last 10 steps); each weight's step is divided by its square root. "
+            "Hinton's lecture 6e, 2012.")
+
+
+def betas(opt: dict, key: str, suffix: str = "") -> tuple[float, float]:
+    """Adam's β₁ and β₂, side by side: two number inputs (their spec fields' bounds)
+    keyed ``{key}b1`` and ``{key}b2``, labelled with ``suffix``."""
+    c = st.columns(2)
+    b1 = c[0].number_input(f"β₁{suffix}", 0.0, 0.9999, float(opt["b1"]), 0.01,
+                           key=wkey(f"{key}b1"), format="%.4f", help=BETA_HELP)
+    b2 = c[1].number_input(f"β₂{suffix}", 0.0, 0.99999, float(opt["b2"]), 0.001,
+                           key=wkey(f"{key}b2"), format="%.5f", help=BETA_HELP)
+    return b1, b2
+
+
 def in_epochs(sched: dict, per_epoch: int) -> str:
     """The schedule's steps in epochs (a teacher's review: a cosine decay of 1,000 steps
     ended in 40 epochs, half a second of Play, while every other control counts epochs)."""
@@ -226,12 +245,11 @@ def training_section(d: dict) -> dict:
     if "momentum" in used:
         opt["momentum"] = slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
                                  key="mom")
+    if "decay" in used:
+        opt["decay"] = slider("Decay ρ", 0.0, 0.999, float(opt["decay"]), 0.001, key="rho",
+                              help=RHO_HELP)
     if "b1" in used:
-        c = st.columns(2)
-        opt["b1"] = c[0].number_input("beta1", 0.0, 0.9999, float(opt["b1"]), 0.01,
-                                      key=wkey("b1"), format="%.4f")
-        opt["b2"] = c[1].number_input("beta2", 0.0, 0.99999, float(opt["b2"]), 0.001,
-                                      key=wkey("b2"), format="%.5f")
+        opt["b1"], opt["b2"] = betas(opt, "")
     if "weight_decay" in used:
         opt["weight_decay"] = st.number_input("Weight decay", 0.0, 1.0,
                                               float(opt["weight_decay"]), 1e-4,

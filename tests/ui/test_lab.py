@@ -437,6 +437,27 @@ def test_training_menus_read_as_words_and_explain_themselves() -> None:
                     f"is {per_epoch} steps here)."], said
 
 
+def test_each_optimizer_shows_its_own_hyperparameters_and_they_reach_the_spec() -> None:
+    """A teacher's review: RMSprop's decay had no control, and Adam's read "beta1"."""
+    at = lab()
+    sliders = lambda: {w.label for w in at.slider}  # noqa: E731
+    numbers = lambda: {w.label for w in at.number_input}  # noqa: E731
+    assert not {"Momentum", "Decay ρ"} & sliders() and not {"β₁", "β₂"} & numbers()  # SGD
+    widget(at, "selectbox", "Optimizer").set_value("rmsprop").run()
+    ok(at)
+    assert "Decay ρ" in sliders() and "β₁" not in numbers()
+    assert "square" in widget(at, "slider", "Decay ρ").help
+    widget(at, "slider", "Decay ρ").set_value(0.5).run()
+    ok(at)
+    assert at.session_state[S.SPEC].optimizer.decay == 0.5
+    widget(at, "selectbox", "Optimizer").set_value("adam").run()
+    assert {"β₁", "β₂"} <= numbers() and "Decay ρ" not in sliders()
+    widget(at, "number_input", "β₂").set_value(0.99).run()
+    ok(at)
+    opt = at.session_state[S.SPEC].optimizer
+    assert (opt.name, opt.b1, opt.b2) == ("adam", 0.9, 0.99)
+
+
 def test_loading_a_preset_applies_it() -> None:
     at = lab()
     at.selectbox(key="pg_preset").set_value("logistic_regression")

@@ -266,3 +266,14 @@ def test_editing_a_named_race_makes_it_the_users_own() -> None:
     widget(at, "multiselect", "Optimizers").set_value(["sgd", "adam"]).run()
     ok(at)
     assert widget(at, "selectbox", "Race").value == race.OWN_RACE
+
+
+def test_rmsprops_decay_and_adams_betas_reach_their_contestants() -> None:
+    """A teacher's review: RMSprop raced with a decay no control showed."""
+    at = page({"race": "rmsprop:0.003,adam:0.003"})
+    ok(at)
+    widget(at, "slider", "Decay ρ (RMSprop)").set_value(0.5).run()
+    widget(at, "number_input", "β₁ (Adam, AdamW)").set_value(0.8).run()
+    ok(at)
+    specs = {s.optimizer.name: s.optimizer for s in at.session_state[RC[S.RACE]]["sweep"].specs}
+    assert (specs["rmsprop"].decay, specs["adam"].b1) == (0.5, 0.8)
