@@ -305,19 +305,34 @@ def load_menu(label: str, options: list[str], title: Callable[[str], str], key: 
 
 
 NOT_RUNNING = "*Not the setup on screen: Load sets this preset up.*"
+OWN_SETUP = ""  # the preset menu's entry while the setup running is no preset
+OWN_TEXT = ("*The network on screen is no preset: a lesson's, a link's or your own edit "
+            "of one. Pick a preset and press Load to set it up instead.*")
+MENU_SPEC = "pg_menu_spec"  # the spec the preset menu last named
 _run = threading.local()  # this script run's slot for the preset's text (``preset_text``)
 
 
-def _described(name: str) -> str:
+def _running_preset(names: list[str]) -> str:
+    """The preset among ``names`` that is the running spec, or ``OWN_SETUP``."""
+    running = session.spec()
+    return next((n for n in names if preset(n) == running), OWN_SETUP)
+
+
+def _described(name: str, names: list[str]) -> str:
     """A preset's explanation, marked when the page runs something else (an edit since,
     or a link's setup): a student must not read it as a description of the network
-    shown."""
+    shown. The menu's own entry (its name a run behind an edit) says which preset
+    runs, if one does."""
+    if name == OWN_SETUP:
+        name = _running_preset(names)
+        if name == OWN_SETUP:
+            return OWN_TEXT
     text = PRESETS.get(name).explanation
     return text if preset(name) == session.spec() else f"{NOT_RUNNING} {text}"
 
 
-def _text_slot(name: str) -> None:
-    _run.preset = (st.empty(), name)
+def _text_slot(name: str, names: list[str]) -> None:
+    _run.preset = (st.empty(), name, names)
 
 
 @contextlib.contextmanager
@@ -330,19 +345,22 @@ def preset_text() -> Iterator[None]:
     yield  # a rerun (an exception) leaves the slot unwritten: the next run draws it
     slot, _run.preset = getattr(_run, "preset", None), None
     if slot is not None:
-        explain(_described(slot[1]), slot[0])
+        explain(_described(slot[1], slot[2]), slot[0])
 
 
 def preset_menu(topic: str = "playground") -> None:
-    """A menu of one topic's presets; "Load" makes the chosen one the setup."""
+    """A menu of one topic's presets; "Load" makes the chosen one the setup. The menu
+    names the setup running whenever that changes (a lesson's step, a link, Load, an
+    edit): the preset it is, or "Your own setup"; a pick not loaded yet stays."""
     names = topic_presets(topic)
-    if session.value("pg_preset") not in names:  # first look at this page: name the preset
-        # that is running, if one is, rather than the topic's first
-        running = session.spec()
-        session.set_widget("pg_preset", next((n for n in names if preset(n) == running),
-                                             names[0]))
-    if (load_menu("Preset", names, lambda n: PRESETS.get(n).title, "pg_preset",
-                  "pg_load_preset", lambda n: n, _text_slot)
+    running = _running_preset(names)
+    options = names if running != OWN_SETUP else [OWN_SETUP, *names]
+    if session.get(MENU_SPEC) != session.spec() or session.value("pg_preset") not in options:
+        session.put(MENU_SPEC, session.spec())
+        session.set_widget("pg_preset", running)
+    if (load_menu("Preset", options, lambda n: "Your own setup" if n == OWN_SETUP
+                  else PRESETS.get(n).title, "pg_preset", "pg_load_preset", lambda n: n,
+                  lambda n: _text_slot(n, names), own=OWN_SETUP)
             and session.apply_spec(preset(st.session_state["pg_preset"]))):
         session.bump_widgets()
         st.rerun()

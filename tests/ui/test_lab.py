@@ -224,6 +224,23 @@ def test_url_changed_during_a_session_loads_the_new_setup() -> None:
     assert widget(at, "selectbox", "Dataset").value == "xor"
 
 
+def test_the_preset_menu_names_each_new_setup_a_link_or_lesson_step_opens() -> None:
+    """A teacher's review: through a lesson's steps (each a new address) the menu went
+    on showing "TensorFlow Playground's default", the first step's name."""
+    at = lab()
+    assert at.selectbox(key="pg_preset").value == "tf_playground"
+    at.query_params["s"] = json.dumps(XOR)  # the next step: no preset's setup
+    at.run()
+    ok(at)
+    assert at.selectbox(key="pg_preset").value == C.OWN_SETUP
+    assert "Your own setup" in at.selectbox(key="pg_preset").options
+    at.query_params["s"] = url.spec_to_query(preset("logistic_regression"))  # a preset's
+    at.run()
+    ok(at)
+    assert at.selectbox(key="pg_preset").value == "logistic_regression"
+    assert PRESETS.get("logistic_regression").explanation in [c.value for c in at.caption]
+
+
 def test_hide_parameter_hides_those_sections() -> None:
     at = lab({"hide": "network,training"})
     ok(at)
@@ -380,10 +397,18 @@ def test_the_preset_text_says_when_the_network_on_screen_is_another() -> None:
     assert default in [c.value for c in at.caption]  # the running preset: as it is
     widget(at, "number_input", "Layer 1 neurons").set_value(5).run()
     ok(at)
+    # a teacher's review: the menu went on naming the default through a lesson's steps
+    assert at.selectbox(key="pg_preset").value == C.OWN_SETUP
+    assert C.OWN_TEXT in [c.value for c in at.caption]
+    assert at.button(key="pg_load_preset").disabled
+    at.selectbox(key="pg_preset").set_value("tf_playground").run()  # picked, not loaded
     assert f"{C.NOT_RUNNING} {default}" in [c.value for c in at.caption]
+    assert at.selectbox(key="pg_preset").value == "tf_playground"  # a pick stays
     at.selectbox(key="pg_preset").set_value("logistic_regression").run()
     at.button(key="pg_load_preset").click().run()
     assert PRESETS.get("logistic_regression").explanation in [c.value for c in at.caption]
+    assert at.selectbox(key="pg_preset").value == "logistic_regression"
+    assert C.OWN_SETUP not in at.selectbox(key="pg_preset").options
 
 
 def test_the_preset_text_follows_a_change_of_values_in_the_same_run() -> None:
