@@ -184,18 +184,57 @@ def _adam_family(index: jax.Array, values: Any, learning_rate: jax.Array
     return optax.GradientTransformation(init, update)
 
 
+def _accumulator_family(index: jax.Array, values: Any, learning_rate: jax.Array
+                        ) -> optax.GradientTransformation:
+    # One accumulator of squared gradients in optax.rmsprop's state: RMSprop's moving
+    # average (optax.scale_by_rms) or Adagrad's sum (optax.scale_by_rss), then one step
+    # g / sqrt(acc + eps) (Adagrad's 0 while its sum is 0). Written out: both of optax's
+    # whole rules cost 1.45x either alone (padded Playground network, 2-core CPU);
+    # tests/engine/test_optimizer_families.py holds each member to optax's, bit for bit.
+    adagrad, decay = index == 0, values.decay
+    scale = optax.scale_by_learning_rate(learning_rate)
+
+    def init(params):
+        return optax.scale_by_rms().init(params), optax.EmptyState(), optax.EmptyState()
+
+    def update(grads, state, params=None):
+        acc = jax.tree_util.tree_map(lambda g, t: jnp.where(
+            adagrad, jnp.square(g) + t, (1 - decay) * jnp.square(g) + decay * t),
+            grads, state[0].nu)
+        steps = jax.tree_util.tree_map(
+            lambda g, t: jnp.where(~adagrad | (t > 0), jax.lax.rsqrt(t + values.eps), 0.0)
+            * g, grads, acc)
+        steps, scaled = scale.update(steps, state[1], params)
+        return steps, (optax.ScaleByRmsState(acc), scaled, state[2])
+
+    return optax.GradientTransformation(init, update)
+
+
+def _as_rmsprop(name: str, s: Any) -> Any:
+    """Adagrad's optax state in optax.rmsprop's (its sum where RMSprop's average is)."""
+    if name != "adagrad":
+        return s
+    return optax.ScaleByRmsState(s[0].sum_of_squares), s[1], optax.EmptyState()
+
+
+def _from_rmsprop(name: str, s: Any) -> Any:
+    """The inverse of ``_as_rmsprop``."""
+    return (optax.ScaleByRssState(s[0].nu), s[1]) if name == "adagrad" else s
+
+
 FAMILIES: tuple[Family, ...] = (
     Family(("momentum", "nesterov"), _momentum_family,
            lambda name, s: s, lambda name, s: s),
     Family(("adam", "adamw"), _adam_family,
            lambda name, s: (s[0], optax.EmptyState(), s[1]) if name == "adam" else s,
            lambda name, s: (s[0], s[2]) if name == "adam" else s),
+    Family(("adagrad", "rmsprop"), _accumulator_family, _as_rmsprop, _from_rmsprop),
 )
 """The families (``Family``): members that share a state, so a family costs what its
 widest member does (measured on a padded Playground network, 2-core CPU). Not SGD: a
-velocity it never reads cost the default network 10-15% more CPU per epoch. Not
-Adagrad and RMSprop: their accumulator in the place of Adam's second moment, each
-member's whole rule run at every step, cost Adam about 1.5x."""
+velocity it never reads cost the default network 10-15% more CPU per epoch. Adagrad
+and RMSprop apart from Adam: their accumulator in the place of Adam's second moment,
+each member's whole rule run at every step, cost Adam about 1.5x."""
 
 PICKED = "|"
 """Joins a family's names into a padded structure's ``optimizer`` (``family_key``)."""

@@ -146,14 +146,15 @@ def warm_inits(page: LivePage) -> None:
         warm(page, spec, padded=True)
 
 
-MENU_OPTIMIZERS = ("adam", "momentum")
-"""The optimizers the warm-up compiles a menu away from the Playground's default: the
-ones a class most likely picks after SGD (the source material's steps: momentum, then
-Adam). Each padded network holds one optimizer family (``engine.blocks.optimizers.
-FAMILIES``): Adam's holds AdamW, momentum's Nesterov. Each compiled padded network
-keeps about 65 MB of the server's memory (measured after ``malloc_trim``; 2-core
-machine), so not Adagrad's and RMSprop's too. The weight penalty and the learning-rate
-schedule are traced: any pick of those compiles nothing."""
+MENU_OPTIMIZERS = ("adam", "momentum", "rmsprop")
+"""The optimizers the warm-up compiles a menu away from the Playground's default: each
+padded network holds one optimizer family (``engine.blocks.optimizers.FAMILIES``):
+Adam's holds AdamW, momentum's Nesterov, RMSprop's Adagrad, so after the warm-up every
+optimizer of the menu is a change of values. Adam's and momentum's, a class's likeliest
+picks after SGD, compile first. Each compiled padded
+network keeps about 65 MB of the server's memory (measured after ``malloc_trim``;
+2-core machine). The weight penalty and the learning-rate schedule are traced: any pick
+of those compiles nothing."""
 
 
 def menu_variants(spec: engine.Spec) -> list[engine.Spec]:

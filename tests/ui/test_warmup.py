@@ -251,15 +251,16 @@ def test_the_playgrounds_default_trains_natively_and_its_edits_padded():
     assert at2.session_state["pg_experiment"].padded_structure is None
 
 
-def test_the_warm_up_compiles_two_optimizer_families_and_penalties_and_schedules_need_nothing():
+def test_after_the_warm_up_no_optimizer_penalty_or_schedule_compiles():
     """A teacher who switched the Playground to Adam waited 6-7 s for its padded network,
-    to momentum 11.5 s: the warm-up compiles Adam's network (AdamW's too) and
-    momentum's (Nesterov's too). The weight penalty and the learning-rate schedule are
+    to momentum 11.5 s, to RMSprop 6 s: the warm-up compiles Adam's network (AdamW's
+    too), momentum's (Nesterov's too) and RMSprop's (Adagrad's too), so every optimizer
+    of the menu compiles nothing. The weight penalty and the learning-rate schedule are
     traced in the default's padded network: picking any compiles nothing, with no
     warm-up of its own."""
     page = warmup.pages_of_the_app()[PAGES.index("lab")]
     menus = warmup.menu_variants(page.default)
-    assert [s.optimizer.name for s in menus] == ["adam", "momentum"]
+    assert [s.optimizer.name for s in menus] == ["adam", "momentum", "rmsprop"]
     default = engine.build(page.default, padded=True).structure
     assert all(engine.build(m, padded=True).structure != default for m in menus)
     _forget_compiled()
@@ -270,6 +271,8 @@ def test_the_warm_up_compiles_two_optimizer_families_and_penalties_and_schedules
              ("Optimizer", "adamw", page.default.updated(optimizer={"name": "adamw"})),
              ("Optimizer", "momentum", menus[1]),
              ("Optimizer", "nesterov", page.default.updated(optimizer={"name": "nesterov"})),
+             ("Optimizer", "rmsprop", menus[2]),
+             ("Optimizer", "adagrad", page.default.updated(optimizer={"name": "adagrad"})),
              ("Regularisation", "l2", page.default.updated(regularization={"kind": "l2"})),
              ("Regularisation", "l1", page.default.updated(regularization={"kind": "l1"})),
              ("Learning-rate schedule", "cosine", page.default.updated(
