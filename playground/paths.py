@@ -41,11 +41,11 @@ LR_GRID = tuple(sorted({round(m * 10.0 ** e, 6) for e in range(-4, 0)
                         for m in (1, 1.2, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8)} | {1.0}))
 # The expander's choices: (parameter, label, options, help).
 ADAM_RMSPROP = (
-    ("b1", "Adam's b1", (0.0, 0.5, 0.8, 0.9, 0.95, 0.99),
+    ("b1", "β₁ (Adam)", (0.0, 0.5, 0.8, 0.9, 0.95, 0.99),
      "Adam's momentum: how much of the average gradient it keeps each step."),
-    ("b2", "Adam's b2", (0.9, 0.99, 0.999, 0.9999),
+    ("b2", "β₂ (Adam)", (0.9, 0.99, 0.999, 0.9999),
      "How slowly Adam's average of squared gradients forgets: it sets each direction's step."),
-    ("decay", "RMSprop's decay", (0.5, 0.8, 0.9, 0.95, 0.99, 0.999),
+    ("decay", "Decay ρ (RMSprop)", (0.5, 0.8, 0.9, 0.95, 0.99, 0.999),
      "The same for RMSprop's average of squared gradients."))
 REACH = 0.01  # "arrived": this close to a minimum
 FRAMES, NICE = 60, (1, 2, 5, 10, 20, 25, 50, 100)  # frames: at most 60, a round step apart
@@ -309,12 +309,12 @@ def _player(names: list[str], left: float) -> dict[str, list]:
              "transition": {"duration": 0}}
     play = {**still, "frame": {"duration": 70, "redraw": False}, "fromcurrent": True}
     return dict(
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.1, xanchor="left",
-                          yanchor="top", pad=dict(r=10, t=10), showactive=False, buttons=[
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=1.0, xanchor="left",
+                          yanchor="bottom", pad=dict(r=10, b=30), showactive=False, buttons=[
                               dict(label="▶ Play", method="animate", args=[None, play]),
                               dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
-        sliders=[dict(active=len(names) - 1, x=left, len=1 - left, y=-0.08, yanchor="top",
-                      pad=dict(t=10, b=10), currentvalue=dict(prefix="step ", font=dict(size=14)),
+        sliders=[dict(active=len(names) - 1, x=left, len=1 - left, y=1.0, yanchor="bottom",
+                      pad=dict(t=0, b=10), currentvalue=dict(prefix="step ", font=dict(size=14)),
                       steps=[dict(label=n, method="animate", args=[[n], still]) for n in names])])
 
 
@@ -353,7 +353,7 @@ def figure(setup: Setup, outcomes: list[Outcome]) -> dict[str, Any]:
         yaxis=dict(range=[y_lo, y_hi], title="y", scaleanchor="x", **axis),
         images=[dict(source=picture(setup.surface), xref="x", yref="y", x=x_lo, y=y_hi,
                      sizex=x_hi - x_lo, sizey=y_hi - y_lo, sizing="stretch", layer="below")],
-        legend=dict(orientation="h", x=0, y=1.01, yanchor="bottom", font=dict(size=13)),
+        legend=dict(orientation="h", x=0, y=-0.1, yanchor="top", font=dict(size=13)),
         **_player([str(k) for k in steps], 0.2 if wide else 0.36))
     return dict(data=data, layout=layout, frames=frames)
 

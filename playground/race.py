@@ -121,23 +121,32 @@ def contestants_section(cs: Contestants) -> Contestants:
 
 
 def hyper_section(d: dict) -> dict:
-    """What every contestant shares besides the network: momentum, RMSprop's decay,
-    Adam's betas, regularisation and the weight seed (the optimizer and its rate are
-    the race's)."""
+    """What every contestant shares besides the network: the values of their optimizers
+    (momentum, RMSprop's decay, Adam's betas, AdamW's weight decay: only those some
+    contestant uses), regularisation and the weight seed (the optimizer and its rate
+    are the race's)."""
     opt = dict(d["optimizer"])
-    opt["momentum"] = C.slider("Momentum (Momentum, Nesterov)", 0.0, 0.99,
-                               float(opt["momentum"]), 0.01, key="race_mom")
-    opt["decay"] = C.slider("Decay ρ (RMSprop)", 0.0, 0.999, float(opt["decay"]), 0.001,
-                            key="race_rho", help=C.RHO_HELP)
-    opt["b1"], opt["b2"] = C.betas(opt, "race_", " (Adam, AdamW)")
+    used = {f for name, _ in contestants() for f in OPTIMIZERS.get(name).hparams.values()}
+    if "momentum" in used:
+        opt["momentum"] = C.slider("Momentum (Momentum, Nesterov)", 0.0, 0.99,
+                                   float(opt["momentum"]), 0.01, key="race_mom")
+    if "decay" in used:
+        opt["decay"] = C.slider("Decay ρ (RMSprop)", 0.0, 0.999, float(opt["decay"]), 0.001,
+                                key="race_rho", help=C.RHO_HELP, format="%.3f")
+    if "b1" in used:
+        opt["b1"], opt["b2"] = C.betas(opt, "race_", " (Adam, AdamW)")
+    if "weight_decay" in used:
+        opt["weight_decay"] = st.number_input(
+            "Weight decay (AdamW)", 0.0, 1.0, float(opt["weight_decay"]), 1e-4,
+            key=wkey("race_wd"), format="%.4f")
     reg = dict(d["regularization"])
-    c = st.columns(2)
-    reg["kind"] = c[0].selectbox("Regularisation", list(C.PENALTIES),
-                                 index=list(C.PENALTIES).index(reg["kind"]),
-                                 format_func=C.PENALTIES.get, help=C.PENALTY_WHAT,
-                                 key=wkey("race_reg"))
-    reg["rate"] = c[1].select_slider("Rate", sorted(set(C.REG_RATES) | {reg["rate"]}),
-                                     value=reg["rate"], key=wkey("race_regrate"))
+    reg["kind"] = st.selectbox("Regularisation", list(C.PENALTIES),
+                               index=list(C.PENALTIES).index(reg["kind"]),
+                               format_func=C.PENALTIES.get, help=C.PENALTY_WHAT,
+                               key=wkey("race_reg"))
+    reg["rate"] = st.select_slider("Regularisation rate",
+                                   sorted(set(C.REG_RATES) | {reg["rate"]}),
+                                   value=reg["rate"], key=wkey("race_regrate"))
     seed = st.number_input("Weight seed", 0, 2**31 - 1, int(d["seed"]), key=wkey("race_seed"),
                            help="Every contestant starts from this seed's weights")
     return {"optimizer": opt, "regularization": reg, "seed": seed}

@@ -247,7 +247,7 @@ def training_section(d: dict) -> dict:
                                  key="mom")
     if "decay" in used:
         opt["decay"] = slider("Decay ρ", 0.0, 0.999, float(opt["decay"]), 0.001, key="rho",
-                              help=RHO_HELP)
+                              help=RHO_HELP, format="%.3f")
     if "b1" in used:
         opt["b1"], opt["b2"] = betas(opt, "")
     if "weight_decay" in used:

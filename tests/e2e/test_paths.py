@@ -68,6 +68,15 @@ def test_paths_draw_change_and_play(page, base_url, shots):
     assert page.get_by_test_id("stAlertContentError").count() == 0
     assert "surface=rosenbrock" in page.url
     assert step_shown(page).strip() == "step 1000"
+    # a teacher's review: under the picture, Play and the step were below a projector's
+    # 800 pixels; above it, they show on arrival
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_timeout(1000)  # Plotly follows the new width
+    play = page.locator(f"{CHART} .updatemenu-button", has_text="Play").bounding_box()
+    step = page.locator(f"{CHART} .slider-group").bounding_box()
+    assert play["y"] + play["height"] <= 800 and step["y"] + step["height"] <= 800, (play, step)
+    page.set_viewport_size(size)
     page.screenshot(path=str(shots / "60_paths_rosenbrock.png"), full_page=True)
 
     choose(page, "Loss surface", "Himmelblau")

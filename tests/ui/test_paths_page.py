@@ -148,9 +148,9 @@ def test_a_link_sets_every_control() -> None:
     assert widget(at, "slider", "Steps").value == 300
     assert widget(at, "number_input", "Start x").value == -1.5
     assert widget(at, "number_input", "Start y").value == 2.5
-    assert widget(at, "select_slider", "Adam's b1").value == 0.8
-    assert widget(at, "select_slider", "Adam's b2").value == 0.99
-    assert widget(at, "select_slider", "RMSprop's decay").value == 0.95
+    assert widget(at, "select_slider", "β₁ (Adam)").value == 0.8
+    assert widget(at, "select_slider", "β₂ (Adam)").value == 0.99
+    assert widget(at, "select_slider", "Decay ρ (RMSprop)").value == 0.95
     fig = figure(at)
     assert set(paths(fig)) == {"adam", "sgd"}
     assert paths(fig)["sgd"].shape == (301, 2)

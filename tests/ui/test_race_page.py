@@ -277,3 +277,24 @@ def test_rmsprops_decay_and_adams_betas_reach_their_contestants() -> None:
     ok(at)
     specs = {s.optimizer.name: s.optimizer for s in at.session_state[RC[S.RACE]]["sweep"].specs}
     assert (specs["rmsprop"].decay, specs["adam"].b1) == (0.5, 0.8)
+
+
+def test_the_shared_values_are_those_of_the_racing_optimizers() -> None:
+    """A teacher's review: a race of SGD alone showed momentum, decay and betas."""
+    labels = lambda at: {w.label for kind in ("slider", "number_input")  # noqa: E731
+                         for w in getattr(at, kind)}
+    sgd = page({"race": "sgd:0.01,sgd:0.1"})
+    ok(sgd)
+    assert not {"Momentum (Momentum, Nesterov)", "Decay ρ (RMSprop)",
+                "β₁ (Adam, AdamW)", "Weight decay (AdamW)"} & labels(sgd)
+    assert "Weight seed" in labels(sgd)
+    mixed = page({"race": "nesterov:0.03,adamw:0.003"})
+    ok(mixed)
+    assert {"Momentum (Momentum, Nesterov)", "β₁ (Adam, AdamW)", "β₂ (Adam, AdamW)",
+            "Weight decay (AdamW)"} <= labels(mixed)
+    assert "Decay ρ (RMSprop)" not in labels(mixed)
+    widget(mixed, "number_input", "Weight decay (AdamW)").set_value(0.01).run()
+    ok(mixed)
+    specs = {s.optimizer.name: s.optimizer for s in
+             mixed.session_state[RC[S.RACE]]["sweep"].specs}
+    assert specs["adamw"].weight_decay == 0.01
