@@ -111,6 +111,10 @@ HYPERPARAMETERS.register("units", Hyperparameter(
     "The units of every hidden dense layer: width (a new network for each value).")
 HYPERPARAMETERS.register("batch_size", Hyperparameter(1.0, 256.0, True, True, True, _batch),
                          "Examples per optimizer step (a new compiled loop for each value).")
+HYPERPARAMETERS.retitle({"learning_rate": "Learning rate", "l2_rate": "L2 rate",
+                         "l1_rate": "L1 rate", "momentum": "Momentum",
+                         "dropout_rate": "Dropout rate", "units": "Units per layer",
+                         "batch_size": "Batch size"})
 
 
 def axis(name: str, low: float | None = None, high: float | None = None,

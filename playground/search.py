@@ -141,18 +141,19 @@ def explain(setup: Setup, err: EngineError) -> tuple[str, bool]:
     """Why ``setup``'s search cannot start (``start``'s error), in the sidebar's words;
     and whether its ranges are at fault (then each hyperparameter's default range
     fixes it). The engine names a spec's field ("optimizer.learning_rate"); the page
-    names its controls (From, To, Log, Network and data)."""
+    names its controls (From, To, Log scale, Network and data)."""
     field = getattr(err, "field", "")
     bare = str(err).removeprefix(f"{field}: ") if field else str(err)
     for hp, _, _, log in setup.axes:
         if field in (f"search.{hp}.low", f"search.{hp}.high"):
             end = "From" if field.endswith(".low") else "To"
-            off = " or turn Log off" if log and "log axis" in bare else ""
-            return (f"{hp}: {end} {bare}. Change {end}{off} in the sidebar, or press "
+            off = " or turn Log scale off" if log and "log axis" in bare else ""
+            return (f"{HYPERPARAMETERS.title(hp)}: {end} {bare}. Change {end}{off} in the "
+                    f"sidebar, or press "
                     f"Default range.", True)
     if "no dropout layer" in bare:
         with_dropout = [PRESETS.get(n).title for n in PRESET_NAMES if has_dropout(n)]
-        return (f"dropout_rate: the network \"{PRESETS.get(setup.preset).title}\" has no "
+        return (f"Dropout rate: the network \"{PRESETS.get(setup.preset).title}\" has no "
                 f"dropout layer. Pick one with dropout under Network and data ("
                 f"{', '.join(with_dropout) or 'none here'}), or another hyperparameter.",
                 False)
@@ -163,7 +164,8 @@ def explain(setup: Setup, err: EngineError) -> tuple[str, bool]:
         return bare[:1].upper() + bare[1:] + ".", False
     # the network refused one end of a range: the axis whose name the field holds
     axes = [a for a in setup.axes if a[0] in field] or list(setup.axes)
-    ranges = " and ".join(f"{hp} from {lo:g} to {hi:g}" for hp, lo, hi, _ in axes)
+    ranges = " and ".join(f"{HYPERPARAMETERS.title(hp)} from {lo:g} to {hi:g}"
+                          for hp, lo, hi, _ in axes)
     return (f"This network cannot take every value of {ranges} ({field}: {bare}). "
             "Narrow From and To in the sidebar, or press Default range.", True)
 
@@ -230,8 +232,8 @@ def picture_1d(search: Search) -> go.Figure:
                         name="GP mean (fitted to log10 loss)", row=1, col=1)
         fig.add_scatter(x=grid, y=pic["ei"], line={"color": TEST, "width": 2}, fill="tozeroy",
                         name="expected improvement", row=2, col=1)
-        fig.update_yaxes(title_text="EI (decades<br>of loss)", exponentformat="e", row=2,
-                         col=1)  # Plotly's default writes 2e-8 as "20n"
+        fig.update_yaxes(title_text="Expected<br>improvement<br>(decades of loss)",
+                         exponentformat="e", row=2, col=1)  # Plotly's default writes 2e-8 as "20n"
     ok = np.isfinite(loss)
     fig.add_scatter(x=x[ok, 0], y=loss[ok], mode="markers", name="tried",
                     text=np.array(_hover(search), dtype=object)[ok], hoverinfo="text",
@@ -252,7 +254,8 @@ def picture_1d(search: Search) -> go.Figure:
     shown = [*loss, *(10 ** (mean + 2 * spread) if bayes else []), *(10 ** mean if bayes else [])]
     fig.update_yaxes(title_text="validation loss (log scale)", **_log_axis(shown), row=1, col=1)
     fig.update_xaxes(range=_range(ax), **(_log_axis([ax.low, ax.high]) if ax.log else {}))
-    fig.update_xaxes(title_text=ax.name, row=2 if bayes else 1, col=1)
+    fig.update_xaxes(title_text=HYPERPARAMETERS.title(ax.name), row=2 if bayes else 1,
+                     col=1)
     return _layout(fig, 520 if bayes else 400)
 
 
@@ -303,8 +306,9 @@ def _log_axis(values: Any, coord: bool = False) -> dict[str, Any]:
 def _ticks(ax: Axis) -> dict[str, Any]:
     """A map's axis: its title, and on a log10 coordinate tick labels in real units."""
     if not ax.log:
-        return {"title_text": ax.name}
-    return {"title_text": f"{ax.name} (log scale)", **_log_axis([ax.low, ax.high], True)}
+        return {"title_text": HYPERPARAMETERS.title(ax.name)}
+    return {"title_text": f"{HYPERPARAMETERS.title(ax.name)} (log scale)",
+            **_log_axis([ax.low, ax.high], True)}
 
 
 def picture_2d(search: Search) -> go.Figure:

@@ -89,7 +89,8 @@ def _reset_noise() -> None:
 
 
 def _hp_help() -> str:
-    return "\n".join(f"- **{n}**: {HYPERPARAMETERS.describe(n)}" for n in HP_NAMES)
+    return "\n".join(f"- **{HYPERPARAMETERS.title(n)}**: {HYPERPARAMETERS.describe(n)}"
+                     for n in HP_NAMES)
 
 
 def _axis_controls(s: str) -> tuple[str, float, float, bool]:
@@ -99,11 +100,11 @@ def _axis_controls(s: str) -> tuple[str, float, float, bool]:
     if h.structural:
         note += " Slower: each distinct value is a new network, compiled and trained apart."
     st.caption(note)
-    c = st.columns([1, 1, 0.7], vertical_alignment="bottom")
-    lo = c[0].number_input("From", key=f"hs_lo{s}", format="%g", help=f"Lowest {hp} tried.")
-    hi = c[1].number_input("To", key=f"hs_hi{s}", format="%g", help=f"Highest {hp} tried.")
-    log = c[2].toggle("Log", key=f"hs_log{s}",
-                      help="Space the values evenly in decades (1e-4, 1e-3, ...).")
+    c, what = st.columns(2), HYPERPARAMETERS.title(hp).lower()
+    lo = c[0].number_input("From", key=f"hs_lo{s}", format="%g", help=f"Lowest {what} tried.")
+    hi = c[1].number_input("To", key=f"hs_hi{s}", format="%g", help=f"Highest {what} tried.")
+    log = st.toggle("Log scale", key=f"hs_log{s}",
+                    help="Space the values evenly in decades (1e-4, 1e-3, ...).")
     return hp, float(lo), float(hi), bool(log)
 
 
@@ -136,7 +137,7 @@ def lesson_menu(query: dict[str, str]) -> None:
     if ss.get("hs_menu_for") != query or ss.get("hs_lesson") not in options:
         ss["hs_menu_for"], ss["hs_lesson"] = query, running
     own, why = (("Your own search", "The setup below is this link's or your own") if query
-                else ("Default search", "No lesson is loaded"))
+                else ("Default search", "The page's default search, no lesson's"))
     C.load_menu("Lesson", options, lambda n: own if n == OWN_SETUP else SEARCHES.get(n).title,
                 "hs_lesson", "hs_load", lambda n: f"{why}. Pick a lesson and press Load to set "
                 "it up instead." if n == OWN_SETUP else SEARCHES.get(n).explanation,
@@ -162,15 +163,19 @@ def controls() -> tuple[Setup, list[str]]:
                                  "where it has none: the search is decided on it.")
         noise = st.number_input("Data noise", 0.0, 5.0, step=0.05, key="hs_noise")
         st.selectbox("Hyperparameter", HP_NAMES, key="hs_hp", help=_hp_help(),
+                     format_func=HYPERPARAMETERS.title,
                      on_change=_reset_range, args=("",))
         axes = [_axis_controls("")]
         st.selectbox("Second hyperparameter", (NONE, *HP_NAMES), key="hs_hp2",
+                     format_func=lambda n: "None" if n == NONE else HYPERPARAMETERS.title(n),
                      on_change=_reset_range, args=("2",),
                      help="Optional: search two at once (a map instead of a curve).")
         if ss["hs_hp2"] != NONE:
             axes.append(_axis_controls("2"))
-        method = st.selectbox("Method", STRATEGIES.names(), key="hs_method", help="\n".join(
-            f"- **{m}**: {STRATEGIES.describe(m)}" for m in STRATEGIES.names()))
+        method = st.selectbox("Method", STRATEGIES.names(), key="hs_method",
+                              format_func=STRATEGIES.title, help="\n".join(
+                                  f"- **{STRATEGIES.title(m)}**: {STRATEGIES.describe(m)}"
+                                  for m in STRATEGIES.names()))
         st.caption(STRATEGIES.describe(method))
         c = st.columns(2)
         budget = c[0].number_input("Budget", *LIMITS["budget"], key="hs_budget",
@@ -287,7 +292,8 @@ def _draw(search: Search, slots: dict, n: int) -> None:
         if best is None:
             st.warning("Every configuration so far diverged: no finite validation loss.")
         else:
-            values = ", ".join(f"{k} = {v:.4g}" for k, v in best.values.items())
+            values = ", ".join(f"{HYPERPARAMETERS.title(k).lower()} = {v:.4g}"
+                               for k, v in best.values.items())
             acc = ("" if best.val_accuracy is None
                    else f", validation accuracy {best.val_accuracy:.1%}")
             st.markdown(f"**Best so far:** {values}: validation loss {best.val_loss:.4g}"

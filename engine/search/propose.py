@@ -163,6 +163,7 @@ STRATEGIES.register("random", _random, "Fresh points drawn uniformly each round 
 STRATEGIES.register("bayesian", _bayesian, "A Gaussian process models the results so far; "
                                            "each round tries where the expected improvement "
                                            "is largest.")
+STRATEGIES.retitle({"grid": "Grid", "random": "Random", "bayesian": "Bayesian"})
 
 
 def _observed(space: Space, observed_x: Any, observed_y: Any) -> tuple[np.ndarray, np.ndarray]:

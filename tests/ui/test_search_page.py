@@ -53,7 +53,7 @@ def test_run_next_round_adds_a_round_of_trials_and_shows_the_best():
     _button(at, "Run next round").click().run()
     ok(at)
     assert _rows(at) == 4
-    assert "Best so far:" in _text(at) and "learning_rate = " in _text(at)
+    assert "Best so far:" in _text(at) and "learning rate = " in _text(at)
     assert "4 of 8" in _text(at)
     assert "Test loss" not in [m.label for m in at.metric]  # not before the end
     links = at.get("link_button")
@@ -176,9 +176,9 @@ def test_a_hyperparameter_the_network_lacks_is_the_engines_message_not_a_traceba
 
 @pytest.mark.parametrize(("query", "says"), [
     ({"lo": "0", "hi": "1", "log": "0"},
-     ["learning_rate from 0 to 1", "(0, 100]", "Narrow From and To"]),
-    ({"hp": "units", "hi": "1000000"}, ["units from 1 to 1e+06", "[1, 512]"]),
-    ({"hp": "batch_size", "hi": "1000000"}, ["batch_size from 1 to 1e+06"]),
+     ["Learning rate from 0 to 1", "(0, 100]", "Narrow From and To"]),
+    ({"hp": "units", "hi": "1000000"}, ["Units per layer from 1 to 1e+06", "[1, 512]"]),
+    ({"hp": "batch_size", "hi": "1000000"}, ["Batch size from 1 to 1e+06"]),
 ], ids=["learning-rate-0", "units-1e6", "batch-1e6"])
 def test_a_range_the_network_refuses_names_it_and_default_range_fixes_it(query, says):
     """A range a link (or the sidebar's From and To) gives that the network cannot take
@@ -200,8 +200,8 @@ def test_log_scale_on_momentum_says_to_raise_from_or_turn_log_off():
     at.toggle(key="hs_log").set_value(True).run()
     errors = messages(at)
     assert len(errors) == 1, errors
-    assert errors[0].startswith("momentum: From must be > 0 on a log axis")
-    assert "turn Log off" in errors[0]
+    assert errors[0].startswith("Momentum: From must be > 0 on a log axis")
+    assert "turn Log scale off" in errors[0]
     at.toggle(key="hs_log").set_value(False).run()
     ok(at)
     assert not at.error
@@ -265,7 +265,7 @@ def test_the_dropout_lesson_searches_the_rate_of_a_network_with_dropout():
     at.number_input(key="hs_epochs").set_value(20).run()  # a short round, same lesson
     _button(at, "Run next round").click().run()
     ok(at)
-    assert _rows(at) == 8 and "dropout_rate = " in _text(at)
+    assert _rows(at) == 8 and "dropout rate = " in _text(at)
 
 
 def test_the_same_hyperparameter_twice_points_at_the_second():
@@ -296,3 +296,15 @@ def test_the_lesson_menu_names_the_setup_that_runs():
     assert any("this link's or your own" in c.value for c in at.caption)
     again = run_page("search", {"noise": "0.1", "hi": "3"})
     assert again.selectbox(key="hs_lesson").value == "learning_rate"
+
+
+def test_the_menus_and_charts_speak_words_not_code_names() -> None:
+    """A teacher's review: the menus read learning_rate, l2_rate, bayesian, none."""
+    at = run_page("search", {**SMALL, "method": "bayesian"})
+    ok(at)
+    assert {"Learning rate", "L2 rate", "Dropout rate", "Batch size"} <= set(
+        widget(at, "selectbox", "Hyperparameter").options)
+    assert widget(at, "selectbox", "Second hyperparameter").options[0] == "None"
+    assert widget(at, "selectbox", "Method").options == ["Grid", "Random", "Bayesian"]
+    assert widget(at, "toggle", "Log scale").value is True
+    assert "_" not in widget(at, "selectbox", "Hyperparameter").help.replace("\\_", "")
