@@ -4,8 +4,8 @@ starting an ``engine.hyper.Search``, and its pictures (Plotly) and table.
 Every setting lives in the URL (``preset``, ``noise``, ``hp``/``hp2``, ``lo``/``hi``/
 ``log`` and ``lo2``/``hi2``/``log2``, ``method``, ``budget``, ``round``, ``epochs``,
 ``seed``); links come from anyone, so each is parsed within bounds and a bad one is
-named once and replaced by its default. ``pages/search.py`` draws the controls, keeps
-the search in the session (keys ``hs_...``) and places the pictures.
+named once and replaced by its default. ``search_page`` draws the controls, keeps the
+search in the session (keys ``hs_...``) and places the pictures.
 
 May import: plotly, numpy and the engine's public surface.
 """
@@ -23,8 +23,7 @@ from plotly.subplots import make_subplots
 
 from engine import PRESETS, EngineError, datasets_of, preset
 from engine.hyper import HYPERPARAMETERS, Search
-from engine.search import STRATEGIES, Axis
-from engine.search.space import grid_per_axis
+from engine.search import STRATEGIES, Axis, at_edge, grid_per_axis
 from engine.sweep_presets import SEARCHES, search_base
 from playground.core.link_params import LinkParams
 from playground.core.palette import TEST, VAL
@@ -135,6 +134,15 @@ def start(setup: Setup) -> Search:
 def has_dropout(name: str) -> bool:
     """Whether preset ``name``'s network has a dropout layer (``dropout_rate`` sets it)."""
     return any(layer.type == "dropout" for layer in preset(name).model.layers)
+
+
+def edge_note(search: Search, values: dict[str, float]) -> str | None:
+    """A note if the best ``values`` lie at an end of their range (``at_edge``)."""
+    ends = [f"{HYPERPARAMETERS.title(ax.name).lower()} is at the {end} end of its range "
+            f"({ax.low if end == 'low' else ax.high:g})"
+            for ax, end in at_edge(search.space, values)]
+    return (f"The best {' and '.join(ends)}: a better value may lie beyond it. Widen the "
+            "range (From, To) and search again before trusting it.") if ends else None
 
 
 def explain(setup: Setup, err: EngineError) -> tuple[str, bool]:

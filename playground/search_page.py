@@ -298,6 +298,9 @@ def _draw(search: Search, slots: dict, n: int) -> None:
                    else f", validation accuracy {best.val_accuracy:.1%}")
             st.markdown(f"**Best so far:** {values}: validation loss {best.val_loss:.4g}"
                         f"{acc} (epoch {best.best_epoch}, round {best.round + 1}).")
+            edge = hs.edge_note(search, best.values)
+            if edge:
+                st.info(edge, icon=":material/open_in_full:")
             st.link_button("Open it on the Playground", hs.playground_link(search),
                            icon=":material/open_in_new:")
     with slots["curves"].container():

@@ -33,9 +33,11 @@ from engine.search.propose import (
 from engine.search.space import (
     Axis,
     Space,
+    at_edge,
     check_space,
     from_unit,
     grid,
+    grid_per_axis,
     latin_hypercube,
     random_points,
     to_unit,
@@ -43,7 +45,7 @@ from engine.search.space import (
 )
 
 __all__ = ["CAPACITIES", "RESOLUTION", "STRATEGIES", "Axis", "GPParams", "Request", "Space",
-           "capacity_for", "check_space", "clean_results", "expected_improvement",
-           "fit_hyperparameters", "from_unit", "grid", "latin_hypercube", "matern52",
-           "posterior", "predict", "propose", "random_points", "surrogate_picture", "to_unit",
-           "unit_grid"]
+           "at_edge", "capacity_for", "check_space", "clean_results", "expected_improvement",
+           "fit_hyperparameters", "from_unit", "grid", "grid_per_axis", "latin_hypercube",
+           "matern52", "posterior", "predict", "propose", "random_points", "surrogate_picture",
+           "to_unit", "unit_grid"]

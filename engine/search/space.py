@@ -138,6 +138,23 @@ def from_unit(space: Space, u: Any) -> np.ndarray:
     return np.stack([axis.from_unit(u[:, j]) for j, axis in enumerate(space)], axis=1)
 
 
+EDGE = 0.05
+"""Of an axis, in its spacing (log axes in decades): ``at_edge``'s margin."""
+
+
+def at_edge(space: Space, values: dict[str, float], margin: float = EDGE
+            ) -> list[tuple[Axis, str]]:
+    """Each axis whose value in ``values`` (axis name -> real value) lies within
+    ``margin`` of an end of its range, with that end ("low" or "high"): a search's best
+    there may have a better value beyond it (widen the range and search again)."""
+    out = []
+    for ax in space:
+        u = float(ax.to_unit(values[ax.name]))
+        if u <= margin or u >= 1 - margin:
+            out.append((ax, "low" if u <= margin else "high"))
+    return out
+
+
 def grid_per_axis(budget: int, d: int) -> int:
     """Points per axis of the largest full grid within ``budget``: floor(budget^(1/d)).
 

@@ -10,6 +10,7 @@ from engine.errors import SpecError
 from engine.search import (
     STRATEGIES,
     Axis,
+    at_edge,
     check_space,
     clean_results,
     grid,
@@ -218,3 +219,13 @@ def test_non_finite_results_count_as_the_worst_finite_one():
 def test_propose_refuses_bad_input_with_a_specific_message(args, kwargs, words):
     with pytest.raises(SpecError, match=words):
         propose(*args, **kwargs)
+
+
+def test_at_edge_names_the_axes_whose_value_sits_at_an_end_of_its_range():
+    # log axes in decades: 1e-4..1 is four, so 0.7 (0.16 of a decade from 1) is at it
+    assert at_edge((LR, DROP), {"learning_rate": 0.7, "dropout_rate": 0.4}) == [(LR, "high")]
+    assert at_edge((LR, DROP), {"learning_rate": 1e-4, "dropout_rate": 0.02}) == [
+        (LR, "low"), (DROP, "low")]
+    assert at_edge((LR, DROP), {"learning_rate": 0.01, "dropout_rate": 0.79}) == [
+        (DROP, "high")]
+    assert at_edge((LR,), {"learning_rate": 0.3}) == []  # half a decade inside

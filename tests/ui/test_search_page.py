@@ -308,3 +308,20 @@ def test_the_menus_and_charts_speak_words_not_code_names() -> None:
     assert widget(at, "selectbox", "Method").options == ["Grid", "Random", "Bayesian"]
     assert widget(at, "toggle", "Log scale").value is True
     assert "_" not in widget(at, "selectbox", "Hyperparameter").help.replace("\\_", "")
+
+
+def test_a_best_at_the_end_of_its_range_says_to_widen_it() -> None:
+    """A teacher's review: the default search's best learning rate sat at the top of its
+    range, and nothing said that a better one may lie beyond."""
+    grid = {"budget": "4", "round": "4", "epochs": "30", "method": "grid"}
+    notes = {}
+    for lo, hi in (("0.0001", "0.01"), ("0.01", "100")):  # four values, a grid of each
+        at = run_page("search", {**grid, "lo": lo, "hi": hi})
+        _button(at, "Run next round").click().run()
+        ok(at)
+        best = at.session_state["hs_search"].best().values["learning_rate"]
+        notes[hi] = (best, [m for m in messages(at, "info") if "Widen the range" in m])
+    assert notes["0.01"][0] == 0.01 and notes["0.01"][1] == [
+        "The best learning rate is at the high end of its range (0.01): a better value may "
+        "lie beyond it. Widen the range (From, To) and search again before trusting it."], notes
+    assert 0.01 < notes["100"][0] < 100 and notes["100"][1] == [], notes
