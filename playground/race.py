@@ -281,6 +281,7 @@ def leaderboard(race: dict[str, Any], now: dict[str, np.ndarray] | None = None,
         rows.append({"index": i, "name": label(name, lr), "color": COLORS[i % len(COLORS)],
                      "train_loss": m["train_loss"], "val_loss": m["val_loss"],
                      "test_loss": m["test_loss"], "train_accuracy": m["train_accuracy"],
+                     "test_accuracy": m["test_accuracy"],
                      "diverged": bool(now["diverged"][i]),
                      "stopped": bool(now["stopped"][i]), "by": by})
     return sorted(rows, key=lambda r: (r["diverged"], r["by"] is None,

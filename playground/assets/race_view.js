@@ -68,11 +68,16 @@ function drawCurves(canvas, curves, epoch) {
   ctx.setLineDash([]);
 }
 
+function fmtShare(v) { return Number.isFinite(v) ? (100 * v).toFixed(1) + "%" : "\u2013"; }
+
 function drawLeaders(table, leaders, val) {
   clear(table);
   const head = el("tr", {}, table);
-  // no validation split (the named races have none): no column of "n/a"
-  for (const s of ["#", "Contestant", "Train loss", ...(val ? ["Val. loss"] : []), "Test loss", ""])
+  // no validation split (the named races have none): no column of "n/a"; accuracy only
+  // where there are classes (a loss of 1e-12 against 8e-5 reads as a gap; both are 100%)
+  const acc = leaders.some((r) => Number.isFinite(r.test_accuracy));
+  for (const s of ["#", "Contestant", "Train loss", ...(val ? ["Val. loss"] : []), "Test loss",
+                   ...(acc ? ["Test accuracy"] : []), ""])
     el("th", {}, head, s);
   leaders.forEach((r, k) => {
     const tr = el("tr", {"data-testid": "race-row"}, table);
@@ -81,7 +86,7 @@ function drawLeaders(table, leaders, val) {
     el("span", {class: "rv-swatch", style: `background:${r.color}`}, name);
     name.append(r.name);
     el("td", {}, tr, fmtLoss(r.train_loss)); if (val) el("td", {}, tr, fmtLoss(r.val_loss));
-    el("td", {}, tr, fmtLoss(r.test_loss));
+    el("td", {}, tr, fmtLoss(r.test_loss)); if (acc) el("td", {}, tr, fmtShare(r.test_accuracy));
     el("td", {class: "rv-flag"}, tr, r.diverged ? "diverged" : r.stopped ? "stopped early" : "");
   });
 }

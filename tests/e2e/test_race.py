@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -39,6 +40,10 @@ def test_eight_contestants_race_live_and_rank(page, base_url, shots):
     # this network's data has no validation split: no column of "n/a" for it
     header = page.get_by_test_id("race-leaderboard").locator("th").all_inner_texts()
     assert "Train loss" in header and "Val. loss" not in header
+    # classes: each contestant's test accuracy too (a teacher read 1e-12 against 8e-5 as
+    # a gap, where both were 100%)
+    assert "Test accuracy" in header
+    assert all(re.search(r"\d+\.\d%", r) for r in names), names
     page.screenshot(path=str(shots / "50_race_eight.png"), full_page=False)
 
 
