@@ -101,10 +101,11 @@ def contestants_section(cs: Contestants) -> Contestants:
         if same and name == cs[0][0] and sorted(rates) == was:
             return cs  # nothing moved: a link's order (or a repeated rate) stays as it is
         return tuple((name, float(lr)) for lr in sorted(rates)) or cs
-    chosen = st.multiselect("Optimizers", names, default=list(dict.fromkeys(
-        n for n, _ in cs)), key=wkey("race_opts"), max_selections=MAX_CONTESTANTS,
-        format_func=OPTIMIZERS.title,
-        help="Each is one contestant, from the same weights")
+    # Pills: every optimizer in sight, the racing ones lit (a multiselect's box clipped
+    # its chips to three, "Nesterov mo..."); there are fewer than MAX_CONTESTANTS.
+    chosen = st.pills("Optimizers", names, selection_mode="multi", default=list(
+        dict.fromkeys(n for n, _ in cs)), key=wkey("race_opts"),
+        format_func=OPTIMIZERS.title, help="Each is one contestant, from the same weights")
     # A link's race may hold one optimizer twice (two rates): each contestant keeps its
     # own slider; an optimizer just added joins at a rate that suits it.
     kept = [(n, lr) for n, lr in cs if n in chosen]

@@ -38,7 +38,9 @@ def test_default_race_is_the_optimizers_race_from_one_start(default: AppTest) ->
     w = [np.asarray(sw.state(state["states"], i).params[0]["w"]) for i in range(sw.n)]
     assert all(np.array_equal(w[0], x) for x in w[1:])
     assert widget(default, "selectbox", "Race").value == "optimizers"
-    assert widget(default, "multiselect", "Optimizers").value == [n for n, _ in cs]
+    assert widget(default, "button_group", "Optimizers").value == [n for n, _ in cs]
+    # pills cap nothing: every optimizer at once must fit in a race
+    assert len(engine.OPTIMIZERS.names()) <= race_link.MAX_CONTESTANTS
 
 
 def test_step_trains_every_contestant_and_reset_starts_again() -> None:
@@ -85,7 +87,7 @@ def test_a_bad_race_link_says_why_and_keeps_the_default(query: str, says: str) -
 
 def test_changing_the_contestants_starts_a_new_race() -> None:
     at = page()
-    widget(at, "multiselect", "Optimizers").set_value(["sgd", "adam"]).run()
+    widget(at, "button_group", "Optimizers").set_value(["sgd", "adam"]).run()
     ok(at)
     assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.03), ("adam", 0.003))
     assert at.query_params["race"] == "sgd:0.03,adam:0.003"
@@ -263,7 +265,7 @@ def test_the_menu_names_a_links_own_race_as_its_own() -> None:
 def test_editing_a_named_race_makes_it_the_users_own() -> None:
     at = page()
     assert widget(at, "selectbox", "Race").value == "optimizers"
-    widget(at, "multiselect", "Optimizers").set_value(["sgd", "adam"]).run()
+    widget(at, "button_group", "Optimizers").set_value(["sgd", "adam"]).run()
     ok(at)
     assert widget(at, "selectbox", "Race").value == race.OWN_RACE
 
