@@ -109,7 +109,7 @@ def contestants_section(cs: Contestants) -> Contestants:
     # A link's race may hold one optimizer twice (two rates): each contestant keeps its
     # own slider; an optimizer just added joins at a rate that suits it.
     kept = [(n, lr) for n, lr in cs if n in chosen]
-    kept += [(n, 0.003 if n in ("adam", "adamw", "rmsprop") else 0.03) for n in chosen
+    kept += [(n, OPTIMIZERS.get(n).usual_rate) for n in chosen
              if n not in {m for m, _ in kept}]
     out = []
     for i, (name, lr) in enumerate(kept[:MAX_CONTESTANTS]):

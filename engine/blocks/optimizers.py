@@ -41,10 +41,17 @@ class Optimizer:
         factory: builds the ``optax.GradientTransformation`` from keyword values.
         hparams: optax argument name -> spec field (``optimizer.<field>``, also the
             field of ``OptimizerValues``).
+        usual_rate: a learning rate it commonly trains small networks well at (a new
+            contestant's in the race).
+        bounded: whether each weight's step is at most about the learning rate,
+            whatever the gradient's size (per-weight scaling by the root of squared
+            gradients; Kingma and Ba, 2015, section 2.1, for Adam).
     """
 
     factory: Callable[..., optax.GradientTransformation]
     hparams: Mapping[str, str]
+    usual_rate: float = 0.03
+    bounded: bool = False
 
 
 def _sgd(learning_rate):
@@ -69,13 +76,15 @@ OPTIMIZERS.register("momentum", Optimizer(_momentum, {**_LR, "momentum": "moment
                     "SGD with momentum: a velocity that accumulates past gradients.")
 OPTIMIZERS.register("nesterov", Optimizer(_nesterov, {**_LR, "momentum": "momentum"}),
                     "Nesterov momentum: looks ahead along the velocity before the gradient.")
-OPTIMIZERS.register("adagrad", Optimizer(optax.adagrad, {**_LR, "eps": "eps"}),
+OPTIMIZERS.register("adagrad", Optimizer(optax.adagrad, {**_LR, "eps": "eps"}, bounded=True),
                     "Adagrad: per-weight rates that shrink with the sum of squared gradients.")
-OPTIMIZERS.register("rmsprop", Optimizer(optax.rmsprop, {**_LR, "decay": "decay", "eps": "eps"}),
+OPTIMIZERS.register("rmsprop", Optimizer(
+    optax.rmsprop, {**_LR, "decay": "decay", "eps": "eps"}, 0.003, bounded=True),
                     "RMSprop: per-weight rates from a moving average of squared gradients.")
-OPTIMIZERS.register("adam", Optimizer(optax.adam, _ADAM),
+OPTIMIZERS.register("adam", Optimizer(optax.adam, _ADAM, 0.003, bounded=True),
                     "Adam: momentum plus RMSprop-style per-weight rates, with bias correction.")
-OPTIMIZERS.register("adamw", Optimizer(optax.adamw, {**_ADAM, "weight_decay": "weight_decay"}),
+OPTIMIZERS.register("adamw", Optimizer(
+    optax.adamw, {**_ADAM, "weight_decay": "weight_decay"}, 0.003, bounded=True),
                     "AdamW: Adam with decoupled weight decay.")
 OPTIMIZERS.retitle({"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov momentum",
                     "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",

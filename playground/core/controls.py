@@ -241,7 +241,13 @@ def training_section(d: dict) -> dict:
         opt["learning_rate"] = st.select_slider(
             "Learning rate", _options_with(LEARNING_RATES, opt["learning_rate"]),
             value=opt["learning_rate"], key=wkey("lr"))
-    used = set(OPTIMIZERS.get(opt["name"]).hparams.values())
+    chosen = OPTIMIZERS.get(opt["name"])
+    if chosen.bounded and opt["learning_rate"] >= 30 * chosen.usual_rate:  # 0.1 for Adam
+        st.caption(f"{OPTIMIZERS.title(opt['name'])} moves each weight by up to about the "
+                   f"learning rate every step, whatever the gradient's size: at "
+                   f"{opt['learning_rate']:g}, jumps of about {opt['learning_rate']:g}. It "
+                   f"usually trains at about {chosen.usual_rate:g}.")
+    used = set(chosen.hparams.values())
     if "momentum" in used:
         opt["momentum"] = slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
                                  key="mom")

@@ -483,6 +483,21 @@ def test_each_optimizer_shows_its_own_hyperparameters_and_they_reach_the_spec() 
     assert (opt.name, opt.b1, opt.b2) == ("adam", 0.9, 0.99)
 
 
+def test_a_bounded_step_optimizer_at_a_huge_rate_says_what_that_means() -> None:
+    """A teacher's review: the XOR preset (SGD at 2.0) switched to Adam trained to a
+    blank output, and nothing said that Adam's steps are about the rate itself."""
+    at = lab({"s": json.dumps(XOR)})  # SGD at 0.1
+    said = lambda: [c.value for c in at.caption if "moves each weight" in c.value]  # noqa: E731
+    assert said() == []  # SGD's steps scale with the gradient: nothing to say
+    widget(at, "selectbox", "Optimizer").set_value("adam").run()
+    ok(at)
+    assert said() == ["Adam moves each weight by up to about the learning rate every step, "
+                      "whatever the gradient's size: at 0.1, jumps of about 0.1. It usually "
+                      "trains at about 0.003."]
+    widget(at, "select_slider", "Learning rate").set_value(0.01).run()
+    assert said() == []
+
+
 def test_loading_a_preset_applies_it() -> None:
     at = lab()
     at.selectbox(key="pg_preset").set_value("logistic_regression")
