@@ -66,7 +66,8 @@ function metricsLine(box, metrics, rate) {
     if (i) box.append(" \u00b7 ");
     box.append(`${m.split} loss `);
     el("b", {}, box, fmt(m.loss, 4));
-    if (m.accuracy !== null && m.accuracy !== undefined) box.append(` (${fmt(100 * m.accuracy, 1)}%)`);
+    // "correct": a bare "(60.4%)" after a loss did not say what it counted (a teacher)
+    if (m.accuracy !== null && m.accuracy !== undefined) box.append(` (${fmt(100 * m.accuracy, 1)}% correct)`);
   });
   // the learning rate now: a schedule or a warm-up is seen at work (a teacher asked)
   if (rate !== null && rate !== undefined && isFinite(rate)) {

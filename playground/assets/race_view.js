@@ -50,9 +50,9 @@ function drawCurves(canvas, curves, epoch) {
   // floor, whose label says so (the leaderboard has their values)
   const floored = Math.floor(lo) < Math.ceil(hi) - 8;
   lo = Math.max(Math.floor(lo), Math.ceil(hi) - 8); hi = Math.ceil(hi); if (hi === lo) hi = lo + 1;
-  const L = 40, B = 16, y = v => 6 + (1 - (Math.max(Math.log10(v), lo) - lo) / (hi - lo)) * (h - 6 - B);
+  const L = 46, B = 18, y = v => 6 + (1 - (Math.max(Math.log10(v), lo) - lo) / (hi - lo)) * (h - 6 - B);
   ctx.strokeStyle = "#e3e3e3"; ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  ctx.font = "11px sans-serif";
+  ctx.font = "13px sans-serif";  // a projector's back row: 11 px was too small
   for (let e = lo; e <= hi; e++) { const yy = y(Math.pow(10, e)); ctx.beginPath(); ctx.moveTo(L, yy); ctx.lineTo(w, yy); ctx.stroke();
     ctx.fillText((e === lo && floored ? "\u2264" : "") + "1e" + e, L - 3, yy); }
   // the curves span epoch 0 to the race's epoch, left to right

@@ -95,6 +95,9 @@ def test_play_advances_and_pause_stops(page: Page, base_url: str, shots: Path) -
     print(f"playing: {fps:.1f} frames/s, {(e1 - e0) / 3:.0f} epochs/s")
     assert e1 > e0, (e0, e1)
     assert fps > 5, f"{fps:.1f} frames/s ({f1 - f0} frames, epochs {e0} -> {e1})"
+    # the metrics say what the share counts (a teacher read "(60.4%)" as nothing)
+    line = page.locator(".lv-loss").inner_text()
+    assert re.search(r"Train loss [\d.]+ \([\d.]+% correct\)", line), line
 
     pause.click()
     expect(page.get_by_role("button", name="Play")).to_be_visible()
