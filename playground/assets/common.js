@@ -64,10 +64,11 @@ function metricsLine(box, metrics, rate) {
   clear(box);
   (metrics || []).forEach((m, i) => {
     if (i) box.append(" \u00b7 ");
-    box.append(`${m.split} loss `);
-    el("b", {}, box, fmt(m.loss, 4));
+    const one = el("span", {class: "nnp-metric"}, box);  // a line breaks between splits only
+    one.append(`${m.split} loss `);
+    el("b", {}, one, fmt(m.loss, 4));
     // "correct": a bare "(60.4%)" after a loss did not say what it counted (a teacher)
-    if (m.accuracy !== null && m.accuracy !== undefined) box.append(` (${fmt(100 * m.accuracy, 1)}% correct)`);
+    if (m.accuracy !== null && m.accuracy !== undefined) one.append(` (${fmt(100 * m.accuracy, 1)}% correct)`);
   });
   // the learning rate now: a schedule or a warm-up is seen at work (a teacher asked)
   if (rate !== null && rate !== undefined && isFinite(rate)) {
