@@ -120,7 +120,7 @@ def network_section(d: dict) -> dict:
     for i, b in enumerate(blocks):
         dense = dict(b["dense"])
         if dense["type"] == "dense":
-            c = st.columns([1.1, 1], vertical_alignment="bottom")
+            c = st.columns([0.8, 1.2], vertical_alignment="bottom")  # "Sigmoid", not "Sigmoi"
             units = int(dense.get("units", 8))
             dense["units"] = number(f"Layer {i + 1} neurons", 1, MAX_UNITS, units,
                                     key=f"units{i}", container=c[0])

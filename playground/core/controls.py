@@ -281,7 +281,7 @@ def training_section(d: dict) -> dict:
         reg["rate"] = st.select_slider(
             "Regularisation rate", _options_with(REG_RATES, reg["rate"]), value=reg["rate"],
             key=wkey("regrate"))
-    c = st.columns(2)
+    c = st.columns(2, vertical_alignment="bottom")  # labels of 2 and 3 lines: boxes level
     opt["clip_norm"] = number("Clip gradient norm", 0.0, 1000.0, float(opt["clip_norm"]), 0.5,
                               key="clip", container=c[0], help="0 = no clipping")
     es = dict(d["early_stopping"])
