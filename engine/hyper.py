@@ -32,7 +32,7 @@ from engine.errors import SpecError
 from engine.experiment import build
 from engine.model import structural
 from engine.registry import Registry
-from engine.search import STRATEGIES, Axis, check_space, propose, surrogate_picture
+from engine.search import STRATEGIES, Axis, at_edge, check_space, propose, surrogate_picture
 from engine.spec import Spec
 from engine.sweep import sweep
 from engine.train import TrainState
@@ -55,6 +55,8 @@ class Hyperparameter:
         integer: rounded to a whole number before use.
         structural: changes the network (one sweep per distinct value).
         apply: ``(spec dict, value) -> None``, writes the value into ``Spec.to_dict()``.
+        floor: the least value a spec takes, if a range can reach it (momentum 0,
+            one unit): a best there has nothing beyond it (``engine.search.at_edge``).
     """
 
     low: float
@@ -63,6 +65,7 @@ class Hyperparameter:
     integer: bool
     structural: bool
     apply: Callable[[dict, float], None]
+    floor: float | None = None
 
 
 def _set(section: str, name: str) -> Callable[[dict, float], None]:
@@ -101,15 +104,15 @@ HYPERPARAMETERS.register("l2_rate", Hyperparameter(1e-6, 0.1, True, False, False
 HYPERPARAMETERS.register("l1_rate", Hyperparameter(1e-6, 0.1, True, False, False, _reg("l1")),
                          "The L1 penalty's rate: pushes weights to exactly 0 (log scale).")
 HYPERPARAMETERS.register("momentum", Hyperparameter(
-    0.0, 0.99, False, False, False, _set("optimizer", "momentum")),
+    0.0, 0.99, False, False, False, _set("optimizer", "momentum"), 0.0),
     "Momentum (for the momentum and Nesterov optimizers).")
 HYPERPARAMETERS.register("dropout_rate", Hyperparameter(
-    0.0, 0.8, False, False, False, _layers("dropout", "rate")),
+    0.0, 0.8, False, False, False, _layers("dropout", "rate"), 0.0),
     "The rate of every dropout layer.")
 HYPERPARAMETERS.register("units", Hyperparameter(
-    1.0, 64.0, True, True, True, _layers("dense", "units")),
+    1.0, 64.0, True, True, True, _layers("dense", "units"), 1.0),
     "The units of every hidden dense layer: width (a new network for each value).")
-HYPERPARAMETERS.register("batch_size", Hyperparameter(1.0, 256.0, True, True, True, _batch),
+HYPERPARAMETERS.register("batch_size", Hyperparameter(1.0, 256.0, True, True, True, _batch, 1.0),
                          "Examples per optimizer step (a new compiled loop for each value).")
 HYPERPARAMETERS.retitle({"learning_rate": "Learning rate", "l2_rate": "L2 rate",
                          "l1_rate": "L1 rate", "momentum": "Momentum",
@@ -324,6 +327,17 @@ class Search:
         """The trial with the lowest validation loss so far (None before any)."""
         finite = [t for t in self.trials if math.isfinite(t.val_loss)]
         return min(finite, key=lambda t: t.val_loss) if finite else None
+
+    def at_edge(self, values: dict[str, float] | None = None) -> list[tuple[Axis, str]]:
+        """``engine.search.at_edge`` of ``values`` (default: the best trial's), each
+        hyperparameter's floor known: the axes where a wider range may find better."""
+        if values is None:
+            best = self.best()
+            if best is None:
+                return []
+            values = best.values
+        floors = {ax.name: HYPERPARAMETERS.get(ax.name).floor for ax in self.space}
+        return at_edge(self.space, values, floors=floors)
 
     def test_metrics(self) -> dict[str, float | None] | None:
         """The best trial's metrics on every split, the test split included: read once,

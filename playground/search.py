@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 
 from engine import PRESETS, EngineError, datasets_of, preset
 from engine.hyper import HYPERPARAMETERS, Search
-from engine.search import STRATEGIES, Axis, at_edge, grid_per_axis
+from engine.search import STRATEGIES, Axis, grid_per_axis
 from engine.sweep_presets import SEARCHES, search_base
 from playground.core.link_params import LinkParams
 from playground.core.palette import TEST, VAL
@@ -137,10 +137,10 @@ def has_dropout(name: str) -> bool:
 
 
 def edge_note(search: Search, values: dict[str, float]) -> str | None:
-    """A note if the best ``values`` lie at an end of their range (``at_edge``)."""
+    """A note if the best ``values`` lie at a movable end of their range
+    (``Search.at_edge``)."""
     ends = [f"{HYPERPARAMETERS.title(ax.name).lower()} is at the {end} end of its range "
-            f"({ax.low if end == 'low' else ax.high:g})"
-            for ax, end in at_edge(search.space, values)]
+            f"({ax.low if end == 'low' else ax.high:g})" for ax, end in search.at_edge(values)]
     return (f"The best {' and '.join(ends)}: a better value may lie beyond it. Widen the "
             "range (From, To) and search again before trusting it.") if ends else None
 

@@ -12,7 +12,7 @@ May import: numpy, jax (a PRNG key may seed ``random_points``) and engine.errors
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,19 +139,24 @@ def from_unit(space: Space, u: Any) -> np.ndarray:
 
 
 EDGE = 0.05
-"""Of an axis, in its spacing (log axes in decades): ``at_edge``'s margin."""
+"""``at_edge``'s margin: a share of each axis (of its decades, on a log axis)."""
 
 
-def at_edge(space: Space, values: dict[str, float], margin: float = EDGE
-            ) -> list[tuple[Axis, str]]:
+def at_edge(space: Space, values: Mapping[str, float], margin: float = EDGE,
+            floors: Mapping[str, float | None] | None = None) -> list[tuple[Axis, str]]:
     """Each axis whose value in ``values`` (axis name -> real value) lies within
     ``margin`` of an end of its range, with that end ("low" or "high"): a search's best
-    there may have a better value beyond it (widen the range and search again)."""
+    there may have a better value beyond it (widen the range and search again).
+    ``floors``: per axis name, the least value there is (momentum 0, one unit); a low
+    end at it has nothing beyond, and is not reported."""
     out = []
     for ax in space:
         u = float(ax.to_unit(values[ax.name]))
-        if u <= margin or u >= 1 - margin:
-            out.append((ax, "low" if u <= margin else "high"))
+        floor = (floors or {}).get(ax.name)
+        if u <= margin and not (floor is not None and ax.low <= floor):
+            out.append((ax, "low"))
+        elif u >= 1 - margin:
+            out.append((ax, "high"))
     return out
 
 

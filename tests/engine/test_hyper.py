@@ -530,3 +530,16 @@ def test_a_round_reports_progress_and_a_raise_abandons_it():
     assert start.rounds == 0 and not start.trials  # unchanged: nothing half kept
     again = start.next_round()
     assert [t.values for t in again.trials] == [t.values for t in plain.trials]
+
+
+def test_at_edge_reads_the_best_trial_and_knows_each_hyperparameters_floor(lr_grid):
+    best = lr_grid.best().values["learning_rate"]
+    ax = lr_grid.space[0]
+    assert lr_grid.at_edge() == lr_grid.at_edge({"learning_rate": best})
+    assert lr_grid.at_edge({"learning_rate": 1.0}) == [(ax, "high")]
+    assert lr_grid.at_edge({"learning_rate": 1e-3}) == [(ax, "low")]  # no floor: 0 is open
+    assert lr_grid.at_edge({"learning_rate": 0.03}) == []
+    mom = Search.start(BASE, [axis("momentum")], method="grid", budget=2, round_size=2,
+                       epochs=EPOCHS)
+    assert mom.at_edge() == []  # nothing tried yet
+    assert mom.at_edge({"momentum": 0.0}) == []  # momentum's floor: nothing below 0

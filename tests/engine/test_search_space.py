@@ -229,3 +229,14 @@ def test_at_edge_names_the_axes_whose_value_sits_at_an_end_of_its_range():
     assert at_edge((LR, DROP), {"learning_rate": 0.01, "dropout_rate": 0.79}) == [
         (DROP, "high")]
     assert at_edge((LR,), {"learning_rate": 0.3}) == []  # half a decade inside
+
+
+def test_at_edge_leaves_out_a_low_end_at_its_floor():
+    """A best momentum of 0 or batch of 1 has nothing beyond it to search (a review)."""
+    mom = Axis("momentum", 0.0, 0.99)
+    assert at_edge((mom,), {"momentum": 0.0}) == [(mom, "low")]
+    assert at_edge((mom,), {"momentum": 0.0}, floors={"momentum": 0.0}) == []
+    assert at_edge((mom,), {"momentum": 0.99}, floors={"momentum": 0.0}) == [(mom, "high")]
+    raised = Axis("momentum", 0.5, 0.99)  # a floor below the range: its low end can move
+    assert at_edge((raised,), {"momentum": 0.5}, floors={"momentum": 0.0}) == [
+        (raised, "low")]
