@@ -315,6 +315,7 @@ OWN_SETUP = ""  # the preset menu's entry while the setup running is no preset
 OWN_TEXT = ("*The network on screen is no preset: a lesson's, a link's or your own edit "
             "of one. Pick a preset and press Load to set it up instead.*")
 MENU_SPEC = "pg_menu_spec"  # the spec the preset menu last named
+MENU_DRAWN = "pg_menu_drawn"  # the entry it showed when last drawn
 _run = threading.local()  # this script run's slot for the preset's text (``preset_text``)
 
 
@@ -357,16 +358,24 @@ def preset_text() -> Iterator[None]:
 def preset_menu(topic: str = "playground") -> None:
     """A menu of one topic's presets; "Load" makes the chosen one the setup. The menu
     names the setup running whenever that changes (a lesson's step, a link, Load, an
-    edit): the preset it is, or "Your own setup"; a pick not loaded yet stays."""
+    edit): the preset it is, or "Your own setup"; a pick not loaded yet stays. A change
+    of values applies after the menu is drawn, without a rerun: a pick or a Load in the
+    next run is the user's and stays (then the menu only learns the new spec)."""
     names = topic_presets(topic)
     running = _running_preset(names)
     options = names if running != OWN_SETUP else [OWN_SETUP, *names]
+    ss = st.session_state
+    touched = ss.get("pg_preset") != session.get(MENU_DRAWN) or ss.get("pg_load_preset")
     if session.get(MENU_SPEC) != session.spec() or session.value("pg_preset") not in options:
         session.put(MENU_SPEC, session.spec())
-        session.set_widget("pg_preset", running)
-    if (load_menu("Preset", options, lambda n: "Your own setup" if n == OWN_SETUP
-                  else PRESETS.get(n).title, "pg_preset", "pg_load_preset", lambda n: n,
-                  lambda n: _text_slot(n, names), own=OWN_SETUP)
-            and session.apply_spec(preset(st.session_state["pg_preset"]))):
+        if not touched or session.value("pg_preset") not in options:
+            session.set_widget("pg_preset", running)
+    pressed = load_menu("Preset", options, lambda n: "Your own setup" if n == OWN_SETUP
+                        else PRESETS.get(n).title, "pg_preset", "pg_load_preset",
+                        lambda n: n, lambda n: _text_slot(n, names), own=OWN_SETUP)
+    name = ss["pg_preset"]
+    session.put(MENU_DRAWN, name)
+    # (Load is off for the own entry; a forged click on it loads nothing)
+    if pressed and name != OWN_SETUP and session.apply_spec(preset(name)):
         session.bump_widgets()
         st.rerun()

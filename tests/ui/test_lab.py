@@ -425,6 +425,27 @@ def test_the_preset_text_follows_a_change_of_values_in_the_same_run() -> None:
     assert default in [c.value for c in at.caption]
 
 
+@pytest.mark.parametrize("then", ["load", "pick"])
+def test_after_an_edit_of_values_a_pick_or_load_in_the_menu_is_kept(then: str) -> None:
+    """A review: a value edit reaches the spec after the menu is drawn, and the next run
+    renamed the menu, throwing away the Load or the pick of that very run."""
+    at = lab()
+    rate = widget(at, "select_slider", "Learning rate")
+    rate.set_value(next(v for v in rate.options if float(v) != float(rate.value))).run()
+    assert at.session_state[S.SPEC] != DEFAULT
+    if then == "load":  # back to the preset the menu names
+        at.button(key="pg_load_preset").click().run()
+        ok(at)
+        assert at.session_state[S.SPEC] == DEFAULT
+        assert at.selectbox(key="pg_preset").value == "tf_playground"
+    else:
+        at.selectbox(key="pg_preset").set_value("logistic_regression").run()
+        ok(at)
+        assert at.selectbox(key="pg_preset").value == "logistic_regression"
+        at.button(key="pg_load_preset").click().run()
+        assert at.session_state[S.SPEC] == preset("logistic_regression")
+
+
 def test_activation_menus_use_the_fields_spelling() -> None:
     at = lab()
     menu = widget(at, "selectbox", "Layer 1 activation")
