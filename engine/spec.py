@@ -127,7 +127,9 @@ class OptimizerSpec:
     momentum: float = _f(0.9, Num(0.0, 0.999))
     b1: float = _f(0.9, Num(0.0, 0.9999))
     b2: float = _f(0.999, Num(0.0, 0.99999))
-    eps: float = _f(1e-8, Num(0.0, 1.0, lo_open=True))
+    # At least 1e-30: below float32's smallest normal (1.2e-38) a CPU flushes eps to 0,
+    # and a padded network's unused weights (gradient 0, average 0) step by 0 / 0 = NaN.
+    eps: float = _f(1e-8, Num(1e-30, 1.0))
     decay: float = _f(0.9, Num(0.0, 0.9999))
     weight_decay: float = _f(1e-4, Num(0.0, 1.0))
     clip_norm: float = _f(0.0, Num(0.0, 1e6))

@@ -133,7 +133,7 @@ def hyper_section(d: dict) -> dict:
                                    float(opt["momentum"]), 0.01, key="race_mom")
     if "decay" in used:
         opt["decay"] = C.slider("Decay ρ (RMSprop)", 0.0, 0.999, float(opt["decay"]), 0.001,
-                                key="race_rho", help=C.RHO_HELP, format="%.3f")
+                                key="race_rho", help=C.RHO_HELP, format="%.4f")
     if "b1" in used:
         opt["b1"], opt["b2"] = C.betas(opt, "race_", " (Adam, AdamW)")
     if "weight_decay" in used:

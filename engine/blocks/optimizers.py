@@ -45,7 +45,9 @@ class Optimizer:
             contestant's in the race).
         bounded: whether each weight's step is at most about the learning rate,
             whatever the gradient's size (per-weight scaling by the root of squared
-            gradients; Kingma and Ba, 2015, section 2.1, for Adam).
+            gradients; Kingma and Ba, 2015, section 2.1, for Adam). RMSprop, without
+            Adam's bias correction, steps up to lr / sqrt(1 - decay) while its average
+            is young (3.2x at decay 0.9).
     """
 
     factory: Callable[..., optax.GradientTransformation]

@@ -10,6 +10,7 @@ so sliders and number boxes widen to hold it (``slider``, ``number``).
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -243,17 +244,20 @@ def training_section(d: dict) -> dict:
             value=opt["learning_rate"], key=wkey("lr"))
     chosen = OPTIMIZERS.get(opt["name"])
     if chosen.bounded and opt["learning_rate"] >= 30 * chosen.usual_rate:  # 0.1 for Adam
-        st.caption(f"{OPTIMIZERS.title(opt['name'])} moves each weight by up to about the "
-                   f"learning rate every step, whatever the gradient's size: at "
-                   f"{opt['learning_rate']:g}, jumps of about {opt['learning_rate']:g}. It "
-                   f"usually trains at about {chosen.usual_rate:g}.")
+        # RMSprop has no bias correction: while its average is young, up to lr/sqrt(1-ρ)
+        times = 1 / math.sqrt(1 - opt["decay"]) if "decay" in chosen.hparams.values() else 1
+        by = "the learning rate" if times == 1 else f"{times:.3g} times the learning rate"
+        st.caption(f"{OPTIMIZERS.title(opt['name'])} moves each weight by up to about {by} "
+                   f"every step, whatever the gradient's size: at {opt['learning_rate']:g}, "
+                   f"jumps of up to about {opt['learning_rate'] * times:.2g}. It usually "
+                   f"trains at about {chosen.usual_rate:g}.")
     used = set(chosen.hparams.values())
     if "momentum" in used:
         opt["momentum"] = slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
                                  key="mom")
     if "decay" in used:
         opt["decay"] = slider("Decay ρ", 0.0, 0.999, float(opt["decay"]), 0.001, key="rho",
-                              help=RHO_HELP, format="%.3f")
+                              help=RHO_HELP, format="%.4f")
     if "b1" in used:
         opt["b1"], opt["b2"] = betas(opt, "")
     if "weight_decay" in used:

@@ -325,3 +325,20 @@ def test_an_epoch_ends_when_removed_points_leave_the_cursor_past_it(padded):
     state, chunk = few.train_steps(state, 3 * few.steps_per_epoch)
     assert chunk.history["trained"].sum() >= 2
     assert int(state.epoch) >= 2
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_the_least_eps_a_spec_takes_trains_finite_padded(name):
+    """A review: eps 1e-40 (below float32's normals, flushed to 0 on a CPU) made a padded
+    network's unused weights step by 0 / 0 = NaN. The spec refuses it; its least eps
+    trains as the real network does."""
+    with pytest.raises(engine.SpecError, match="eps"):
+        _spec([(3, "tanh")], optimizer={"name": name, "eps": 1e-40})
+    spec = _spec([(3, "tanh")], optimizer={"name": name, "learning_rate": 0.01, "eps": 1e-30})
+    losses = []
+    for padded in (False, True):
+        exp = engine.build(spec, padded=padded)
+        _, chunk = exp.train(exp.init(), 3, probes=None)
+        losses.append(np.asarray(chunk.history["train_loss"]))
+    assert np.isfinite(losses[1]).all(), losses
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)

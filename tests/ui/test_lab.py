@@ -513,8 +513,14 @@ def test_a_bounded_step_optimizer_at_a_huge_rate_says_what_that_means() -> None:
     widget(at, "selectbox", "Optimizer").set_value("adam").run()
     ok(at)
     assert said() == ["Adam moves each weight by up to about the learning rate every step, "
-                      "whatever the gradient's size: at 0.1, jumps of about 0.1. It usually "
-                      "trains at about 0.003."]
+                      "whatever the gradient's size: at 0.1, jumps of up to about 0.1. It "
+                      "usually trains at about 0.003."]
+    # RMSprop has no bias correction: its first steps are up to lr / sqrt(1 - decay)
+    widget(at, "selectbox", "Optimizer").set_value("rmsprop").run()
+    assert at.session_state[S.SPEC].optimizer.decay == 0.9
+    assert said() == ["RMSprop moves each weight by up to about 3.16 times the learning rate "
+                      "every step, whatever the gradient's size: at 0.1, jumps of up to about "
+                      "0.32. It usually trains at about 0.003."]
     widget(at, "select_slider", "Learning rate").set_value(0.01).run()
     assert said() == []
 
