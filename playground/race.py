@@ -106,6 +106,8 @@ def contestants_section(cs: Contestants) -> Contestants:
     chosen = st.pills("Optimizers", names, selection_mode="multi", default=list(
         dict.fromkeys(n for n, _ in cs)), key=wkey("race_opts"),
         format_func=OPTIMIZERS.title, help="Each is one contestant, from the same weights")
+    if not chosen:
+        st.warning("Pick at least one optimizer: until then the race keeps its contestants.")
     # A link's race may hold one optimizer twice (two rates): each contestant keeps its
     # own slider; an optimizer just added joins at a rate that suits it.
     kept = [(n, lr) for n, lr in cs if n in chosen]

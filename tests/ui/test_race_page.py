@@ -300,3 +300,11 @@ def test_the_shared_values_are_those_of_the_racing_optimizers() -> None:
     specs = {s.optimizer.name: s.optimizer for s in
              mixed.session_state[RC[S.RACE]]["sweep"].specs}
     assert specs["adamw"].weight_decay == 0.01
+
+
+def test_no_optimizer_picked_says_so_and_the_race_keeps_its_contestants() -> None:
+    at = page({"race": "sgd:0.03,adam:0.003"})
+    widget(at, "button_group", "Optimizers").set_value([]).run()
+    assert not at.exception
+    assert any("Pick at least one optimizer" in m for m in messages(at, "warning"))
+    assert at.session_state[RC["pg_contestants"]] == (("sgd", 0.03), ("adam", 0.003))
