@@ -73,7 +73,7 @@ CASES = [
     ("race", {"data": {"train_fraction": 0.3, "val_fraction": 0.6},
               "optimizer": {"momentum": 0.995}, "regularization": {"kind": "l1", "rate": 5.0}},
      {("slider", "Validation share"): 0.6, ("slider", "Momentum (Momentum, Nesterov)"): 0.995,
-      ("select_slider", "Rate"): 5.0}),
+      ("select_slider", "Regularisation rate"): 5.0}),
     # (the Length slider spans the lengths the task accepts: nothing to widen)
     ("sequences", {"data": {"noise": 0.8, "n": 20_000}, "batch_size": 5000,
                    "optimizer": {"learning_rate": 7.0}},
