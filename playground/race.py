@@ -130,18 +130,7 @@ def hyper_section(d: dict) -> dict:
     are the race's)."""
     opt = dict(d["optimizer"])
     used = {f for name, _ in contestants() for f in OPTIMIZERS.get(name).hparams.values()}
-    if "momentum" in used:
-        opt["momentum"] = C.slider("Momentum (Momentum, Nesterov)", 0.0, 0.99,
-                                   float(opt["momentum"]), 0.01, key="race_mom")
-    if "decay" in used:
-        opt["decay"] = C.slider("Decay ρ (RMSprop)", 0.0, 0.999, float(opt["decay"]), 0.001,
-                                key="race_rho", help=C.RHO_HELP, format="%.4f")
-    if "b1" in used:
-        opt["b1"], opt["b2"] = C.betas(opt, "race_", " (Adam, AdamW)")
-    if "weight_decay" in used:
-        opt["weight_decay"] = st.number_input(
-            "Weight decay (AdamW)", 0.0, 1.0, float(opt["weight_decay"]), 1e-4,
-            key=wkey("race_wd"), format="%.4f")
+    C.optimizer_values(opt, used, "race_", owners=True)
     reg = dict(d["regularization"])
     reg["kind"] = st.selectbox("Regularisation", list(C.PENALTIES),
                                index=list(C.PENALTIES).index(reg["kind"]),

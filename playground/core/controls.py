@@ -206,15 +206,34 @@ RHO_HELP = ("How slowly RMSprop's running mean of the squared gradient forgets (
             "Hinton's lecture 6e, 2012.")
 
 
-def betas(opt: dict, key: str, suffix: str = "") -> tuple[float, float]:
-    """Adam's β₁ and β₂, side by side: two number inputs (their spec fields' bounds)
-    keyed ``{key}b1`` and ``{key}b2``, labelled with ``suffix``."""
-    c = st.columns(2)
-    b1 = c[0].number_input(f"β₁{suffix}", 0.0, 0.9999, float(opt["b1"]), 0.01,
-                           key=wkey(f"{key}b1"), format="%.4f", help=BETA_HELP)
-    b2 = c[1].number_input(f"β₂{suffix}", 0.0, 0.99999, float(opt["b2"]), 0.001,
-                           key=wkey(f"{key}b2"), format="%.5f", help=BETA_HELP)
-    return b1, b2
+OWNERS = {"momentum": " (Momentum, Nesterov)", "decay": " (RMSprop)", "b1": " (Adam, AdamW)",
+          "weight_decay": " (AdamW)"}  # whose value each is, where several optimizers race
+
+
+def optimizer_values(opt: dict, used: set[str], key: str = "", owners: bool = False) -> None:
+    """The controls of the optimizer values in ``used`` (spec fields: momentum, RMSprop's
+    decay, Adam's β₁ and β₂, AdamW's weight decay), written into ``opt``; widget keys
+    start with ``key``; ``owners``: each label names whose value it is (the race)."""
+    def tag(field: str) -> str:
+        return OWNERS[field] if owners else ""
+
+    if "momentum" in used:
+        opt["momentum"] = slider(f"Momentum{tag('momentum')}", 0.0, 0.99,
+                                 float(opt["momentum"]), 0.01, key=f"{key}mom")
+    if "decay" in used:
+        opt["decay"] = slider(f"Decay ρ{tag('decay')}", 0.0, 0.999, float(opt["decay"]),
+                              0.001, key=f"{key}rho", help=RHO_HELP, format="%.4f")
+    if "b1" in used:  # side by side, within their spec fields' bounds
+        c = st.columns(2)
+        opt["b1"] = c[0].number_input(f"β₁{tag('b1')}", 0.0, 0.9999, float(opt["b1"]), 0.01,
+                                      key=wkey(f"{key}b1"), format="%.4f", help=BETA_HELP)
+        opt["b2"] = c[1].number_input(f"β₂{tag('b1')}", 0.0, 0.99999, float(opt["b2"]),
+                                      0.001, key=wkey(f"{key}b2"), format="%.5f",
+                                      help=BETA_HELP)
+    if "weight_decay" in used:
+        opt["weight_decay"] = st.number_input(
+            f"Weight decay{tag('weight_decay')}", 0.0, 1.0, float(opt["weight_decay"]), 1e-4,
+            key=wkey(f"{key}wd"), format="%.4f")
 
 
 def in_epochs(sched: dict, per_epoch: int) -> str:
@@ -251,19 +270,7 @@ def training_section(d: dict) -> dict:
                    f"every step, whatever the gradient's size: at {opt['learning_rate']:g}, "
                    f"jumps of up to about {opt['learning_rate'] * times:.2g}. It usually "
                    f"trains at about {chosen.usual_rate:g}.")
-    used = set(chosen.hparams.values())
-    if "momentum" in used:
-        opt["momentum"] = slider("Momentum", 0.0, 0.99, float(opt["momentum"]), 0.01,
-                                 key="mom")
-    if "decay" in used:
-        opt["decay"] = slider("Decay ρ", 0.0, 0.999, float(opt["decay"]), 0.001, key="rho",
-                              help=RHO_HELP, format="%.4f")
-    if "b1" in used:
-        opt["b1"], opt["b2"] = betas(opt, "")
-    if "weight_decay" in used:
-        opt["weight_decay"] = st.number_input("Weight decay", 0.0, 1.0,
-                                              float(opt["weight_decay"]), 1e-4,
-                                              key=wkey("wd"), format="%.4f")
+    optimizer_values(opt, set(chosen.hparams.values()))
     sched = opt["schedule"]
     sched["name"] = pick("Learning-rate schedule", SCHEDULES.names(), sched["name"], "sched",
                           help=SCHEDULES.describe(sched["name"]), format_func=SCHEDULES.title)
