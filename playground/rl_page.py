@@ -330,7 +330,7 @@ def _controls() -> None:
 def _page(_: None) -> tuple[Callable[[int], Any], Callable[[Any, bool], None], int]:
     """The toolbar, the first frame, the export; the trainer, drawer and speed."""
     speed = toolbar()
-    session.show_flash()
+    shown = session.show_flash()
     note = st.empty()  # the server's warm-up may be compiling the default: wait for it
     data = live.first_frame(lambda _: frame(True), note,
                             warmup.waiting_for(dqn.structure_of(config())))
@@ -338,6 +338,7 @@ def _page(_: None) -> tuple[Callable[[int], Any], Callable[[Any, bool], None], i
     key = f"{PREFIX}_{ASSET}"
     live.show(placeholder, ASSET, key, data, True)
     export(config())
+    session.flash_shown(shown)
 
     def draw(_: Any, first: bool) -> None:
         live.show(placeholder, ASSET, key, frame(first), first)

@@ -173,7 +173,7 @@ def _page(active: LivePage, view: dict[str, Any], page: LivePage
     if active.view:
         view.update(active.view(session.experiment()))
         train = trainer(active, view)
-    session.show_flash()
+    shown = session.show_flash()
     note = st.empty()  # the compile note's slot, above the view
     playing = session.playing()
     result = live.first_frame(train, note, warmup.waiting_for(
@@ -193,4 +193,5 @@ def _page(active: LivePage, view: dict[str, Any], page: LivePage
         active.extra(session.spec())
     if "export" not in hidden:
         export_section(active.export_weights)
+    session.flash_shown(shown)
     return train, draw, speed

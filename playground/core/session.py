@@ -165,11 +165,22 @@ def flash(level: str, text: str) -> None:
     put(MESSAGE, (level, text))
 
 
-def show_flash() -> None:
-    """Show and clear the queued message, as typed (it may quote a link or a file)."""
-    msg = drop(MESSAGE)
+def show_flash() -> tuple[str, str] | None:
+    """Show the queued message, as typed (it may quote a link or a file); returns it.
+
+    It stays queued until ``flash_shown(it)``, called once the page is drawn: a click
+    that interrupts the run in between (Streamlit then starts a new run) would otherwise
+    lose it, and an upload's error would never be seen."""
+    msg = get(MESSAGE)
     if msg:
         getattr(st, msg[0])(plain(msg[1]))
+    return msg
+
+
+def flash_shown(msg: tuple[str, str] | None) -> None:
+    """Clear the message ``show_flash`` returned, not one queued since (it shows next)."""
+    if msg is not None and get(MESSAGE) is msg:
+        drop(MESSAGE)
 
 
 # -- the URL ----------------------------------------------------------------------------------

@@ -130,8 +130,12 @@ def test_a_zip_of_pictures_trains_and_a_bad_one_keeps_it(page, base_url, shots):
     uploader = page.locator("input[type=file]").first  # the sidebar's .zip uploader
     uploader.set_input_files(files=[{"name": "not-a-zip.zip", "mimeType": "application/zip",
                                      "buffer": b"plain text, not a zip"}])
-    # as long as the good zip's wait below: in one CI run, beside the other worker, this
-    # first upload's rerun took more than 60 s (20 s on an idle machine)
+    # the upload reached the page (the uploader lists it), then its run says why it is refused
+    page.get_by_test_id("stFileChipName").filter(
+        has_text="not-a-zip.zip").wait_for(timeout=60_000)
+    # twice in CI the message never came (in 60 s, then 120 s; 1 s here): a click or a
+    # component's event that cut the run short lost it. It now stays until a run draws the
+    # page (session.flash_shown; tests/ui/test_flash.py)
     page.get_by_text("not-a-zip.zip:").wait_for(timeout=120_000)
     assert page.get_by_text("Traceback").count() == 0
     uploader.set_input_files(files=[{"name": "bars.zip", "mimeType": "application/zip",
