@@ -28,6 +28,7 @@ from engine.rl import PRESETS, SOURCE, DQNConfig, dqn
 from playground.core import address, limits, live, session, warmup
 from playground.core.controls import lazy_expander, load_menu
 from playground.core.export import link_box
+from playground.core.flash import flash_shown, show_flash
 from playground.rl_frame import (
     FIELDS,
     History,
@@ -330,7 +331,7 @@ def _controls() -> None:
 def _page(_: None) -> tuple[Callable[[int], Any], Callable[[Any, bool], None], int]:
     """The toolbar, the first frame, the export; the trainer, drawer and speed."""
     speed = toolbar()
-    shown = session.show_flash()
+    shown = show_flash()
     note = st.empty()  # the server's warm-up may be compiling the default: wait for it
     data = live.first_frame(lambda _: frame(True), note,
                             warmup.waiting_for(dqn.structure_of(config())))
@@ -338,7 +339,7 @@ def _page(_: None) -> tuple[Callable[[int], Any], Callable[[Any, bool], None], i
     key = f"{PREFIX}_{ASSET}"
     live.show(placeholder, ASSET, key, data, True)
     export(config())
-    session.flash_shown(shown)
+    flash_shown(shown)
 
     def draw(_: Any, first: bool) -> None:
         live.show(placeholder, ASSET, key, frame(first), first)

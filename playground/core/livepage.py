@@ -21,6 +21,7 @@ import engine
 from engine import ProbeOptions, Spec
 from playground.core import controls, limits, live, session, warmup
 from playground.core.export import export_section
+from playground.core.flash import flash_shown, show_flash
 
 SPEEDS = (1, 2, 5, 10, 25, 50, 100)  # epochs per frame
 
@@ -173,7 +174,7 @@ def _page(active: LivePage, view: dict[str, Any], page: LivePage
     if active.view:
         view.update(active.view(session.experiment()))
         train = trainer(active, view)
-    shown = session.show_flash()
+    shown = show_flash()
     note = st.empty()  # the compile note's slot, above the view
     playing = session.playing()
     result = live.first_frame(train, note, warmup.waiting_for(
@@ -193,5 +194,5 @@ def _page(active: LivePage, view: dict[str, Any], page: LivePage
         active.extra(session.spec())
     if "export" not in hidden:
         export_section(active.export_weights)
-    session.flash_shown(shown)
+    flash_shown(shown)
     return train, draw, speed

@@ -23,7 +23,6 @@ import streamlit as st
 import engine
 from engine import EngineError, ProbeOptions, Spec
 from playground.core import address, limits, restart, url
-from playground.core.encode import plain
 from playground.core.plan import Plan, planned
 
 # Session keys (the Playground's; see ``key``).
@@ -161,26 +160,9 @@ def wkey(name: str) -> str:
 # -- messages -------------------------------------------------------------------------------
 
 def flash(level: str, text: str) -> None:
-    """Queue a message ("error", "warning", "info", "success") for the next render."""
+    """Queue a message ("error", "warning", "info", "success") for the next render
+    (``flash.show_flash``)."""
     put(MESSAGE, (level, text))
-
-
-def show_flash() -> tuple[str, str] | None:
-    """Show the queued message, as typed (it may quote a link or a file); returns it.
-
-    It stays queued until ``flash_shown(it)``, called once the page is drawn: a click
-    that interrupts the run in between (Streamlit then starts a new run) would otherwise
-    lose it, and an upload's error would never be seen."""
-    msg = get(MESSAGE)
-    if msg:
-        getattr(st, msg[0])(plain(msg[1]))
-    return msg
-
-
-def flash_shown(msg: tuple[str, str] | None) -> None:
-    """Clear the message ``show_flash`` returned, not one queued since (it shows next)."""
-    if msg is not None and get(MESSAGE) is msg:
-        drop(MESSAGE)
 
 
 # -- the URL ----------------------------------------------------------------------------------

@@ -11,15 +11,16 @@ def _script() -> None:
     import streamlit as st
 
     from playground.core import session
+    from playground.core.flash import flash_shown, show_flash
 
     if st.session_state.get("queue"):
         session.flash("error", st.session_state.pop("queue"))
-    shown = session.show_flash()
+    shown = show_flash()
     if st.session_state.get("cut_short"):
         st.stop()  # as a click that starts a new run before the page is drawn
     if st.session_state.get("queue_late"):  # queued after the message was shown
         session.flash("warning", st.session_state.pop("queue_late"))
-    session.flash_shown(shown)
+    flash_shown(shown)
 
 
 def test_a_message_stays_until_a_run_has_drawn_the_page():
