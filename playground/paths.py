@@ -29,6 +29,7 @@ from playground.core import session as S
 from playground.core.encode import plain
 from playground.core.link_params import LinkParams, shown
 from playground.core.palette import CLASSES
+from playground.path_lines import exit_point, path_traces
 
 ENGINE = default_values()  # OptimizerSpec's defaults: momentum, b1, b2, decay
 DEFAULT_SURFACE = "rosenbrock"
@@ -242,13 +243,6 @@ def race(setup: Setup) -> list[Outcome]:
     return out
 
 
-def typed(a: Any) -> dict[str, str]:
-    """A float32 vector as Plotly's typed array (base64): a third of the JSON of a list,
-    and plotly.py checks it in no time (a NumPy array costs it 150 ms a figure here)."""
-    a = np.ascontiguousarray(a, np.float32).tobytes()
-    return {"dtype": "f4", "bdata": base64.b64encode(a).decode("ascii")}
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def picture(surface: str) -> str:
     """The surface as filled contours in a PNG (data URL), darker where the loss is higher.
@@ -264,37 +258,6 @@ def picture(surface: str) -> str:
     buf = io.BytesIO()
     Image.fromarray(rgb[::-1].astype(np.uint8)).save(buf, "PNG")  # rows: y downwards
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def thinned(points: np.ndarray, k: int, budget: int | None) -> np.ndarray:
-    """Steps 0..k of a path ``points`` (steps + 1, 2), about ``budget`` of them (None:
-    every step), its start and end kept.
-
-    The steps are cut into ``budget // 2`` runs; each keeps its two points farthest
-    either side of the run's chord (first to last point). A path that zig-zags keeps
-    its swing, where every n-th step would alias it into a few straight strokes
-    (momentum swings over several steps)."""
-    if budget is None or k + 1 <= budget:
-        return points[: k + 1]
-    runs = max(1, budget // 2)
-    m = -(-(k + 1) // runs)  # steps per run, the last run padded with the end point
-    padded = np.concatenate([points[: k + 1], np.repeat(points[k: k + 1], runs * m - k - 1, 0)])
-    p = padded.reshape(runs, m, 2)
-    chord = p[:, -1] - p[:, 0]
-    side = np.einsum("rmi,ri->rm", p - p[:, :1], np.stack([-chord[:, 1], chord[:, 0]], 1))
-    side = np.nan_to_num(side, nan=0.0, posinf=0.0, neginf=0.0)  # a diverged run: its start
-    picks = np.stack([np.argmin(side, 1), np.argmax(side, 1)], 1) + (np.arange(runs) * m)[:, None]
-    return points[np.unique(np.minimum(np.r_[0, picks.ravel(), k], k))]
-
-
-def _path_traces(o: Outcome, k: int, budget: int | None = None) -> list[dict]:
-    """A path's line up to step k (``thinned`` to about ``budget`` points) and its end
-    point."""
-    trail = thinned(o.points, k, budget)
-    dead = o.diverged_at is not None and k >= o.diverged_at
-    return [dict(x=typed(trail[:, 0]), y=typed(trail[:, 1])),
-            dict(x=typed(trail[-1:, 0]), y=typed(trail[-1:, 1]),
-                 marker=dict(symbol="x" if dead else "circle"))]
 
 
 def _points(name: str, x: Any, y: Any, **marker: Any) -> dict[str, Any]:
@@ -325,8 +288,10 @@ def figure(setup: Setup, outcomes: list[Outcome]) -> dict[str, Any]:
     data: list[dict] = [dict(legendrank=1, **_points(
         "minimum", [m[0] for m in surf.minima], [m[1] for m in surf.minima], symbol="star",
         size=18, color="#ffd24a", line=dict(color="#333", width=1.2)))]
+    exits = {o.name: None if o.diverged_at is None else exit_point(o.points, surf.view)
+             for o in outcomes}  # a diverged path ends where it leaves the picture
     for o in outcomes:
-        line, end = _path_traces(o, setup.steps)
+        line, end = path_traces(o.points, setup.steps, cut=exits[o.name])
         data.append(dict(type="scatter", mode="lines", name=label(o), legendgroup=o.name,
                          line=dict(color=COLORS[o.name], width=2.5), **line,
                          hovertemplate=f"{o.name} (%{{x:.3f}}, %{{y:.3f}})<extra></extra>"))
@@ -340,7 +305,8 @@ def figure(setup: Setup, outcomes: list[Outcome]) -> dict[str, Any]:
     traces = list(range(1, 1 + 2 * len(outcomes)))
     budget = max(40, FRAME_POINTS // max(1, len(outcomes)))
     frames = [dict(name=str(k), traces=traces, data=[
-        t for o in outcomes for t in _path_traces(o, k, None if k == steps[-1] else budget)])
+        t for o in outcomes for t in path_traces(
+            o.points, k, None if k == steps[-1] else budget, exits[o.name])])
         for k in steps]
     (x_lo, x_hi), (y_lo, y_hi) = surf.view
     wide = (x_hi - x_lo) / (y_hi - y_lo) > 1.5
@@ -353,7 +319,9 @@ def figure(setup: Setup, outcomes: list[Outcome]) -> dict[str, Any]:
         yaxis=dict(range=[y_lo, y_hi], title="y", scaleanchor="x", **axis),
         images=[dict(source=picture(setup.surface), xref="x", yref="y", x=x_lo, y=y_hi,
                      sizex=x_hi - x_lo, sizey=y_hi - y_lo, sizing="stretch", layer="below")],
-        legend=dict(orientation="h", x=0, y=-0.1, yanchor="top", font=dict(size=13)),
+        # below the x axis title: in paper units, a short (wide) plot needs the larger offset
+        legend=dict(orientation="h", x=0, y=-0.2 if wide else -0.1, yanchor="top",
+                    font=dict(size=13)),
         **_player([str(k) for k in steps], 0.2 if wide else 0.36))
     return dict(data=data, layout=layout, frames=frames)
 

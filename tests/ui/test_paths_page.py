@@ -12,6 +12,7 @@ import pytest
 from engine import OPTIMIZERS
 from engine.teach import surfaces
 from playground import paths as P
+from playground.path_lines import exit_point, thinned
 from tests.ui.apptest import messages, ok, run_page, widget
 
 FULL_LINK = {"surface": "himmelblau", "opt": "adam,sgd", "lr": "0.02", "momentum": "0.8",
@@ -255,9 +256,55 @@ def test_a_thinned_frame_keeps_a_zig_zag_swing() -> None:
     would draw as a straight line."""
     t = np.arange(1001.0)
     path = np.stack([t, np.sin(2 * np.pi * t / 13)], 1)
-    trail = P.thinned(path, 640, 57)
+    trail = thinned(path, 640, 57)
     assert len(trail) <= 60
     assert (trail[0] == path[0]).all() and (trail[-1] == path[640]).all()
     assert (np.diff(trail[:, 0]) > 0).all()  # in step order
     assert trail[:, 1].max() > 0.95 and trail[:, 1].min() < -0.95
-    assert len(P.thinned(path, 30, 57)) == 31  # short enough: every step
+    assert len(thinned(path, 30, 57)) == 31  # short enough: every step
+
+
+def test_a_diverged_path_ends_with_a_cross_where_it_leaves_the_picture() -> None:
+    """The ravine at Nesterov's diverging rate: its line goes no farther than one view
+    beyond the picture (it swung out to about 1e6 and back, drawn as strokes across the
+    whole picture), and its cross sits on the picture's border."""
+    at = run_page("paths", {"surface": "ravine", "opt": "sgd,nesterov", "lr": "0.035"})
+    ok(at)
+    fig = figure(at)
+    (x_lo, x_hi), (y_lo, y_hi) = surfaces.SURFACES.get("ravine").view
+    w, h = x_hi - x_lo, y_hi - y_lo
+    drawn = paths(fig)
+    nesterov, sgd = drawn["nesterov"], drawn["sgd"]
+    (o,) = P.race(P.default_setup("ravine")._replace(opt=("nesterov",), lr=0.035))
+    assert o.diverged_at is not None and np.abs(o.points).max() > 1e5
+    tol = 1e-4
+    assert np.all((nesterov[:, 0] >= x_lo - w - tol) & (nesterov[:, 0] <= x_hi + w + tol))
+    assert np.all((nesterov[:, 1] >= y_lo - h - tol) & (nesterov[:, 1] <= y_hi + h + tol))
+    n = len(nesterov)
+    assert 3 <= n < o.diverged_at  # its first growing swings, then cut
+    np.testing.assert_allclose(nesterov[:-1], o.points[:n - 1], rtol=1e-6)
+    marks = {t["legendgroup"]: t for t in fig["data"]
+             if t.get("mode") == "markers" and "legendgroup" in t}
+    assert marks["sgd"]["marker"]["symbol"] == "circle"
+    assert marks["nesterov"]["marker"]["symbol"] == "x"
+    cx, cy = float(array(marks["nesterov"]["x"])[0]), float(array(marks["nesterov"]["y"])[0])
+    assert x_lo - tol <= cx <= x_hi + tol and y_lo - tol <= cy <= y_hi + tol
+    assert min(abs(cx - x_lo), abs(cx - x_hi), abs(cy - y_lo), abs(cy - y_hi)) < tol
+    assert len(sgd) == P.default_setup("ravine").steps + 1  # a path that stays: in full
+
+
+def test_exit_point_cuts_at_the_margin_and_crosses_at_the_border() -> None:
+    view = ((-1.0, 1.0), (-1.0, 1.0))  # the margin: -3..3 either way
+    out = np.array([[0.0, 0.0], [0.5, 0.0], [0.5, 0.5], [5.5, 0.5], [50.0, -80.0]])
+    cut = exit_point(out, view)
+    assert cut.step == 3 and np.allclose(cut.edge, [3.0, 0.5])  # 0.5 -> 5.5 meets x = 3
+    assert np.allclose(cut.cross, [1.0, 0.5])  # and leaves the view at x = 1
+    swing = np.array([[0.0, 0.0], [0.0, -2.0], [0.5, 2.5], [0.5, -9.0]])
+    cut = exit_point(swing, view)  # the last stroke shown crosses the whole view
+    assert cut.step == 3 and np.allclose(cut.edge, [0.5, -3.0])
+    assert np.allclose(cut.cross, [0.5, -1.0])
+    back = np.array([[0.0, 0.0], [5.0, 0.0], [0.2, 0.1]])  # out and back in: kept whole
+    assert exit_point(back, view) is None
+    gone = np.array([[0.0, 0.0], [0.5, 0.0], [np.nan, np.nan]])  # not finite: its last point
+    cut = exit_point(gone, view)
+    assert cut.step == 2 and np.array_equal(cut.edge, [0.5, 0.0])
