@@ -96,14 +96,18 @@ def data_section(d: dict) -> dict:
     data["name"] = C.pick("Pictures", names, data["name"], "im_data",
                           help="MNIST digits, generated shapes, or your own .zip")
     st.caption(DATASETS.describe(data["name"]))
+    # the short labels side by side, the long ones full width (a half column cut them)
     c = st.columns(2)
     sizes = sorted({*SIZES, int(data["size"])})
     data["size"] = c[0].selectbox("Input size", sizes, index=sizes.index(int(data["size"])),
-                                  format_func=lambda s: "as stored" if s == 0 else f"{s} x {s}",
-                                  key=wkey("im_size"))
+                                  format_func=lambda s: "original" if s == 0 else f"{s} x {s}",
+                                  key=wkey("im_size"), help="The side the pictures are "
+                                  "resized to; original: their own (shapes 16, MNIST 28)")
+    batch = C.number("Batch size", 1, 1000, int(d["batch_size"]), key="im_batch",
+                     container=c[1])
     data["n"] = C.number("Pictures to use", 100, 20_000, int(data["n"]), 100, key="im_n",
-                         container=c[1], help="MNIST: training pictures (its 2,000 test "
-                         "pictures are always the test set)")
+                         help="MNIST: training pictures (its 2,000 test pictures are "
+                         "always the test set)")
     c = st.columns(2)
     if data["name"] != "mnist":
         data["train_fraction"] = C.slider("Training share", 0.1, 0.9,
@@ -111,14 +115,11 @@ def data_section(d: dict) -> dict:
                                           container=c[0])
     data["val_fraction"] = C.slider("Validation share", 0.0, 0.4, float(data["val_fraction"]),
                                     0.05, key="im_val", container=c[1])
-    c = st.columns(2)
-    data["standardize"] = c[0].checkbox("Standardise", bool(data["standardize"]),
-                                        key=wkey("im_std"), help="Subtract the mean pixel and "
-                                        "divide by the spread; off: pixels in [0, 1]")
     if data["name"] == "shapes":
-        data["noise"] = C.slider("Noise", 0.0, 0.5, float(data["noise"]), 0.05,
-                                 key="im_noise", container=c[1])
-    batch = C.number("Batch size", 1, 1000, int(d["batch_size"]), key="im_batch")
+        data["noise"] = C.slider("Noise", 0.0, 0.5, float(data["noise"]), 0.05, key="im_noise")
+    data["standardize"] = st.checkbox("Standardise", bool(data["standardize"]),
+                                      key=wkey("im_std"), help="Subtract the mean pixel and "
+                                      "divide by the spread; off: pixels in [0, 1]")
     return {"data": data, "batch_size": batch}
 
 
@@ -169,10 +170,12 @@ def picture_picker(exp: engine.Experiment) -> dict:
     n_test = exp.dataset.arrays.x_test.shape[0]
     if int(session.value(EXAMPLE, 0)) >= n_test:
         session.set_widget(EXAMPLE, 0)
-    example = int(st.number_input("Test picture to look at", 0, n_test - 1, key=EXAMPLE))
+    # one row: the view's feature maps then begin above a projector's 800 px fold
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    example = int(left.number_input("Test picture to look at", 0, n_test - 1, key=EXAMPLE))
     h, w, c = exp.dataset.image
     picture = None
-    with st.expander("Draw a picture, or upload one, for the network to look at"):
+    with right.expander("Draw a picture, or upload one, for the network to look at"):
         if h == w:
             live.component("draw_pad")(data={"side": h}, key=DRAW_PAD,
                                        on_drawing_change=lambda: session.drop(session.INSPECT))

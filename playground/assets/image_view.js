@@ -46,11 +46,13 @@ function build(root) {
   el("canvas", {class: "iv-image", "data-testid": "probed-image"}, pics);
   el("canvas", {class: "iv-saliency"}, pics);
   el("div", {class: "iv-probs", "data-testid": "class-probabilities"}, pic);
-  const curves = panel(top, "iv-curves", "Loss and accuracy", "Train (grey) and test (orange): loss above, accuracy below.");
-  el("canvas", {class: "iv-curve"}, curves); el("canvas", {class: "iv-acc"}, curves);
-  panel(root, "iv-maps", "Feature maps", "One tile per channel, each scaled to its own range (dark: low, light: high). Click a pixel to see how it is computed.");
+  // the feature maps beside the picture: on a projector's 800 px they are the page's point
+  panel(top, "iv-maps", "Feature maps", "One tile per channel, each scaled to its own range (dark: low, light: high). Click a pixel to see how it is computed.");
   panel(root, "iv-explain", "How this value is computed", "");
-  panel(root, "iv-kernels", "Kernels", "Each conv layer's learned filters (columns), one 2-D slice per input channel (rows): blue positive, orange negative.");
+  const middle = el("div", {class: "iv-row"}, root);
+  const curves = panel(middle, "iv-curves", "Loss and accuracy", "Train (grey) and test (orange): loss above, accuracy below.");
+  el("canvas", {class: "iv-curve"}, curves); el("canvas", {class: "iv-acc"}, curves);
+  panel(middle, "iv-kernels", "Kernels", "Each conv layer's learned filters (columns), one 2-D slice per input channel (rows): blue positive, orange negative.");
   const bottom = el("div", {class: "iv-row"}, root);
   panel(bottom, "iv-cm", "Test set", "");
   panel(bottom, "iv-gallery", "Most confidently wrong test pictures", "Click one to look at it above.");
@@ -77,8 +79,10 @@ function drawMaps(box, d, send) {
       el("div", {class: "iv-label"}, box, l.name);
       const grid = el("div", {class: "iv-tiles"}, box);
       for (let c = 0; c < l.channels; c++) {
+        const wrap = el("span", {class: "iv-tilewrap"}, grid);
         const cv = el("canvas", {class: "iv-tile", "data-layer": l.index, "data-channel": c,
-                                 title: `channel ${c + 1}: click a pixel`}, grid);
+                                 title: `channel ${c + 1}: click a pixel`}, wrap);
+        el("span", {class: "iv-mark"}, wrap);
         cv.addEventListener("click", e => {
           const r = cv.getBoundingClientRect();
           const col = Math.min(l.w - 1, Math.floor((e.clientX - r.left) / r.width * l.w));
@@ -92,6 +96,17 @@ function drawMaps(box, d, send) {
   let n = 0;
   d.layers.forEach(l => { const bytes = b64(l.tiles);
     for (let c = 0; c < l.channels; c++) paintTile(canvases[n++], bytes, l.h, l.w, c * l.h * l.w, GREY); });
+  // the clicked pixel, outlined on its tile (the explanation below is its arithmetic)
+  const x = d.explain && !d.explain.error ? d.explain : null;
+  box.querySelectorAll(".iv-mark").forEach(m => { m.style.display = "none"; });
+  const hit = x && box.querySelector(`canvas.iv-tile[data-layer="${x.layer - 1}"][data-channel="${x.channel}"]`);
+  const l = hit && d.layers.find(l => l.index === x.layer - 1);
+  if (l && x.row < l.h && x.col < l.w) {
+    const m = hit.nextSibling;
+    const at = (k, n) => `calc(1px + (100% - 2px) * ${k / n})`;  // inside the tile's 1px border
+    Object.assign(m.style, {display: "block", left: at(x.col, l.w), top: at(x.row, l.h),
+                            width: `calc((100% - 2px) / ${l.w})`, height: `calc((100% - 2px) / ${l.h})`});
+  }
 }
 
 function drawKernels(box, d) {
@@ -127,8 +142,9 @@ function drawExplain(box, x) {
   if (!x) { el("div", {class: "iv-note"}, box, "Click a pixel of any feature map above."); return; }
   if (x.error) { el("div", {class: "iv-note"}, box, x.error); return; }
   el("div", {class: "iv-what", "data-testid": "conv-arithmetic"}, box,
-     `Layer ${x.layer} (${x.kind}), output row ${x.row}, column ${x.col}, channel ${x.channel + 1}: ` +
-     `input rows ${x.rows[0]}..${x.rows[x.rows.length - 1]}, columns ${x.cols[0]}..${x.cols[x.cols.length - 1]}`);
+     // counted from 1 like the layers and channels (row 0 or one past the end: padding)
+     `Layer ${x.layer} (${x.kind}), output row ${x.row + 1}, column ${x.col + 1}, channel ${x.channel + 1}: ` +
+     `input rows ${x.rows[0] + 1}..${x.rows[x.rows.length - 1] + 1}, columns ${x.cols[0] + 1}..${x.cols[x.cols.length - 1] + 1}`);
   el("div", {class: "iv-formula"}, box, "Output size: " + x.formula);
   if (x.kind === "conv2d") {
     x.channels.forEach((c, j) => {
@@ -149,7 +165,7 @@ function drawExplain(box, x) {
     const row = el("div", {class: "iv-nums"}, box);
     numbers(row, "input window", x.window, (a, b) => win && a === win[0] && b === win[1]);
     el("div", {class: "iv-result"}, box, x.kind === "max_pool"
-      ? `the largest value wins: ${fmt(x.value, 4)} (from input row ${x.winner[0]}, column ${x.winner[1]})`
+      ? `the largest value wins: ${fmt(x.value, 4)} (from input row ${x.winner[0] + 1}, column ${x.winner[1] + 1})`
       : `the mean of the window: ${fmt(x.value, 4)}`);
   }
 }

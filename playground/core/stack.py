@@ -55,7 +55,8 @@ def stack_section(d: dict, kinds: list[str], prefix: str, new_layer: dict,
     layers = [dict(x) for x in d["model"]["layers"]]
     action: tuple[int, str] | None = None
     for i, layer in enumerate(layers):
-        c = st.columns([3.2, 0.8, 0.8, 0.8], vertical_alignment="bottom")
+        # narrow gaps: a half-width gap cut the type menu to "max_poo"
+        c = st.columns([3.2, 0.8, 0.8, 0.8], vertical_alignment="bottom", gap="xsmall")
         names = kinds if layer["type"] in kinds else [*kinds, layer["type"]]
         kind_name = C.pick(f"Layer {i + 1}", names, layer["type"], f"{prefix}_type{i}",
                            help=LAYERS.describe(layer["type"]), container=c[0])

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one browser at a time
 
@@ -53,7 +54,15 @@ def test_a_cnn_trains_and_a_clicked_feature_map_value_is_worked_out(page, base_u
     tiles.first.click(position={"x": 10, "y": 10})
     arithmetic = page.get_by_test_id("conv-arithmetic")
     arithmetic.wait_for(timeout=30_000)
+    # a click 10 px into a 16 x 16 map's 66 px tile (1 px border) is its pixel (2, 2),
+    # shown counted from 1 like the layers and channels, and outlined on the tile
     assert "conv2d" in arithmetic.inner_text()
+    assert "output row 3, column 3, channel 1" in arithmetic.inner_text()
+    mark = page.locator(".iv-mark:visible")
+    expect(mark).to_have_count(1)
+    tile, box = tiles.first.bounding_box(), mark.bounding_box()
+    assert abs(box["x"] - (tile["x"] + 1 + 2 * 4)) < 1.5 and abs(box["width"] - 4) < 1.5
+    assert abs(box["y"] - (tile["y"] + 1 + 2 * 4)) < 1.5
     result = page.locator(".iv-result").inner_text()
     assert "sum of all products" in result and "bias" in result
     assert page.locator(".iv-num td").count() >= 3 * 9  # patch, kernel and products, 3 x 3

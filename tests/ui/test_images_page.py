@@ -112,7 +112,7 @@ def test_a_zip_of_pictures_becomes_the_data() -> None:
     ok(at)
     exp = at.session_state[IM[S.EXPERIMENT]]
     assert exp.spec.data.name == "my_images" and exp.dataset.class_names == ("dark", "light")
-    assert exp.dataset.image == (28, 28, 1)  # "as stored" sizes: pictures come at 28 x 28
+    assert exp.dataset.image == (28, 28, 1)  # "original" sizes: pictures come at 28 x 28
     assert any("24 pictures in 2 classes" in m for m in messages(at, "success"))
 
 
