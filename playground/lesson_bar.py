@@ -41,6 +41,15 @@ PRESENT_CSS = """
 """
 
 
+LESSON_CSS = """
+<style>
+/* A lesson's card stands above the page: less room above it and a smaller page title,
+   so that the page's network or picture still starts above an 800 px projector's fold. */
+[data-testid="stMainBlockContainer"] { padding-top: 4.5rem; }
+[data-testid="stMain"] h1 { font-size: 2rem; padding-top: 0.5rem; padding-bottom: 0.25rem; }
+</style>
+"""
+
 THINK = "Think about it, or talk it over:"  # a step's question has no answer key
 
 
@@ -164,6 +173,7 @@ def card() -> None:
             st.rerun()
     if lesson is None:
         return
+    st.html(LESSON_CSS)
     if NOTE in st.session_state:
         st.warning(plain(st.session_state.pop(NOTE)))
     index = st.session_state.get(STEP, 0)
@@ -177,10 +187,12 @@ def card() -> None:
         # row is narrow: in columns beside the title a projector's 1280 pixels cut them to
         # "Prev...", "N..." (a teacher's review).
         row = st.container(horizontal=True, vertical_alignment="center", gap="medium")
-        if row.button("Previous", icon=":material/arrow_back:", disabled=index == 0,
+        # "... step" and not orange: the page below has its own orange "Next example" or
+        # Play, which students pressed this for (a teacher's review)
+        if row.button("Previous step", icon=":material/arrow_back:", disabled=index == 0,
                       key="ls_back"):
             go(index - 1)
-        if row.button("Next", icon=":material/arrow_forward:", type="primary",
+        if row.button("Next step", icon=":material/arrow_forward:",
                       disabled=index + 1 >= len(lesson.steps), key="ls_next"):
             go(index + 1)
         present = row.toggle("Presentation", value=bool(st.session_state.get(PRESENT)),

@@ -49,7 +49,7 @@ def test_a_lesson_steps_through_its_pages_with_their_setups(page: Page, base_url
     # Every button reads whole on a projector's 1280 pixels (beside the title they were
     # cut to "Prev...", "N...": a teacher's review).
     page.set_viewport_size({"width": 1280, "height": 800})
-    for name in ("Previous", "Next", "Close"):
+    for name in ("Previous step", "Next step", "Close"):
         button = card(page).get_by_role("button", name=name)
         assert not button.evaluate(CUT), f"{name} is cut"
     # Step 1 hides the network and features sections and the presets.
@@ -58,18 +58,18 @@ def test_a_lesson_steps_through_its_pages_with_their_setups(page: Page, base_url
     expect(side.get_by_text("Data", exact=True)).to_have_count(1)
     page.screenshot(path=str(shots / "lesson_step1.png"))
 
-    card(page).get_by_role("button", name="Next").click()
+    card(page).get_by_role("button", name="Next step").click()
     expect(card(page)).to_contain_text("step 2 of 5", timeout=30_000)
     wait_live(page)
     assert setup(page) == xor.steps[1].setup
     expect(side.get_by_text("Hidden layers", exact=True).first).to_be_visible()
 
-    card(page).get_by_role("button", name="Next").click()  # step 3: the Backprop page
+    card(page).get_by_role("button", name="Next step").click()  # step 3: the Backprop page
     expect(card(page)).to_contain_text("step 3 of 5", timeout=30_000)
     expect(page.get_by_role("heading", name="Backprop, step by step")).to_be_visible()
     assert urlparse(page.url).path.endswith("/backprop")
 
-    card(page).get_by_role("button", name="Previous").click()
+    card(page).get_by_role("button", name="Previous step").click()
     expect(card(page)).to_contain_text("step 2 of 5", timeout=30_000)
     wait_live(page)
     assert setup(page) == xor.steps[1].setup
