@@ -29,11 +29,17 @@ function short(v) {
 function buildRL(root) {
   clear(root);
   const stats = el("div", {class: "rl-stats"}, root);
-  const stat = (label, cls, id) => { const s = el("span", {class: "rl-stat"}, stats); el("span", {class: "rl-label"}, s, label + " ");
+  // short labels, their details on hover: one line at 1280 px (it wrapped, and the view
+  // below jumped when the epsilon and greedy figures appeared)
+  const stat = (label, cls, id, title) => {
+    const s = el("span", Object.assign({class: "rl-stat"}, title ? {title} : {}), stats);
+    el("span", {class: "rl-label"}, s, label + " ");
     return el("b", Object.assign({class: cls}, id ? {"data-testid": id} : {}), s, "0"); };
   stat("environment steps", "rl-steps", "epoch-counter"); stat("updates", "rl-updates");
-  stat("episodes", "rl-episodes"); stat("average return (last 100)", "rl-avg");
-  stat("greedy policy (100 test episodes)", "rl-greedy"); stat("epsilon", "rl-eps");
+  stat("episodes", "rl-episodes");
+  stat("return (last 100)", "rl-avg", null, "the average return of the last 100 training episodes");
+  stat("greedy policy", "rl-greedy", null, "the average return of 100 test episodes that always take the best-valued action");
+  stat("epsilon", "rl-eps", null, "the share of random actions now");
   const top = el("div", {class: "rl-top"}, root);
   const cart = el("div", {class: "rl-box rl-cartbox"}, top);
   el("div", {class: "rl-sub"}, cart, "The greedy policy (always its best-valued action), replayed at 2\u00d7 speed");
@@ -67,7 +73,8 @@ function buildRL(root) {
 // A line chart against environment steps. series: [{ys, color, width, dots}]; log: log10 y.
 function chart(canvas, xs, series, opts) {
   const [ctx, w, h] = surface(canvas, 300, 120);
-  const L = 40, B = 16, T = 6, R = 8;
+  ctx.font = "12px sans-serif";  // a projector's back row (10 px was too small)
+  const L = 46, B = 18, T = 6, R = 8;
   let lo = Infinity, hi = -Infinity, n = 0;
   const tr = v => opts.log ? (v > 0 ? Math.log10(v) : null) : v;
   for (const s of series) for (const v of s.ys || []) { const t = v === null ? null : tr(v);
