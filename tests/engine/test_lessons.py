@@ -27,7 +27,8 @@ from engine.lessons import (
 )
 from engine.presets import PRESETS, preset
 
-SHIPPED = ["neurons", "xor", "learning_rate", "overfitting", "vanishing_gradients"]
+SHIPPED = ["neurons", "xor", "learning_rate", "overfitting", "vanishing_gradients", "cnn",
+           "dqn"]
 
 
 def _lesson_json(*steps: dict, **top) -> str:
@@ -421,6 +422,62 @@ def test_vanishing_gradients_lesson(title: str) -> None:
     hidden = [i for i, p in enumerate(state.params) if "w" in p][:-1]
     low, high = RATIOS[title]
     assert low < float(norms[hidden[0]] / norms[hidden[-1]]) < high
+
+
+def _weights(spec: Spec) -> int:
+    return sum(int(np.size(v)) for p in engine.build(spec).init().params for v in p.values())
+
+
+def test_cnn_lesson_structure() -> None:
+    """Ten weights per first-layer filter used at 16 x 16 positions; a 2 x 2 max pool that
+    halves the maps; an MLP of more than 100,000 weights against a CNN nearly twenty
+    times smaller."""
+    shapes = _spec("cnn", "A filter slides over the picture")
+    conv, pool = (x.to_dict() for x in shapes.model.layers[:2])
+    assert {k: conv[k] for k in ("type", "filters", "kernel", "padding", "stride")} == {
+        "type": "conv2d", "filters": 4, "kernel": 3, "padding": "same", "stride": 1}
+    exp = engine.build(shapes)
+    first = exp.init().params[0]
+    assert first["w"].shape == (3, 3, 1, 4) and first["b"].shape == (4,)  # 9 + 1 a filter
+    assert exp.dataset.image == (16, 16, 1)  # same padding: a 16 x 16 map, 256 positions
+    assert {k: pool[k] for k in ("type", "size", "stride")} == {
+        "type": "max_pool", "size": 2, "stride": 2}
+    assert _spec("cnn", "Max pooling keeps the strongest answer") == shapes
+    mlp = _spec("cnn", "An MLP on handwritten digits")
+    cnn = _spec("cnn", "A CNN on the same digits")
+    assert [x.to_dict()["units"] for x in mlp.model.layers if x.type == "dense"] == [128, 64]
+    assert {x.to_dict()["filters"] for x in cnn.model.layers if x.type == "conv2d"} == {8}
+    assert [x.type for x in cnn.model.layers if x.type in ("conv2d", "max_pool")] == [
+        "conv2d", "conv2d", "max_pool", "conv2d", "conv2d", "max_pool"]
+    n_mlp, n_cnn = _weights(mlp), _weights(cnn)
+    assert n_mlp > 100_000 and 5_600 <= n_cnn <= 6_000 and 17 < n_mlp / n_cnn < 20
+
+
+def test_cnn_lesson_a_cnn_does_as_well_as_the_mlp_after_an_epoch() -> None:
+    mlp = _run(_spec("cnn", "An MLP on handwritten digits"), 1).metrics["test_accuracy"]
+    cnn = _run(_spec("cnn", "A CNN on the same digits"), 1).metrics["test_accuracy"]
+    assert mlp > 0.85 and cnn >= mlp
+
+
+def test_dqn_lesson_matches_the_rl_page() -> None:
+    """Epsilon, gamma, the target network's period, the buffer and the preset titles the
+    steps name are the page's."""
+    pytest.importorskip("streamlit")
+    from engine.rl import PRESETS, SOURCE
+    from playground.rl_page import TITLES
+
+    steps = load_lesson("dqn").steps
+    assert {s.page for s in steps} == {"rl"}
+    assert (SOURCE.eps_start, SOURCE.eps_end, SOURCE.eps_decay_steps) == (1.0, 0.05, 10_000)
+    assert SOURCE.gamma == 0.99 and SOURCE.target_period == 100 and SOURCE.tau == 1.0
+    assert SOURCE.buffer_size == 10_000 and SOURCE.batch_size == 64
+    by_title = {t: PRESETS.get(n).config for n, t in TITLES.items()}
+    text = " ".join(s.text for s in steps)
+    for title in ("No target network", "No replay buffer"):
+        assert f"**{title}**" in text
+    assert by_title["No target network"].target_period == 1
+    assert by_title["No replay buffer"].buffer_size == SOURCE.batch_size
+    assert abs(sum(SOURCE.gamma ** k for k in range(500)) - 99.34) < 0.01  # the question's
 
 
 def test_every_preset_opens_on_its_topics_page_and_the_pages_agree() -> None:
