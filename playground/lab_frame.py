@@ -21,8 +21,8 @@ from playground.core.encode import (
     confusion,
     curve,
     metric_rows,
+    per_unit_bytes,
     short,
-    symmetric_bytes,
     unit_bytes,
 )
 from playground.core.livepage import Frame
@@ -127,7 +127,7 @@ def columns(exp: Experiment, probes: Probes, params: list[dict]) -> tuple[list, 
     for c, grid in enumerate(probes.neurons):
         n = grid.shape[-1]
         shown = min(n, MAX_UNITS_SHOWN)
-        scaled = symmetric_bytes(np.asarray(grid[..., :shown]))
+        scaled = per_unit_bytes(np.asarray(grid[..., :shown]))
         p = params[param_index[c]] if param_index[c] is not None else {}
         units = []
         for j in range(shown):

@@ -103,6 +103,28 @@ def symmetric_bytes(x: np.ndarray) -> np.ndarray:
     return _bytes(v, 128.0)
 
 
+def per_unit_bytes(x: np.ndarray, floor_share: float = 0.02) -> np.ndarray:
+    """``symmetric_bytes`` with each unit (the last axis) scaled to its own largest finite
+    |x|, but at least ``floor_share`` of the largest in ``x``: each thumbnail shows its
+    neuron's shape at full contrast, as the Images page's feature maps do; scaled to one
+    layer's largest, ReLU layers of eight drew most of theirs almost blank (a teacher's
+    review). A unit under the floor (nearly dead) stays pale, an all-zero one neutral.
+    Drawn at sqrt(|x| / m): a ReLU's ramp, most of it a small share of its largest value
+    in one corner, showed as a pale wash; TensorFlow Playground clips its colours at
+    |x| = 1 to the same end."""
+    x = np.asarray(x, np.float64)
+    size = np.abs(x)
+    finite = np.isfinite(size)
+    axes = tuple(range(x.ndim - 1))
+    m = np.max(size, axis=axes, initial=0.0, where=finite)  # (units,)
+    m = np.maximum(m, floor_share * float(np.max(m, initial=0.0)))
+    m = np.where(m > 1e-12, m, 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        r = np.clip(x / m, -1.0, 1.0)
+        v = np.sign(r) * np.sqrt(np.abs(r)) * 127.0 + 128.0
+    return _bytes(v, 128.0)
+
+
 def _bytes(v: np.ndarray, nan: float) -> np.ndarray:
     """``v`` (float64, a fresh array: changed in place) rounded into 0..255, NaN as
     ``nan``. In place and without ``np.nan_to_num``: a frame encodes a dozen grids, and

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from playground.core.encode import CURVE_POINTS, curve, floats, unfloats
+from playground.core.encode import CURVE_POINTS, curve, floats, per_unit_bytes, unfloats
 
 
 def _history(n: int) -> dict[str, list[float]]:
@@ -60,3 +60,20 @@ def test_a_growing_history_keeps_the_points_it_drew():
         if before is not None:  # every drawn point but the last is drawn again
             assert c[:len(before) - 1] == before[:-1]
         before = c
+
+
+def test_each_unit_gets_its_own_scale_above_a_floor():
+    """Thumbnails: a weak neuron beside a strong one still spans the colours; one under
+    2% of the strongest stays pale; all zeros, NaN and inf stay neutral or clipped."""
+    grid = np.zeros((2, 2, 4))
+    grid[..., 0] = [[0.0, 20.0], [-10.0, 5.0]]  # strong
+    grid[..., 1] = [[0.0, 0.5], [-0.25, 0.1]]  # 40 times weaker
+    grid[..., 2] = [[0.0, 0.04], [0.0, 0.0]]  # under the floor: 0.4 of 255-128 at most
+    grid[..., 3] = [[np.nan, np.inf], [0.0, 0.0]]
+    out = per_unit_bytes(grid)
+    assert out[0, 1, 0] == 255 and out[0, 1, 1] == 255  # each its own largest value
+    # half its largest, drawn at sqrt(1/2) of the colour: small values stay in sight
+    assert out[1, 0, 0] == out[1, 0, 1] == round(128 - 127 * math.sqrt(0.5))
+    assert out[0, 1, 2] == round(128 + 127 * math.sqrt(0.04 / (0.02 * 20)))
+    assert out[0, 0, 3] == 128 and out[0, 1, 3] == 255 and out[1, 1, 3] == 128
+    assert np.all(per_unit_bytes(np.zeros((3, 3, 2))) == 128)
