@@ -146,7 +146,9 @@ def explanation(exp: engine.Experiment, state: engine.TrainState, image: np.ndar
            "value": round(c.value, 5), "total": round(c.total, 5), "bias": round(c.bias, 5),
            "normalized": None if c.normalized is None else round(c.normalized, 5),
            "activation": c.activation, "formula": c.size.formula,
-           "winner": None if c.winner is None else list(c.winner)}
+           "winner": None if c.winner is None else list(c.winner),
+           # the window reaches over the edge (the page's pictures are square: n is both)
+           "padded": min(*c.rows, *c.cols) < 0 or max(*c.rows, *c.cols) >= c.size.n}
     if c.kind == "conv2d":
         keep = min(shown, CHANNELS_EXPLAINED)
         out["channels"] = [{"patch": _table(c.patch[..., j]), "kernel": _table(c.kernel[..., j]),

@@ -58,36 +58,40 @@ class Exit(NamedTuple):
     """Where a diverged path is cut: its steps before ``step``, then ``edge``; its cross
     at ``cross``."""
 
-    step: int  # the first step outside the margin for good
-    edge: np.ndarray  # (2,): where the step to it crosses the margin's border
+    step: int  # the first step outside the margin for good, or the last good one
+    edge: np.ndarray  # (2,): where the step to it crosses the margin's border (or it)
     cross: np.ndarray  # (2,): where the line drawn last leaves the picture
 
 
-def exit_point(points: np.ndarray, view: View) -> Exit | None:
-    """Where a path ``points`` (steps + 1, 2) leaves the picture ``view`` for good, or
-    None when it ends near it. The line is drawn through every step within a margin (the
-    view's own width and height on each side) and ends where it crosses the margin's
-    border; its cross goes where that line last leaves the view.
+def exit_point(points: np.ndarray, view: View, diverged_at: int) -> Exit:
+    """Where a path ``points`` (steps + 1, 2) that diverged at step ``diverged_at`` (the
+    engine holds its last good point from there on) ends in the picture ``view``.
+
+    The line is drawn through every step within a margin (the view's own width and
+    height on each side); a path that leaves that margin for good ends where it crosses
+    the margin's border. Its cross goes where the line drawn last leaves the view, or on
+    its last point if that is in view.
 
     Drawn in full, a diverged path's steps are long strokes across the whole picture
     (out to the engine's bound and back) that hide the other paths; cut, the first
     swings still show it growing."""
-    p = np.asarray(points, np.float64)
+    p = np.asarray(points, np.float64)[:max(1, diverged_at)]  # its good steps
     lo, hi = np.array([v[0] for v in view]), np.array([v[1] for v in view])
     far_lo, far_hi = 2 * lo - hi, 2 * hi - lo
     with np.errstate(invalid="ignore"):
         near = np.all((p >= far_lo) & (p <= far_hi), axis=1)
-    if near[-1] or not near.any():
-        return None
-    s = int(np.flatnonzero(near)[-1]) + 1
-    part = _clip(p[s - 1], p[s], far_lo, far_hi) if np.all(np.isfinite(p[s])) else None
-    edge = p[s - 1] + part[1] * (p[s] - p[s - 1]) if part else p[s - 1]
+    if near[-1] or not near.any():  # it ends near the picture (or was never near it)
+        s, edge = len(p) - 1, p[-1]
+    else:
+        s = int(np.flatnonzero(near)[-1]) + 1
+        part = _clip(p[s - 1], p[s], far_lo, far_hi) if np.all(np.isfinite(p[s])) else None
+        edge = p[s - 1] + part[1] * (p[s] - p[s - 1]) if part else p[s - 1]
     line = np.concatenate([p[:s], edge[None]])
     for a, b in zip(line[-2::-1], line[:0:-1], strict=True):  # the last segment that shows
         part = _clip(a, b, lo, hi)
         if part:
-            return Exit(s, edge, a + part[1] * (b - a))
-    return Exit(s, edge, p[0])
+            return Exit(s, edge, b if part[1] >= 1 else a + part[1] * (b - a))
+    return Exit(s, edge, line[-1])
 
 
 def path_traces(points: np.ndarray, k: int, budget: int | None = None,

@@ -288,7 +288,8 @@ def figure(setup: Setup, outcomes: list[Outcome]) -> dict[str, Any]:
     data: list[dict] = [dict(legendrank=1, **_points(
         "minimum", [m[0] for m in surf.minima], [m[1] for m in surf.minima], symbol="star",
         size=18, color="#ffd24a", line=dict(color="#333", width=1.2)))]
-    exits = {o.name: None if o.diverged_at is None else exit_point(o.points, surf.view)
+    exits = {o.name: None if o.diverged_at is None else exit_point(o.points, surf.view,
+                                                                   o.diverged_at)
              for o in outcomes}  # a diverged path ends where it leaves the picture
     for o in outcomes:
         line, end = path_traces(o.points, setup.steps, cut=exits[o.name])

@@ -146,6 +146,8 @@ function drawExplain(box, x) {
      `Layer ${x.layer} (${x.kind}), output row ${x.row + 1}, column ${x.col + 1}, channel ${x.channel + 1}: ` +
      `input rows ${x.rows[0] + 1}..${x.rows[x.rows.length - 1] + 1}, columns ${x.cols[0] + 1}..${x.cols[x.cols.length - 1] + 1}`);
   el("div", {class: "iv-formula"}, box, "Output size: " + x.formula);
+  if (x.padded)  // a window over the edge
+    el("div", {class: "iv-note"}, box, "Part of this window lies outside the layer's input (row or column 0, or past the last one): padding, which counts as 0 in a convolution and never wins a max pool (marked pad).");
   if (x.kind === "conv2d") {
     x.channels.forEach((c, j) => {
       const row = el("div", {class: "iv-nums"}, box);

@@ -449,6 +449,9 @@ def test_cnn_lesson_structure() -> None:
     assert {x.to_dict()["filters"] for x in cnn.model.layers if x.type == "conv2d"} == {8}
     assert [x.type for x in cnn.model.layers if x.type in ("conv2d", "max_pool")] == [
         "conv2d", "conv2d", "max_pool", "conv2d", "conv2d", "max_pool"]
+    assert (cnn.data.n, mlp.data.n) == (10_000, 20_000)  # the text says so
+    assert "trains on 10,000 pictures, half as many as the MLP" in " ".join(
+        s.text for s in load_lesson("cnn").steps)
     n_mlp, n_cnn = _weights(mlp), _weights(cnn)
     assert n_mlp > 100_000 and 5_600 <= n_cnn <= 6_000 and 17 < n_mlp / n_cnn < 20
 
@@ -475,6 +478,8 @@ def test_dqn_lesson_matches_the_rl_page() -> None:
     text = " ".join(s.text for s in steps)
     for title in ("No target network", "No replay buffer"):
         assert f"**{title}**" in text
+    steps_per_copy = SOURCE.target_period * SOURCE.train_every * SOURCE.n_envs
+    assert steps_per_copy == 800 and "every 100 updates (800 environment steps" in text
     assert by_title["No target network"].target_period == 1
     assert by_title["No replay buffer"].buffer_size == SOURCE.batch_size
     assert abs(sum(SOURCE.gamma ** k for k in range(500)) - 99.34) < 0.01  # the question's

@@ -197,6 +197,11 @@ def test_the_frame_shows_maps_kernels_probabilities_and_the_arithmetic(monkeypat
     assert ex["kind"] == "conv2d" and ex["value"] == pytest.approx(float(m0[5, 6, 1]), abs=1e-4)
     assert len(frame["confusion"]["names"]) == 4 and len(frame["class_accuracy"]) == 4
     assert all(g["truth"] != g["predicted"] for g in frame["gallery"])
+    assert ex["padded"] is False  # rows 4..6, columns 5..7 of 16: inside the picture
+    for row, col in ((0, 6), (5, 15)):  # same padding: the window reaches over the edge
+        corner = image_frame.explanation(exp, state, np.asarray(probes.images.image), {
+            "layer": 0, "row": row, "col": col, "channel": 1})
+        assert corner["padded"] is True, (row, col)
 
 
 def test_a_frame_stays_within_its_size_budget(monkeypatch) -> None:

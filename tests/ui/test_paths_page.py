@@ -295,16 +295,43 @@ def test_a_diverged_path_ends_with_a_cross_where_it_leaves_the_picture() -> None
 
 def test_exit_point_cuts_at_the_margin_and_crosses_at_the_border() -> None:
     view = ((-1.0, 1.0), (-1.0, 1.0))  # the margin: -3..3 either way
-    out = np.array([[0.0, 0.0], [0.5, 0.0], [0.5, 0.5], [5.5, 0.5], [50.0, -80.0]])
-    cut = exit_point(out, view)
-    assert cut.step == 3 and np.allclose(cut.edge, [3.0, 0.5])  # 0.5 -> 5.5 meets x = 3
-    assert np.allclose(cut.cross, [1.0, 0.5])  # and leaves the view at x = 1
-    swing = np.array([[0.0, 0.0], [0.0, -2.0], [0.5, 2.5], [0.5, -9.0]])
-    cut = exit_point(swing, view)  # the last stroke shown crosses the whole view
-    assert cut.step == 3 and np.allclose(cut.edge, [0.5, -3.0])
-    assert np.allclose(cut.cross, [0.5, -1.0])
-    back = np.array([[0.0, 0.0], [5.0, 0.0], [0.2, 0.1]])  # out and back in: kept whole
-    assert exit_point(back, view) is None
-    gone = np.array([[0.0, 0.0], [0.5, 0.0], [np.nan, np.nan]])  # not finite: its last point
-    cut = exit_point(gone, view)
-    assert cut.step == 2 and np.array_equal(cut.edge, [0.5, 0.0])
+
+    def cut(points: list, diverged_at: int | None = None):
+        p = np.array(points, np.float64)
+        return exit_point(p, view, len(p) if diverged_at is None else diverged_at)
+
+    out = cut([[0.0, 0.0], [0.5, 0.0], [0.5, 0.5], [5.5, 0.5], [50.0, -80.0]])
+    assert out.step == 3 and np.allclose(out.edge, [3.0, 0.5])  # 0.5 -> 5.5 meets x = 3
+    assert np.allclose(out.cross, [1.0, 0.5])  # and leaves the view at x = 1
+    swing = cut([[0.0, 0.0], [0.0, -2.0], [0.5, 2.5], [0.5, -9.0]])
+    assert swing.step == 3 and np.allclose(swing.edge, [0.5, -3.0])
+    assert np.allclose(swing.cross, [0.5, -1.0])  # the last stroke shown crosses the view
+    # ends in view (out and back): drawn whole, its cross on its last good point
+    back = cut([[0.0, 0.0], [5.0, 0.0], [0.2, 0.1], [0.2, 0.1]], diverged_at=3)
+    assert back.step == 2 and np.array_equal(back.cross, [0.2, 0.1])
+    # ends in the margin, out of view: whole, its cross where it last leaves the view
+    margin = cut([[0.0, 0.0], [0.0, 2.0], [0.0, 2.0]], diverged_at=2)
+    assert margin.step == 1 and np.allclose(margin.cross, [0.0, 1.0])
+    # diverged at its first step: its cross on the start
+    first = cut([[0.5, 0.5], [0.5, 0.5]], diverged_at=1)
+    assert first.step == 0 and np.array_equal(first.cross, [0.5, 0.5])
+    gone = cut([[0.0, 0.0], [0.5, 0.0], [np.nan, np.nan]])  # not finite: its last point
+    assert gone.step == 2 and np.array_equal(gone.edge, [0.5, 0.0])
+
+
+def test_every_diverged_path_ends_with_a_cross() -> None:
+    """Beale at the slider's largest rate: SGD diverges at its first step (a path of one
+    point); at 0.1 it leaves the picture and stops in the margin. Both end with a cross
+    in the picture, from the step they diverged on."""
+    for lr, start in ((1.0, (-3.0, 4.5)), (0.1, None)):
+        setup = P.default_setup("beale")._replace(opt=("sgd",), lr=lr)
+        if start:
+            setup = setup._replace(x0=start[0], y0=start[1])
+        (o,) = P.race(setup)
+        assert o.diverged_at is not None
+        fig = P.figure(setup, [o])
+        end = next(t for t in fig["data"] if t.get("name") == "sgd: end")
+        assert end["marker"]["symbol"] == "x"
+        (x_lo, x_hi), (y_lo, y_hi) = surfaces.SURFACES.get("beale").view
+        x, y = float(array(end["x"])[0]), float(array(end["y"])[0])
+        assert x_lo - 1e-4 <= x <= x_hi + 1e-4 and y_lo - 1e-4 <= y <= y_hi + 1e-4
