@@ -86,8 +86,8 @@ def _pictures(att_layers: list, seq, rec_layers: list, start: int = 0) -> dict[s
             # the stack's numbering (an embedding comes first), and which block it is,
             # as a preset's text counts them ("two transformer blocks")
             nth, of = kinds[:k + 1].count(layer.type), kinds.count(layer.type)  # per kind
-            attention.append({"name": f"Layer {i + 1}: {layer.type} block {nth} of {of}",
-                              "heads": heads})
+            name = f"{layer.type.capitalize()} block {nth} of {of} (layer {i + 1})"
+            attention.append({"name": name, "heads": heads})
     states, cells = [], []
     lstm_layers = [x for x in rec_layers if x[1].type == "lstm"]
     for out, layers, arrays, field in ((states, rec_layers, seq.hidden, "h"),

@@ -3,6 +3,9 @@
 // upload: it reaches the page only through textContent and attributes, never as HTML.
 const PALETTE = __PALETTE__;  // filled in from playground/palette.py
 const SVGNS = "http://www.w3.org/2000/svg";
+// The train curve, under the test curve, is drawn wider: where the two agree the test
+// line hid it entirely, and the legend's "train (grey)" was nowhere (a teacher's review).
+const TRAIN_WIDTH = 3.2;
 
 function el(tag, attrs, parent, text) {
   const e = document.createElement(tag);

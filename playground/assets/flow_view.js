@@ -8,7 +8,7 @@ const PANELS = [
   ["weights", "Weights per layer", "Band: min to max; dark band: mean \u00b1 std; line: mean."],
   ["pre", "Pre-activations of the inspected layer", "Histogram of z = x W + b over the training set, with f(z) (solid) and f\u2032(z) (dashed)."],
   ["time", "The inspected layer over time", "Top: its activations; bottom: its weights (bands as above)."],
-  ["loss", "Loss", "Train (grey) and test (orange) loss per epoch."],
+  ["loss", "Loss", "Train (grey) and test (orange) loss per epoch. The axis spans only the curves' range: a loss stuck near 0.69 (chance for two classes) still shows its wiggles."],
 ];
 
 function fmtExp(v) { return v === null ? "0" : Math.pow(10, v).toExponential(1); }
@@ -138,8 +138,8 @@ function drawLoss(canvas, c) {
   const top = Math.max(...all), bottom = Math.min(...all), pad = 0.08 * (top - bottom || top || 1);
   const lo = Math.max(0, bottom - pad), hi = top + pad;
   const y = axes(ctx, w, h, lo, hi, [lo, (lo + hi) / 2, hi], v => +v.toPrecision(3));
-  [[c.train, PALETTE.TRAIN], [c.test, PALETTE.TEST]].forEach(([vals, color]) => { if (!vals || !vals.length) return;
-    ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
+  [[c.train, PALETTE.TRAIN, TRAIN_WIDTH], [c.test, PALETTE.TEST, 1.5]].forEach(([vals, color, width]) => { if (!vals || !vals.length) return;
+    ctx.strokeStyle = color; ctx.lineWidth = width; ctx.beginPath();
     vals.forEach((v, i) => { if (v === null) return; const x = PAD.l + (vals.length > 1 ? i / (vals.length - 1) : 0) * (w - PAD.l - PAD.r); i ? ctx.lineTo(x, y(v)) : ctx.moveTo(x, y(v)); });
     ctx.stroke(); });
 }

@@ -199,9 +199,9 @@ function drawCurve(canvas, c, top) {
   const all = finite((c.train || []).concat(c.test || []));
   if (!all.length) { ctx.fillStyle = "#999"; ctx.fillText("Curves appear once training starts.", 8, h / 2); return; }
   const hi = top || Math.max(...all) * 1.05, lo = top ? Math.min(...all, 1) * 0.98 : 0;
-  [[c.train, PALETTE.TRAIN], [c.test, PALETTE.TEST]].forEach(([vals, color]) => {
+  [[c.train, PALETTE.TRAIN, TRAIN_WIDTH], [c.test, PALETTE.TEST, 1.6]].forEach(([vals, color, width]) => {
     if (!vals || !vals.length) return;
-    ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
+    ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = width; ctx.beginPath();
     const at = (v, i) => [(vals.length > 1 ? i / (vals.length - 1) : 0) * (w - 4) + 2,
       h - 4 - (v - lo) / (hi - lo || 1) * (h - 8)];
     vals.forEach((v, i) => { if (v === null) return; const [x, y] = at(v, i); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });

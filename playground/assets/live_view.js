@@ -57,7 +57,7 @@ function drawCurve(canvas, d) {
   ctx.strokeStyle = "#e6e6e6"; ctx.lineWidth = 1; ctx.beginPath();
   ctx.moveTo(0, PH + 0.5); ctx.lineTo(PW, PH + 0.5); ctx.moveTo(PW + 0.5, 0); ctx.lineTo(PW + 0.5, PH); ctx.stroke();
   for (const [s, color] of series) { if (!s || !s.length) continue;
-    ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
+    ctx.strokeStyle = color; ctx.lineWidth = color === PALETTE.TRAIN ? TRAIN_WIDTH : 1.5; ctx.beginPath();
     tracePath(ctx, s, (v, i) => (log && !(v > 0)) ? null : [s.length > 1 ? i / (s.length - 1) * PW : 0, Y(v)]);
     ctx.stroke(); }
   ctx.fillStyle = "#888"; ctx.textAlign = "left";

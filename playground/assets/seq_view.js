@@ -17,16 +17,22 @@ const blues = v => [255 - v * 0.97, 255 - v * 0.53, 255 - v * 0.26];  // 0 white
 function diverging(v) { const t = (v - 128) / 127;
   return t < 0 ? [255 + t * 10, 255 + t * 108, 255 + t * 221] : [255 - t * 247, 255 - t * 136, 255 - t * 66]; }
 
-function drawCurves(canvas, series) {  // series: [[values, color, dashed]]
+function drawCurves(canvas, series) {  // series: [[values, color, dashed, width]]
   const [ctx, w, h] = surface(canvas), all = finite(series.flatMap(s => s[0] || []));
   if (!all.length) return;
-  const top = Math.max(...all), bottom = Math.min(...all), pad = 0.08 * (top - bottom || top || 1);
-  const lo = Math.max(0, bottom - pad), hi = top + pad, L = 40, B = 14;
-  const y = v => 4 + (1 - (v - lo) / (hi - lo || 1)) * (h - 4 - B);
+  // A loss that falls by decades on a log scale, as the Playground's: on a linear one a
+  // task learned in seconds showed a spike, then a flat line (a teacher's review).
+  const positive = all.filter(v => v > 0), least = positive.length ? Math.min(...positive) : 0;
+  const log = least > 0 && Math.max(...all) / least > 100;
+  const tr = v => log ? Math.log10(Math.max(v, least)) : v;
+  const top = tr(Math.max(...all)), bottom = tr(Math.min(...all)), pad = 0.08 * (top - bottom || Math.abs(top) || 1);
+  const lo = log ? Math.floor(bottom) : Math.max(0, bottom - pad), hi = log ? Math.ceil(top) : top + pad, L = 40, B = 14;
+  const y = v => 8 + (1 - (tr(v) - lo) / (hi - lo || 1)) * (h - 8 - B);  // the top label whole
   ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  [lo, hi].forEach(v => ctx.fillText(+v.toPrecision(3), L - 4, y(v)));
-  for (const [vals, color, dashed] of series) { if (!vals || !vals.length) continue;
-    ctx.setLineDash(dashed ? [4, 3] : []); ctx.strokeStyle = color; ctx.lineWidth = 1.6; ctx.beginPath();
+  [lo, hi].forEach(t => ctx.fillText(log ? "1e" + t : +t.toPrecision(3), L - 4,
+    8 + (1 - (t - lo) / (hi - lo || 1)) * (h - 8 - B)));
+  for (const [vals, color, dashed, width] of series) { if (!vals || !vals.length) continue;
+    ctx.setLineDash(dashed ? [4, 3] : []); ctx.strokeStyle = color; ctx.lineWidth = width || 1.6; ctx.beginPath();
     vals.forEach((v, i) => { if (v === null) return; const x = L + (vals.length > 1 ? i / (vals.length - 1) : 0) * (w - L - 6);
       i ? ctx.lineTo(x, y(v)) : ctx.moveTo(x, y(v)); });
     ctx.stroke();
@@ -131,7 +137,7 @@ function buildSingle(root) {
   el("div", {class: "sv-note sv-omitted"}, root);
   panel("sv-att", "Attention maps, every layer and head", "Row t: how much step t attends to each step (each row sums to one). Click a map to enlarge it.");
   panel("sv-states", "Recurrent states over time", "Blue positive, orange negative.");
-  el("canvas", {class: "sv-grad"}, panel("sv-gradp", "Gradient through time: |d loss / d input| at each step", "How much each input step can still change the loss: a simple RNN's bars fade towards the start."));
+  el("canvas", {class: "sv-grad"}, panel("sv-gradp", "Gradient through time: |d loss / d input| at each step", "How much each input step can still change the loss. A simple RNN's bars fade towards the start (vanishing gradients through time); an LSTM's and a GRU's reach further back, and attention reaches every step directly."));
   el("canvas", {class: "sv-curve"}, panel("sv-curvep", "Loss", "Train (grey) and test (orange)."));
   root.dataset.built = "single";
 }
@@ -179,7 +185,7 @@ function drawView(component) {
     if (data.states.length) drawStates(states.querySelector(".sv-body"), data);
     root.querySelector(".sv-omitted").textContent = data.omitted || "";
     drawGrad(root.querySelector("canvas.sv-grad"), data);
-    drawCurves(root.querySelector("canvas.sv-curve"), [[data.curve.train, PALETTE.TRAIN, false], [data.curve.test, PALETTE.TEST, false]]);
+    drawCurves(root.querySelector("canvas.sv-curve"), [[data.curve.train, PALETTE.TRAIN, false, TRAIN_WIDTH], [data.curve.test, PALETTE.TEST, false]]);
   }
   root.querySelector(".sv-epoch").textContent = String(data.epoch);
   countFrame(root, "__nnpSeqFrames");

@@ -178,7 +178,7 @@ def test_frame_of_a_transformer_has_every_head_and_masked_targets() -> None:
     assert [len(a["heads"]) for a in frame["attention"]] == [4, 4]
     # the stack's numbering, and the block's as the preset's text counts them
     assert [a["name"] for a in frame["attention"]] == [
-        "Layer 3: transformer block 1 of 2", "Layer 4: transformer block 2 of 2"]
+        "Transformer block 1 of 2 (layer 3)", "Transformer block 2 of 2 (layer 4)"]
     head = np.frombuffer(base64.b64decode(frame["attention"][0]["heads"][0]), np.uint8)
     assert head.size == t * t
     # each row of attention sums to one, so its bytes sum to about 255
