@@ -66,7 +66,7 @@ def attention_frame(pieces: list[str], attention: np.ndarray) -> dict:
 
 def sentence() -> str:
     """The sentence to read: an example or the user's own (bounded)."""
-    c = st.columns([1, 2])
+    c = st.columns([3, 2])  # the examples whole: a third of the row cut them (a review)
     example = c[0].selectbox("An example", EXAMPLES, key="tx_example")
     text = c[1].text_area("Or type your own", key="tx_text", max_chars=MAX_CHARS, height=80,
                           placeholder="Any English sentence (the model learnt English)")

@@ -13,6 +13,21 @@ function bvMap(canvas, att, off, T) {
   ctx.putImageData(img, 0, 0);
 }
 
+// The head the page opens on: the one that looks most at the neighbouring word pieces (its
+// map a clear band beside the diagonal). Layer 1's first head, shown before, is diffuse:
+// its lines were a tangle (a teacher's review).
+function neighbourHead(att, d) {
+  const T = d.T;
+  let best = [0, 0], most = -1;
+  for (let l = 0; l < d.layers; l++) for (let h = 0; h < d.heads; h++) {
+    const off = (l * d.heads + h) * T * T;
+    let mass = 0;
+    for (let q = 1; q < T - 1; q++) mass += att[off + q * T + q - 1] + att[off + q * T + q + 1];
+    if (mass > most) { most = mass; best = [l, h]; }
+  }
+  return best;
+}
+
 function bvLines(root, d, att, layer, head, focus) {
   const box = root.querySelector(".bv-lines"); clear(box);
   const T = d.T, row = 18, h = T * row + 10, w = 420;
@@ -70,7 +85,8 @@ export default function (component) {
   grid.style.gridTemplateColumns = `2.2em repeat(${data.heads}, 1fr)`;
   el("span", {class: "bv-label"}, grid, "");
   for (let h = 0; h < data.heads; h++) el("span", {class: "bv-label"}, grid, `H${h + 1}`);
-  let chosen = root._chosen && root._chosen[0] < data.layers ? root._chosen : [0, 0];
+  // kept for the next sentences: the head stays put when the text changes
+  let chosen = root._chosen = root._chosen && root._chosen[0] < data.layers ? root._chosen : neighbourHead(att, data);
   const maps = [];
   for (let l = 0; l < data.layers; l++) {
     el("span", {class: "bv-label"}, grid, `L${l + 1}`);
