@@ -27,10 +27,9 @@ function drawCurves(canvas, series) {  // series: [[values, color, dashed, width
   const tr = v => log ? Math.log10(Math.max(v, least)) : v;
   const top = tr(Math.max(...all)), bottom = tr(Math.min(...all)), pad = 0.08 * (top - bottom || Math.abs(top) || 1);
   const lo = log ? Math.floor(bottom) : Math.max(0, bottom - pad), hi = log ? Math.ceil(top) : top + pad, L = 40, B = 14;
-  const y = v => 8 + (1 - (tr(v) - lo) / (hi - lo || 1)) * (h - 8 - B);  // the top label whole
+  const Y = t => 8 + (1 - (t - lo) / (hi - lo || 1)) * (h - 8 - B), y = v => Y(tr(v));  // the top label whole
   ctx.fillStyle = "#777"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  [lo, hi].forEach(t => ctx.fillText(log ? "1e" + t : +t.toPrecision(3), L - 4,
-    8 + (1 - (t - lo) / (hi - lo || 1)) * (h - 8 - B)));
+  [lo, hi].forEach(t => ctx.fillText(log ? "1e" + t : +t.toPrecision(3), L - 4, Y(t)));
   for (const [vals, color, dashed, width] of series) { if (!vals || !vals.length) continue;
     ctx.setLineDash(dashed ? [4, 3] : []); ctx.strokeStyle = color; ctx.lineWidth = width || 1.6; ctx.beginPath();
     vals.forEach((v, i) => { if (v === null) return; const x = L + (vals.length > 1 ? i / (vals.length - 1) : 0) * (w - L - 6);
