@@ -36,6 +36,7 @@ from engine.train import loop, step, sweep_minor
 from engine.train.compile import Compiled, compiled
 from engine.train.pack import Layout, layout_of, pack, unpack
 from engine.train.state import HISTORY, Structure, TrainState, init_state
+from engine.train.xla import sweep_options
 
 CONFIG_CAPACITIES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 """How many configurations one compiled sweep holds: any N up to one shares it (the
@@ -111,7 +112,8 @@ class SweepCompiled:
     def __init__(self, s: Structure, optimizers: tuple[str, ...], capacity: int):
         self.s, self.optimizers, self.capacity = s, optimizers, capacity
         self.fns = compiled(s)
-        jit = functools.partial(jax.jit, compiler_options=self.fns.xla)
+        self.xla = sweep_options(self.fns.xla)
+        jit = functools.partial(jax.jit, compiler_options=self.xla)
         self.train_chunk = jit(self._train_chunk,
                                static_argnames=("epochs_capacity", "by_steps", "probes",
                                                 "shared"))

@@ -80,3 +80,18 @@ def test_results_equal_xla_defaults():
     for a, b in zip(jax.tree_util.tree_leaves(state.params),
                     jax.tree_util.tree_leaves(st2.params), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_sweeps_of_narrow_networks_ask_for_wide_vectors():
+    """A sweep's configurations lie along the minor axis, where 512-bit vectors pay;
+    the network alone keeps XLA's width, and a wide network's sweep its defaults."""
+    narrow = engine.build(engine.preset("tf_playground")).fns.xla
+    wide = engine.build(engine.preset("mnist_mlp")).fns.xla
+    if jax.default_backend() != "cpu":
+        assert xla.sweep_options(narrow) is None
+        return
+    assert "xla_cpu_prefer_vector_width" not in narrow
+    assert xla.sweep_options(narrow) == {**narrow, "xla_cpu_prefer_vector_width": "512"}
+    assert xla.sweep_options(wide) is None
+    sw = engine.sweep([engine.preset("tf_playground")] * 2)
+    assert sw.fns.xla == xla.sweep_options(narrow)
