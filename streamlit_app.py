@@ -43,6 +43,14 @@ page = st.navigation([
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("pages/home.py", title="Presets and engine", icon=":material/home:"),
 ], expanded=True)
+# A menu's open list is as wide as its longest entry (up to 36rem), not its box: the
+# sidebar's preset menus cut titles such as "Healthy gradients: He initialisation with
+# ReLU" (the closed box ends them with an ellipsis; the text under Load names it whole).
+st.html("""<style>
+[data-testid="stSelectboxVirtualDropdown"] { width: max-content !important;
+  min-width: var(--trigger-width); max-width: min(36rem, 92vw); }
+[data-testid="stSelectbox"] input { text-overflow: ellipsis; }
+</style>""")
 lesson_bar.register_pages(PAGES)
 lesson_bar.from_link()  # ?lesson=...&step=...
 lesson_bar.card()

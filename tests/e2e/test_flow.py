@@ -58,3 +58,27 @@ def test_residual_lesson_from_a_link_is_healthy(page, base_url, shots):
     s = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["s"][0]
     assert json.loads(s) == json.loads(url.spec_to_query(preset("sigmoid_residual")))
     page.screenshot(path=str(shots / "32_flow_residual.png"), full_page=True)
+
+
+def test_a_preset_menu_shows_long_titles_whole(page, base_url, shots):
+    """The sidebar's preset menu opens a list as wide as its longest title (it was the
+    box's 240 px, and cut "Healthy gradients: He initialisation with ReLU")."""
+    page.goto(base_url + "/flow")
+    page.get_by_test_id("flow-view").wait_for(timeout=90_000)
+    menu = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Preset")
+    menu.click()
+    option = page.get_by_role("option", name="Healthy gradients: He initialisation with ReLU")
+    option.wait_for(timeout=10_000)
+    # an option's text (a range over it) ends inside the list's box
+    cut = page.evaluate("""() => {
+        const list = document.querySelector('[data-testid=stSelectboxVirtualDropdown]')
+            .getBoundingClientRect();
+        return [...document.querySelectorAll('[role=option]')].filter(o => {
+            const r = document.createRange(); r.selectNodeContents(o);
+            return r.getBoundingClientRect().right > list.right; }).map(o => o.textContent);
+    }""")
+    assert cut == []
+    box = menu.bounding_box()
+    assert option.bounding_box()["width"] > box["width"]  # wider than the box it opens from
+    page.screenshot(path=str(shots / "33_flow_preset_menu.png"), full_page=False)
+    page.keyboard.press("Escape")
