@@ -87,6 +87,7 @@ function drawMaps(box, d, send) {
           const r = cv.getBoundingClientRect();
           const col = Math.min(l.w - 1, Math.floor((e.clientX - r.left) / r.width * l.w));
           const row = Math.min(l.h - 1, Math.floor((e.clientY - r.top) / r.height * l.h));
+          box.closest(".iv-root").dataset.scrollExplain = "1";  // its answer, brought into view
           send("inspect", {layer: l.index, row: row, col: col, channel: c});
         });
       }
@@ -139,6 +140,17 @@ function drawExplain(box, x) {
   const key = JSON.stringify(x || null);
   if (box.__key === key) return;
   box.__key = key; clear(box);
+  fillExplain(box, x);
+  // The answer to a click is scrolled into view, once built (below an 800 px
+  // projector's fold, it was missed); no other frame scrolls the page.
+  const root = box.closest(".iv-root");
+  if (x && root && root.dataset.scrollExplain) {
+    delete root.dataset.scrollExplain;
+    box.parentElement.scrollIntoView({block: "nearest", behavior: "smooth"});
+  }
+}
+
+function fillExplain(box, x) {  // the arithmetic behind the clicked value
   if (!x) { el("div", {class: "iv-note"}, box, "Click a pixel of any feature map above."); return; }
   if (x.error) { el("div", {class: "iv-note"}, box, x.error); return; }
   el("div", {class: "iv-what", "data-testid": "conv-arithmetic"}, box,

@@ -67,12 +67,18 @@ def test_a_cnn_trains_and_a_clicked_feature_map_value_is_worked_out(page, base_u
     assert "sum of all products" in result and "bias" in result
     assert page.locator(".iv-num td").count() >= 3 * 9  # patch, kernel and products, 3 x 3
     page.screenshot(path=str(shots / "50_images_trained.png"), full_page=True)
+    # On a projector's 1280 x 800 the answer to a click lies below the fold: the view
+    # scrolls it into sight by itself
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.locator(".iv-maps").scroll_into_view_if_needed()
     tiles.nth(4).click(position={"x": 5, "y": 5})  # a max_pool map: the winning value
     page.wait_for_function(
         "() => (document.querySelector('.iv-result') || {}).textContent?.includes('largest')",
         timeout=30_000)
     assert page.locator(".iv-num td.iv-win").count() == 1
-    page.locator(".iv-explain").scroll_into_view_if_needed()
+    page.wait_for_function("""() => { const r = document.querySelector('.iv-result')
+        .getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }""",
+                           timeout=10_000)
     page.screenshot(path=str(shots / "51_images_max_pool.png"), full_page=False)
 
 
