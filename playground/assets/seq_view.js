@@ -57,6 +57,8 @@ function drawTokens(box, d) {
   box.replaceChildren(t);
 }
 
+const MAP_PX = 112, LABEL_PX = 8;  // a map's size; the narrowest cell labelled (a character)
+
 function drawAttention(box, d) {
   const key = d.attention.map(a => a.name + a.heads.length).join("|") + ":" + d.T;
   if (box.dataset.key !== key) {  // (re)build the grid of head canvases
@@ -67,7 +69,15 @@ function drawAttention(box, d) {
       const heads = el("div", {class: "sv-heads"}, row);
       layer.heads.forEach((_, hi) => {
         const cell = el("div", {class: "sv-head"}, heads);
-        const c = el("canvas", {class: "sv-map", "data-layer": li, "data-head": hi, title: "click to enlarge"}, cell);
+        // the steps' tokens along the top (keys) and, left of a row's first map, down the
+        // side (queries), while each fits a map's cell (the enlarged table names them all)
+        const grid = el("div", {class: "sv-mapgrid"}, cell);
+        const labelled = MAP_PX / d.T >= LABEL_PX;
+        el("div", {}, grid);
+        if (labelled) el("div", {class: "sv-keys"}, grid);
+        if (labelled) el("div", {class: "sv-queries" + (hi ? " sv-spacer" : "")}, grid);
+        grid.classList.toggle("sv-labelled", labelled);
+        const c = el("canvas", {class: "sv-map", "data-layer": li, "data-head": hi, title: "click to enlarge"}, grid);
         el("div", {class: "sv-hlabel"}, cell).textContent = "head " + (hi + 1);
         c.addEventListener("click", () => { box.dataset.big = box.dataset.big === `${li}:${hi}` ? "" : `${li}:${hi}`; box.__draw(); });
       });
@@ -77,6 +87,11 @@ function drawAttention(box, d) {
   box.__draw = () => {
     d = box.__data;
     box.querySelectorAll("canvas.sv-map").forEach(c => paint(c, b64(d.attention[+c.dataset.layer].heads[+c.dataset.head]), d.T, d.T, blues));
+    const chars = Math.max(1, Math.floor(MAP_PX / d.T / 5));  // what fits a cell at 9 px
+    const short = t => String(t).slice(0, chars);
+    box.querySelectorAll(".sv-keys, .sv-queries").forEach(strip => strip.replaceChildren(
+      ...d.tokens.slice(0, d.T).map(t => { const s = document.createElement("span");
+        s.textContent = short(t); s.title = String(t); return s; })));
     const big = clear(box.querySelector(".sv-big"));
     if (!box.dataset.big) return;
     const [li, hi] = box.dataset.big.split(":").map(Number);
@@ -129,12 +144,15 @@ function buildSingle(root) {
   el("span", {class: "sv-epoch", "data-testid": "epoch-counter"}, head).textContent = "0";
   el("span", {class: "sv-step", "data-testid": "step-counter"}, head).textContent = "0";
   el("span", {class: "sv-loss"}, head);
-  const panel = (cls, title, note) => { const p = el("div", {class: "sv-panel " + cls}, root);
+  const panel = (cls, title, note, parent = root) => { const p = el("div", {class: "sv-panel " + cls}, parent);
     el("div", {class: "sv-title"}, p).textContent = title; const body = el("div", {class: "sv-body"}, p);
     if (note) el("div", {class: "sv-note"}, p).textContent = note; return body; };
-  panel("sv-tokens", "The example", "Green: right, red: wrong; hover for the confidence.");
+  // a short example and the attention maps share a row: the maps above an 800 px
+  // projector's fold (a long example takes the row, and the maps wrap below it)
+  const pair = el("div", {class: "sv-pair"}, root);
+  panel("sv-tokens", "The example", "Green: right, red: wrong; hover for the confidence.", pair);
+  panel("sv-att", "Attention maps, every layer and head", "Row t: how much step t attends to each step (each row sums to one). Click a map to enlarge it.", pair);
   el("div", {class: "sv-note sv-omitted"}, root);
-  panel("sv-att", "Attention maps, every layer and head", "Row t: how much step t attends to each step (each row sums to one). Click a map to enlarge it.");
   panel("sv-states", "Recurrent states over time", "Blue positive, orange negative.");
   el("canvas", {class: "sv-grad"}, panel("sv-gradp", "Gradient through time: |d loss / d input| at each step", "How much each input step can still change the loss. A simple RNN's bars fade towards the start (vanishing gradients through time); an LSTM's and a GRU's reach further back, and attention reaches every step directly."));
   el("canvas", {class: "sv-curve"}, panel("sv-curvep", "Loss", "Train (grey) and test (orange)."));
@@ -178,6 +196,7 @@ function drawView(component) {
     drawTokens(root.querySelector(".sv-tokens .sv-body"), data);
     const att = root.querySelector(".sv-att");
     att.style.display = data.attention.length ? "" : "none";
+    root.querySelector(".sv-pair").classList.toggle("sv-solo", !data.attention.length);
     if (data.attention.length) drawAttention(att.querySelector(".sv-body"), data);
     const states = root.querySelector(".sv-states");
     states.style.display = data.states.length ? "" : "none";

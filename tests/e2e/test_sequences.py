@@ -41,6 +41,20 @@ def test_transformer_learns_reversal_with_live_attention_maps(page, base_url, sh
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Play").wait_for(timeout=30_000)
     assert page.locator(".sv-tok td.sv-ok").count() == 6  # all six output digits right
+    # each map names the steps: along its top (keys), and down the side of a row's first
+    inputs = page.locator(".sv-tok tr").first.locator("td").all_inner_texts()
+    keys = page.locator(".sv-keys").first.locator("span")
+    assert keys.count() == 13 and [k.get_attribute("title") for k in keys.all()] == inputs
+    assert keys.all_inner_texts() == [t[:1] for t in inputs]  # a character a 8.6 px cell
+    assert page.locator(".sv-queries:not(.sv-spacer)").count() == 2  # one a layer
+    # on a projector's 1280 x 800 the first layer's maps show without scrolling, beside
+    # the short example (they were below it, past the fold)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.locator("h1").first.scroll_into_view_if_needed()
+    time.sleep(0.5)
+    first = page.locator("canvas.sv-map").first.bounding_box()
+    assert first["y"] + first["height"] <= 800
+    page.screenshot(path=str(shots / "41_sequences_projector.png"), full_page=False)
     page.locator("canvas.sv-map").first.click()  # enlarge: a table of weights
     page.locator(".sv-bigmap td").first.wait_for(timeout=10_000)
     assert page.locator(".sv-bigmap td").count() == 13 * 13
