@@ -8,6 +8,7 @@ tested on the same held-out ones; a typed sentence gets both models' verdicts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,10 +40,26 @@ def embedded(_model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return _model.embed(list(train)), y_train, _model.embed(list(test)), y_test
 
 
-def train_both(model: Any, chart: Any) -> dict[str, Any]:
-    """Train the head and the BiLSTM, drawing both test accuracies as they go."""
+HEAD_SHARE = 0.1
+"""The progress bar's share for the head (a second); the BiLSTM's compile and epochs
+take the rest (about 50 s on a 2-core CPU)."""
+
+
+def train_both(model: Any, chart: Any,
+               progress: Callable[[float, str], Any] = lambda f, text: None
+               ) -> dict[str, Any]:
+    """Train the head and the BiLSTM, drawing both test accuracies as they go and
+    telling ``progress(fraction done, what runs now)`` before each part; the result
+    keeps what it told (``"stages"``)."""
+    stages: list[tuple[float, str]] = []
+
+    def stage(done: float, text: str) -> None:
+        stages.append((done, text))
+        progress(done, text)
+
     x_train, y_train, x_test, y_test = embedded(model)
     rows: list[dict[str, Any]] = []
+    stage(0.0, "Training the head on the pretrained sentence embeddings...")
     head = init_head(x_train.shape[1], HEAD_LR)
     for k in range(HEAD_STEPS // HEAD_CHUNK):
         head, log = train_head(head, x_train, y_train, x_test, y_test, HEAD_CHUNK, HEAD_LR)
@@ -54,17 +71,21 @@ def train_both(model: Any, chart: Any) -> dict[str, Any]:
     exp = engine.build(spec())
     state = exp.init()
     for epoch in range(BILSTM_EPOCHS):
+        stage(HEAD_SHARE + (1 - HEAD_SHARE) * epoch / BILSTM_EPOCHS,
+              f"Training the BiLSTM from scratch: epoch {epoch + 1} of {BILSTM_EPOCHS}"
+              + (" (compiling first: the longest)" if epoch == 0 else "") + "...")
         state, _ = exp.train(state, 1)
         rows.append({"progress (share of training)": (epoch + 1) / BILSTM_EPOCHS,
                      "model": "BiLSTM from scratch",
                      "test accuracy": float(exp.metrics(state)["test_accuracy"])})
         chart.line_chart(rows, x="progress (share of training)", y="test accuracy",
                          color="model")
+    stage(1.0, "Both trained.")
     head_acc = rows[HEAD_STEPS // HEAD_CHUNK - 1]["test accuracy"]
     lstm = [r["test accuracy"] for r in rows if r["model"] == "BiLSTM from scratch"]
     return {"head": head.head, "exp": exp, "state": state, "rows": rows,
             "head_accuracy": head_acc, "bilstm_accuracy": lstm[-1],
-            "bilstm_best": max(lstm)}
+            "bilstm_best": max(lstm), "stages": stages}
 
 
 def verdicts(result: dict[str, Any], model: Any, text: str, embedding: np.ndarray) -> None:
@@ -94,7 +115,11 @@ def section(model: Any, text: str, embedding: np.ndarray) -> None:
                "embedding; the BiLSTM learns its word vectors from nothing.")
     chart = st.empty()
     if st.button("Train both", icon=":material/model_training:", key="tx_train_both"):
-        st.session_state[STATE] = train_both(model, chart)
+        bar = st.progress(0.0, text="Preparing the sentences...")  # about 50 s: say what
+        # runs and how far along
+        st.session_state[STATE] = train_both(model, chart,
+                                             lambda done, text: bar.progress(done, text=text))
+        bar.empty()
     result = st.session_state.get(STATE)
     if result is None:
         return

@@ -53,6 +53,10 @@ def test_training_both_models_compares_them_and_gives_both_verdicts() -> None:
     # 0.74 against 0.63-0.67 on this machine; both far above chance).
     assert result["head_accuracy"] > 0.68
     assert result["head_accuracy"] > result["bilstm_best"]
+    # a progress bar said what ran: the head, then each BiLSTM epoch, to the end
+    done = [f for f, _ in result["stages"]]
+    assert done == sorted(done) and done[0] == 0.0 and done[-1] == 1.0
+    assert any("epoch 5 of 5" in text for _, text in result["stages"])
     labels = [m.label for m in at.metric]
     assert "Pretrained + head: this sentence is" in labels and "BiLSTM: this sentence is" in labels
     head = next(m for m in at.metric if m.label.startswith("Pretrained + head: this"))
