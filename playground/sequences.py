@@ -156,13 +156,18 @@ def _compare_models() -> dict[str, dict[str, Any]]:
 
 def compare_train(epochs: int, budget: float = limits.CALL_SECONDS,
                   **_: Any) -> dict[str, dict[str, Any]]:
-    """Train each of the four models ``epochs`` epochs (paced); return them."""
+    """Train each of the four models ``epochs`` epochs (paced); return them.
+
+    ``epochs`` 0 (the first frame) trains nothing but compiles what the first Step or
+    Play runs (by epochs, or by steps if the pace plan will ask for that), under the
+    page's compile note: done there, the first Step waited 10-30 s with no word."""
     models = _compare_models()
     for m in models.values():
-        if epochs:
-            m["state"], chunk = session.train_paced(m["exp"], m["state"], epochs,
-                                                    budget=budget)
-            session.record(chunk, m["hist"])
+        exp = m["exp"]
+        by_steps = not epochs and limits.plan(exp, 1, False, None, budget).by_steps
+        m["state"], chunk = session.train_paced(exp, m["state"], epochs, by_steps,
+                                                budget=budget)
+        session.record(chunk, m["hist"])
     return models
 
 

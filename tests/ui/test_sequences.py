@@ -16,6 +16,8 @@ from engine import DATASETS, Spec, datasets_of
 from engine.blocks import IMAGE_KINDS
 from engine.blocks.layer import OPTION_LABELS
 from engine.presets import PRESETS, preset, topic_presets
+from engine.train import count_compiles
+from engine.train.compile import NETWORK_FUNCTIONS
 from playground import sequence_frame, sequences
 from playground.core import session as S
 from playground.core import url
@@ -135,10 +137,15 @@ def test_an_impossible_stack_shows_what_to_change_and_keeps_the_last_good_one() 
 
 def test_compare_mode_trains_four_models_side_by_side() -> None:
     at = page(link(preset("adding_lstm")))
-    at.toggle(key="sq_compare_mode").set_value(True).run()
+    at.toggle(key="sq_compare_mode").set_value(True).run()  # compiles, under its note
     ok(at)
-    at.button(key="pg_step").click().run()
+    with count_compiles(all_threads=True) as box:  # AppTest runs the page in a thread
+        at.button(key="pg_step").click().run()
     ok(at)
+    # the first Step compiled none of the four networks (it waited 10-30 s, no note)
+    network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
+               in NETWORK_FUNCTIONS]
+    assert network == [], network
     models = at.session_state[SQ[S.COMPARE]]["models"]
     assert list(models) == ["rnn", "lstm", "gru", "transformer"]
     assert all(int(m["state"].epoch) == 1 for m in models.values())
