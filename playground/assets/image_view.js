@@ -87,7 +87,8 @@ function drawMaps(box, d, send) {
           const r = cv.getBoundingClientRect();
           const col = Math.min(l.w - 1, Math.floor((e.clientX - r.left) / r.width * l.w));
           const row = Math.min(l.h - 1, Math.floor((e.clientY - r.top) / r.height * l.h));
-          box.closest(".iv-root").dataset.scrollExplain = "1";  // its answer, brought into view
+          // its answer is brought into view when it comes (``drawExplain``)
+          box.closest(".iv-root").__clicked = {at: Date.now(), value: `${l.index + 1}:${row}:${col}:${c}`};
           send("inspect", {layer: l.index, row: row, col: col, channel: c});
         });
       }
@@ -136,16 +137,22 @@ function numbers(parent, title, rows, mark) {  // a small table of numbers
       if (mark && mark(a, b)) td.className = "iv-win"; }); });
 }
 
+const CLICK_ANSWER_MS = 15000;  // a later answer scrolls nothing (the first may compile)
+
 function drawExplain(box, x) {
   const key = JSON.stringify(x || null);
-  if (box.__key === key) return;
-  box.__key = key; clear(box);
-  fillExplain(box, x);
-  // The answer to a click is scrolled into view, once built (below an 800 px
-  // projector's fold, it was missed); no other frame scrolls the page.
-  const root = box.closest(".iv-root");
-  if (x && root && root.dataset.scrollExplain) {
-    delete root.dataset.scrollExplain;
+  if (box.__key !== key) {
+    box.__key = key; clear(box);
+    fillExplain(box, x);
+  }
+  // The answer to a click (the value clicked, within seconds; a click on the value
+  // shown too) is scrolled into view, once built (below an 800 px projector's fold, it
+  // was missed); no other frame scrolls the page, whatever it explains.
+  const root = box.closest(".iv-root"), clicked = root && root.__clicked;
+  if (!clicked) return;
+  if (Date.now() - clicked.at > CLICK_ANSWER_MS) { root.__clicked = null; return; }
+  if (x && clicked.value === `${x.layer}:${x.row}:${x.col}:${x.channel}`) {
+    root.__clicked = null;
     box.parentElement.scrollIntoView({block: "nearest", behavior: "smooth"});
   }
 }

@@ -60,7 +60,11 @@ def test_a_cnn_trains_and_a_clicked_feature_map_value_is_worked_out(page, base_u
     assert "output row 3, column 3, channel 1" in arithmetic.inner_text()
     mark = page.locator(".iv-mark:visible")
     expect(mark).to_have_count(1)
-    tile, box = tiles.first.bounding_box(), mark.bounding_box()
+    # both read at once: the answer's panel scrolls smoothly into view meanwhile
+    tile, box = page.evaluate("""() => [document.querySelector('canvas.iv-tile'),
+        [...document.querySelectorAll('.iv-mark')].find(m => m.style.display === 'block')]
+        .map(e => { const r = e.getBoundingClientRect();
+                    return {x: r.x, y: r.y, width: r.width}; })""")
     assert abs(box["x"] - (tile["x"] + 1 + 2 * 4)) < 1.5 and abs(box["width"] - 4) < 1.5
     assert abs(box["y"] - (tile["y"] + 1 + 2 * 4)) < 1.5
     result = page.locator(".iv-result").inner_text()
@@ -80,6 +84,19 @@ def test_a_cnn_trains_and_a_clicked_feature_map_value_is_worked_out(page, base_u
         .getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }""",
                            timeout=10_000)
     page.screenshot(path=str(shots / "51_images_max_pool.png"), full_page=False)
+    # the same value clicked again (its answer scrolls), then, from the top, a Step
+    # (its frame explains that value anew): only a click's own answer scrolls
+    tiles.nth(4).click(position={"x": 5, "y": 5})
+    time.sleep(1.5)
+    main = "() => document.querySelector('[data-testid=stMain]').scrollTop"
+    page.evaluate(main.replace("scrollTop", "scrollTop = 0"))
+    steps = page.get_by_test_id("step-counter").text_content()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=step-counter]').textContent !== '{steps}'",
+        timeout=30_000)
+    time.sleep(1.0)  # a smooth scroll would have moved by now
+    assert page.evaluate(main) == 0
 
 
 def test_a_drawn_picture_is_what_the_network_looks_at(page, base_url, shots):
