@@ -117,9 +117,11 @@ def section(model: Any, text: str, embedding: np.ndarray) -> None:
     if st.button("Train both", icon=":material/model_training:", key="tx_train_both"):
         bar = st.progress(0.0, text="Preparing the sentences...")  # about 50 s: say what
         # runs and how far along
-        st.session_state[STATE] = train_both(model, chart,
-                                             lambda done, text: bar.progress(done, text=text))
-        bar.empty()
+        try:
+            st.session_state[STATE] = train_both(
+                model, chart, lambda done, text: bar.progress(done, text=text))
+        finally:
+            bar.empty()
     result = st.session_state.get(STATE)
     if result is None:
         return

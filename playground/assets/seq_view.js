@@ -59,8 +59,14 @@ function drawTokens(box, d) {
 
 const MAP_PX = 112, LABEL_PX = 8;  // a map's size; the narrowest cell labelled (a character)
 
+// Steps are labelled when they are symbols (characters, words) that fit a map's cell; a
+// real-valued input's first character ("0" of "0.57") would mislead.
+function labelled(d) {
+  return MAP_PX / d.T >= LABEL_PX && !d.tokens.some(t => /\d\.\d/.test(String(t)));
+}
+
 function drawAttention(box, d) {
-  const key = d.attention.map(a => a.name + a.heads.length).join("|") + ":" + d.T;
+  const key = d.attention.map(a => a.name + a.heads.length).join("|") + ":" + d.T + ":" + labelled(d);
   if (box.dataset.key !== key) {  // (re)build the grid of head canvases
     clear(box); box.dataset.key = key; box.dataset.big = "";  // old heads are gone
     d.attention.forEach((layer, li) => {
@@ -72,11 +78,11 @@ function drawAttention(box, d) {
         // the steps' tokens along the top (keys) and, left of a row's first map, down the
         // side (queries), while each fits a map's cell (the enlarged table names them all)
         const grid = el("div", {class: "sv-mapgrid"}, cell);
-        const labelled = MAP_PX / d.T >= LABEL_PX;
+        const named = labelled(d);
         el("div", {}, grid);
-        if (labelled) el("div", {class: "sv-keys"}, grid);
-        if (labelled) el("div", {class: "sv-queries" + (hi ? " sv-spacer" : "")}, grid);
-        grid.classList.toggle("sv-labelled", labelled);
+        if (named) el("div", {class: "sv-keys"}, grid);
+        if (named) el("div", {class: "sv-queries" + (hi ? " sv-spacer" : "")}, grid);
+        grid.classList.toggle("sv-labelled", named);
         const c = el("canvas", {class: "sv-map", "data-layer": li, "data-head": hi, title: "click to enlarge"}, grid);
         el("div", {class: "sv-hlabel"}, cell).textContent = "head " + (hi + 1);
         c.addEventListener("click", () => { box.dataset.big = box.dataset.big === `${li}:${hi}` ? "" : `${li}:${hi}`; box.__draw(); });
@@ -87,11 +93,17 @@ function drawAttention(box, d) {
   box.__draw = () => {
     d = box.__data;
     box.querySelectorAll("canvas.sv-map").forEach(c => paint(c, b64(d.attention[+c.dataset.layer].heads[+c.dataset.head]), d.T, d.T, blues));
-    const chars = Math.max(1, Math.floor(MAP_PX / d.T / 5));  // what fits a cell at 9 px
-    const short = t => String(t).slice(0, chars);
-    box.querySelectorAll(".sv-keys, .sv-queries").forEach(strip => strip.replaceChildren(
-      ...d.tokens.slice(0, d.T).map(t => { const s = document.createElement("span");
-        s.textContent = short(t); s.title = String(t); return s; })));
+    // the labels change with the example only (rebuilt each frame, a hover's title
+    // would never show)
+    const map = box.querySelector("canvas.sv-map");
+    const chars = Math.max(1, Math.floor((map && map.clientWidth || MAP_PX) / d.T / 5));  // at 9 px
+    const names = d.tokens.slice(0, d.T).map(String), labels = names.join("\u241f") + ":" + chars;
+    if (box.__labels !== labels) {
+      box.__labels = labels;
+      box.querySelectorAll(".sv-keys, .sv-queries").forEach(strip => strip.replaceChildren(
+        ...names.map(t => { const s = document.createElement("span");
+          s.textContent = Array.from(t).slice(0, chars).join(""); s.title = t; return s; })));
+    }
     const big = clear(box.querySelector(".sv-big"));
     if (!box.dataset.big) return;
     const [li, hi] = box.dataset.big.split(":").map(Number);

@@ -31,6 +31,7 @@ def test_transformer_learns_reversal_with_live_attention_maps(page, base_url, sh
     page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
     time.sleep(1.0)
     f0, e0 = _counters(page)
+    page.evaluate("() => { window.__label = document.querySelector('.sv-keys span'); }")
     deadline = time.time() + 60
     while time.time() < deadline:  # until the example is answered right
         time.sleep(1.0)
@@ -47,6 +48,8 @@ def test_transformer_learns_reversal_with_live_attention_maps(page, base_url, sh
     assert keys.count() == 13 and [k.get_attribute("title") for k in keys.all()] == inputs
     assert keys.all_inner_texts() == [t[:1] for t in inputs]  # a character a 8.6 px cell
     assert page.locator(".sv-queries:not(.sv-spacer)").count() == 2  # one a layer
+    # frames of the same example keep the labels (rebuilt each frame, no hover showed)
+    assert page.evaluate("() => window.__label.isConnected")
     # on a projector's 1280 x 800 the first layer's maps show without scrolling, beside
     # the short example (they were below it, past the fold)
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -54,6 +57,9 @@ def test_transformer_learns_reversal_with_live_attention_maps(page, base_url, sh
     time.sleep(0.5)
     first = page.locator("canvas.sv-map").first.bounding_box()
     assert first["y"] + first["height"] <= 800
+    # a layer's four heads share its row (they shrink before they wrap)
+    tops = [page.locator("canvas.sv-map").nth(i).bounding_box()["y"] for i in range(4)]
+    assert max(tops) - min(tops) < 12, tops
     page.screenshot(path=str(shots / "41_sequences_projector.png"), full_page=False)
     page.locator("canvas.sv-map").first.click()  # enlarge: a table of weights
     page.locator(".sv-bigmap td").first.wait_for(timeout=10_000)
