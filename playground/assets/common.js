@@ -135,7 +135,6 @@ function frameOf(sent) { return decoded(Array.isArray(sent) ? sent[0] : sent); }
 const MAX_FRAMES_BEHIND = 8;
 function playFrames(draw) {
   return function (component) {
-    keepPlace();
     const host = component.parentElement, sent = component.data;
     if (!Array.isArray(sent)) return draw(component);
     if (host.__nnpLast === sent) return;  // the same message again (a theme change)
@@ -195,36 +194,6 @@ function listen(host, where) {  // one socket per view; a new token replaces it
     try { frames = JSON.parse(event.data); } catch (err) { return; }
     if (Array.isArray(frames) && frames.length) host.__nnpPlay(frames);
   };
-}
-
-// Streamlit puts the page back at its top when Step, Play or Pause rerun the live
-// part (streamlit#6953; no script asks it to): a reader scrolled down to a view lost
-// their place. A jump to the very top that no scrolling of theirs asked for (wheel,
-// touch, keys, the scroll bar), on the same page, is undone; a view that scrolls on
-// purpose says so first (`scrollOnPurpose`).
-function mainArea() { return document.querySelector('[data-testid="stMain"]'); }
-function keepPlace() {
-  const main = mainArea();
-  if (!main || main.__nnpPlace) return;
-  const place = main.__nnpPlace = {top: main.scrollTop, path: location.pathname, user: 0, purpose: 0};
-  const user = () => { place.user = performance.now(); };
-  for (const name of ["wheel", "touchmove", "keydown"])
-    document.addEventListener(name, user, {passive: true, capture: true});
-  main.addEventListener("pointerdown", e => { if (e.target === main) user(); }, {passive: true});
-  main.addEventListener("scroll", () => {
-    const now = performance.now(), path = location.pathname;
-    const asked = now - place.user < 1000 || now - place.purpose < 1500;
-    if (main.scrollTop === 0 && place.top > 0 && !asked && path === place.path) {
-      main.scrollTop = place.top;  // (the browser clamps it where the page got shorter)
-      return;
-    }
-    place.top = main.scrollTop; place.path = path;
-  }, {passive: true});
-}
-function scrollOnPurpose(node, options) {
-  const place = (mainArea() || {}).__nnpPlace;
-  if (place) place.purpose = performance.now();
-  node.scrollIntoView(options);
 }
 
 // Frames drawn so far by a view (tests and benchmarks read data-frame).

@@ -153,7 +153,7 @@ function drawExplain(box, x) {
   if (Date.now() - clicked.at > CLICK_ANSWER_MS) { root.__clicked = null; return; }
   if (x && clicked.value === `${x.layer}:${x.row}:${x.col}:${x.channel}`) {
     root.__clicked = null;
-    scrollOnPurpose(box.parentElement, {block: "nearest", behavior: "smooth"});
+    box.parentElement.scrollIntoView({block: "nearest", behavior: "smooth"});
   }
 }
 

@@ -82,31 +82,3 @@ def test_a_preset_menu_shows_long_titles_whole(page, base_url, shots):
     assert option.bounding_box()["width"] > box["width"]  # wider than the box it opens from
     page.screenshot(path=str(shots / "33_flow_preset_menu.png"), full_page=False)
     page.keyboard.press("Escape")
-
-
-def test_step_and_play_keep_the_readers_place(page, base_url):
-    """Streamlit put the page back at its top when Step, Play or Pause reran the live
-    part (streamlit#6953): the view keeps a reader's place; another page opens at its
-    top."""
-    main = "() => document.querySelector('[data-testid=stMain]').scrollTop"
-    page.goto(base_url + "/flow")
-    page.get_by_test_id("flow-view").wait_for(timeout=90_000)
-    page.evaluate(main.replace("scrollTop", "scrollTop = 250"))
-    time.sleep(0.5)
-    epoch = _counters(page)[1]
-    page.get_by_role("button", name="Step", exact=True).click()
-    page.wait_for_function(
-        "e => +document.querySelector('[data-testid=epoch-counter]').textContent > e",
-        arg=epoch, timeout=60_000)
-    time.sleep(1.0)
-    assert abs(page.evaluate(main) - 250) < 40  # (it was 0)
-    page.get_by_role("button", name="Play").click()
-    page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
-    time.sleep(1.0)
-    assert abs(page.evaluate(main) - 250) < 40
-    page.get_by_role("button", name="Pause").click()
-    page.get_by_role("button", name="Play").wait_for(timeout=30_000)
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Backprop, step by step").click()
-    page.wait_for_url("**/backprop**", timeout=30_000)
-    time.sleep(2.0)
-    assert page.evaluate(main) == 0
