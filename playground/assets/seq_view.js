@@ -69,6 +69,7 @@ function drawAttention(box, d) {
   const key = d.attention.map(a => a.name + a.heads.length).join("|") + ":" + d.T + ":" + labelled(d);
   if (box.dataset.key !== key) {  // (re)build the grid of head canvases
     clear(box); box.dataset.key = key; box.dataset.big = "";  // old heads are gone
+    const named = labelled(d);
     d.attention.forEach((layer, li) => {
       const row = el("div", {class: "sv-attrow"}, box);
       el("div", {class: "sv-label"}, row).textContent = layer.name;
@@ -78,7 +79,6 @@ function drawAttention(box, d) {
         // the steps' tokens along the top (keys) and, left of a row's first map, down the
         // side (queries), while each fits a map's cell (the enlarged table names them all)
         const grid = el("div", {class: "sv-mapgrid"}, cell);
-        const named = labelled(d);
         el("div", {}, grid);
         if (named) el("div", {class: "sv-keys"}, grid);
         if (named) el("div", {class: "sv-queries" + (hi ? " sv-spacer" : "")}, grid);

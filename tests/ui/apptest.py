@@ -52,3 +52,11 @@ def opened(at: AppTest, key: str) -> AppTest:
     builds its content only while open, as a click on it in the browser would)."""
     at.session_state[key] = True
     return at.run()
+
+
+def network_compiles(names: list[str]) -> list[str]:
+    """Of ``count_compiles``' compiled function names (``jit(name)``), a network's
+    (``NETWORK_FUNCTIONS``): the small eager operations of frame builders left out."""
+    from engine.train.compile import NETWORK_FUNCTIONS
+
+    return [n for n in names if n.removeprefix("jit(").rstrip(")") in NETWORK_FUNCTIONS]

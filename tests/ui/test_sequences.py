@@ -17,11 +17,18 @@ from engine.blocks import IMAGE_KINDS
 from engine.blocks.layer import OPTION_LABELS
 from engine.presets import PRESETS, preset, topic_presets
 from engine.train import count_compiles
-from engine.train.compile import NETWORK_FUNCTIONS
 from playground import sequence_frame, sequences
 from playground.core import session as S
 from playground.core import url
-from tests.ui.apptest import messages, ok, opened, page_keys, run_page, widget
+from tests.ui.apptest import (
+    messages,
+    network_compiles,
+    ok,
+    opened,
+    page_keys,
+    run_page,
+    widget,
+)
 
 TIMEOUT = 180
 SQ = page_keys("sq", (S.SPEC, S.EXPERIMENT, S.TRAIN_STATE, S.HISTORY, S.COMPARE))
@@ -143,8 +150,7 @@ def test_compare_mode_trains_four_models_side_by_side() -> None:
         at.button(key="pg_step").click().run()
     ok(at)
     # the first Step compiled none of the four networks (it waited 10-30 s, no note)
-    network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
-               in NETWORK_FUNCTIONS]
+    network = network_compiles(box["names"])
     assert network == [], network
     models = at.session_state[SQ[S.COMPARE]]["models"]
     assert list(models) == ["rnn", "lstm", "gru", "transformer"]

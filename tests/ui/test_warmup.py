@@ -19,9 +19,9 @@ from streamlit.testing.v1 import AppTest
 import engine
 from engine.train import compile as compile_module
 from engine.train import count_compiles
-from engine.train.compile import NETWORK_FUNCTIONS
 from playground.core import warmup
 from playground.core.plan import native_key
+from tests.ui.apptest import network_compiles
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("lab", "flow", "sequences", "images", "race")  # the order of pages_of_the_app()
@@ -62,8 +62,7 @@ def test_after_the_warm_up_a_visitor_compiles_nothing(name):
         assert not at.exception, at.exception
     # The network's functions were all compiled by the warm-up (small eager operations
     # of the frame builders, milliseconds each, may still compile).
-    network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
-               in NETWORK_FUNCTIONS]
+    network = network_compiles(box["names"])
     assert network == [], network
 
 
@@ -72,7 +71,7 @@ def test_without_the_warm_up_the_first_visit_compiles():
     _forget_compiled()
     with count_compiles(all_threads=True) as box:
         _visit("flow")
-    assert {n.removeprefix("jit(").rstrip(")") for n in box["names"]} & NETWORK_FUNCTIONS
+    assert network_compiles(box["names"])
 
 
 def test_the_warm_up_starts_once_and_a_visitor_waits_for_its_network(monkeypatch):
@@ -147,8 +146,7 @@ def test_the_warm_up_compiles_the_playgrounds_other_batch_sizes_and_more_points(
             probes = warmup.frame_probes(page, exp)
             state, _ = exp.train(exp.init(), 0, probes)
             exp.train(state, 1, probes)
-        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
-                   in NETWORK_FUNCTIONS]
+        network = network_compiles(box["names"])
         assert network == [], (batch, n, network)
 
 
@@ -183,8 +181,7 @@ def test_after_the_warm_up_gradient_flows_stack_edits_compile_nothing():
         with count_compiles(all_threads=True) as box:
             widget.set_value(value).run()
             assert not at.exception and not at.error, (label, at.exception)
-        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
-                   in NETWORK_FUNCTIONS]
+        network = network_compiles(box["names"])
         assert network == [], (label, network)
     spec = at.session_state["gf_spec"]  # the page's namespaced key (session.key)
     assert len(spec.model.layers) == 14 and spec.model.layers[0].opts()["units"] == 48
@@ -242,8 +239,7 @@ def test_the_playgrounds_default_trains_natively_and_its_edits_padded():
         exp = at.session_state["pg_experiment"]
         assert exp.padded_structure is not None, label
         assert exp.spec != page.default
-        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
-                   in NETWORK_FUNCTIONS]
+        network = network_compiles(box["names"])
         assert network == [], (label, network)
     # a value (the learning rate) keeps the default's own network
     at2 = _visit("lab")
@@ -286,8 +282,7 @@ def test_after_the_warm_up_no_optimizer_penalty_or_schedule_compiles():
         exp = at.session_state["pg_experiment"]
         assert exp.spec.optimizer.name == spec.optimizer.name, label
         assert exp.structure == engine.build(spec, padded=True).structure, (label, value)
-        network = [n for n in box["names"] if n.removeprefix("jit(").rstrip(")")
-                   in NETWORK_FUNCTIONS]
+        network = network_compiles(box["names"])
         assert network == [], (label, value, network)
 
 
