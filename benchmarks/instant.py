@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.headless_clients import Classroom
 from benchmarks.live_fps import app_server, counters, launch, set_speed
 from benchmarks.server_memory import rss_mb
 
@@ -286,6 +287,31 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float,
             "server_rss_mb": round(memory, 1), "newcomer_play_ready_s": round(newcomer, 2)}
 
 
+def headless_classroom(browser, url: str, pid: int, n: int, seconds: float) -> dict:
+    """``n`` browserless sessions of the default Playground playing at once
+    (``headless_clients.Classroom``: the server sees browsers, this machine draws
+    nothing), then a new visitor in Chromium while they play: a classroom whose
+    browsers are elsewhere, as far as one machine can show it."""
+    with Classroom(url, n) as room:
+        time.sleep(3.0)  # all playing, settled
+        start, c0, t0 = room.frames(), cpu_seconds(pid), time.perf_counter()
+        time.sleep(seconds)
+        dt, cpu = time.perf_counter() - t0, cpu_seconds(pid) - c0
+        frames = [b - a for a, b in zip(start, room.frames(), strict=True)]
+        memory = rss_mb(pid)
+        late = browser.new_context(viewport=VIEWPORT).new_page()
+        t1 = time.perf_counter()
+        late.goto(url + "/")
+        late.get_by_test_id("live-view").wait_for(timeout=180_000)
+        late.get_by_role("button", name="Play").wait_for(timeout=180_000)
+        newcomer = time.perf_counter() - t1
+        late.context.close()
+    return {"sessions": n, "frames_per_s_each": [round(f / dt, 1) for f in frames],
+            "server_cpu_ms_per_frame": round(1000 * cpu / max(sum(frames), 1), 2),
+            "server_cores": round(cpu / dt, 2), "server_rss_mb": round(memory, 1),
+            "newcomer_play_ready_s": round(newcomer, 2)}
+
+
 def flow_edit_latencies(browser, url: str) -> list[dict]:
     """Edits of Gradient flow's stack while it plays (the number of hidden layers, the
     neurons per layer, residual connections): seconds until the view draws the new
@@ -320,7 +346,7 @@ def flow_edit_latencies(browser, url: str) -> list[dict]:
     return rows
 
 
-PARTS = ("pages", "edits", "classroom")
+PARTS = ("pages", "edits", "classroom", "headless")
 
 
 def visits_of(browser, url: str, path: str, visits: int) -> dict:
@@ -337,7 +363,7 @@ def visits_of(browser, url: str, path: str, visits: int) -> dict:
 
 def measure(sessions: tuple[int, ...], seconds: float, warm: bool,
             parts: tuple[str, ...] = PARTS, visits: int = 1, speed: int | None = None,
-            pin: bool = False) -> dict:
+            pin: bool = False, clients: tuple[int, ...] = (1, 8, 16, 30)) -> dict:
     from playwright.sync_api import sync_playwright
 
     os.environ["NN_PLAYGROUND_COMPILE_CACHE"] = "off"
@@ -370,6 +396,9 @@ def measure(sessions: tuple[int, ...], seconds: float, warm: bool,
         if "classroom" in parts:
             out["classroom"] = [classroom(browser, url, proc.pid, n, seconds, speed)
                                 for n in sessions]
+        if "headless" in parts:
+            out["headless"] = [headless_classroom(browser, url, proc.pid, n, seconds)
+                               for n in clients]
         browser.close()
     return out
 
@@ -386,12 +415,15 @@ def main() -> int:
     ap.add_argument("--pin", action="store_true", help="the server on half the cores, the "
                     "browsers on the others (closer to browsers elsewhere: they no longer "
                     "share the server's cores and caches)")
+    ap.add_argument("--clients", default="1,8,16,30", help="browserless sessions for the "
+                    "headless part (benchmarks/headless_clients.py)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--parts", default=",".join(PARTS), help="what to measure, of "
                     + ", ".join(PARTS))
     a = ap.parse_args()
     r = measure(tuple(int(n) for n in a.sessions.split(",")), a.seconds, a.warm,
-                tuple(a.parts.split(",")), max(1, a.visits), a.speed, a.pin)
+                tuple(a.parts.split(",")), max(1, a.visits), a.speed, a.pin,
+                tuple(int(n) for n in a.clients.split(",")))
     if a.json:
         print(json.dumps(r, indent=2))
         return 0
@@ -426,6 +458,13 @@ def main() -> int:
               f"busy cores: server {row['server_cores']} of the machine's "
               f"{row['machine_cores']}, {row['server_rss_mb']} MB, a newcomer's Play after "
               f"{row['newcomer_play_ready_s']} s (goal 5)")
+    for row in r.get("headless", []):
+        each = row["frames_per_s_each"]
+        print(f"{row['sessions']} browserless sessions: frames/s each min "
+              f"{min(each)}, median {statistics.median(each)}, max {max(each)}; server "
+              f"{row['server_cpu_ms_per_frame']} ms CPU per frame (goal 3), "
+              f"{row['server_cores']} cores busy, {row['server_rss_mb']} MB; a newcomer "
+              f"(Chromium) gets Play after {row['newcomer_play_ready_s']} s (goal 5)")
     return 0
 
 
