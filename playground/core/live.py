@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,11 +21,10 @@ from typing import Any
 
 import streamlit as st
 
-from playground.core import channel, palette, session, warmup
+from playground.core import channel, pacing, palette, session, warmup
 from playground.core.encode import finite
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-FRAME_SECONDS = 1 / 40  # pace: at most 40 frames a second
 _batch = threading.local()  # the frames a playing loop holds back for one message (``show``)
 
 
@@ -143,22 +141,8 @@ def first_frame(train: Callable[[int], Any], note: Any, waiting: Any = None,
     return result
 
 
-CPU_SHARE = 0.75
-"""The share of the server's cores that playing sessions take together; the rest answers
-clicks, newcomers and the browsers' requests."""
-
 _playing: set[object] = set()  # the loops playing now, in every session of this process
 _playing_lock = threading.Lock()
-_CORES = max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else (os.cpu_count() or 1), 1)
-
-
-def frame_period(work_s: float, playing: int, cores: int = _CORES) -> float:
-    """Seconds from one frame's start to the next: at most 1 / FRAME_SECONDS frames a
-    second, and ``playing`` sessions whose frames take ``work_s`` seconds each use at
-    most ``CPU_SHARE`` of ``cores`` together. Each session's frame rate adapts to the
-    load alike, so none starves the others and a newcomer's page still opens."""
-    return max(FRAME_SECONDS, work_s * max(playing, 1) / (CPU_SHARE * cores))
 
 
 _answering: dict[object, float] = {}  # first visits being drawn now -> their start
@@ -211,12 +195,13 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
     first)`` needs. The loop ends when the user touches any widget (Streamlit stops
     this run, or for a fragment's widget waits for its end, ``_click_waiting``; the
     next run resumes from the session), or when training stops early or diverges.
-    Frames are paced by ``frame_period``; while more sessions play than the server has
-    cores, several go in one message (``frames_per_message``); while another script run
-    answers someone (``answering``), frames wait for it; while the browser lags behind
-    the frames sent (``channel.lagging``), the loop waits for it.
+    Frames are paced by ``pacing.frame_period``; while more sessions play than the
+    server has cores, several go in one message (``pacing.frames_per_message``); while
+    another script run answers someone (``answering``), frames wait for it; while the
+    browser lags behind the frames sent (``channel.lagging``), the loop waits for it.
     """
-    token, work = object(), None  # in ``_playing`` while it plays, and its browser keeps up
+    token = object()  # in ``_playing`` while it plays, and its browser keeps up
+    clock = pacing.FrameClock()
     try:
         while session.playing():
             lagging = channel.lagging()  # its browser draws fewer frames than it is sent:
@@ -227,10 +212,10 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
                     return
                 time.sleep(CLICK_CHECK_SECONDS)
                 continue
-            t0 = time.perf_counter()
+            clock.start()
             playing = len(_playing)
-            period = frame_period(work or 0.0, playing)
-            frames = frames_per_message(playing, work or 0.0)
+            period = pacing.frame_period(clock.cost, playing)
+            frames = pacing.frames_per_message(playing, clock.wall)
             _batch.frames, _batch.send = [], None
             try:
                 for _ in range(frames):
@@ -250,10 +235,9 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
                 st.rerun()
             if _click_waiting():  # see below
                 return
-            spent = time.perf_counter() - t0
-            per_frame = spent / max(len(drawn), 1)
-            work = per_frame if work is None else 0.8 * work + 0.2 * per_frame  # smoothed
-            left = len(drawn) * frame_period(work, len(_playing)) - spent
+            t0 = time.perf_counter() - clock.stop(len(drawn))  # (when the frames began)
+            left = len(drawn) * pacing.frame_period(clock.cost, len(_playing)) - (
+                time.perf_counter() - t0)
             while left > 0:
                 # A click waiting ends the loop, and with it this run: Streamlit does not
                 # stop a run for a rerun of fragments only (Play, Pause and the view's
@@ -261,7 +245,7 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
                 if _click_waiting():
                     return
                 time.sleep(min(left, CLICK_CHECK_SECONDS))
-                left = len(drawn) * frame_period(work, len(_playing)) - (
+                left = len(drawn) * pacing.frame_period(clock.cost, len(_playing)) - (
                     time.perf_counter() - t0)
             if _answering:
                 _yield_to_answers()
@@ -311,12 +295,6 @@ def fragment_rerun() -> bool:
         return False
 
 
-MAX_FRAMES_PER_MESSAGE = 4
-BATCH_SECONDS = 0.05
-"""Most work (seconds) a message's frames take together. Streamlit answers a click only
-at the loop's next message: the loop sends at once when one waits (``_click_waiting``),
-and without that check (other Streamlit internals) a batch would delay it this much
-more."""
 CLICK_CHECK_SECONDS = 0.02  # how often a loop waiting for its next frame looks for a click
 
 
@@ -333,25 +311,6 @@ def _click_waiting() -> bool:
         return requests is not None and requests._state != ScriptRequestType.CONTINUE
     except (AttributeError, ImportError):
         return False
-
-
-def frames_per_message(playing: int, work_s: float, cores: int = _CORES) -> int:
-    """How many frames a playing loop sends in one message, given that ``playing``
-    sessions play and a frame takes ``work_s`` seconds (0: not measured yet): one while
-    the sessions fit the cores; under load more, at most ``MAX_FRAMES_PER_MESSAGE``
-    and ``BATCH_SECONDS`` of work, which the browser plays a frame period apart.
-
-    A message costs about the same whatever it carries: on the server Streamlit's
-    component call, queue, event loop and websocket; in the browser Streamlit's
-    rendering, which a message's later frames skip. Measured with the default
-    Playground, the browsers on the same 2 cores (``benchmarks/instant.py``; 2 runs
-    before, 6 after): 4 sessions drew 10.7-13.9 -> 15.1-20.1 frames/s each on average,
-    8 sessions 4.8 -> 6.3-9.5; per frame sent, the server's CPU went 7.5-10.0 -> 6.3-9.9
-    ms (within this machine's noise: the gain is mostly the browsers')."""
-    if work_s <= 0:
-        return 1
-    fit = int(BATCH_SECONDS / work_s)
-    return max(1, min(MAX_FRAMES_PER_MESSAGE, -(-playing // cores), fit))
 
 
 def toolbar(speeds: tuple[int, ...], speed: int, unit: str, step: Callable[[], Any],

@@ -5,27 +5,27 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 
-from playground.core import live
+from playground.core import live, pacing
 
 
 def test_one_light_session_draws_at_full_rate():
-    assert live.frame_period(0.010, 1, cores=2) == live.FRAME_SECONDS
+    assert pacing.frame_period(0.010, 1, cores=2) == pacing.FRAME_SECONDS
 
 
 @pytest.mark.parametrize("playing", [1, 2, 4, 8, 30])
 @pytest.mark.parametrize("work", [0.002, 0.01, 0.03, 0.2])
 def test_playing_sessions_together_keep_to_their_share_of_the_cores(playing, work):
-    period = live.frame_period(work, playing, cores=2)
-    assert period >= live.FRAME_SECONDS
+    period = pacing.frame_period(work, playing, cores=2)
+    assert period >= pacing.FRAME_SECONDS
     busy = playing * work / period  # cores the sessions keep busy together
-    assert busy <= live.CPU_SHARE * 2 + 1e-9
-    if period > live.FRAME_SECONDS:  # slowed down only as far as the share requires
-        assert busy == pytest.approx(live.CPU_SHARE * 2)
+    assert busy <= pacing.CPU_SHARE * 2 + 1e-9
+    if period > pacing.FRAME_SECONDS:  # slowed down only as far as the share requires
+        assert busy == pytest.approx(pacing.CPU_SHARE * 2)
 
 
 def test_thirty_sessions_of_3_ms_frames_draw_15_frames_a_second_each():
     """The issue's classroom: 30 students on a 2-core server at 3 ms of CPU per frame."""
-    assert 1 / live.frame_period(0.003, 30, cores=2) >= 15
+    assert 1 / pacing.frame_period(0.003, 30, cores=2) >= 15
 
 
 def test_a_loop_counts_itself_as_playing_until_it_ends(monkeypatch):
@@ -141,12 +141,12 @@ def test_a_live_page_answers_until_its_view_is_drawn(monkeypatch):
 @pytest.mark.parametrize("cores", [1, 2, 16])
 def test_a_message_carries_one_frame_until_the_sessions_outnumber_the_cores(cores):
     light = 0.005  # seconds of work a frame (the default Playground's, about)
-    assert [live.frames_per_message(n, light, cores) for n in range(1, cores + 1)] == [
+    assert [pacing.frames_per_message(n, light, cores) for n in range(1, cores + 1)] == [
         1] * cores
-    counts = [live.frames_per_message(n, light, cores) for n in range(1, 40 * cores)]
+    counts = [pacing.frames_per_message(n, light, cores) for n in range(1, 40 * cores)]
     assert counts == sorted(counts)  # more sessions, never fewer frames a message
-    assert live.frames_per_message(2 * cores + 1, light, cores) == 3
-    assert max(counts) == live.MAX_FRAMES_PER_MESSAGE
+    assert pacing.frames_per_message(2 * cores + 1, light, cores) == 3
+    assert max(counts) == pacing.MAX_FRAMES_PER_MESSAGE
 
 
 @pytest.mark.parametrize("work", [0.0, 0.02, 0.05, 0.3])
@@ -154,10 +154,10 @@ def test_a_batch_holds_back_a_click_no_longer_than_its_bound(work):
     """Streamlit answers a click (Pause) at the loop's next message: the frames of one
     message take at most BATCH_SECONDS of work (one frame, however long, always goes;
     an unmeasured frame goes alone)."""
-    frames = live.frames_per_message(100, work, 2)
+    frames = pacing.frames_per_message(100, work, 2)
     assert frames >= 1
-    assert frames == 1 or frames * work <= live.BATCH_SECONDS
-    if work == 0.0 or work >= live.BATCH_SECONDS:
+    assert frames == 1 or frames * work <= pacing.BATCH_SECONDS
+    if work == 0.0 or work >= pacing.BATCH_SECONDS:
         assert frames == 1
 
 
@@ -169,7 +169,7 @@ def test_a_loaded_loop_sends_its_frames_together_a_period_apart(monkeypatch):
     monkeypatch.setattr(live.session, "playing", lambda: True)
     monkeypatch.setattr(live, "_send", lambda placeholder, asset, key, frames, first=False,
                         events=None: sent.append(frames))
-    others = [object() for _ in range(4 * live._CORES - 1)]
+    others = [object() for _ in range(4 * pacing.CORES - 1)]
     monkeypatch.setattr(live, "_playing", set(others))
     count = iter(range(100))
 
@@ -186,7 +186,7 @@ def test_a_loaded_loop_sends_its_frames_together_a_period_apart(monkeypatch):
     assert "_after" not in sent[0][0]  # a message of one frame: drawn when it comes
     for frames in sent[1:]:
         gaps = {f["_after"] for f in frames}
-        assert len(gaps) == 1 and gaps.pop() >= round(1000 * live.FRAME_SECONDS)
+        assert len(gaps) == 1 and gaps.pop() >= round(1000 * pacing.FRAME_SECONDS)
     assert live._playing == set(others)  # the loop took itself out when it ended
     assert live._batch.frames is None and live._batch.send is None  # and its batch
 
@@ -199,7 +199,7 @@ def test_a_waiting_click_cuts_the_batch_short_and_ends_the_loop(monkeypatch):
     monkeypatch.setattr(live.session, "playing", lambda: True)
     monkeypatch.setattr(live, "_send", lambda placeholder, asset, key, frames, first=False,
                         events=None: sent.append(frames))
-    monkeypatch.setattr(live, "_playing", {object() for _ in range(4 * live._CORES - 1)})
+    monkeypatch.setattr(live, "_playing", {object() for _ in range(4 * pacing.CORES - 1)})
     drawn: list[int] = []
     monkeypatch.setattr(live, "_click_waiting", lambda: len(drawn) >= 7)  # after frame 6
 
@@ -212,7 +212,7 @@ def test_a_waiting_click_cuts_the_batch_short_and_ends_the_loop(monkeypatch):
     # alone (unmeasured), four at a time, then cut short by the click after frame 6
     assert [[f["n"] for f in frames] for frames in sent] == [[0], [1, 2, 3, 4], [5, 6]]
     assert drawn == list(range(7))  # and nothing trained after the click
-    assert len(live._playing) == 4 * live._CORES - 1  # the loop took itself out
+    assert len(live._playing) == 4 * pacing.CORES - 1  # the loop took itself out
 
 
 def test_a_click_waiting_during_the_pause_between_frames_ends_the_loop(monkeypatch):
@@ -222,7 +222,7 @@ def test_a_click_waiting_during_the_pause_between_frames_ends_the_loop(monkeypat
 
     monkeypatch.setattr(live.session, "playing", lambda: True)
     monkeypatch.setattr(live, "_send", lambda *args, **kwargs: None)
-    monkeypatch.setattr(live, "frame_period", lambda work, playing, cores=2: 1.0)
+    monkeypatch.setattr(pacing, "frame_period", lambda cost, playing, cores=2: 1.0)
     clicked_at: list[float] = []
     monkeypatch.setattr(live, "_click_waiting", lambda: bool(clicked_at) and
                         time.perf_counter() >= clicked_at[0])
@@ -314,3 +314,26 @@ def test_a_fragment_rerun_that_changed_the_spec_reruns_everything(monkeypatch):
                             lambda ready=ready: ready.append(1))
         assert drawn == ([] if reruns else ["chosen"])
         assert ready == ([] if reruns else [1])  # the newcomer's precedence ends once drawn
+
+
+def test_a_frame_costs_its_own_cpu_not_the_time_other_sessions_took_meanwhile():
+    """Under load a frame's wall time includes other sessions' frames (the thread waits
+    for a core); pacing by it slowed everyone more the more sessions played. The clock
+    charges a frame the loop thread's CPU (with ``OVERHEAD`` for what other threads do
+    for it), and keeps the wall time for the batch size."""
+    import time
+
+    clock = pacing.FrameClock()
+    assert clock.cost == clock.wall == 0.0  # not measured yet
+    clock.start()
+    time.sleep(0.05)  # waiting, as for a core another session holds
+    end = time.thread_time() + 0.01
+    while time.thread_time() < end:  # 10 ms of its own work
+        pass
+    wall = clock.stop(frames=2)
+    assert wall >= 0.06 and clock.wall == pytest.approx(wall / 2)
+    assert 0.005 * pacing.OVERHEAD <= clock.cost < 0.02
+    clock.start()
+    clock.stop(frames=1)  # a frame of almost nothing: smoothed, not replaced
+    assert clock.cost == pytest.approx(0.8 * 0.005 * pacing.OVERHEAD, rel=0.5)
+    assert clock.wall > 0.02
