@@ -122,7 +122,7 @@ function decoded(v) {
 }
 function frameOf(sent) { return decoded(Array.isArray(sent) ? sent[0] : sent); }
 
-// A loaded server sends a few frames in one message (frames_per_message in live.py):
+// A loaded server sends a few frames in one message (frames_per_message in pacing.py):
 // playFrames(draw) draws them one by one, each `_after` ms after the one before, the
 // first at once when nothing is waiting. Frames of a message that arrives while others
 // wait queue behind them, so none is lost to a late timer; a view more than

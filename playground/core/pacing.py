@@ -6,8 +6,11 @@ here, alike, so that none starves the others and a newcomer's page still opens.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
+from collections.abc import Callable
 
 FRAME_SECONDS = 1 / 40  # pace: at most 40 frames a second
 
@@ -19,10 +22,76 @@ CORES = max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1), 1)
 
 OVERHEAD = 1.35
-"""The server's CPU for a frame over what its loop's own thread spends on it: the
-event loop sending it, XLA's thread running its computation. Measured on the default
-Playground, one session, the server pinned to one core (per-thread CPU from
-``/proc``): 3.95 ms a frame, of which 2.95 in the loop's thread."""
+"""The server's CPU for a frame over what its loop's own thread spends on it, until
+``PROCESS`` has measured XLA's part: the event loop sending the frame, XLA's threads
+running its computation. Measured on the default Playground, one session, the server
+pinned to one core (per-thread CPU from ``/proc``): 3.95 ms a frame, of which 2.95 in
+the loop's thread, 0.2-0.3 in XLA's."""
+
+SENDING = 1.15
+"""``OVERHEAD`` without XLA's threads (measured apart): the event loop's share, 0.14-0.48
+ms a frame against the loop thread's 2.9 (30 and 1 sessions, pinned to one core)."""
+
+MAX_OVERHEAD = 50.0
+"""At most this: XLA runs a large convolution on its own threads, 40x the CPU of the
+thread that waits for it."""
+
+
+def xla_threads_cpu() -> float:
+    """CPU seconds so far of this process's XLA threads (named ``tf_...``: the pools that
+    run a computation while its caller waits), from ``/proc`` (0 where there is none)."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for tid in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError):
+                with open(f"/proc/self/task/{tid}/comm") as fh:
+                    if not fh.read().startswith("tf_"):
+                        continue
+                with open(f"/proc/self/task/{tid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class ProcessLoad:
+    """What a frame's thread CPU is scaled by to cost it (``overhead``): ``SENDING`` plus
+    the CPU XLA's own threads spent over what the playing loops' threads spent, measured
+    over windows of ``WINDOW`` seconds while loops play (``OVERHEAD`` before).
+
+    JAX runs a computation on XLA's pool while the loop's thread waits, so a thread's
+    CPU alone would charge a convolution page's frame a fortieth of its cost, and its
+    sessions would take the cores from everyone. The pool's CPU is shared out in
+    proportion to the loops' own, alike for every playing session of the process: a
+    light page's frames pay some of a heavy one's, but together they keep to their
+    share. ``clock``: the XLA threads' CPU seconds (a test's)."""
+
+    WINDOW = 1.0
+
+    def __init__(self, clock: Callable[[], float] = xla_threads_cpu) -> None:
+        self.overhead = OVERHEAD
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._start: tuple[float, float] | None = None  # (wall, XLA CPU) of the window
+        self._spent = 0.0  # the loops' thread CPU in the window
+        self._last = 0.0  # wall time of the last charge
+
+    def charge(self, thread_cpu: float, now: float | None = None) -> float:
+        """Note ``thread_cpu`` seconds a loop's thread spent; returns ``overhead``."""
+        now = time.perf_counter() if now is None else now
+        with self._lock:
+            if self._start is None or now - self._last > self.WINDOW:  # (none played)
+                self._start, self._spent = (now, self._clock()), 0.0
+            self._last = now
+            self._spent += thread_cpu
+            wall, cpu = self._start
+            if now - wall >= self.WINDOW and self._spent > 0:
+                ratio = SENDING + (self._clock() - cpu) / self._spent
+                self.overhead = min(0.5 * (self.overhead + ratio), MAX_OVERHEAD)
+                self._start, self._spent = (now, self._clock()), 0.0
+            return self.overhead
+
+
+PROCESS = ProcessLoad()
 
 
 def frame_period(cost_s: float, playing: int, cores: int = CORES) -> float:
@@ -38,13 +107,15 @@ class FrameClock:
     measure) and ``wall`` (seconds a frame takes, for ``frames_per_message``), smoothed
     over frames; 0 until the first frames are measured.
 
-    The cost is the loop thread's own CPU time, not the frames' wall time: with many
-    sessions on a few cores, a frame's wall time includes the other sessions' frames
-    run meanwhile, so pacing by it slowed every session further the more played (8
-    sessions on one core kept it 46% busy for a 75% share, 19-21 frames/s each)."""
+    The cost is the loop thread's own CPU time (scaled by ``load.overhead``), not the
+    frames' wall time: with many sessions on a few cores, a frame's wall time includes
+    the other sessions' frames run meanwhile, so pacing by it slowed every session
+    further the more played (8 sessions on one core kept it 46% busy for a 75% share,
+    19-21 frames/s each)."""
 
-    def __init__(self) -> None:
+    def __init__(self, load: ProcessLoad | None = None) -> None:
         self.cost = self.wall = 0.0
+        self._load = PROCESS if load is None else load
         self._t0 = self._c0 = 0.0
 
     def start(self) -> None:
@@ -53,7 +124,8 @@ class FrameClock:
     def stop(self, frames: int) -> float:
         """Note ``frames`` made since ``start``; returns the wall seconds since then."""
         wall = time.perf_counter() - self._t0
-        cost = OVERHEAD * (time.thread_time() - self._c0) / max(frames, 1)
+        spent = time.thread_time() - self._c0
+        cost = self._load.charge(spent) * spent / max(frames, 1)
         per_frame = wall / max(frames, 1)
         if self.wall == 0.0:
             self.cost, self.wall = cost, per_frame
