@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import signal
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +52,10 @@ class Client:
 
     url: str
     path: str = "/"
-    cookie: str = ""  # sent with every request (a load balancer's route: ``nnp_route=...``)
+    cookie: str = ""  # sent with every request: a load balancer's route (``nnp_route=...``),
+    # set by the page's answer as a browser's would be
     frames: int = 0
+    channel_frames: int = 0  # of ``frames``, those that came on the frame channel
     first: float | None = None
     played: float | None = None  # seconds from the Play click to the first frame
     _play: tuple[str, str] | None = None  # the Play button's widget id, its fragment
@@ -74,8 +76,10 @@ class Client:
         return "ws" + self.url[len("http"):] + path
 
     async def open(self, timeout: float = 120.0) -> None:
-        """Open the page and wait until its Play button is there."""
+        """Open the page (its HTML first, as a browser does: a load balancer's answer
+        may set the route cookie) and wait until its Play button is there."""
         t0 = time.perf_counter()
+        await asyncio.to_thread(self._get_page)
         self._stream = await websockets.connect(
             self._ws("/_stcore/stream"), subprotocols=["streamlit"],
             origin=self._origin, max_size=2**26, additional_headers=self._headers)
@@ -87,6 +91,14 @@ class Client:
                 raise TimeoutError(f"no Play button on {self.path} in {timeout} s")
             await asyncio.sleep(0.02)
         self.first = time.perf_counter() - t0
+
+    def _get_page(self) -> None:
+        request = urllib.request.Request(self.url + self.path, headers=self._headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, value = header.split(";", 1)[0].partition("=")
+                if name.strip() == "nnp_route" and value:
+                    self.cookie = f"nnp_route={value}"
 
     async def play(self) -> None:
         """Click Play: the fragment reruns with the button's trigger."""
@@ -149,6 +161,7 @@ class Client:
             async for text in socket:
                 frames = json.loads(text)
                 self.frames += len(frames)
+                self.channel_frames += len(frames)
                 for frame in frames:
                     if "_seq" in frame:
                         await socket.send(str(frame["_seq"]))
@@ -222,6 +235,7 @@ def classroom_server(replicas: int, cores: set[int] | None = None):
         try:
             while "replicas" not in (log.seek(0) or log.read()):
                 if proc.poll() is not None:
+                    log.seek(0)
                     raise RuntimeError(log.read()[-2000:])
                 time.sleep(0.2)
             pids = [int(p) for p in os.listdir("/proc") if p.isdigit()
@@ -269,8 +283,7 @@ def main() -> None:
         else:
             url, proc = stack.enter_context(app_server(with_process=True))
             pids = [proc.pid]
-        routes = [f"nnp_route={secrets.token_hex(16)}" for _ in range(args.sessions)]
-        room = stack.enter_context(Classroom(url, args.sessions, args.path, routes))
+        room = stack.enter_context(Classroom(url, args.sessions, args.path))
         time.sleep(3.0)  # all playing, settled
         before, t0 = room.frames(), time.perf_counter()
         c0, n0 = [cpu_seconds(p) for p in pids], _nginx_cpu()
