@@ -99,6 +99,7 @@ def _port_free(address: str, port: int) -> bool:
     family = socket.AF_INET6 if address and ipaddress.ip_address(address).version == 6 \
         else socket.AF_INET
     with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds it
         try:
             s.bind((address or "0.0.0.0", port))
         except OSError:
@@ -139,7 +140,7 @@ def _child_setup(core: set[int] | None) -> Callable[[], None]:
     def setup() -> None:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if core:
+        if core and hasattr(os, "sched_setaffinity"):  # (not on macOS: unpinned there)
             os.sched_setaffinity(0, core)
     return setup
 

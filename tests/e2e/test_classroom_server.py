@@ -36,7 +36,7 @@ def test_the_proxy_config_names_every_replica_and_nginx_accepts_it(tmp_path: Pat
         True] * 3  # each replica a known route
     assert "127.0.0.1:8501;" not in text and "127.0.0.1:8502;" not in text
     assert "listen 127.0.0.1:9000;" in text and "/tmp/nn_playground_nginx" not in text
-    assert "least_conn;" in text and "proxy_pass http://$nnp_backend;" in text  # kept
+    assert "zone nn_playground" in text and "proxy_pass http://$nnp_backend;" in text
     with pytest.raises(ValueError):  # nothing but an IP address reaches the config
         classroom.nginx_config(9000, [7001], tmp_path, "127.0.0.1:1; location / {")
     assert "listen [::1]:9000;" in classroom.nginx_config(9000, [7001], tmp_path, "::1")
@@ -142,7 +142,7 @@ def test_sessions_spread_over_pinned_replicas_and_stop_with_the_launcher(
         assert clients[0].channel_frames >= 20, clients[0].frames  # not through Streamlit
         used = [cpu_seconds(pid) - b for pid, b in zip(replicas, before, strict=True)]
         assert min(used) > 0.2, f"CPU seconds each replica spent: {used}"
-        # each new browser went to the replica with the fewest open pages: 7 each
+        # new browsers are dealt to the replicas in turn: 7 each
         routes = [c.cookie for c in clients]
         assert sorted(routes.count(r) for r in set(routes)) == [7, 7], routes
     finally:
@@ -163,13 +163,19 @@ def _alive(pid: int) -> bool:
 def test_a_route_to_a_stopped_replica_is_dropped_with_a_word(tmp_path: Path) -> None:
     """A student whose replica stopped (a manual deployment of ``deploy/nginx.conf``) is
     told to reload and loses the stale route, so the reload goes to a live replica."""
+    import http.server
+    import threading
     import urllib.error
     import urllib.request
 
+    live = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                           http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=live.serve_forever, daemon=True).start()
+    alive = live.server_address[1]
     gone, port = free_port(), free_port()
     conf = tmp_path / "nginx.conf"
-    conf.write_text(classroom.nginx_config(port, [gone, free_port()], tmp_path,
-                                           "127.0.0.1"), encoding="utf-8")
+    conf.write_text(classroom.nginx_config(port, [gone, alive], tmp_path, "127.0.0.1"),
+                    encoding="utf-8")
     assert classroom.nginx(), "nginx is missing: ./dev test installs Debian's nginx"
     proxy = subprocess.Popen([classroom.nginx(), "-c", str(conf), "-e",
                               str(tmp_path / "error.log"), "-g", "daemon off;"],
@@ -189,6 +195,12 @@ def test_a_route_to_a_stopped_replica_is_dropped_with_a_word(tmp_path: Path) -> 
         assert answer.value.code == 503
         assert "Reload the page" in answer.value.read().decode()
         assert "nnp_route=; Path=/; Max-Age=0" in answer.value.headers["Set-Cookie"]
+        # New browsers: the turn that falls on the stopped replica is retried on the
+        # live one, and the route names the live one alone (not both addresses)
+        for _ in range(2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as ok:
+                assert ok.headers["Set-Cookie"].startswith(f"nnp_route=127.0.0.1:{alive};")
     finally:
         proxy.terminate()
         proxy.wait(10)
+        live.shutdown()
