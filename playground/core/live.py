@@ -219,7 +219,10 @@ def loop(train: Callable[[int], Any], draw: Callable[[Any, bool], None], speed: 
             _batch.frames, _batch.send = [], None
             try:
                 for _ in range(frames):
-                    draw(train(speed), False)
+                    t = time.perf_counter()
+                    result = train(speed)
+                    clock.engine(time.perf_counter() - t)  # (XLA's threads work meanwhile)
+                    draw(result, False)
                     # a newcomer or a click (Pause, a point) waiting: send now, then yield
                     if not session.playing() or _answering or _click_waiting():
                         break

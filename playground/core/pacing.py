@@ -32,9 +32,8 @@ SENDING = 1.15
 """``OVERHEAD`` without XLA's threads (measured apart): the event loop's share, 0.14-0.48
 ms a frame against the loop thread's 2.9 (30 and 1 sessions, pinned to one core)."""
 
-MAX_OVERHEAD = 50.0
-"""At most this: XLA runs a large convolution on its own threads, 40x the CPU of the
-thread that waits for it."""
+MAX_RATE = float(CORES)
+"""XLA's threads run on the process's cores: at most this many CPU seconds a second."""
 
 
 def xla_threads_cpu() -> float:
@@ -50,45 +49,50 @@ def xla_threads_cpu() -> float:
                 with open(f"/proc/self/task/{tid}/stat") as fh:
                     fields = fh.read().rsplit(")", 1)[1].split()
                 total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return total / os.sysconf("SC_CLK_TCK") if total else 0.0
 
 
 class ProcessLoad:
-    """What a frame's thread CPU is scaled by to cost it (``overhead``): ``SENDING`` plus
-    the CPU XLA's own threads spent over what the playing loops' threads spent, measured
-    over windows of ``WINDOW`` seconds while loops play (``OVERHEAD`` before).
+    """What a frame costs the server (``cost``): its loop thread's CPU times ``SENDING``,
+    plus its share of what XLA's own threads spent meanwhile, in proportion to the time
+    the loop waited in its engine calls. XLA's CPU per second waited (``rate``) is
+    measured over windows of ``WINDOW`` seconds while loops play; before the first, a
+    frame costs its thread's CPU times ``OVERHEAD``.
 
-    JAX runs a computation on XLA's pool while the loop's thread waits, so a thread's
-    CPU alone would charge a convolution page's frame a fortieth of its cost, and its
-    sessions would take the cores from everyone. The pool's CPU is shared out in
-    proportion to the loops' own, alike for every playing session of the process: a
-    light page's frames pay some of a heavy one's, but together they keep to their
-    share. ``clock``: the XLA threads' CPU seconds (a test's)."""
+    JAX runs a computation on XLA's pool while the caller waits, so a thread's CPU alone
+    would charge a convolution page's frame a fortieth of its cost, and its sessions
+    would take the cores from everyone; shared out by the time each loop waited, the
+    pool's CPU goes mostly to the heavy page's frames, not alike to every session.
+    ``clock``: the XLA threads' CPU seconds (a test's)."""
 
     WINDOW = 1.0
 
     def __init__(self, clock: Callable[[], float] = xla_threads_cpu) -> None:
-        self.overhead = OVERHEAD
+        self.rate: float | None = None
         self._clock = clock
         self._lock = threading.Lock()
         self._start: tuple[float, float] | None = None  # (wall, XLA CPU) of the window
-        self._spent = 0.0  # the loops' thread CPU in the window
+        self._waited = 0.0  # the loops' seconds in engine calls in the window
         self._last = 0.0  # wall time of the last charge
 
-    def charge(self, thread_cpu: float, now: float | None = None) -> float:
-        """Note ``thread_cpu`` seconds a loop's thread spent; returns ``overhead``."""
+    def cost(self, thread_cpu: float, engine_wall: float, now: float | None = None) -> float:
+        """Note a loop's chunk of frames (``thread_cpu`` seconds of its thread's CPU,
+        ``engine_wall`` seconds waited in engine calls); returns its cost in seconds."""
         now = time.perf_counter() if now is None else now
         with self._lock:
             if self._start is None or now - self._last > self.WINDOW:  # (none played)
-                self._start, self._spent = (now, self._clock()), 0.0
+                self._start, self._waited = (now, self._clock()), 0.0
             self._last = now
-            self._spent += thread_cpu
+            self._waited += engine_wall
             wall, cpu = self._start
-            if now - wall >= self.WINDOW and self._spent > 0:
-                ratio = SENDING + (self._clock() - cpu) / self._spent
-                self.overhead = min(0.5 * (self.overhead + ratio), MAX_OVERHEAD)
-                self._start, self._spent = (now, self._clock()), 0.0
-            return self.overhead
+            if now - wall >= self.WINDOW and self._waited > 0:
+                xla = self._clock()
+                rate = min((xla - cpu) / self._waited, MAX_RATE)
+                self.rate = rate if self.rate is None else 0.5 * (self.rate + rate)
+                self._start, self._waited = (now, xla), 0.0
+            if self.rate is None:
+                return OVERHEAD * thread_cpu
+            return SENDING * thread_cpu + self.rate * engine_wall
 
 
 PROCESS = ProcessLoad()
@@ -107,8 +111,8 @@ class FrameClock:
     measure) and ``wall`` (seconds a frame takes, for ``frames_per_message``), smoothed
     over frames; 0 until the first frames are measured.
 
-    The cost is the loop thread's own CPU time (scaled by ``load.overhead``), not the
-    frames' wall time: with many sessions on a few cores, a frame's wall time includes
+    The cost is the loop thread's own CPU time and XLA's for it (``ProcessLoad``), not
+    the frames' wall time: with many sessions on a few cores, a frame's wall time includes
     the other sessions' frames run meanwhile, so pacing by it slowed every session
     further the more played (8 sessions on one core kept it 46% busy for a 75% share,
     19-21 frames/s each)."""
@@ -116,16 +120,20 @@ class FrameClock:
     def __init__(self, load: ProcessLoad | None = None) -> None:
         self.cost = self.wall = 0.0
         self._load = PROCESS if load is None else load
-        self._t0 = self._c0 = 0.0
+        self._t0 = self._c0 = self._engine = 0.0
 
     def start(self) -> None:
-        self._t0, self._c0 = time.perf_counter(), time.thread_time()
+        self._t0, self._c0, self._engine = time.perf_counter(), time.thread_time(), 0.0
+
+    def engine(self, seconds: float) -> None:
+        """Note ``seconds`` spent in an engine call (training) since ``start``."""
+        self._engine += seconds
 
     def stop(self, frames: int) -> float:
         """Note ``frames`` made since ``start``; returns the wall seconds since then."""
         wall = time.perf_counter() - self._t0
         spent = time.thread_time() - self._c0
-        cost = self._load.charge(spent) * spent / max(frames, 1)
+        cost = self._load.cost(spent, self._engine) / max(frames, 1)
         per_frame = wall / max(frames, 1)
         if self.wall == 0.0:
             self.cost, self.wall = cost, per_frame

@@ -340,27 +340,31 @@ def test_a_frame_costs_its_own_cpu_not_the_time_other_sessions_took_meanwhile():
     assert 0.8 * first_wall <= clock.wall < 0.81 * first_wall + 0.001
 
 
-def test_a_frame_is_charged_the_cpu_other_threads_spend_for_it():
+def test_a_frame_is_charged_the_cpu_xla_spends_for_it_while_its_loop_waits():
     """XLA runs a convolution on its own threads while the loop's thread waits (40x the
-    waiting thread's CPU): frames are charged XLA's threads' CPU too, so such sessions
-    cannot take the cores from the others."""
+    waiting thread's CPU): frames are charged XLA's CPU too, shared out by the time each
+    loop waited in its engine calls, so a heavy page's frames pay for it, not the light
+    pages' beside it."""
     cpu = [0.0]
     load = pacing.ProcessLoad(clock=lambda: cpu[0])
-    assert load.charge(0.001, now=0.0) == pacing.OVERHEAD  # until a window is measured
-    cpu[0] += 0.04  # XLA's threads spent 40x what the loop's thread did
-    assert load.charge(0.0, now=1.0) == pytest.approx(
-        (pacing.OVERHEAD + pacing.SENDING + 40) / 2)
-    for t in range(2, 12):
-        cpu[0] += 0.04
-        load.charge(0.001, now=float(t))
-    assert load.overhead == pytest.approx(pacing.SENDING + 40, rel=0.02)
-    for t in range(12, 30):  # a light page: XLA's threads idle
-        load.charge(0.001, now=float(t))
-    assert load.overhead == pytest.approx(pacing.SENDING, rel=0.02)
-    cpu[0] += 100.0  # a compile's threads while nothing played ...
-    assert load.charge(0.001, now=60.0) == pytest.approx(pacing.SENDING, rel=0.02)
-    cpu[0] += 10.0  # ... and while playing: at most MAX_OVERHEAD
-    assert load.charge(0.001, now=61.0) == pacing.MAX_OVERHEAD
+    # until a window is measured: the thread's CPU times OVERHEAD
+    assert load.cost(0.003, 0.001, now=0.0) == pytest.approx(0.003 * pacing.OVERHEAD)
+    for t in range(1, 12):  # per second: a heavy chunk waits 0.2 s, a light one 0.002 s
+        cpu[0] += 0.2  # and XLA's threads spend 0.2 s
+        heavy = load.cost(0.005, 0.2, now=t - 0.5)
+        light = load.cost(0.003, 0.002, now=float(t))
+    assert load.rate == pytest.approx(0.2 / 0.202, rel=0.02)
+    assert heavy == pytest.approx(0.005 * pacing.SENDING + 0.2 * 0.99, rel=0.02)
+    assert light < 0.006 and heavy > 30 * light  # the heavy page pays, not the light
+    for t in range(12, 30):  # XLA idle: a frame costs its thread's CPU and sending
+        load.cost(0.003, 0.002, now=float(t))
+    assert load.rate == pytest.approx(0.0, abs=1e-4)
+    cpu[0] += 100.0  # XLA's threads busy while nothing played (another page) ...
+    assert load.cost(0.003, 0.002, now=60.0) == pytest.approx(0.003 * pacing.SENDING,
+                                                              rel=0.05)  # ... not counted
+    cpu[0] += 10.0  # ... and while playing: at most the process's cores per second waited
+    load.cost(0.003, 0.002, now=61.0)
+    assert load.rate == pytest.approx(0.5 * pacing.MAX_RATE, abs=1e-3)  # (smoothed)
 
 
 def test_xla_threads_cpu_counts_what_xla_runs_on_its_own_threads():
