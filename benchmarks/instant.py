@@ -461,7 +461,7 @@ def main() -> int:
     for row in r.get("headless", []):
         each = row["frames_per_s_each"]
         print(f"{row['sessions']} browserless sessions: frames/s each min "
-              f"{min(each)}, median {statistics.median(each)}, max {max(each)}; server "
+              f"{min(each)}, median {statistics.median(each):.1f}, max {max(each)}; server "
               f"{row['server_cpu_ms_per_frame']} ms CPU per frame (goal 3), "
               f"{row['server_cores']} cores busy, {row['server_rss_mb']} MB; a newcomer "
               f"(Chromium) gets Play after {row['newcomer_play_ready_s']} s (goal 5)")
