@@ -239,6 +239,19 @@ def data_edit_latencies(page, sidebar) -> list[dict]:
     return rows
 
 
+def newcomer_play_ready(browser, url: str) -> float:
+    """Seconds until a new visitor (a fresh Chromium context) can press Play on the
+    Playground."""
+    late = browser.new_context(viewport=VIEWPORT).new_page()
+    t0 = time.perf_counter()
+    late.goto(url + "/")
+    late.get_by_test_id("live-view").wait_for(timeout=180_000)
+    late.get_by_role("button", name="Play").wait_for(timeout=180_000)
+    newcomer = time.perf_counter() - t0
+    late.context.close()
+    return newcomer
+
+
 def classroom(browser, url: str, pid: int, n: int, seconds: float,
               speed: int | None = None) -> dict:
     """``n`` sessions of the default Playground playing at once (``speed``: epochs per
@@ -265,14 +278,7 @@ def classroom(browser, url: str, pid: int, n: int, seconds: float,
     frames = [b[0] - a[0] for a, b in zip(start, end, strict=True)]
     epochs = [b[1] - a[1] for a, b in zip(start, end, strict=True)]
     memory = rss_mb(pid)
-    # a new visitor while these play: seconds until Play can be pressed
-    late = browser.new_context(viewport=VIEWPORT).new_page()
-    t1 = time.perf_counter()
-    late.goto(url + "/")
-    late.get_by_test_id("live-view").wait_for(timeout=180_000)
-    late.get_by_role("button", name="Play").wait_for(timeout=180_000)
-    newcomer = time.perf_counter() - t1
-    late.context.close()
+    newcomer = newcomer_play_ready(browser, url)
     for page in pages:
         page.context.close()
     return {"sessions": n, "epochs_per_frame": per_frame,
@@ -299,13 +305,7 @@ def headless_classroom(browser, url: str, pid: int, n: int, seconds: float) -> d
         dt, cpu = time.perf_counter() - t0, cpu_seconds(pid) - c0
         frames = [b - a for a, b in zip(start, room.frames(), strict=True)]
         memory = rss_mb(pid)
-        late = browser.new_context(viewport=VIEWPORT).new_page()
-        t1 = time.perf_counter()
-        late.goto(url + "/")
-        late.get_by_test_id("live-view").wait_for(timeout=180_000)
-        late.get_by_role("button", name="Play").wait_for(timeout=180_000)
-        newcomer = time.perf_counter() - t1
-        late.context.close()
+        newcomer = newcomer_play_ready(browser, url)
     return {"sessions": n, "frames_per_s_each": [round(f / dt, 1) for f in frames],
             "server_cpu_ms_per_frame": round(1000 * cpu / max(sum(frames), 1), 2),
             "server_cores": round(cpu / dt, 2), "server_rss_mb": round(memory, 1),
