@@ -12,7 +12,7 @@ nothing: the server's work per frame is all there is to measure.
     python benchmarks/headless_clients.py --sessions 8 --seconds 10   # a fresh server
     python benchmarks/headless_clients.py --sessions 30 --replicas 2  # ./dev classroom
 
-Streamlit's protocol is its own internals (checked with 1.67); ``instant.py --clients``
+Streamlit's protocol is its own internals (checked with 1.67); ``instant.py --parts headless``
 uses this for the classroom figures.
 """
 
