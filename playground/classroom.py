@@ -182,7 +182,8 @@ def serve(replicas: int, port: int, address: str, streamlit_args: list[str]) -> 
                     [sys.executable, "-m", "playground.serve", *streamlit_args,
                      "--server.port", str(p), "--server.address", "127.0.0.1",
                      "--server.headless", "true"],
-                    cwd=ROOT, env=env, preexec_fn=_child_setup({cpus[i % len(cpus)]}))
+                    cwd=ROOT, env=env, preexec_fn=_child_setup({cpus[i % len(cpus)]}),
+                    stdout=subprocess.DEVNULL)  # its own "view it at" URL bypasses nginx
             for p in ports:
                 _wait_port("127.0.0.1", p, procs, 120)
             conf = workdir / "nginx.conf"
