@@ -12,9 +12,9 @@ to core). So this starts one replica per core (``playground.serve``, the warm-up
 included), each pinned to its core, and Debian's nginx in front with
 ``deploy/nginx.conf``'s sticky routing: a session's page, websocket, uploads and frame
 channel all reach the replica that opened it. Measured on this project's 2-core machine
-(``benchmarks/instant.py --parts headless`` and ``headless_clients.py``): two pinned
-replicas with 15 browserless sessions each drew 14.7-17.2 frames/s for every one of the
-30, at 2.9-3.0 ms of CPU a frame.
+(``benchmarks/headless_clients.py --sessions 30 --replicas 2``): two pinned replicas
+with 15 browserless sessions each drew 16.2-18.2 frames/s for every one of the 30, at
+2.8 ms of CPU a frame.
 
 Without nginx, or with ``--replicas 1`` (the default on one core), it starts the single
 server ``./dev app`` starts. Each replica stops with the launcher, even one killed
