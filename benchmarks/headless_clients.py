@@ -238,9 +238,8 @@ def classroom_server(replicas: int, cores: set[int] | None = None):
                     log.seek(0)
                     raise RuntimeError(log.read()[-2000:])
                 time.sleep(0.2)
-            pids = [int(p) for p in os.listdir("/proc") if p.isdigit()
-                    and _parent(int(p)) == proc.pid and b"playground.serve" in
-                    Path(f"/proc/{p}/cmdline").read_bytes()]
+            pids = [pid for pid, cmd in children(proc.pid).items()
+                    if "playground.serve" in cmd]
             yield f"http://127.0.0.1:{port}", pids
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -259,11 +258,16 @@ def _nginx_cpu() -> float:
     return total
 
 
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return -1
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their command lines (Linux)."""
+    found = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) == pid:
+                found[int(entry)] = Path(f"/proc/{entry}/cmdline").read_text().replace(
+                    "\0", " ")
+    return found
 
 
 def main() -> None:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.headless_clients import Client
+from benchmarks.headless_clients import Client, children
 from benchmarks.instant import cpu_seconds
 from benchmarks.live_fps import ROOT, free_port
 from playground import classroom
+from tests.e2e.test_replicas import _wait_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -47,22 +48,6 @@ def test_the_proxy_config_names_every_replica_and_nginx_accepts_it(tmp_path: Pat
                             str(tmp_path / "error.log")], capture_output=True, text=True,
                            check=False)
     assert check.returncode == 0, check.stderr
-
-
-def _children(pid: int) -> dict[int, str]:
-    """Processes whose parent is ``pid``: their command lines."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            if int(stat[1]) == pid:
-                found[int(entry)] = Path(f"/proc/{entry}/cmdline").read_text().replace(
-                    "\0", " ")
-        except OSError:
-            continue
-    return found
 
 
 def _allowed_cpus(pid: int) -> str:
@@ -114,12 +99,12 @@ def test_sessions_spread_over_pinned_replicas_and_stop_with_the_launcher(
             [sys.executable, "-m", "playground.classroom", "--replicas", "2", "--port",
              str(port), "--address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    children: dict[int, str] = {}
+    started: dict[int, str] = {}
     try:
         _wait_for_line(log, "2 replicas", launcher, 150)  # printed once nginx listens
-        children = _children(launcher.pid)
-        replicas = [pid for pid, cmd in children.items() if "playground.serve" in cmd]
-        assert len(replicas) == 2 and any("nginx" in cmd for cmd in children.values())
+        started = children(launcher.pid)
+        replicas = [pid for pid, cmd in started.items() if "playground.serve" in cmd]
+        assert len(replicas) == 2 and any("nginx" in cmd for cmd in started.values())
         pinned = [_allowed_cpus(pid) for pid in replicas]
         if len(classroom.cores()) > 1:
             assert len(set(pinned)) == 2 and all("," not in c and "-" not in c
@@ -149,7 +134,7 @@ def test_sessions_spread_over_pinned_replicas_and_stop_with_the_launcher(
         launcher.send_signal(signal.SIGTERM)
         launcher.wait(30)
     assert launcher.returncode == 0, log.read_text(errors="replace")[-3000:]
-    assert children and not [pid for pid in children if _alive(pid)], \
+    assert started and not [pid for pid in started if _alive(pid)], \
         "a replica or nginx outlived the launcher"
 
 
@@ -181,13 +166,7 @@ def test_a_route_to_a_stopped_replica_is_dropped_with_a_word(tmp_path: Path) -> 
                               str(tmp_path / "error.log"), "-g", "daemon off;"],
                              stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        _wait_port(port, proxy)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/",
                                          headers={"Cookie": f"nnp_route=127.0.0.1:{gone}"})
         with pytest.raises(urllib.error.HTTPError) as answer:
